@@ -1,0 +1,153 @@
+"""CLI commands of the risk team: train and promote PD models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [ValueError, OSError, LookupError, RuntimeError]
+    try:
+        from models.world.errors import WorldError
+
+        errors.append(WorldError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _fail(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def train(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="A world folder (docs/world-format.md).")
+    ] = None,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option("--snapshot", help="A training snapshot (.parquet or .csv) instead."),
+    ] = None,
+    contract: Annotated[
+        Path | None,
+        typer.Option("--contract", help="The snapshot's ODCS contract (with --snapshot)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Run folder for the report (default: under <home>/runs)."),
+    ] = None,
+    register: Annotated[
+        bool, typer.Option("--register/--no-register", help="Log and register in MLflow.")
+    ] = True,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=20, help="Bootstrap resamples.")]
+    = 200,
+) -> None:
+    """Validate a snapshot against its contract, fit the candidates, evaluate and register."""
+    if (data is None) == (snapshot is None):
+        _fail("give exactly one of --data DIR or --snapshot FILE (with --contract FILE)")
+    if snapshot is not None and contract is None:
+        _fail("--snapshot needs --contract FILE: target, time and features come from it")
+    if data is not None and contract is not None:
+        _fail("--contract goes with --snapshot; a world uses the training_snapshot contract")
+
+    import time
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console()
+    try:
+        from data_contracts.loader import load_contract
+        from models.evaluation.report import read_truth
+        from models.training.run import (
+            default_run_dir,
+            read_snapshot,
+            snapshot_from_world,
+            train_run,
+        )
+
+        started = time.perf_counter()
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:
+            task = progress.add_task("loading", total=None)
+
+            def step(message: str) -> None:
+                progress.console.log(message)
+                progress.update(task, description=message)
+
+            if data is not None:
+                step(f"reading the world {data} and computing features")
+                frame = snapshot_from_world(data)
+                spec = load_contract("training_snapshot")
+                truth = read_truth(data)
+            else:
+                step(f"reading the snapshot {snapshot}")
+                frame = read_snapshot(snapshot)
+                spec = load_contract(contract)
+                truth = None
+            outcome = train_run(frame, spec, run_dir=out or default_run_dir(), truth=truth,
+                                register=register, bootstrap_resamples=bootstrap, progress=step)
+    except _user_errors() as exc:
+        _fail(str(exc))
+        return
+
+    from rich.table import Table
+
+    table = Table(title=f"Evaluation on {len(outcome.result.split.evaluation)} newest applications")
+    for column in ("candidate", "version", "AUC (95 % CI)", "KS", "Brier", "ECE", "ceiling AUC",
+                   "ECE vs truth"):
+        table.add_column(column)
+    for kind, evaluation in outcome.evaluations.items():
+        mt = evaluation.metrics
+        table.add_row(
+            kind + (" *" if kind == outcome.recommended else ""),
+            outcome.versions.get(kind, "-"),
+            f"{mt['auc']:.4f} ({mt['auc_ci_low']:.4f}-{mt['auc_ci_high']:.4f})",
+            f"{mt['ks']:.4f}", f"{mt['brier']:.4f}", f"{mt['ece']:.4f}",
+            f"{mt['truth_ceiling_auc']:.4f}" if "truth_ceiling_auc" in mt else "-",
+            f"{mt['truth_ece']:.4f}" if "truth_ece" in mt else "-",
+        )
+    console.print(table)
+    console.print(f"report: {outcome.report}")
+    if outcome.run_id:
+        console.print(f"MLflow run {outcome.run_id}; registered versions {outcome.versions}")
+    console.print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def promote(
+    version: Annotated[str, typer.Argument(help="Registered version number of installment-pd.")],
+    alias: Annotated[str, typer.Option("--alias", help="champion or challenger.")] = "champion",
+    gates: Annotated[
+        Path | None,
+        typer.Option("--gates", help="Gates file (default: models/training/promotion_gates.yaml)."),
+    ] = None,
+) -> None:
+    """Move an alias to a version only when every declared promotion gate passes."""
+    if alias not in ("champion", "challenger"):
+        _fail(f"alias must be champion or challenger, got {alias!r}")
+    from rich.console import Console
+
+    from models.registry import DEFAULT_GATES
+    from models.registry import promote as promote_version
+
+    try:
+        results = promote_version(version, alias=alias, gates_file=gates or DEFAULT_GATES)
+    except _user_errors() as exc:
+        _fail(str(exc))
+        return
+    console = Console()
+    for result in results:
+        console.print(f"[green]passed[/] {result.gate}: {result.detail}", highlight=False)
+    console.print(f"installment-pd version {version} is now {alias}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this package's commands to the ``installment`` app."""
+    app.command("train")(train)
+    app.command("promote")(promote)

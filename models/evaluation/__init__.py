@@ -1,0 +1,1 @@
+"""Honest evaluation of PD models: discrimination, calibration, truth, explanations."""

@@ -1,0 +1,293 @@
+"""The MLflow registry adapter: log training runs, register and load ``installment-pd``.
+
+Tracking URI and artifact root come from :func:`scoring.config.get_settings` (embedded
+SQLite and a local folder by default); telemetry is switched off before MLflow loads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+from models.training.scoring_model import ScoringModel
+
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+MODEL_NAME = "installment-pd"
+EXPERIMENT_NAME = "installment-pd"
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+_REQUIREMENTS = ("lightgbm", "optbinning", "scikit-learn", "pandas", "numpy")
+
+
+class RegistryError(LookupError):
+    """A model version or alias the registry does not hold."""
+
+
+@dataclass(frozen=True)
+class LoggedRun:
+    run_id: str
+    versions: dict[str, str]
+
+
+def _settings(settings=None):
+    if settings is None:
+        from scoring.config import get_settings
+
+        settings = get_settings()
+    return settings
+
+
+def mlflow_client(settings=None):
+    """An MlflowClient on the configured tracking and registry store."""
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    import mlflow
+    from mlflow import MlflowClient
+
+    settings = _settings(settings)
+    settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.mlflow_tracking_uri)
+    return MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
+
+
+def _experiment_id(client, settings) -> str:
+    experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(
+        EXPERIMENT_NAME, artifact_location=settings.mlflow_artifact_root.as_uri()
+    )
+
+
+def _flat_params(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            out.update(_flat_params(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = str(value)[:500]
+    return out
+
+
+def log_training(
+    *,
+    result,
+    evaluations: dict,
+    run_dir: Path,
+    settings=None,
+    register: bool = True,
+) -> LoggedRun:
+    """Log one training run (params, metrics, report, models) and register each candidate."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from models.training.pyfunc import ARTIFACT_KEY, ScoringModelPyfunc
+
+    settings = _settings(settings)
+    client = mlflow_client(settings)
+    experiment_id = _experiment_id(client, settings)
+    plan = result.plan
+    sample = result.split.evaluation[plan.features].head(5).astype("float64")
+    requirements = [f"{p}=={package_version(p)}" for p in _REQUIREMENTS]
+    versions: dict[str, str] = {}
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.set_tags(
+            {
+                "contract_id": plan.contract_id,
+                "contract_version": plan.contract_version,
+                "data_fingerprint": result.fingerprint,
+            }
+        )
+        params = dict(result.params, contract=f"{plan.contract_id} {plan.contract_version}",
+                      data_fingerprint=result.fingerprint,
+                      split=result.split.describe(plan.time))
+        for kind, model in result.models.items():
+            params[f"{kind}.calibration_slope"] = model.calibration.slope
+            params[f"{kind}.calibration_intercept"] = model.calibration.intercept
+            if kind == "lightgbm":
+                params[f"{kind}.trees"] = model.metadata.get("trees")
+                params[f"{kind}.params"] = model.metadata.get("params", {})
+        mlflow.log_params(_flat_params(params))
+        metrics = {f"timing.{k}": v for k, v in result.timings.items()}
+        for kind, evaluation in evaluations.items():
+            metrics.update({f"{kind}.{k}": float(v) for k, v in evaluation.metrics.items()})
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(run_dir), artifact_path="report")
+        for kind, model in result.models.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                model_dir = model.save(Path(tmp) / ARTIFACT_KEY)
+                info = mlflow.pyfunc.log_model(
+                    name=f"model_{kind}",
+                    python_model=ScoringModelPyfunc(),
+                    artifacts={ARTIFACT_KEY: str(model_dir)},
+                    signature=infer_signature(sample, model.predict_pd(sample)),
+                    pip_requirements=requirements,
+                    registered_model_name=MODEL_NAME if register else None,
+                )
+            if register:
+                version = str(info.registered_model_version)
+                versions[kind] = version
+                tags = {
+                    "kind": kind,
+                    "run_id": run.info.run_id,
+                    "contract_id": plan.contract_id,
+                    "contract_version": plan.contract_version,
+                    "data_fingerprint": result.fingerprint,
+                    **{k: f"{float(v):.6g}" for k, v in evaluations[kind].metrics.items()},
+                }
+                for key, value in tags.items():
+                    client.set_model_version_tag(MODEL_NAME, version, key, value)
+    return LoggedRun(run_id=run.info.run_id, versions=versions)
+
+
+def resolve_version(version_or_alias: str | int, *, settings=None):
+    """The registry's ModelVersion for a version number or an alias."""
+    client = mlflow_client(settings)
+    ref = str(version_or_alias)
+    try:
+        if ref.isdigit():
+            return client.get_model_version(MODEL_NAME, ref)
+        return client.get_model_version_by_alias(MODEL_NAME, ref)
+    except Exception as exc:  # MLflow raises its own RestException subclasses
+        raise RegistryError(f"{MODEL_NAME} has no version or alias {ref!r}") from exc
+
+
+def load_model(version_or_alias: str | int, *, settings=None) -> ScoringModel:
+    """Load a registered version (number or alias) as a plain :class:`ScoringModel`."""
+    import mlflow
+
+    from models.training.pyfunc import ARTIFACT_KEY
+
+    settings = _settings(settings)
+    mv = resolve_version(version_or_alias, settings=settings)
+    cache = settings.home / "model-cache" / MODEL_NAME / str(mv.version)
+    model_dir = cache / "artifacts" / ARTIFACT_KEY
+    if not model_dir.exists():
+        staging = Path(tempfile.mkdtemp(dir=settings.home))
+        try:
+            mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(staging))
+            found = next(staging.rglob(f"artifacts/{ARTIFACT_KEY}"), None)
+            if found is None:
+                raise RegistryError(f"{MODEL_NAME} version {mv.version} holds no scoring model")
+            cache.mkdir(parents=True, exist_ok=True)
+            # Move into place atomically so concurrent loaders never see half a folder.
+            target = cache / "artifacts"
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(found.parent, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return ScoringModel.load(model_dir, version=str(mv.version))
+
+
+def load_champion(*, settings=None) -> ScoringModel:
+    """The model behind the ``champion`` alias."""
+    return load_model(CHAMPION, settings=settings)
+
+
+def champion_version(*, settings=None) -> str | None:
+    """The version the ``champion`` alias points to now, or None (cheap: poll it)."""
+    try:
+        return str(resolve_version(CHAMPION, settings=settings).version)
+    except RegistryError:
+        return None
+
+
+def set_alias(alias: str, version: str | int, *, settings=None) -> None:
+    """Point an alias (``champion`` or ``challenger``) at a version."""
+    resolve_version(version, settings=settings)
+    mlflow_client(settings).set_registered_model_alias(MODEL_NAME, alias, str(version))
+
+
+def version_tags(version_or_alias: str | int, *, settings=None) -> dict[str, str]:
+    """Tags of a registered version (kind, contract, fingerprint, evaluation metrics)."""
+    return dict(resolve_version(version_or_alias, settings=settings).tags)
+
+
+DEFAULT_GATES = Path(__file__).parent / "training" / "promotion_gates.yaml"
+
+
+class PromotionRefused(RuntimeError):
+    """A version failed a promotion gate; the message names the gate."""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    gate: str
+    passed: bool
+    detail: str
+
+
+def _metric(tags: dict[str, str], name: str) -> float | None:
+    value = tags.get(name)
+    return float(value) if value not in (None, "", "nan") else None
+
+
+def evaluate_gates(
+    candidate: dict[str, str], champion: dict[str, str] | None, gates: dict[str, Any]
+) -> list[GateResult]:
+    """Check a candidate's recorded evaluation against the declared gates."""
+    results = []
+    want = gates.get("contract_id")
+    got = candidate.get("contract_id")
+    results.append(GateResult(
+        "contract", bool(got) and (want is None or got == want),
+        f"validated against {got} {candidate.get('contract_version')}, required {want}",
+    ))
+    ece = _metric(candidate, "ece")
+    bound = float(gates["max_ece"])
+    results.append(GateResult("calibration", ece is not None and ece <= bound,
+                              f"ECE {ece} against bound {bound}"))
+    truth_ece = _metric(candidate, "truth_ece")
+    if truth_ece is not None and "max_truth_ece" in gates:
+        bound = float(gates["max_truth_ece"])
+        results.append(GateResult("calibration_vs_truth", truth_ece <= bound,
+                                  f"ECE against true PDs {truth_ece} against bound {bound}"))
+    gaps = [v for k, v in candidate.items() if k.endswith("_max_gap")]
+    worst = max((float(v) for v in gaps), default=None)
+    bound = float(gates["max_additivity_gap"])
+    results.append(GateResult("explanations_add_up", worst is not None and worst <= bound,
+                              f"largest additivity gap {worst} against bound {bound}"))
+    if gates.get("auc_not_below_champion_ci") and champion is not None:
+        auc = _metric(candidate, "auc")
+        floor = _metric(champion, "auc_ci_low")
+        results.append(GateResult(
+            "auc_vs_champion", auc is not None and floor is not None and auc >= floor,
+            f"AUC {auc} against the champion's lower 95 % bound {floor}",
+        ))
+    return results
+
+
+def promote(
+    version: str | int,
+    *,
+    alias: str = CHAMPION,
+    gates_file: Path = DEFAULT_GATES,
+    settings=None,
+) -> list[GateResult]:
+    """Point ``alias`` at ``version`` when every gate passes, else raise PromotionRefused."""
+    import yaml
+
+    gates = yaml.safe_load(Path(gates_file).read_text())
+    if not isinstance(gates, dict) or "max_ece" not in gates:
+        raise ValueError(f"gates file {gates_file} lacks the declared bounds (max_ece, ...)")
+    candidate = version_tags(version, settings=settings)
+    current = champion_version(settings=settings)
+    champion = None
+    if current is not None and current != str(version):
+        champion = version_tags(current, settings=settings)
+    results = evaluate_gates(candidate, champion, gates)
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise PromotionRefused(
+            f"version {version} not promoted to {alias}: "
+            + "; ".join(f"gate {r.gate} failed ({r.detail})" for r in failed)
+        )
+    set_alias(alias, version, settings=settings)
+    return results

@@ -1,0 +1,438 @@
+"""HTTP client for the credit bureau: deadline-bound, retrying, circuit-broken, minimising.
+
+The decision path calls :meth:`BureauClient.fetch_report` and gets either a
+:class:`~scoring.domain.bureau.BureauReport` holding only the contract's fields or one of
+the errors below, always within ``overall_budget_s``::
+
+    BureauError                   any failure to obtain a usable report
+    ├── BureauUnavailable         no answer in time: timeout, connection error, 5xx, 429
+    │   └── BureauCircuitOpen     not called at all: the circuit breaker is open
+    ├── BureauMalformedAnswer     an answer arrived but is not a valid report
+    └── BureauRequestRejected     the bureau refused the request (4xx other than 429)
+
+The person is identified by the personal code in the JSON body, never in the URL, and the
+code never appears in log records or error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+import httpx
+
+from scoring.bureau.breaker import CircuitBreaker
+from scoring.domain import personal_code as _personal_code
+from scoring.domain.bureau import RISK_CLASSES, BureauReport, DefaultEntry
+
+__all__ = [
+    "REPORTS_PATH",
+    "BureauCircuitOpen",
+    "BureauClient",
+    "BureauError",
+    "BureauMalformedAnswer",
+    "BureauObserver",
+    "BureauRequestRejected",
+    "BureauStats",
+    "BureauUnavailable",
+    "parse_report",
+]
+
+logger = logging.getLogger(__name__)
+
+REPORTS_PATH = "/v1/reports"
+
+# A retry is pointless when less than this is left of the overall budget.
+_MIN_ATTEMPT_S = 0.01
+
+
+class BureauError(Exception):
+    """No usable bureau report was obtained. ``kind`` names the failure for metrics."""
+
+    kind = "error"
+
+
+class BureauUnavailable(BureauError):
+    """The bureau gave no answer in time (timeout, connection error, 5xx, 429, circuit open).
+
+    ``reason`` is one of ``timeout``, ``connection_error``, ``server_error``,
+    ``throttled``, ``budget_exhausted`` or ``circuit_open``.
+    """
+
+    kind = "unavailable"
+
+    def __init__(self, message: str, *, reason: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status_code = status_code
+
+
+class BureauCircuitOpen(BureauUnavailable):
+    """The circuit breaker is open after repeated failures; the bureau was not called."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="circuit_open")
+
+
+class BureauMalformedAnswer(BureauError):
+    """The bureau answered, but not with a valid report; the message names the bad field."""
+
+    kind = "malformed"
+
+
+class BureauRequestRejected(BureauError):
+    """The bureau refused the request with a 4xx status; retrying would not help."""
+
+    kind = "rejected"
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class BureauObserver(Protocol):
+    """Receives one event per HTTP attempt and per ``fetch_report`` call (for metrics)."""
+
+    def attempt_finished(self, result: str, seconds: float) -> None: ...
+
+    def call_finished(self, outcome: str, seconds: float) -> None: ...
+
+
+class BureauStats:
+    """Thread-safe counters of attempt results and call outcomes; the default observer.
+
+    Attempt results: ``ok``, ``timeout``, ``connection_error``, ``server_error``,
+    ``throttled``, ``malformed``, ``rejected``. Call outcomes: ``ok``, ``unavailable``,
+    ``malformed``, ``rejected``, ``circuit_open``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.attempts: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
+        self.call_seconds_total = 0.0
+
+    def attempt_finished(self, result: str, seconds: float) -> None:
+        with self._lock:
+            self.attempts[result] += 1
+
+    def call_finished(self, outcome: str, seconds: float) -> None:
+        with self._lock:
+            self.outcomes[outcome] += 1
+            self.call_seconds_total += seconds
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """A consistent copy of both counters."""
+        with self._lock:
+            return {"attempts": dict(self.attempts), "outcomes": dict(self.outcomes)}
+
+
+class BureauClient:
+    """Synchronous bureau client with a persistent keep-alive connection pool.
+
+    Each ``fetch_report`` makes at most ``max_attempts`` HTTP attempts, each limited by
+    ``timeout_s`` (each connect, write, read and pool wait) and by what is left of
+    ``overall_budget_s``; only unavailability
+    (timeout, connection error, 5xx, 429) is retried, after a jittered backoff that must
+    fit in the budget. ``transport`` replaces the network (``httpx.MockTransport`` in
+    tests, the in-process simulator in benchmarks); ``clock``, ``sleep`` and ``rng``
+    make timing testable. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 0.2,
+        overall_budget_s: float = 0.3,
+        max_attempts: int = 2,
+        backoff_s: float = 0.02,
+        breaker: CircuitBreaker | None = None,
+        observer: BureauObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        max_connections: int = 32,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("bureau base_url must start with http:// or https://")
+        if timeout_s <= 0 or overall_budget_s <= 0:
+            raise ValueError("timeout_s and overall_budget_s must be positive")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if backoff_s < 0:
+            raise ValueError("backoff_s must not be negative")
+        self.timeout_s = timeout_s
+        self.overall_budget_s = overall_budget_s
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.breaker = breaker if breaker is not None else CircuitBreaker()
+        self.stats = BureauStats()
+        self._observer: BureauObserver = observer if observer is not None else self.stats
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng if rng is not None else random.Random()
+        self._rng_lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            timeout=timeout_s,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers={"Accept": "application/json", "User-Agent": "installment-bureau-client"},
+        )
+
+    def __enter__(self) -> BureauClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def fetch_report(
+        self, personal_code: str, *, purpose: str = "instalment_application"
+    ) -> BureauReport:
+        """Ask the bureau for the person's report; raise a ``BureauError`` if none is usable.
+
+        An invalid personal code raises ``InvalidPersonalCode`` before anything is sent.
+        """
+        _personal_code.parse(personal_code)
+        if not isinstance(purpose, str) or not purpose.strip():
+            raise ValueError("purpose of the bureau query must be a non-empty text")
+        started = self._clock()
+        if not self.breaker.allow():
+            self._observer.call_finished("circuit_open", 0.0)
+            raise BureauCircuitOpen(
+                "bureau circuit is open after repeated failures; the bureau was not called"
+            )
+        body = json.dumps({"personal_code": personal_code, "purpose": purpose}).encode()
+        try:
+            report = self._attempts(body, deadline=started + self.overall_budget_s)
+        except BureauRequestRejected:
+            # The bureau answered, so it is up: a refused request is not a bureau failure.
+            self.breaker.record_success()
+            self._observer.call_finished("rejected", self._clock() - started)
+            raise
+        except BureauError as exc:
+            self.breaker.record_failure()
+            self._observer.call_finished(exc.kind, self._clock() - started)
+            logger.warning("bureau query failed: %s", exc)
+            raise
+        except BaseException:
+            self.breaker.record_failure()
+            raise
+        self.breaker.record_success()
+        self._observer.call_finished("ok", self._clock() - started)
+        return report
+
+    def _attempts(self, body: bytes, *, deadline: float) -> BureauReport:
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise BureauUnavailable(
+                    f"bureau gave no answer within the {self.overall_budget_s:.3f} s budget",
+                    reason="budget_exhausted",
+                )
+            try:
+                return self._attempt(body, timeout_s=min(self.timeout_s, remaining))
+            except BureauUnavailable as exc:
+                if attempt >= self.max_attempts:
+                    raise
+                delay = self._backoff(attempt)
+                if self._clock() + delay + _MIN_ATTEMPT_S >= deadline:
+                    raise
+                logger.info("bureau attempt %d failed (%s); retrying", attempt, exc.reason)
+                self._sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter spreads the retries of many concurrent decisions apart.
+        with self._rng_lock:
+            return self._rng.uniform(0.0, self.backoff_s * 2 ** (attempt - 1))
+
+    def _attempt(self, body: bytes, *, timeout_s: float) -> BureauReport:
+        began = self._clock()
+        try:
+            report = self._exchange(body, timeout_s=timeout_s)
+        except BureauError as exc:
+            result = exc.reason if isinstance(exc, BureauUnavailable) else exc.kind
+            self._observer.attempt_finished(result, self._clock() - began)
+            raise
+        self._observer.attempt_finished("ok", self._clock() - began)
+        return report
+
+    def _exchange(self, body: bytes, *, timeout_s: float) -> BureauReport:
+        # Errors are raised outside the ``except`` blocks so that no transport or decoding
+        # exception (whose request body or text may hold the personal code) is chained.
+        failure = None
+        try:
+            response = self._http.post(
+                REPORTS_PATH,
+                content=body,
+                headers={"Content-Type": "application/json"},
+                timeout=httpx.Timeout(timeout_s),
+            )
+        except httpx.TimeoutException:
+            failure = BureauUnavailable(
+                f"bureau did not answer within {timeout_s:.3f} s", reason="timeout"
+            )
+        except httpx.TransportError as exc:
+            failure = BureauUnavailable(
+                f"bureau connection failed ({type(exc).__name__})", reason="connection_error"
+            )
+        if failure is not None:
+            raise failure
+        status = response.status_code
+        if status >= 500 or status == 429:
+            raise BureauUnavailable(
+                f"bureau answered HTTP {status}",
+                reason="server_error" if status >= 500 else "throttled",
+                status_code=status,
+            )
+        if 400 <= status < 500:
+            raise BureauRequestRejected(
+                f"bureau rejected the request with HTTP {status}", status_code=status
+            )
+        if status != 200:
+            raise BureauMalformedAnswer(f"bureau answered unexpected HTTP {status}")
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            payload = _MISSING
+        if payload is _MISSING:
+            raise BureauMalformedAnswer("bureau answer is not valid JSON")
+        return parse_report(payload)
+
+
+def parse_report(payload: Any) -> BureauReport:
+    """Build a report from a decoded bureau answer, keeping only the contract's fields.
+
+    Types are checked strictly (no numbers as strings, no booleans as numbers); any other
+    field is dropped. Errors name the field and the problem, never its value.
+    """
+    if not isinstance(payload, Mapping):
+        raise BureauMalformedAnswer("bureau answer must be a JSON object")
+    raw_entries = _field(payload, "default_entries", list, "a list")
+    entries = tuple(_parse_entry(raw, index) for index, raw in enumerate(raw_entries))
+    risk_class = _field(payload, "risk_class", str, "a text")
+    if risk_class not in RISK_CLASSES:
+        raise BureauMalformedAnswer(
+            f"bureau answer field 'risk_class' is not one of: {', '.join(RISK_CLASSES)}"
+        )
+    try:
+        report = BureauReport(
+            report_id=_field(payload, "report_id", str, "a text"),
+            requested_at=_timestamp(payload, "requested_at"),
+            score=_integer(payload, "score"),
+            risk_class=risk_class,
+            pd_band_low=_number(payload, "pd_band_low"),
+            pd_band_high=_number(payload, "pd_band_high"),
+            open_default_count=_integer(payload, "open_default_count"),
+            closed_default_count=_integer(payload, "closed_default_count"),
+            default_entries=entries,
+        )
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        return report
+    raise BureauMalformedAnswer(f"bureau answer is invalid: {problem}")
+
+
+def _parse_entry(raw: Any, index: int) -> DefaultEntry:
+    where = f"default_entries[{index}]"
+    if not isinstance(raw, Mapping):
+        raise BureauMalformedAnswer(f"bureau answer field {where!r} must be a JSON object")
+    ended = raw.get("ended_on", _MISSING)
+    if ended is _MISSING:
+        raise BureauMalformedAnswer(f"bureau answer field '{where}.ended_on' is missing")
+    try:
+        entry = DefaultEntry(
+            creditor_sector=_field(raw, "creditor_sector", str, "a text", where),
+            amount_eur=_number(raw, "amount_eur", where),
+            started_on=_date(raw, "started_on", where),
+            ended_on=None if ended is None else _date(raw, "ended_on", where),
+        )
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        return entry
+    raise BureauMalformedAnswer(f"bureau answer is invalid in {where}: {problem}")
+
+
+_MISSING = object()
+
+
+def _field(data: Mapping[str, Any], name: str, kind: type, described: str, where: str = "") -> Any:
+    label = f"{where}.{name}" if where else name
+    value = data.get(name, _MISSING)
+    if value is _MISSING:
+        raise BureauMalformedAnswer(f"bureau answer field {label!r} is missing")
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise BureauMalformedAnswer(
+            f"bureau answer field {label!r} must be {described}, got {_json_type(value)}"
+        )
+    return value
+
+
+def _integer(data: Mapping[str, Any], name: str) -> int:
+    return _field(data, name, int, "an integer")
+
+
+def _number(data: Mapping[str, Any], name: str, where: str = "") -> float:
+    value = _field(data, name, (int, float), "a number", where)
+    if not math.isfinite(value):
+        label = f"{where}.{name}" if where else name
+        raise BureauMalformedAnswer(f"bureau answer field {label!r} must be a finite number")
+    return float(value)
+
+
+def _date(data: Mapping[str, Any], name: str, where: str) -> date:
+    text = _field(data, name, str, "an ISO date text", where)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise BureauMalformedAnswer(
+        f"bureau answer field '{where}.{name}' is not an ISO date (YYYY-MM-DD)"
+    )
+
+
+def _timestamp(data: Mapping[str, Any], name: str) -> datetime:
+    text = _field(data, name, str, "an ISO timestamp text")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise BureauMalformedAnswer(f"bureau answer field {name!r} is not an ISO timestamp")
+    if moment.tzinfo is None:
+        raise BureauMalformedAnswer(f"bureau answer field {name!r} has no timezone")
+    return moment.astimezone(UTC)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    return "object"

@@ -1,0 +1,82 @@
+"""The credit policy: a versioned file of knock-out rules, cut-offs and the oversight switch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class PolicyError(ValueError):
+    """A policy file is incomplete or inconsistent."""
+
+
+@dataclass(frozen=True)
+class RiskGrade:
+    grade: str
+    below: float
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    approve_below: float
+    decline_at_or_above: float
+    minimum_age_years: int
+    max_internal_days_past_due: int
+    product_limits_eur: Mapping[str, float]
+    allowed_terms_months: tuple[int, ...]
+    risk_grades: tuple[RiskGrade, ...]
+    all_applications_to_manual_review: bool = False
+    second_signature_above_eur: float = 5000.0
+    contest_window_days: int = 90
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
+        """Build a policy from its parsed file, refusing gaps and contradictions."""
+        try:
+            cutoffs = data["cutoffs"]
+            policy = cls(
+                version=str(data["version"]),
+                approve_below=float(cutoffs["approve_below"]),
+                decline_at_or_above=float(cutoffs["decline_at_or_above"]),
+                minimum_age_years=int(data["minimum_age_years"]),
+                max_internal_days_past_due=int(data["max_internal_days_past_due"]),
+                product_limits_eur={k: float(v) for k, v in data["product_limits_eur"].items()},
+                allowed_terms_months=tuple(sorted(int(t) for t in data["allowed_terms_months"])),
+                risk_grades=tuple(
+                    RiskGrade(grade=str(g["grade"]), below=float(g["below"]))
+                    for g in data["risk_grades"]
+                ),
+                all_applications_to_manual_review=bool(
+                    data.get("all_applications_to_manual_review", False)
+                ),
+                second_signature_above_eur=float(data.get("second_signature_above_eur", 5000)),
+                contest_window_days=int(data.get("contest_window_days", 90)),
+            )
+        except KeyError as missing:
+            raise PolicyError(f"policy file lacks the entry {missing}") from None
+        except (TypeError, ValueError, AttributeError) as wrong:
+            raise PolicyError(f"policy file has a malformed entry: {wrong}") from None
+        policy._check()
+        return policy
+
+    def _check(self) -> None:
+        if not 0 < self.approve_below <= self.decline_at_or_above <= 1:
+            raise PolicyError("cut-offs must satisfy 0 < approve_below <= decline_at_or_above <= 1")
+        bounds = [g.below for g in self.risk_grades]
+        if not bounds or bounds != sorted(bounds) or bounds[-1] <= 1.0:
+            raise PolicyError("risk grades must ascend and the last must cover PD 1.0")
+        if not self.allowed_terms_months:
+            raise PolicyError("allowed_terms_months must not be empty")
+
+    def risk_grade(self, probability_of_default: float) -> str:
+        """The grade whose band holds the probability of default."""
+        for grade in self.risk_grades:
+            if probability_of_default < grade.below:
+                return grade.grade
+        return self.risk_grades[-1].grade
+
+    def product_limit(self, product_category: str) -> float | None:
+        """The largest plan for a product category, or None when the category is unknown."""
+        return self.product_limits_eur.get(product_category)

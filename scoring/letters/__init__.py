@@ -1,0 +1,82 @@
+"""Customer letters in Estonian and English, rendered from templates kept beside this module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from scoring.domain.counterfactual import Counterfactual
+from scoring.domain.reasons import Reason
+
+LANGUAGES = ("et", "en")
+
+PRODUCT_LABELS = {
+    "heat_pump": {"et": "soojuspump", "en": "a heat pump"},
+    "solar_panels": {"et": "päikesepaneelid", "en": "solar panels"},
+    "electronics": {"et": "elektroonika", "en": "electronics"},
+    "phone": {"et": "telefon", "en": "a phone"},
+    "smart_home": {"et": "targa kodu seadmed", "en": "smart-home equipment"},
+    "home_appliance": {"et": "kodumasin", "en": "a home appliance"},
+}
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class BureauConsulted:
+    name: str
+    report_id: str
+    requested_on: date
+    risk_class: str
+    class_label_et: str
+    class_label_en: str
+    class_text_et: str
+    class_text_en: str
+
+
+@dataclass(frozen=True)
+class DecisionLetter:
+    """What a decline or refer letter says; no personal data beyond what the customer gave."""
+
+    decision_id: str
+    decided_on: date
+    outcome: str
+    automated: bool
+    amount_eur: float
+    term_months: int
+    product_category: str
+    reasons: list[Reason]
+    bureau: BureauConsulted | None
+    counterfactual: Counterfactual | None
+    contest_until: date
+    contest_url: str
+    company_name: str = "the company"
+    rights: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # plain-text letters; the web UI escapes when it shows them
+    )
+
+
+def render_decision_letter(letter: DecisionLetter, *, language: str) -> str:
+    """The letter for a decline or refer in one language (``et`` or ``en``)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"letters exist in {', '.join(LANGUAGES)}, not {language!r}")
+    if letter.outcome not in ("decline", "refer"):
+        raise ValueError(f"a decision letter is written for decline or refer, not {letter.outcome}")
+    template = _environment().get_template(f"decision_{language}.txt.j2")
+    product = PRODUCT_LABELS.get(letter.product_category, {}).get(
+        language, letter.product_category.replace("_", " ")
+    )
+    return template.render(letter=letter, product=product)

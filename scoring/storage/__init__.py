@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, Alembic migrations, unit of work and bulk loading."""

@@ -1,0 +1,199 @@
+"""Engines, sessions and the unit of work: the one place that knows how to reach the database.
+
+SQLite is the embedded default and PostgreSQL the production database; both get the
+same behaviour from here: foreign keys enforced, real transactions, and a typed
+``DatabaseUnavailable`` instead of a driver traceback when the database cannot be reached.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import ExceptionContext
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+
+
+class StorageError(Exception):
+    """Base class of the storage layer's errors; messages are one line and safe to show."""
+
+
+class InvalidDatabaseUrl(StorageError):
+    """The database URL cannot be understood."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database could not be reached or opened."""
+
+    def __init__(self, url: str | URL, reason: str) -> None:
+        self.url = masked_url(url)
+        self.reason = reason
+        super().__init__(
+            f"cannot reach database {self.url}: {reason}; check INSTALLMENT_DATABASE_URL "
+            "(or --database-url) and that the database server is running"
+        )
+
+
+def masked_url(url: str | URL) -> str:
+    """The URL as text with any password replaced by ``***``."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        return "<unparseable URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def _normalised_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidDatabaseUrl(
+            f"database URL {masked_url(url)!s} is not a URL; expected e.g. "
+            "sqlite:///var/installment.db or postgresql://user@host/db"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed
+    raise InvalidDatabaseUrl(
+        f"database URL {masked_url(parsed)} names backend {backend!r}; "
+        "use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _connection_error_translator(url: URL) -> Callable[[ExceptionContext], BaseException | None]:
+    def translate(context: ExceptionContext) -> BaseException | None:
+        # Only failures to obtain a connection mean "unavailable"; a failing
+        # statement on a live connection stays the driver's error.
+        if context.connection is None and isinstance(context.sqlalchemy_exception, DBAPIError):
+            return DatabaseUnavailable(url, _first_line(context.original_exception))
+        return None
+
+    return translate
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # Hand transaction control to SQLAlchemy (the "begin" hook below) so that
+        # SAVEPOINTs and transactional DDL behave as on PostgreSQL.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN")
+
+
+def create_engine_for(url: str) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL with the project's connection settings."""
+    parsed = _normalised_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        if not in_memory:
+            try:
+                Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseUnavailable(
+                    parsed, f"cannot create its folder ({error.strerror})"
+                ) from None
+        engine = create_engine(
+            parsed,
+            connect_args={
+                "check_same_thread": False,
+                "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+            },
+            # One shared connection keeps an in-memory database alive across sessions.
+            poolclass=StaticPool if in_memory else None,
+            pool_pre_ping=True,
+        )
+        _configure_sqlite(engine)
+    else:
+        try:
+            engine = create_engine(
+                parsed,
+                pool_pre_ping=True,
+                connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
+            )
+        except NoSuchModuleError as error:  # pragma: no cover - driver ships with the project
+            raise InvalidDatabaseUrl(f"database URL {masked_url(parsed)}: {error}") from None
+    event.listen(engine, "handle_error", _connection_error_translator(parsed))
+    return engine
+
+
+def ping(engine: Engine) -> None:
+    """Run a trivial query; raises ``DatabaseUnavailable`` when the database cannot answer."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions bound to ``engine`` whose loaded objects stay readable after commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+class UnitOfWork:
+    """One business transaction: commits when the block succeeds, rolls back when it raises.
+
+    ``commit()`` inside the block makes the work so far durable early (for example
+    before answering a caller); anything after it is again committed or rolled back
+    when the block ends.
+    """
+
+    session: Session
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> UnitOfWork:
+        """A unit of work on a fresh session factory for ``engine``."""
+        return cls(session_factory(engine))
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        """Make the work so far durable."""
+        self.session.commit()
+
+    def rollback(self) -> None:
+        """Discard the work since the last commit."""
+        self.session.rollback()

@@ -1,0 +1,630 @@
+"""Load a world folder (generated or exported, see ``docs/world-format.md``) into the database.
+
+The whole folder is read and checked before the database is touched, then written in
+one transaction, so a bad folder or a failure half-way leaves nothing behind. Records
+whose natural key is already stored are skipped, so loading the same folder twice
+changes nothing. Personal codes are replaced by keyed pseudonyms on the way in; the
+``protected/`` and ``truth/`` folders are never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import Connection, Engine, Table, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from scoring.domain.personal_code import InvalidPersonalCode
+from scoring.domain.pseudonym import pseudonymise
+from scoring.storage.db import StorageError
+from scoring.storage.tables import (
+    ApiClient,
+    Application,
+    BureauDefaultEntry,
+    BureauReport,
+    Customer,
+    Invoice,
+    Payment,
+)
+
+WORLD_FORMAT_VERSION = 1
+# Historical applications in a world came from the sales system before this engine
+# decided anything; they are stored under their own client so their ids cannot
+# collide with applications the live API receives.
+HISTORY_CLIENT_ID = "history-import"
+CHUNK_ROWS = 20_000
+_LOOKUP_CHUNK = 10_000
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(table, rows_done, rows_total)`` while a table loads."""
+
+
+class WorldFolderError(StorageError):
+    """The world folder is missing, incomplete or malformed; nothing was loaded."""
+
+
+class WorldRejected(StorageError):
+    """The database refused part of the world; the whole load was rolled back."""
+
+
+@dataclass(frozen=True)
+class TableCount:
+    inserted: int
+    already_present: int
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """Rows per table: newly inserted and skipped because already stored."""
+
+    tables: dict[str, TableCount] = field(default_factory=dict)
+
+    @property
+    def inserted(self) -> int:
+        return sum(count.inserted for count in self.tables.values())
+
+    @property
+    def already_present(self) -> int:
+        return sum(count.already_present for count in self.tables.values())
+
+
+# Column kinds the layout uses; a column absent from a file's spec is never read.
+_STR, _DATE, _TIMESTAMP, _MONEY, _INT, _FLOAT, _BOOL = (
+    "text",
+    "a date",
+    "a UTC timestamp",
+    "an amount",
+    "an integer",
+    "a number",
+    "a boolean",
+)
+
+# file -> column -> (kind, nullable)
+WORLD_FILES: dict[str, dict[str, tuple[str, bool]]] = {
+    "customers.parquet": {
+        "personal_code": (_STR, False),
+        "customer_since": (_DATE, True),
+        "relationship_ended_on": (_DATE, True),
+        "segment": (_STR, True),
+    },
+    "invoices.parquet": {
+        "invoice_id": (_STR, False),
+        "personal_code": (_STR, False),
+        "issued_on": (_DATE, False),
+        "due_on": (_DATE, False),
+        "amount_eur": (_MONEY, False),
+        "paid_eur": (_MONEY, False),
+        "paid_in_full_on": (_DATE, True),
+        "reminders_sent": (_INT, False),
+        "sent_to_collection_on": (_DATE, True),
+    },
+    "payments.parquet": {
+        "payment_id": (_STR, False),
+        "invoice_id": (_STR, False),
+        "paid_on": (_DATE, False),
+        "amount_eur": (_MONEY, False),
+    },
+    "bureau_reports.parquet": {
+        "report_id": (_STR, False),
+        "personal_code": (_STR, False),
+        "requested_at": (_TIMESTAMP, False),
+        "score": (_INT, False),
+        "risk_class": (_STR, False),
+        "pd_band_low": (_FLOAT, False),
+        "pd_band_high": (_FLOAT, False),
+        "open_default_count": (_INT, False),
+        "closed_default_count": (_INT, False),
+    },
+    "bureau_default_entries.parquet": {
+        "report_id": (_STR, False),
+        "creditor_sector": (_STR, False),
+        "amount_eur": (_MONEY, False),
+        "started_on": (_DATE, False),
+        "ended_on": (_DATE, True),
+    },
+    "applications.parquet": {
+        "application_id": (_STR, False),
+        "personal_code": (_STR, False),
+        "applied_at": (_TIMESTAMP, False),
+        "amount_eur": (_MONEY, False),
+        "term_months": (_INT, False),
+        "product_category": (_STR, False),
+        "channel": (_STR, False),
+        "bureau_report_id": (_STR, True),
+        "defaulted_12m": (_BOOL, True),
+    },
+}
+
+_KIND_CHECKS: dict[str, Callable[[pa.DataType], bool]] = {
+    _STR: lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
+    _DATE: pa.types.is_date,
+    _TIMESTAMP: lambda t: pa.types.is_timestamp(t) and t.tz is not None,
+    _MONEY: lambda t: pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_integer(t),
+    _INT: pa.types.is_integer,
+    _FLOAT: lambda t: pa.types.is_floating(t) or pa.types.is_decimal(t),
+    _BOOL: pa.types.is_boolean,
+}
+
+
+# -- reading and checking the folder ---------------------------------------------------------
+
+
+def _read_manifest(world_dir: Path) -> dict[str, Any]:
+    path = world_dir / "manifest.json"
+    if not path.is_file():
+        raise WorldFolderError(
+            f"{world_dir} has no manifest.json; is it a world folder "
+            "(see docs/world-format.md, or `installment generate --out DIR`)?"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WorldFolderError(f"{path} is not valid JSON ({error})") from None
+    if not isinstance(manifest, dict):
+        raise WorldFolderError(f"{path} must hold a JSON object")
+    version = manifest.get("format_version")
+    if version != WORLD_FORMAT_VERSION:
+        raise WorldFolderError(
+            f"{path} says format_version {version!r}; this version of installment "
+            f"reads format {WORLD_FORMAT_VERSION}"
+        )
+    if not isinstance(manifest.get("files", {}), dict):
+        raise WorldFolderError(f"{path}: 'files' must be a JSON object")
+    return manifest
+
+
+def _check_schema(world_dir: Path, name: str) -> None:
+    path = world_dir / name
+    if not path.is_file():
+        raise WorldFolderError(f"{path} is missing; a world folder needs {', '.join(WORLD_FILES)}")
+    spec = WORLD_FILES[name]
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as error:
+        raise WorldFolderError(
+            f"{path} is not a readable Parquet file ({_first_line(error)})"
+        ) from None
+    missing = [column for column in spec if column not in schema.names]
+    if missing:
+        raise WorldFolderError(f"{name} lacks column(s) {', '.join(missing)}")
+    for column, (kind, _nullable) in spec.items():
+        actual = schema.field(column).type
+        if not _KIND_CHECKS[kind](actual):
+            raise WorldFolderError(f"{name}: column {column} must hold {kind}, not {actual}")
+
+
+def _read_world_file(world_dir: Path, name: str, manifest: dict[str, Any]) -> pa.Table:
+    spec = WORLD_FILES[name]
+    try:
+        table = pq.read_table(world_dir / name, columns=list(spec))
+    except (pa.ArrowException, OSError) as error:
+        raise WorldFolderError(
+            f"{world_dir / name} cannot be read ({_first_line(error)})"
+        ) from None
+    for column, (kind, nullable) in spec.items():
+        values = table.column(column)
+        if not nullable and values.null_count:
+            raise WorldFolderError(
+                f"{name}: column {column} has {values.null_count} empty value(s)"
+            )
+        if kind in (_MONEY, _FLOAT) and pa.types.is_floating(values.type):
+            finite = pc.sum(pc.is_finite(values)).as_py() or 0
+            bad = len(values) - values.null_count - finite
+            if bad:
+                raise WorldFolderError(f"{name}: column {column} has {bad} non-finite value(s)")
+    listed = manifest.get("files", {}).get(name)
+    if not isinstance(listed, dict):
+        return table
+    if "sha256" in listed and _sha256(world_dir / name) != listed["sha256"]:
+        raise WorldFolderError(
+            f"{name} does not match its sha256 in manifest.json; the file was changed or "
+            "damaged after the world was written"
+        )
+    if "rows" in listed and listed["rows"] != table.num_rows:
+        raise WorldFolderError(
+            f"{name} has {table.num_rows} rows but manifest.json lists {listed['rows']}; "
+            "the folder is incomplete or was changed after it was written"
+        )
+    return table
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def check_world_folder(world_dir: Path) -> dict[str, Any]:
+    """Check that a world folder exists with a readable manifest and well-formed file schemas."""
+    if not world_dir.exists():
+        raise WorldFolderError(
+            f"world folder {world_dir} does not exist; create one with "
+            f"`installment generate --out {world_dir}`"
+        )
+    if not world_dir.is_dir():
+        raise WorldFolderError(f"{world_dir} is a file, not a world folder")
+    manifest = _read_manifest(world_dir)
+    for name in WORLD_FILES:
+        _check_schema(world_dir, name)
+    return manifest
+
+
+def read_world_tables(world_dir: Path) -> dict[str, pa.Table]:
+    """Read and check the operational files of a world (never ``protected/`` or ``truth/``)."""
+    manifest = check_world_folder(world_dir)
+    return {name: _read_world_file(world_dir, name, manifest) for name in WORLD_FILES}
+
+
+def _pseudonyms_by_code(customers: pa.Table, *, key: bytes) -> dict[str, str]:
+    pseudonyms: dict[str, str] = {}
+    for row, code in enumerate(customers.column("personal_code").to_pylist(), start=1):
+        try:
+            pseudonym = pseudonymise(code, key=key)
+        except InvalidPersonalCode as error:
+            raise WorldFolderError(f"customers.parquet row {row}: {error}") from None
+        if code in pseudonyms:
+            raise WorldFolderError(f"customers.parquet row {row} repeats an earlier person")
+        pseudonyms[code] = pseudonym
+    return pseudonyms
+
+
+def _with_pseudonyms(table: pa.Table, pseudonyms: dict[str, str]) -> pa.Table:
+    """The table with its personal codes replaced by pseudonyms (null where the code is unknown)."""
+    if "personal_code" not in table.column_names:
+        return table
+    codes = table.column("personal_code").to_pylist()
+    column = pa.array([pseudonyms.get(code) for code in codes], pa.string())
+    return table.drop_columns(["personal_code"]).append_column("pseudonym", column)
+
+
+# -- the load plan ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parent:
+    """A foreign key filled in by the database from the parent's natural key."""
+
+    table: Table
+    key: str
+    source: str
+    label: str
+
+
+@dataclass(frozen=True)
+class _TablePlan:
+    """How one world file becomes rows of one table."""
+
+    file: str
+    table: Table
+    columns: dict[str, str]  # table column -> world column
+    key: str | None = None  # natural key column; None: rows belong to their parent
+    parents: dict[str, _Parent] = field(default_factory=dict)
+    scope: dict[str, Any] = field(default_factory=dict)  # fixed values that are part of the key
+    constants: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+
+_CUSTOMER = _Parent(Customer.__table__, "pseudonym", "pseudonym", "a person")
+_INVOICE = _Parent(Invoice.__table__, "invoice_number", "invoice_id", "an invoice")
+_REPORT = _Parent(BureauReport.__table__, "report_id", "report_id", "a bureau report")
+
+LOAD_PLAN: tuple[_TablePlan, ...] = (
+    _TablePlan(
+        "customers.parquet",
+        Customer.__table__,
+        {
+            "pseudonym": "pseudonym",
+            "customer_since": "customer_since",
+            "relationship_ended_on": "relationship_ended_on",
+            "segment": "segment",
+        },
+        key="pseudonym",
+    ),
+    _TablePlan(
+        "invoices.parquet",
+        Invoice.__table__,
+        {
+            "invoice_number": "invoice_id",
+            "issued_on": "issued_on",
+            "due_on": "due_on",
+            "amount": "amount_eur",
+            "paid": "paid_eur",
+            "paid_in_full_on": "paid_in_full_on",
+            "reminders_sent": "reminders_sent",
+            "sent_to_collection_on": "sent_to_collection_on",
+        },
+        key="invoice_number",
+        parents={"customer_id": _CUSTOMER},
+    ),
+    _TablePlan(
+        "payments.parquet",
+        Payment.__table__,
+        {"payment_number": "payment_id", "paid_on": "paid_on", "amount": "amount_eur"},
+        key="payment_number",
+        parents={"invoice_id": _INVOICE},
+    ),
+    _TablePlan(
+        "bureau_reports.parquet",
+        BureauReport.__table__,
+        {
+            "report_id": "report_id",
+            "requested_at": "requested_at",
+            "score": "score",
+            "risk_class": "risk_class",
+            "pd_band_low": "pd_band_low",
+            "pd_band_high": "pd_band_high",
+            "open_default_count": "open_default_count",
+            "closed_default_count": "closed_default_count",
+        },
+        key="report_id",
+        parents={"customer_id": _CUSTOMER},
+    ),
+    _TablePlan(
+        "bureau_default_entries.parquet",
+        BureauDefaultEntry.__table__,
+        {
+            "creditor_sector": "creditor_sector",
+            "amount": "amount_eur",
+            "started_on": "started_on",
+            "ended_on": "ended_on",
+        },
+        parents={"bureau_report_id": _REPORT},
+    ),
+    _TablePlan(
+        "applications.parquet",
+        Application.__table__,
+        {
+            "external_id": "application_id",
+            "applied_at": "applied_at",
+            "amount": "amount_eur",
+            "term_months": "term_months",
+            "product_category": "product_category",
+            "channel": "channel",
+            "defaulted_12m": "defaulted_12m",
+        },
+        key="external_id",
+        parents={
+            "customer_id": _CUSTOMER,
+            "bureau_report_id": _Parent(
+                BureauReport.__table__, "report_id", "bureau_report_id", "a bureau report"
+            ),
+        },
+        scope={"client_id": HISTORY_CLIENT_ID},
+        constants={"human_review_requested": False},
+    ),
+)
+_PLAN_BY_TABLE = {plan.name: plan for plan in LOAD_PLAN}
+
+
+def _source_key(plan: _TablePlan) -> str:
+    assert plan.key is not None
+    return plan.columns[plan.key]
+
+
+def _check_consistency(tables: dict[str, pa.Table]) -> None:
+    """Natural keys are unique within their file and every reference finds its record."""
+    for plan in LOAD_PLAN:
+        table = tables[plan.file]
+        if plan.key is not None:
+            keys = table.column(_source_key(plan))
+            if pc.count_distinct(keys).as_py() != len(keys):
+                raise WorldFolderError(f"{plan.file} repeats {_source_key(plan)} values")
+        for parent in plan.parents.values():
+            parent_plan = _PLAN_BY_TABLE[parent.table.name]
+            known = tables[parent_plan.file].column(_source_key(parent_plan))
+            references = table.column(parent.source)
+            dangling = pc.and_kleene(
+                pc.invert(pc.is_in(references, value_set=known.combine_chunks())),
+                pc.is_valid(references),
+            )
+            missing_pseudonym = pc.is_null(references) if parent is _CUSTOMER else None
+            problem = dangling if missing_pseudonym is None else pc.or_(dangling, missing_pseudonym)
+            if pc.any(problem).as_py():
+                row = pc.index(problem, True).as_py() + 1
+                raise WorldFolderError(
+                    f"{plan.file} row {row} refers to {parent.label} that the world does not hold"
+                )
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def _stored_keys(connection: Connection, plan: _TablePlan, keys: pa.ChunkedArray) -> set[Any]:
+    """The natural keys among ``keys`` that the database already holds."""
+    assert plan.key is not None
+    key = plan.table.c[plan.key]
+    scope = [plan.table.c[column] == value for column, value in plan.scope.items()]
+    if connection.execute(select(key).where(*scope).limit(1)).first() is None:
+        return set()
+    # Driver-level SQL: a million keys through expression objects would cost seconds.
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    scope_sql = "".join(f" AND {quote(column)} = {mark}" for column in plan.scope)
+    scope_values = tuple(plan.scope.values())
+    wanted = keys.to_pylist()
+    found: set[Any] = set()
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        if dialect.name == "postgresql":
+            kind = key.type.compile(dialect)
+            condition, parameters = f"= ANY({mark}::{kind}[])", (chunk, *scope_values)
+        else:
+            condition, parameters = (
+                f"IN ({', '.join([mark] * len(chunk))})",
+                (*chunk, *scope_values),
+            )
+        statement = (
+            f"SELECT {quote(plan.key)} FROM {quote(plan.table.name)} "
+            f"WHERE {quote(plan.key)} {condition}{scope_sql}"
+        )
+        found.update(connection.exec_driver_sql(statement, parameters).scalars().all())
+    return found
+
+
+def _database_values(column: pa.ChunkedArray, *, sqlite: bool) -> list[Any]:
+    """Python values the DB-API driver binds directly, in the form SQLAlchemy itself stores."""
+    kind = column.type
+    if sqlite:
+        # SQLite has no date types: SQLAlchemy keeps ISO text, timestamps as naive UTC text.
+        if pa.types.is_date(kind):
+            return pc.cast(column, pa.string()).to_pylist()
+        if pa.types.is_timestamp(kind):
+            utc = pc.cast(column, pa.timestamp("us", tz="UTC"))
+            return pc.strftime(utc, format="%Y-%m-%d %H:%M:%S").to_pylist()
+        if pa.types.is_decimal(kind):
+            return pc.cast(column, pa.float64()).to_pylist()
+    return column.to_pylist()
+
+
+def _insert_statement(plan: _TablePlan, connection: Connection) -> tuple[str, list[str]]:
+    """Driver-level INSERT for the plan, and the world columns that feed its parameters.
+
+    SQLite gets one parameter row per record (``executemany``); PostgreSQL gets one array
+    per column and unnests them, so a chunk of rows is a single statement. Either way the
+    database resolves each foreign key from the parent's natural key, so no id map of a
+    million invoices has to travel to Python and back.
+    """
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    unnest = dialect.name == "postgresql"
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    targets: list[str] = []
+    sources: list[str] = []
+    source_types: list[str] = []
+    for column, source in plan.columns.items():
+        targets.append(column)
+        sources.append(source)
+        source_types.append(plan.table.c[column].type.compile(dialect))
+    for column, parent in plan.parents.items():
+        targets.append(column)
+        sources.append(parent.source)
+        source_types.append(parent.table.c[parent.key].type.compile(dialect))
+    for column in {**plan.scope, **plan.constants}:
+        targets.append(column)
+        sources.append(column)
+        source_types.append(plan.table.c[column].type.compile(dialect))
+
+    def value(position: int) -> str:
+        reference = f"v.{quote(sources[position])}" if unnest else mark
+        target = targets[position]
+        if target in plan.parents:
+            parent = plan.parents[target]
+            return (
+                f"(SELECT {quote('id')} FROM {quote(parent.table.name)} "
+                f"WHERE {quote(parent.key)} = {reference})"
+            )
+        return reference
+
+    values = ", ".join(value(position) for position in range(len(targets)))
+    insert_into = f"INSERT INTO {quote(plan.table.name)} ({', '.join(map(quote, targets))})"
+    if not unnest:
+        return f"{insert_into} VALUES ({values})", sources
+    arrays = ", ".join(f"{mark}::{kind}[]" for kind in source_types)
+    names = ", ".join(quote(source) for source in sources)
+    return f"{insert_into} SELECT {values} FROM unnest({arrays}) AS v({names})", sources
+
+
+class _Loader:
+    def __init__(self, connection: Connection, progress: Progress | None) -> None:
+        self.connection = connection
+        self.progress = progress
+        self.counts: dict[str, TableCount] = {}
+        self.inserted_keys: dict[str, pa.Array] = {}
+
+    def load(self, plan: _TablePlan, table: pa.Table) -> None:
+        """Insert the rows of ``table`` that are not stored yet."""
+        if plan.key is not None:
+            keys = table.column(_source_key(plan))
+            stored = _stored_keys(self.connection, plan, keys)
+            fresh = table.filter(pc.invert(pc.is_in(keys, value_set=pa.array(stored, keys.type))))
+            self.inserted_keys[plan.name] = fresh.column(_source_key(plan)).combine_chunks()
+        else:
+            # Rows without a key of their own arrive together with their parent.
+            (parent,) = plan.parents.values()
+            fresh = table.filter(
+                pc.is_in(
+                    table.column(parent.source), value_set=self.inserted_keys[parent.table.name]
+                )
+            )
+        for column, value in {**plan.scope, **plan.constants}.items():
+            fresh = fresh.append_column(column, pa.array([value] * fresh.num_rows))
+        self._insert(plan, fresh)
+        self.counts[plan.name] = TableCount(
+            inserted=fresh.num_rows, already_present=table.num_rows - fresh.num_rows
+        )
+
+    def _insert(self, plan: _TablePlan, rows: pa.Table) -> None:
+        statement, sources = _insert_statement(plan, self.connection)
+        sqlite = self.connection.dialect.name == "sqlite"
+        total = rows.num_rows
+        self._report(plan.name, 0, total)
+        for start in range(0, total, CHUNK_ROWS):
+            chunk = rows.slice(start, CHUNK_ROWS)
+            columns = [_database_values(chunk.column(source), sqlite=sqlite) for source in sources]
+            parameters = list(zip(*columns, strict=True)) if sqlite else tuple(columns)
+            try:
+                self.connection.exec_driver_sql(statement, parameters)
+            except IntegrityError as error:
+                raise WorldRejected(
+                    f"the database refused a row of {plan.name} ({_first_line(error.orig)}); "
+                    "nothing was loaded"
+                ) from None
+            self._report(plan.name, start + chunk.num_rows, total)
+
+    def _report(self, table_name: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(table_name, done, total)
+
+
+def _ensure_history_client(connection: Connection) -> None:
+    stored = connection.execute(select(ApiClient.id).where(ApiClient.id == HISTORY_CLIENT_ID))
+    if stored.first() is None:
+        connection.execute(
+            insert(ApiClient).values(
+                id=HISTORY_CLIENT_ID,
+                name="Historical applications loaded by installment ingest",
+                created_at=datetime.now(UTC),
+                active=False,
+            )
+        )
+
+
+def ingest_world(
+    *,
+    world_dir: Path,
+    engine: Engine,
+    pseudonym_key: bytes,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Load a world folder into a migrated database, all or nothing, skipping stored records."""
+    tables = read_world_tables(world_dir)
+    pseudonyms = _pseudonyms_by_code(tables["customers.parquet"], key=pseudonym_key)
+    tables = {name: _with_pseudonyms(table, pseudonyms) for name, table in tables.items()}
+    del pseudonyms
+    _check_consistency(tables)
+    with engine.begin() as connection:
+        _ensure_history_client(connection)
+        loader = _Loader(connection, progress)
+        for plan in LOAD_PLAN:
+            loader.load(plan, tables[plan.file])
+    return IngestSummary(tables=dict(loader.counts))

@@ -1,0 +1,208 @@
+"""How one application is decided: routes to people, knock-outs, cut-offs and reasons."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scoring.domain.counterfactual import amount_grid, find_counterfactual
+from scoring.domain.decision import ApplicationFacts, ModelAssessment, Outcome, decide
+from scoring.domain.policy import Policy, PolicyError
+from scoring.domain.reasons import FACTORS, MAX_REASONS, model_reasons
+
+POLICY_FILE = Path(__file__).parents[2] / "scoring" / "policies" / "policy-2026.11.1.yaml"
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return Policy.from_mapping(yaml.safe_load(POLICY_FILE.read_text()))
+
+
+def facts(**overrides) -> ApplicationFacts:
+    values = dict(amount_eur=1200.0, term_months=12, product_category="electronics", age_years=40)
+    values.update(overrides)
+    return ApplicationFacts(**values)
+
+
+def assessment(pd: float, **contributions: float) -> ModelAssessment:
+    return ModelAssessment(pd, -3.0, contributions or {"bureau_score": 0.1}, "installment-pd", "3")
+
+
+CLEAN = {"current_dpd": 0, "bureau_open_defaults": 0}
+
+
+def test_low_risk_is_approved_automatically(policy):
+    result = decide(application=facts(), features=CLEAN, assessment=assessment(0.01), policy=policy)
+    assert result.outcome is Outcome.APPROVE
+    assert result.automated and result.risk_grade == "A"
+
+
+def test_high_risk_is_declined_with_the_adverse_factors_as_reasons(policy):
+    result = decide(
+        application=facts(),
+        features=CLEAN,
+        assessment=assessment(0.30, max_dpd_3m=0.9, bureau_score=0.5, tenure_months=-0.2),
+        policy=policy,
+    )
+    assert result.outcome is Outcome.DECLINE and result.automated
+    assert [r.code for r in result.reasons] == ["R01_RECENT_LATE_PAYMENTS", "R06_BUREAU_RATING"]
+
+
+def test_the_middle_band_is_referred_to_a_person_and_says_so(policy):
+    result = decide(application=facts(), features=CLEAN, assessment=assessment(0.10), policy=policy)
+    assert result.outcome is Outcome.REFER and not result.automated
+    assert result.reasons[-1].code == "P06_RISK_IN_REVIEW_BAND"
+
+
+def test_no_bureau_answer_refers_and_never_declines(policy):
+    result = decide(application=facts(), features=CLEAN, assessment=None, policy=policy)
+    assert result.outcome is Outcome.REFER
+    assert [r.code for r in result.reasons] == ["S01_BUREAU_UNAVAILABLE"]
+
+
+def test_a_rule_that_needs_no_bureau_still_declines_without_it(policy):
+    result = decide(application=facts(age_years=17), features=CLEAN, assessment=None, policy=policy)
+    assert result.outcome is Outcome.DECLINE
+    assert result.reasons[0].code == "P03_UNDER_MINIMUM_AGE"
+    assert "18" in result.reasons[0].text_en
+
+
+@pytest.mark.parametrize(
+    ("overrides", "features", "code"),
+    [
+        ({"amount_eur": 4000.01}, CLEAN, "P04_AMOUNT_ABOVE_PRODUCT_LIMIT"),
+        ({}, {"current_dpd": 61, "bureau_open_defaults": 0}, "P02_INTERNAL_ARREARS"),
+        ({}, {"current_dpd": 0, "bureau_open_defaults": 1}, "P01_BUREAU_OPEN_DEFAULT"),
+        ({"product_category": "yacht"}, CLEAN, "P05_UNKNOWN_PRODUCT"),
+    ],
+)
+def test_knock_out_rules_decline_even_a_low_score_and_name_the_rule(
+    policy, overrides, features, code
+):
+    result = decide(
+        application=facts(**overrides),
+        features=features,
+        assessment=assessment(0.01),
+        policy=policy,
+    )
+    assert result.outcome is Outcome.DECLINE
+    assert result.reasons[0].code == code and result.reasons[0].kind == "policy"
+    assert [hit.code for hit in result.policy_rules] == [code]
+
+
+def test_sixty_days_past_due_is_still_allowed(policy):
+    features = {"current_dpd": 60, "bureau_open_defaults": 0}
+    result = decide(
+        application=facts(), features=features, assessment=assessment(0.01), policy=policy
+    )
+    assert result.outcome is Outcome.APPROVE
+
+
+@pytest.mark.parametrize(
+    ("overrides", "switch", "code"),
+    [
+        ({"human_review_requested": True}, False, "S02_HUMAN_REVIEW_REQUESTED"),
+        ({"objected_to_profiling": True}, False, "S03_PROFILING_OBJECTION"),
+        ({}, True, "S04_AUTOMATION_PAUSED"),
+    ],
+)
+def test_people_decide_when_asked_or_when_automation_is_paused(policy, overrides, switch, code):
+    paused = Policy(**{**policy.__dict__, "all_applications_to_manual_review": switch})
+    result = decide(
+        application=facts(**overrides), features=CLEAN, assessment=assessment(0.01), policy=paused
+    )
+    assert result.outcome is Outcome.PENDING_REVIEW and not result.automated
+    assert [r.code for r in result.reasons] == [code]
+
+
+def test_reasons_are_at_most_four_and_only_adverse_factors():
+    contributions = {f.features[0]: 0.1 * (i + 1) for i, f in enumerate(FACTORS)}
+    contributions["tenure_months"] = -5.0
+    reasons = model_reasons(contributions)
+    assert len(reasons) == MAX_REASONS
+    assert all(r.contribution > 0 for r in reasons)
+    assert [r.contribution for r in reasons] == sorted(
+        (r.contribution for r in reasons), reverse=True
+    )
+
+
+def test_contributions_of_one_factor_are_added_before_ranking():
+    reasons = model_reasons({"max_dpd_12m": 0.2, "late_payments_24m": 0.2, "bureau_score": 0.3})
+    assert reasons[0].code == "R02_LATE_PAYMENT_HISTORY"
+    assert reasons[0].contribution == pytest.approx(0.4)
+
+
+def test_every_reason_has_estonian_and_english_text():
+    for factor in FACTORS:
+        assert factor.reason.text_et and factor.reason.text_en
+        assert factor.reason.text_et != factor.reason.text_en
+
+
+def test_a_policy_with_crossed_cut_offs_is_refused():
+    data = yaml.safe_load(POLICY_FILE.read_text())
+    data["cutoffs"] = {"approve_below": 0.2, "decline_at_or_above": 0.1}
+    with pytest.raises(PolicyError, match="cut-offs"):
+        Policy.from_mapping(data)
+
+
+def test_a_policy_without_grades_is_refused_naming_the_entry():
+    data = yaml.safe_load(POLICY_FILE.read_text())
+    del data["risk_grades"]
+    with pytest.raises(PolicyError, match="risk_grades"):
+        Policy.from_mapping(data)
+
+
+# The counterfactual, with a transparent scorer: PD grows with the monthly instalment.
+def instalment_scorer(candidates):
+    return [0.02 + (amount / term) / 1000 for amount, term in candidates]
+
+
+def test_a_longer_term_is_suggested_first_when_it_is_enough(policy):
+    application = facts(amount_eur=1200.0, term_months=12)  # 100 EUR a month -> PD 0.12
+    declined = decide(
+        application=application, features=CLEAN, assessment=assessment(0.12), policy=policy
+    )
+    found = find_counterfactual(
+        application=application, outcome=declined, policy=policy, score=instalment_scorer
+    )
+    assert found.change == "term"
+    assert found.suggested.term_months == 36  # 33.3 EUR a month -> PD 0.053, the nearest term
+    assert found.suggested.probability_of_default < policy.approve_below
+    assert "36" in found.text_en and "36" in found.text_et
+
+
+def test_a_lower_amount_is_suggested_when_no_term_is_enough(policy):
+    def steep(candidates):
+        return [0.02 + amount / 10000 for amount, _ in candidates]
+
+    application = facts(amount_eur=3000.0, term_months=24)
+    declined = decide(
+        application=application, features=CLEAN, assessment=assessment(0.32), policy=policy
+    )
+    found = find_counterfactual(
+        application=application, outcome=declined, policy=policy, score=steep
+    )
+    assert found.change == "amount"
+    assert found.suggested.amount_eur < 400 and found.suggested.term_months == 24
+    assert steep([(found.suggested.amount_eur, 24)])[0] < policy.approve_below
+
+
+def test_an_unchangeable_rule_has_no_counterfactual(policy):
+    application = facts()
+    declined = decide(
+        application=application,
+        features={"current_dpd": 0, "bureau_open_defaults": 2},
+        assessment=assessment(0.01),
+        policy=policy,
+    )
+    assert (
+        find_counterfactual(
+            application=application, outcome=declined, policy=policy, score=instalment_scorer
+        )
+        is None
+    )
+
+
+def test_amount_candidates_never_exceed_the_product_limit():
+    grid = amount_grid(9000, 4000)
+    assert grid[0] == 4000 and min(grid) >= 400 and grid == sorted(grid, reverse=True)

@@ -1,0 +1,105 @@
+"""A training run end to end: report, registered versions, loading, promotion gates, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from models_fake_contract import FakeContract, fake_validate
+
+from models import registry
+from models.training.run import train_run
+
+
+@pytest.fixture(scope="module")
+def run(snapshot, truth, mlflow_settings, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    return train_run(snapshot, FakeContract(), run_dir=run_dir, truth=truth,
+                     validate=fake_validate, settings=mlflow_settings, bootstrap_resamples=50)
+
+
+def test_run_writes_a_report_with_plots_and_truth(run):
+    text = run.report.read_text()
+    assert "truth_ceiling_auc" in text and "## Candidate: scorecard" in text
+    for kind in ("lightgbm", "scorecard"):
+        for plot in ("roc", "calibration", "shap_summary"):
+            assert (run.report.parent / f"{plot}_{kind}.png").stat().st_size > 1000
+    metrics = json.loads((run.report.parent / "metrics.json").read_text())
+    assert metrics["lightgbm"]["auc_ci_low"] < metrics["lightgbm"]["auc"]
+    assert metrics["lightgbm"]["truth_ceiling_auc"] > 0.7
+
+
+def test_both_candidates_are_registered_with_contract_and_fingerprint(run, mlflow_settings):
+    assert set(run.versions) == {"lightgbm", "scorecard"}
+    tags = registry.version_tags(run.versions["lightgbm"], settings=mlflow_settings)
+    assert tags["contract_id"] == "training_snapshot" and tags["kind"] == "lightgbm"
+    assert tags["data_fingerprint"] == run.result.fingerprint
+
+
+def test_registered_version_loads_as_the_same_plain_model(run, mlflow_settings):
+    ev = run.result.split.evaluation
+    for kind, version in run.versions.items():
+        loaded = registry.load_model(version, settings=mlflow_settings)
+        assert loaded.version == version and loaded.kind == kind
+        np.testing.assert_array_equal(loaded.predict_pd(ev), run.result.models[kind].predict_pd(ev))
+
+
+def test_unknown_version_is_a_clear_error(mlflow_settings):
+    with pytest.raises(registry.RegistryError, match="no version or alias '999'"):
+        registry.load_model(999, settings=mlflow_settings)
+
+
+def test_promotion_passes_declared_gates_and_refuses_naming_the_gate(run, mlflow_settings,
+                                                                       tmp_path):
+    lenient = tmp_path / "gates.yaml"
+    lenient.write_text(yaml.safe_dump({
+        "version": 1, "auc_not_below_champion_ci": True, "max_ece": 0.2, "max_truth_ece": 0.2,
+        "max_additivity_gap": 1e-6, "contract_id": "training_snapshot",
+    }))
+    best = run.versions[run.recommended]
+    registry.promote(best, gates_file=lenient, settings=mlflow_settings)
+    assert registry.champion_version(settings=mlflow_settings) == best
+    assert registry.load_champion(settings=mlflow_settings).version == best
+
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(lenient.read_text().replace("max_ece: 0.2", "max_ece: 0.0001"))
+    other = run.versions["scorecard" if run.recommended == "lightgbm" else "lightgbm"]
+    with pytest.raises(registry.PromotionRefused, match="gate calibration failed"):
+        registry.promote(other, gates_file=strict, settings=mlflow_settings)
+    assert registry.champion_version(settings=mlflow_settings) == best
+
+
+def test_worse_model_is_refused_against_the_champion():
+    champion = {"auc": "0.80", "auc_ci_low": "0.77", "ece": "0.01", "contract_id": "t",
+                "explain_logit_max_gap": "1e-15"}
+    worse = dict(champion, auc="0.70")
+    gates = {"auc_not_below_champion_ci": True, "max_ece": 0.03, "max_additivity_gap": 1e-6,
+             "contract_id": "t"}
+    results = {r.gate: r.passed for r in registry.evaluate_gates(worse, champion, gates)}
+    assert results == {"contract": True, "calibration": True, "explanations_add_up": True,
+                       "auc_vs_champion": False}
+
+
+def test_cli_refuses_a_snapshot_with_a_forbidden_feature(snapshot, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from scoring.cli import app
+
+    monkeypatch.setenv("INSTALLMENT_HOME", str(tmp_path))
+    path = tmp_path / "snapshot.parquet"
+    snapshot.assign(sex="F").to_parquet(path)
+    contract = "data_contracts/contracts/training_snapshot.odcs.yaml"
+    result = CliRunner().invoke(app, ["train", "--snapshot", str(path), "--contract", contract])
+    assert result.exit_code == 2
+    assert "'sex'" in result.output and "modelUse=forbidden" in result.output
+
+
+def test_cli_needs_a_contract_with_a_snapshot(tmp_path):
+    from typer.testing import CliRunner
+
+    from scoring.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--snapshot", str(tmp_path / "x.parquet")])
+    assert result.exit_code == 2 and "--contract" in result.output
