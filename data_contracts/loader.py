@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,7 +176,12 @@ class Contract:
         for table in self.tables:
             for spec in table.fields:
                 if spec.name == name and spec.items is not None and spec.items.properties:
-                    keys = tuple(f for f in table.fields if f.model_use == "key")
+                    # The parent's key becomes a reference: many rows may share it.
+                    keys = tuple(
+                        replace(f, unique=False, primary_key=False)
+                        for f in table.fields
+                        if f.model_use == "key"
+                    )
                     return TableSpec(
                         name=name,
                         description=spec.description,

@@ -7,6 +7,7 @@ contract, and no value of a personal-data field ever appears in a validation err
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -18,6 +19,7 @@ from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.domain.personal_code import parse as parse_personal_code
 
 _REDACTED = "<redacted: personal data>"
+_CODE_LIKE = re.compile(r"[0-9]{11}")
 _SCALARS: dict[str, type] = {
     "string": str,
     "number": float,
@@ -140,12 +142,16 @@ def _redacting_base(name: str, personal_paths: set[str], label: str) -> type[Bas
         except pydantic.ValidationError as exc:
             errors = []
             for error in exc.errors():
-                path = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
+                loc = error["loc"]
+                if error["type"] == "extra_forbidden" and _CODE_LIKE.search(str(loc[-1])):
+                    # An unknown field named by a personal code: name it without the code.
+                    loc = (*loc[:-1], _REDACTED)
+                path = ".".join(str(part) for part in loc if not isinstance(part, int))
                 details: dict[str, Any] = {
                     "type": PydanticCustomError(
                         error["type"], "{detail}", {"detail": error["msg"]}
                     ),
-                    "loc": error["loc"],
+                    "loc": loc,
                     "input": error["input"],
                 }
                 # The whole body (empty path) or a personal field: never echo the value back.

@@ -47,6 +47,15 @@ def train(
     ] = True,
     bootstrap: Annotated[int, typer.Option("--bootstrap", min=20, help="Bootstrap resamples.")]
     = 200,
+    protected: Annotated[
+        Path | None,
+        typer.Option("--protected", help="With --snapshot: key + age_band, sex, language "
+                     "kept aside for the fairness report (never model inputs)."),
+    ] = None,
+    fit_sample: Annotated[
+        float, typer.Option("--fit-sample", min=0.01, max=1.0,
+                            help="Fit on this share of the fit slice (learning curves).")
+    ] = 1.0,
 ) -> None:
     """Validate a snapshot against its contract, fit the candidates, evaluate and register."""
     if (data is None) == (snapshot is None):
@@ -55,6 +64,8 @@ def train(
         _fail("--snapshot needs --contract FILE: target, time and features come from it")
     if data is not None and contract is not None:
         _fail("--contract goes with --snapshot; a world uses the training_snapshot contract")
+    if data is not None and protected is not None:
+        _fail("--protected goes with --snapshot; a world keeps its own protected/ folder")
 
     import time
 
@@ -64,9 +75,11 @@ def train(
     console = Console()
     try:
         from data_contracts.loader import load_contract
+        from models.evaluation.fairness import read_world_groups
         from models.evaluation.report import read_truth
         from models.training.run import (
             default_run_dir,
+            read_groups,
             read_snapshot,
             snapshot_from_world,
             train_run,
@@ -86,13 +99,16 @@ def train(
                 frame = snapshot_from_world(data)
                 spec = load_contract("training_snapshot")
                 truth = read_truth(data)
+                groups = read_world_groups(data)
             else:
                 step(f"reading the snapshot {snapshot}")
                 frame = read_snapshot(snapshot)
                 spec = load_contract(contract)
                 truth = None
+                groups = read_groups(protected, spec.key_column) if protected else None
             outcome = train_run(frame, spec, run_dir=out or default_run_dir(), truth=truth,
-                                register=register, bootstrap_resamples=bootstrap, progress=step)
+                                groups=groups, register=register, bootstrap_resamples=bootstrap,
+                                fit_sample=fit_sample, progress=step)
     except _user_errors() as exc:
         _fail(str(exc))
         return
@@ -101,7 +117,7 @@ def train(
 
     table = Table(title=f"Evaluation on {len(outcome.result.split.evaluation)} newest applications")
     for column in ("candidate", "version", "AUC (95 % CI)", "KS", "Brier", "ECE", "ceiling AUC",
-                   "ECE vs truth"):
+                   "ECE vs truth", "largest fairness gaps (approval / DR approved / AUC)"):
         table.add_column(column)
     for kind, evaluation in outcome.evaluations.items():
         mt = evaluation.metrics
@@ -112,6 +128,8 @@ def train(
             f"{mt['ks']:.4f}", f"{mt['brier']:.4f}", f"{mt['ece']:.4f}",
             f"{mt['truth_ceiling_auc']:.4f}" if "truth_ceiling_auc" in mt else "-",
             f"{mt['truth_ece']:.4f}" if "truth_ece" in mt else "-",
+            " / ".join(f"{v:.3f}" for v in outcome.fairness[kind].worst_gaps().values())
+            if kind in outcome.fairness else "-",
         )
     console.print(table)
     console.print(f"report: {outcome.report}")
@@ -147,7 +165,51 @@ def promote(
     console.print(f"installment-pd version {version} is now {alias}")
 
 
+def monitor(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only decisions on or after this date.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Version to compare with (default: the deciding one)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (default: under <home>/monitoring).")
+    ] = None,
+) -> None:
+    """Compare recent decisions with the training population: drift, back-test, overturns."""
+    from datetime import UTC, datetime
+
+    try:
+        start = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
+    except ValueError:
+        _fail(f"--since must be a date like 2026-01-31, got {since!r}")
+        return
+    from rich.console import Console
+
+    from models.monitoring.run import run_monitoring
+    from scoring.config import get_settings
+    from scoring.storage.db import create_engine_for
+
+    settings = get_settings()
+    run_dir = out or settings.home / "monitoring" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        engine = create_engine_for(settings.database_url)
+        result, path = run_monitoring(engine=engine, since=start, run_dir=run_dir,
+                                      model_version=model, settings=settings)
+    except _user_errors() as exc:
+        _fail(str(exc))
+        return
+    console = Console()
+    for key, value in result.summary.items():
+        console.print(f"{key}: {value}", highlight=False)
+    for note in result.notes:
+        console.print(f"[yellow]note[/] {note}", highlight=False)
+    console.print(f"report: {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this package's commands to the ``installment`` app."""
     app.command("train")(train)
     app.command("promote")(promote)
+    app.command("monitor")(monitor)

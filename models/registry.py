@@ -140,6 +140,7 @@ def log_training(
                     "contract_id": plan.contract_id,
                     "contract_version": plan.contract_version,
                     "data_fingerprint": result.fingerprint,
+                    "features": ",".join(model.feature_names),
                     **{k: f"{float(v):.6g}" for k, v in evaluations[kind].metrics.items()},
                 }
                 for key, value in tags.items():
@@ -229,17 +230,65 @@ def _metric(tags: dict[str, str], name: str) -> float | None:
     return float(value) if value not in (None, "", "nan") else None
 
 
-def evaluate_gates(
-    candidate: dict[str, str], champion: dict[str, str] | None, gates: dict[str, Any]
-) -> list[GateResult]:
-    """Check a candidate's recorded evaluation against the declared gates."""
-    results = []
+def _contract_gate(candidate: dict[str, str], gates: dict[str, Any], contract) -> GateResult:
     want = gates.get("contract_id")
     got = candidate.get("contract_id")
-    results.append(GateResult(
-        "contract", bool(got) and (want is None or got == want),
-        f"validated against {got} {candidate.get('contract_version')}, required {want}",
-    ))
+    if not got or (want is not None and got != want):
+        return GateResult("contract", False,
+                          f"validated against {got} {candidate.get('contract_version')}, "
+                          f"required {want}")
+    features = [f for f in candidate.get("features", "").split(",") if f]
+    if contract is not None:
+        if not features:
+            return GateResult("contract", False, "the version records no feature list")
+        try:
+            contract.check_model_features(features)
+        except ValueError as refused:  # ForbiddenFeature names every offending field
+            return GateResult("contract", False, str(refused))
+    return GateResult("contract", True,
+                      f"validated against {got} {candidate.get('contract_version')}; "
+                      f"{len(features)} features allowed by {want}")
+
+
+def _fairness_gate(candidate: dict[str, str], bounds: dict[str, Any]) -> GateResult:
+    limits = bounds.get("max_gap", {})
+    attributes = bounds.get("attributes", ["age_band", "sex", "language"])
+    over, judged, missing = [], 0, []
+    for attribute in attributes:
+        for metric, limit in limits.items():
+            name = f"fairness.{attribute}.{metric}_gap"
+            if name not in candidate:
+                missing.append(name)
+                continue
+            value = _metric(candidate, name)
+            if value is None:  # no two groups large enough to judge
+                continue
+            judged += 1
+            if value > float(limit):
+                over.append(f"{attribute} {metric} gap {value:.4f} above {limit}")
+    if missing:
+        return GateResult("fairness", False,
+                          f"no fairness figures recorded ({missing[0]}, ...): train with "
+                          "protected attributes kept aside")
+    if over:
+        return GateResult("fairness", False, "; ".join(over))
+    return GateResult("fairness", True,
+                      f"{judged} group gaps within bounds {dict(limits)}")
+
+
+def evaluate_gates(
+    candidate: dict[str, str],
+    champion: dict[str, str] | None,
+    gates: dict[str, Any],
+    *,
+    contract=None,
+) -> list[GateResult]:
+    """Check a candidate's recorded evaluation against the declared gates.
+
+    With ``contract`` the version's feature list is checked against it too, so a model that
+    uses a field the contract forbids is refused even if it was registered by other means.
+    """
+    results = [_contract_gate(candidate, gates, contract)]
     ece = _metric(candidate, "ece")
     bound = float(gates["max_ece"])
     results.append(GateResult("calibration", ece is not None and ece <= bound,
@@ -254,6 +303,8 @@ def evaluate_gates(
     bound = float(gates["max_additivity_gap"])
     results.append(GateResult("explanations_add_up", worst is not None and worst <= bound,
                               f"largest additivity gap {worst} against bound {bound}"))
+    if gates.get("fairness"):
+        results.append(_fairness_gate(candidate, gates["fairness"]))
     if gates.get("auc_not_below_champion_ci") and champion is not None:
         auc = _metric(candidate, "auc")
         floor = _metric(champion, "auc_ci_low")
@@ -282,7 +333,12 @@ def promote(
     champion = None
     if current is not None and current != str(version):
         champion = version_tags(current, settings=settings)
-    results = evaluate_gates(candidate, champion, gates)
+    contract = None
+    if gates.get("contract_id"):
+        from data_contracts.loader import load_contract
+
+        contract = load_contract(gates["contract_id"])
+    results = evaluate_gates(candidate, champion, gates, contract=contract)
     failed = [r for r in results if not r.passed]
     if failed:
         raise PromotionRefused(

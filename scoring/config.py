@@ -21,6 +21,7 @@ class Settings:
     mlflow_artifact_root: Path
     pseudonym_key_file: Path
     bureau_url: str
+    identity_vault_key_file: Path
 
     @property
     def secrets_dir(self) -> Path:
@@ -47,6 +48,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env.get("INSTALLMENT_PSEUDONYM_KEY_FILE") or home / "secrets" / "pseudonym.key"
         ).resolve(),
         bureau_url=env.get("INSTALLMENT_BUREAU_URL", "http://127.0.0.1:8701"),
+        identity_vault_key_file=Path(
+            env.get("INSTALLMENT_IDENTITY_VAULT_KEY_FILE")
+            or home / "secrets" / "identity-vault.key"
+        ).resolve(),
     )
 
 

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+
+# The suite never writes into the checkout's var/: everything settings place under
+# INSTALLMENT_HOME goes to a throw-away folder unless a test sets its own.
+os.environ.setdefault("INSTALLMENT_HOME", tempfile.mkdtemp(prefix="installment-tests-"))
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 POSTGRES_TEST_URL = os.environ.get(
     "INSTALLMENT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -197,12 +197,14 @@ def write_report(
     target: str,
     context: dict[str, Any],
     recommended: str,
+    fairness: dict | None = None,
 ) -> Path:
     """Write ``report.md`` with plots and ``metrics.json`` into ``run_dir``."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     for kind, model in models.items():
         _plots(model, evaluation, evaluations[kind], target, run_dir)
+    fairness = fairness or {}
 
     lines = [f"# {title}", ""]
     for key, value in context.items():
@@ -240,9 +242,50 @@ def write_report(
                   "### Calibration bins", "", _table(ev.calibration), ""]
         for name, table in ev.segments.items():
             lines += [f"### By {name}", "", _table(table), ""]
+    lines += _fairness_section(fairness, run_dir)
     path = run_dir / "report.md"
     path.write_text("\n".join(lines))
     (run_dir / "metrics.json").write_text(
         json.dumps({k: ev.metrics for k, ev in evaluations.items()}, indent=2)
     )
     return path
+
+
+def _fairness_section(fairness: dict, run_dir: Path) -> list[str]:
+    if not fairness:
+        return ["## Fairness (R14)", "",
+                "Not computed: the run had no protected attributes kept aside.", ""]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    first = next(iter(fairness.values()))
+    lines = ["## Fairness (R14)", "",
+             "Age band (from the birth date at the application day), sex and home language are "
+             "kept apart from training data and joined only here. Approval means PD below the "
+             f"policy cut-off {first.approve_below:g}. A gap is the largest difference between "
+             f"two groups of at least {first.min_group_size} applications (`judged`).", ""]
+    for kind, report in fairness.items():
+        lines += [f"### {kind}", ""]
+        gaps = pd.DataFrame(report.gaps).T.reset_index(names="attribute")
+        lines += ["Gaps:", "", _table(gaps), ""]
+        fig, axes = plt.subplots(1, len(report.by_group), figsize=(4 * len(report.by_group), 3.4))
+        for ax, (attribute, table) in zip(np.atleast_1d(axes), report.by_group.items(),
+                                          strict=True):
+            lines += [f"By {attribute}:", "", _table(table), ""]
+            ax.bar(table[attribute].astype(str), table["approval_rate"], color="#4c72b0")
+            ax.set(title=attribute, ylim=(0, 1), ylabel="approval rate")
+            ax.tick_params(axis="x", rotation=30)
+        fig.suptitle(f"Approval rate by group: {kind}")
+        fig.tight_layout()
+        name = f"fairness_{kind}.png"
+        fig.savefig(run_dir / name, dpi=110)
+        plt.close(fig)
+        lines += [f"![Approval by group]({name})", ""]
+        (run_dir / f"fairness_{kind}.json").write_text(json.dumps(
+            {"approve_below": report.approve_below, "min_group_size": report.min_group_size,
+             "gaps": report.gaps,
+             "by_group": {a: t.to_dict(orient="records") for a, t in report.by_group.items()}},
+            indent=2, default=float))
+    return lines

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ class RunOutcome:
     recommended: str
     run_id: str | None
     versions: dict[str, str]
+    fairness: dict = field(default_factory=dict)
 
 
 def default_run_dir(settings=None) -> Path:
@@ -69,25 +70,57 @@ def read_snapshot(path: Path) -> pd.DataFrame:
     raise ValueError(f"snapshot {path}: expected a .parquet or .csv file")
 
 
+def read_groups(path: Path, key: str) -> pd.DataFrame:
+    """Protected groups kept aside from a snapshot: ``key`` plus age_band, sex, language."""
+    from models.evaluation.fairness import ATTRIBUTES
+
+    frame = read_snapshot(path)
+    missing = [c for c in (key, *ATTRIBUTES) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"protected attributes file {path} lacks column(s) {', '.join(missing)}")
+    return frame.set_index(key)[list(ATTRIBUTES)]
+
+
 def train_run(
     snapshot: pd.DataFrame,
     contract,
     *,
     run_dir: Path,
     truth: pd.Series | None = None,
+    groups: pd.DataFrame | None = None,
+    approve_below: float | None = None,
     validate=None,
     settings=None,
     register: bool = True,
     bootstrap_resamples: int = 200,
+    fit_sample: float = 1.0,
     progress: Progress | None = None,
 ) -> RunOutcome:
-    """Train both candidates, evaluate on the newest slice, write the report, log to MLflow."""
+    """Train both candidates, evaluate on the newest slice, write the report, log to MLflow.
+
+    ``groups`` (protected attributes per application key, never model inputs) adds the
+    fairness report; ``approve_below`` defaults to the newest credit policy's cut-off.
+    """
+    from models.evaluation.fairness import fairness_report, latest_policy_cutoff
     from models.evaluation.report import check_additivity, evaluate_model, write_report
+    from models.monitoring.drift import reference_population
 
     step = progress or (lambda _message: None)
-    result = train_candidates(snapshot, contract, validate=validate, progress=step)
+    if approve_below is None:
+        approve_below = latest_policy_cutoff()
+    result = train_candidates(snapshot, contract, validate=validate, progress=step,
+                              fit_sample=fit_sample)
     plan = result.plan
-    evaluations = {}
+    evaluation_groups = None
+    if groups is not None:
+        evaluation_groups = groups.reindex(result.split.evaluation[plan.key].to_numpy())
+        if evaluation_groups.isna().any(axis=None):
+            raise ValueError(
+                f"{int(evaluation_groups.isna().any(axis=1).sum())} evaluation applications "
+                "lack protected attributes for the fairness report"
+            )
+    training_rows = pd.concat([result.split.fit, result.split.calibration])
+    evaluations, fairness = {}, {}
     for kind, model in result.models.items():
         step(f"evaluating {kind} on {len(result.split.evaluation)} newest applications")
         t0 = time.perf_counter()
@@ -96,6 +129,19 @@ def train_run(
             bootstrap_resamples=bootstrap_resamples,
         )
         check_additivity(evaluations[kind])
+        if evaluation_groups is not None:
+            fairness[kind] = fairness_report(
+                y=result.split.evaluation[plan.target].to_numpy(),
+                pd_=model.predict_pd(result.split.evaluation),
+                groups=evaluation_groups,
+                approve_below=approve_below,
+            )
+            evaluations[kind].metrics.update(fairness[kind].metrics())
+        # The population this model learned from travels with it as monitoring's reference.
+        model.metadata["reference"] = reference_population(
+            training_rows, features=plan.features, pd_=model.predict_pd(training_rows),
+            approve_below=approve_below,
+        )
         result.timings[f"evaluate_{kind}_s"] = time.perf_counter() - t0
     recommended = max(evaluations, key=lambda k: evaluations[k].metrics["auc"])
     step("writing the report")
@@ -115,8 +161,11 @@ def train_run(
             "validation": result.validation_summary.splitlines()[0]
             if result.validation_summary else "",
             "truth available": truth is not None,
+            "fit sample": f"{fit_sample:.0%} of the fit slice",
+            "approval cut-off (policy)": f"PD below {approve_below:g}",
         },
         recommended=recommended,
+        fairness=fairness,
     )
     run_id, versions = None, {}
     if register:
@@ -126,4 +175,4 @@ def train_run(
         logged = log_training(result=result, evaluations=evaluations, run_dir=run_dir,
                               settings=settings)
         run_id, versions = logged.run_id, logged.versions
-    return RunOutcome(result, evaluations, report, recommended, run_id, versions)
+    return RunOutcome(result, evaluations, report, recommended, run_id, versions, fairness)

@@ -5,12 +5,18 @@ predictor) and a Platt calibration ``logit(PD) = slope * raw + intercept`` fitte
 held-out slice of the training period. Because the map is affine in log-odds, the raw
 contributions multiplied by ``slope`` are exactly the contributions to ``logit(PD)``:
 ``base_value + contributions.sum(axis=1) == logit(predict_pd(X))``.
+
+Scoring is on the hot path of every decision, so it works on one float64 matrix: the
+booster is called directly (single-threaded for a handful of rows, where OpenMP start-up
+costs more than the trees), the scorecard's WoE bins are looked up with ``searchsorted``
+in tables read from optbinning itself, and the calibration is applied in numpy.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,9 @@ MODEL_FILE = "scoring_model.json"
 BOOSTER_FILE = "booster.txt"
 SCORECARD_FILE = "scorecard.joblib"
 KINDS = ("lightgbm", "scorecard")
+# Up to this many rows the booster runs on one thread: a live decision scores one row plus a
+# few hundred counterfactual candidates, and waking an OpenMP team costs more than that.
+SINGLE_THREAD_ROWS = 2048
 
 
 class ModelInputError(ValueError):
@@ -55,16 +64,84 @@ class WoeScorecard:
         self.logistic_regression = logistic_regression
         self.woe_means = woe_means
 
-    def woe(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.binning_process.transform(X, metric="woe"), dtype=np.float64)
+    def __getstate__(self):
+        # The lookup tables are derived from the binning; saved files hold only the model.
+        state = dict(self.__dict__)
+        state.pop("_woe_tables", None)
+        return state
 
-    def raw_log_odds(self, X: pd.DataFrame) -> np.ndarray:
-        return self.logistic_regression.decision_function(self.woe(X))
+    def woe(self, X) -> np.ndarray:
+        """WoE of every feature (columns in the binning's variable order)."""
+        tables = self._tables()
+        if tables is None:
+            return self._optbinning_woe(X)
+        if isinstance(X, pd.DataFrame):
+            # As optbinning does: a table's columns are picked by variable name.
+            X = X.loc[:, list(self.binning_process.variable_names)]
+        return _lookup_woe(np.asarray(X, dtype=np.float64), tables)
 
-    def raw_contributions(self, X: pd.DataFrame) -> tuple[float, np.ndarray]:
+    def raw_log_odds(self, X) -> np.ndarray:
+        lr = self.logistic_regression
+        # The arithmetic of LogisticRegression.decision_function, without its input checks.
+        return (self.woe(X) @ lr.coef_.T + lr.intercept_).ravel()
+
+    def raw_contributions(self, X) -> tuple[float, np.ndarray]:
         coef = self.logistic_regression.coef_[0]
         base = float(self.logistic_regression.intercept_[0] + coef @ self.woe_means)
         return base, (self.woe(X) - self.woe_means) * coef
+
+    def _optbinning_woe(self, X) -> np.ndarray:
+        return np.asarray(self.binning_process.transform(X, metric="woe"), dtype=np.float64)
+
+    def _tables(self) -> list[tuple[np.ndarray, np.ndarray, float]] | None:
+        if "_woe_tables" not in self.__dict__:
+            self.__dict__["_woe_tables"] = self._read_tables()
+        return self.__dict__["_woe_tables"]
+
+    def _read_tables(self) -> list[tuple[np.ndarray, np.ndarray, float]] | None:
+        """Per feature: bin splits, the WoE of each bin and of a missing value.
+
+        The WoE values come from optbinning's own transform of one probe value per bin, and
+        the tables are kept only if they reproduce that transform exactly on every split,
+        the value just below it, infinities and a missing value; otherwise (categorical or
+        special-coded variables) every call goes through optbinning.
+        """
+        names = list(self.binning_process.variable_names)
+        splits = []
+        for name in names:
+            binned = self.binning_process.get_binned_variable(name)
+            if binned.dtype != "numerical" or binned.special_codes:
+                return None
+            splits.append(np.asarray(binned.splits, dtype=np.float64))
+        probes = []
+        for cut in splits:
+            inside = np.concatenate([cut[:1] - 1.0 if len(cut) else [0.0], cut])
+            edges = np.nextafter(cut, -np.inf)
+            probes.append(np.concatenate([inside, [np.nan], edges, [np.inf, -np.inf]]))
+        rows = max(len(p) for p in probes)
+        probe = np.column_stack([np.pad(p, (0, rows - len(p)), mode="edge") for p in probes])
+        expected = self._optbinning_woe(pd.DataFrame(probe, columns=names))
+        if expected.shape != probe.shape:
+            return None
+        tables = [
+            (cut, expected[: len(cut) + 1, j].copy(), float(expected[len(cut) + 1, j]))
+            for j, cut in enumerate(splits)
+        ]
+        if not np.array_equal(_lookup_woe(probe, tables), expected):
+            return None
+        return tables
+
+
+def _lookup_woe(X: np.ndarray, tables: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray:
+    """WoE by bin lookup: bin ``i`` holds ``splits[i-1] <= x < splits[i]``, as optbinning."""
+    # Column-major like optbinning's output, so the logistic regression's dot product adds
+    # in the same order and gives the same bits.
+    out = np.empty(X.shape, dtype=np.float64, order="F")
+    for j, (cut, woe, missing) in enumerate(tables):
+        column = X[:, j]
+        out[:, j] = woe[np.searchsorted(cut, column, side="right")]
+        out[np.isnan(column), j] = missing
+    return out
 
 
 @dataclass
@@ -83,42 +160,62 @@ class ScoringModel:
         if self.kind not in KINDS:
             raise ValueError(f"unknown model kind {self.kind!r}; expected one of {KINDS}")
 
-    def _frame(self, features: pd.DataFrame) -> pd.DataFrame:
+    @cached_property
+    def _columns(self) -> pd.Index:
+        return pd.Index(self.feature_names)
+
+    def _matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """The model's features as one float64 matrix, columns in training order."""
+        if features.columns.tolist() == self.feature_names:
+            values = features.to_numpy()
+            if values.dtype == np.float64:
+                return values
         missing = [c for c in self.feature_names if c not in features.columns]
         if missing:
             raise ModelInputError(f"features lack column(s) {', '.join(missing)}")
-        return features.loc[:, self.feature_names].astype(np.float64)
+        return features.loc[:, self.feature_names].astype(np.float64).to_numpy()
+
+    def _booster_options(self, X: np.ndarray) -> dict[str, int]:
+        return {"num_threads": 1} if len(X) <= SINGLE_THREAD_ROWS else {}
+
+    def _raw(self, X: np.ndarray) -> np.ndarray:
+        if self.kind == "lightgbm":
+            return self.estimator.predict(X, raw_score=True, **self._booster_options(X))
+        return self.estimator.raw_log_odds(X)
 
     def raw_log_odds(self, features: pd.DataFrame) -> np.ndarray:
         """The uncalibrated model output in log-odds (what SHAP explains)."""
-        X = self._frame(features)
-        if self.kind == "lightgbm":
-            return self.estimator.predict(X.to_numpy(), raw_score=True)
-        return self.estimator.raw_log_odds(X)
+        return self._raw(self._matrix(features))
 
     def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated 12-month probability of default per row."""
         return 1.0 / (1.0 + np.exp(-self.calibration.logit(self.raw_log_odds(features))))
 
+    def _raw_contributions(self, features: pd.DataFrame) -> tuple[float, np.ndarray]:
+        X = self._matrix(features)
+        if self.kind == "lightgbm":
+            if len(X) == 0:
+                raise ModelInputError("no rows to explain")
+            contrib = self.estimator.predict(X, pred_contrib=True, **self._booster_options(X))
+            return float(contrib[0, -1]), contrib[:, :-1]
+        return self.estimator.raw_contributions(X)
+
+    def _frame_of(self, values: np.ndarray, features: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(values, index=features.index, columns=self._columns.copy())
+
     def raw_contributions(self, features: pd.DataFrame) -> tuple[float, pd.DataFrame]:
         """Exact SHAP values of the raw log-odds (TreeSHAP for the booster)."""
-        X = self._frame(features)
-        if self.kind == "lightgbm":
-            if X.empty:
-                raise ModelInputError("no rows to explain")
-            contrib = self.estimator.predict(X.to_numpy(), pred_contrib=True)
-            base, values = float(contrib[0, -1]), contrib[:, :-1]
-        else:
-            base, values = self.estimator.raw_contributions(X)
-        return base, pd.DataFrame(values, index=features.index, columns=self.feature_names)
+        base, values = self._raw_contributions(features)
+        return base, self._frame_of(values, features)
 
     def explain(self, features: pd.DataFrame) -> tuple[float, pd.DataFrame]:
         """Base value and per-feature contributions in calibrated log-odds.
 
         ``base + contributions.sum(axis=1)`` equals ``logit(predict_pd(features))``.
         """
-        base, raw = self.raw_contributions(features)
-        return self.calibration.logit(np.float64(base)).item(), raw * self.calibration.slope
+        base, raw = self._raw_contributions(features)
+        calibrated = self.calibration.logit(np.float64(base)).item()
+        return calibrated, self._frame_of(raw * self.calibration.slope, features)
 
     def save(self, directory: Path) -> Path:
         """Write the model to a folder (JSON metadata plus the estimator file)."""

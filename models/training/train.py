@@ -253,14 +253,20 @@ def train_candidates(
     validate: Callable[[pd.DataFrame, Any], Any] | None = None,
     evaluation_fraction: float = 0.25,
     calibration_fraction: float = 0.2,
+    fit_sample: float = 1.0,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> TrainingResult:
     """Validate the snapshot against its contract, split by time and fit both candidates.
 
     ``validate(snapshot, contract)`` returns a result with ``raise_for_failure()`` and
-    ``summary()``; it defaults to the contracts package's ``validate_batch``.
+    ``summary()``; it defaults to the contracts package's ``validate_batch``. ``fit_sample``
+    below 1 fits on that random share of the fit slice only (learning curves, and the
+    deliberately weaker model the promotion gates must refuse); calibration and evaluation
+    slices stay whole so candidates remain comparable.
     """
+    if not 0 < fit_sample <= 1:
+        raise ValueError(f"fit_sample must be in (0, 1], got {fit_sample}")
     step = progress or (lambda _message: None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -285,6 +291,12 @@ def train_candidates(
     step("splitting by time")
     split = time_split(snapshot, plan, evaluation_fraction=evaluation_fraction,
                        calibration_fraction=calibration_fraction)
+    if fit_sample < 1:
+        split.fit = split.fit.sample(frac=fit_sample, random_state=seed).sort_index()
+        if split.fit[plan.target].nunique() < 2:
+            raise TrainingDataError(
+                f"a {fit_sample:.0%} sample of the fit slice holds only one outcome"
+            )
 
     models: dict[str, ScoringModel] = {}
     t0 = time.perf_counter()
@@ -315,6 +327,7 @@ def train_candidates(
         params={
             "evaluation_fraction": evaluation_fraction,
             "calibration_fraction": calibration_fraction,
+            "fit_sample": fit_sample,
             "seed": seed,
             "rows": len(snapshot),
             "features": len(plan.features),

@@ -1,23 +1,89 @@
-"""FastAPI application factory."""
+"""FastAPI application factory: routers, error shape, operations endpoints, lifespan.
+
+Each area adds its router with one ``app.include_router(...)`` line below.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from review_ui.app import create_review_app
 from scoring import __version__
+from scoring.api import routes_decisions, routes_reviews, routes_subjects
+from scoring.api.errors import error_response, error_responses, install_error_handlers
+from scoring.api.metrics import ApiMetrics
+from scoring.service.bootstrap import Runtime
 
 
-def create_app() -> FastAPI:
-    """Build the API application with its routes."""
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    """Build the API application; without ``runtime`` the real adapters are wired at start."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = None
+        if getattr(app.state, "runtime", None) is None:
+            from scoring.service.bootstrap import build_runtime
+
+            owned = build_runtime()
+            _attach(app, owned)
+        try:
+            yield
+        finally:
+            if owned is not None:
+                owned.close()
+
     app = FastAPI(
         title="Installment decision engine",
         version=__version__,
         description="Instalment credit decisions for the sales system: explained, "
-        "minimised by data contract, and contestable under GDPR Art. 22.",
+        "minimised by data contract, and contestable under GDPR Art. 22. "
+        "Authenticate with `Authorization: Bearer <API key>`.",
+        lifespan=lifespan,
     )
+    app.state.runtime = None
+    if runtime is not None:
+        _attach(app, runtime)
+    install_error_handlers(app)
 
     @app.get("/healthz", tags=["operations"], summary="Process is alive")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Database and champion model are ready",
+        responses=error_responses(503),
+    )
+    def readyz(request: Request) -> JSONResponse:
+        from scoring.service.readiness import readiness
+
+        report = readiness(runtime=request.app.state.runtime)
+        if report.ready:
+            return JSONResponse({"status": "ready", **report.details})
+        return error_response(503, "not_ready", "; ".join(report.problems))
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+    )
+    def metrics(request: Request) -> Response:
+        body, content_type = request.app.state.metrics.render()
+        return Response(body, media_type=content_type)
+
+    app.include_router(routes_decisions.router)
+    app.include_router(routes_reviews.router)
+    app.include_router(routes_subjects.router)
+    app.mount("/review", create_review_app())
     return app
+
+
+def _attach(app: FastAPI, runtime: Runtime) -> None:
+    app.state.runtime = runtime
+    app.state.metrics = ApiMetrics(bureau=runtime.bureau)

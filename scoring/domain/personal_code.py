@@ -15,7 +15,8 @@ from datetime import date
 _WEIGHTS_1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 1)
 _WEIGHTS_2 = (3, 4, 5, 6, 7, 8, 9, 1, 2, 3)
 _CENTURY = {1: 1800, 2: 1800, 3: 1900, 4: 1900, 5: 2000, 6: 2000, 7: 2100, 8: 2100}
-_SHAPE = re.compile(r"^[1-8]\d{10}$")
+# ASCII digits only, the whole text (``\d`` takes any script's digits, ``$`` a final newline).
+_SHAPE = re.compile(r"[1-8][0-9]{10}")
 
 
 class InvalidPersonalCode(ValueError):
@@ -53,7 +54,7 @@ def checksum(first_ten: str) -> int:
 
 def parse(text: str) -> PersonalCode:
     """Validate ``text`` as a personal code and return it with its birth date."""
-    if not isinstance(text, str) or not _SHAPE.match(text):
+    if not isinstance(text, str) or not _SHAPE.fullmatch(text):
         raise InvalidPersonalCode(
             "personal identification code must be 11 digits starting with 1-8"
         )

@@ -131,6 +131,16 @@ FACTORS: tuple[Factor, ...] = (
         ),
         ("partial_payment_share_12m", "avg_invoice_eur_12m"),
     ),
+    Factor(
+        ReasonText(
+            "R12_PAYMENT_TIMING",
+            "Viimase aasta jooksul on meie arved tasutud maksetähtaja lähedal või pärast seda, "
+            "mitte varakult.",
+            "During the past year invoices from us were paid close to or after the due date "
+            "rather than early.",
+        ),
+        ("pay_margin_mean_12m",),
+    ),
 )
 
 POLICY_REASONS: dict[str, ReasonText] = {

@@ -73,18 +73,25 @@ def ingest(
     try:
         # Check the folder before creating or migrating any database for it.
         check_world_folder(world_dir)
-        try:
-            key = read_or_create_key(settings.pseudonym_key_file)
-        except (OSError, ValueError) as error:
-            raise _fail(
-                f"cannot use the pseudonym key {settings.pseudonym_key_file}: {error}"
-            ) from None
+        keys = {}
+        for name, path in (
+            ("pseudonym", settings.pseudonym_key_file),
+            ("identity vault", settings.identity_vault_key_file),
+        ):
+            try:
+                keys[name] = read_or_create_key(path)
+            except (OSError, ValueError) as error:
+                raise _fail(f"cannot use the {name} key {path}: {error}") from None
         upgrade(url)
         engine = create_engine_for(url)
         try:
             with bar:
                 summary = ingest_world(
-                    world_dir=world_dir, engine=engine, pseudonym_key=key, progress=progress
+                    world_dir=world_dir,
+                    engine=engine,
+                    pseudonym_key=keys["pseudonym"],
+                    vault_key=keys["identity vault"],
+                    progress=progress,
                 )
         finally:
             engine.dispose()

@@ -98,6 +98,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL syncs the log at checkpoints, not at every commit: a committed
+        # transaction survives a crash of the application (it is in the WAL file) and only a
+        # power loss or OS crash can roll back the last commits. FULL would fsync per decision.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -127,7 +130,9 @@ def create_engine_for(url: str) -> Engine:
             },
             # One shared connection keeps an in-memory database alive across sessions.
             poolclass=StaticPool if in_memory else None,
-            pool_pre_ping=True,
+            # A file opened in this process cannot go stale the way a server connection can,
+            # so no ping per checkout (it was a query per session on the decision path).
+            pool_pre_ping=False,
         )
         _configure_sqlite(engine)
     else:

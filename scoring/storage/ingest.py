@@ -52,6 +52,14 @@ class WorldFolderError(StorageError):
     """The world folder is missing, incomplete or malformed; nothing was loaded."""
 
 
+class WorldFailedValidation(WorldFolderError):
+    """A world file does not satisfy its data contract; the message is the readable report."""
+
+    def __init__(self, message: str, *, report_dir: Path | None) -> None:
+        super().__init__(message)
+        self.report_dir = report_dir
+
+
 class WorldRejected(StorageError):
     """The database refused part of the world; the whole load was rolled back."""
 
@@ -596,6 +604,22 @@ class _Loader:
             self.progress(table_name, done, total)
 
 
+def _validate_contracts(world_dir: Path, validation_dir: Path | None) -> None:
+    from data_contracts.loader import ContractViolation
+    from data_contracts.world_validation import validate_world_files, validation_run_dir
+
+    if validation_dir is None:
+        from scoring.config import get_settings
+
+        validation_dir = validation_run_dir(get_settings().home)
+    try:
+        validate_world_files(world_dir, report_dir=validation_dir)
+    except ContractViolation as violation:
+        raise WorldFailedValidation(
+            f"{violation.summary}\nfull results: {validation_dir}", report_dir=validation_dir
+        ) from None
+
+
 def _ensure_history_client(connection: Connection) -> None:
     stored = connection.execute(select(ApiClient.id).where(ApiClient.id == HISTORY_CLIENT_ID))
     if stored.first() is None:
@@ -615,16 +639,52 @@ def ingest_world(
     engine: Engine,
     pseudonym_key: bytes,
     progress: Progress | None = None,
+    validation_dir: Path | None = None,
+    vault_key: bytes | None = None,
 ) -> IngestSummary:
-    """Load a world folder into a migrated database, all or nothing, skipping stored records."""
+    """Load a world folder into a migrated database, all or nothing, skipping stored records.
+
+    With ``vault_key`` the customers' codes are also sealed into the identity vault (only
+    payment-default reports to the bureau read them back).
+
+    Every file is first validated against its data contract (``data_contracts``); a failure
+    raises ``WorldFailedValidation`` before the database is touched and saves the full
+    results in ``validation_dir`` (default ``<INSTALLMENT_HOME>/validation/<timestamp>``).
+    """
     tables = read_world_tables(world_dir)
+    _validate_contracts(world_dir, validation_dir)
     pseudonyms = _pseudonyms_by_code(tables["customers.parquet"], key=pseudonym_key)
     tables = {name: _with_pseudonyms(table, pseudonyms) for name, table in tables.items()}
-    del pseudonyms
     _check_consistency(tables)
     with engine.begin() as connection:
         _ensure_history_client(connection)
         loader = _Loader(connection, progress)
         for plan in LOAD_PLAN:
             loader.load(plan, tables[plan.file])
+        if vault_key is not None:
+            loader.counts["identity_vault"] = _seal_identities(connection, pseudonyms, vault_key)
     return IngestSummary(tables=dict(loader.counts))
+
+
+def _seal_identities(
+    connection: Connection, pseudonyms: dict[str, str], vault_key: bytes
+) -> TableCount:
+    from scoring.storage.identity_vault import sealed_entries
+    from scoring.storage.tables_defaults import IdentityVaultEntry
+
+    vault = IdentityVaultEntry.__table__
+    wanted = list(pseudonyms.values())
+    known: set[str] = set()
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start : start + 1000]
+        known.update(
+            connection.scalars(select(vault.c.pseudonym).where(vault.c.pseudonym.in_(chunk)))
+        )
+    rows = sealed_entries(
+        ((code, p) for code, p in pseudonyms.items() if p not in known),
+        vault_key=vault_key,
+        now=datetime.now(UTC),
+    )
+    for start in range(0, len(rows), 5000):
+        connection.execute(insert(vault), rows[start : start + 5000])
+    return TableCount(inserted=len(rows), already_present=len(known))

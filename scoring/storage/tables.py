@@ -448,3 +448,14 @@ class IdempotencyRecord(Base):
 
     client: Mapped[ApiClient] = relationship()
     decision: Mapped[Decision | None] = relationship()
+
+
+# Each area keeps its tables in its own module; importing them here puts them on Base.metadata
+# for Alembic and for anyone who imports the tables.
+from scoring.storage import (  # noqa: E402
+    tables_decisions,  # noqa: F401
+    tables_defaults,  # noqa: F401
+    tables_privacy,  # noqa: F401
+    tables_reviews,  # noqa: F401
+    tables_ui,  # noqa: F401
+)

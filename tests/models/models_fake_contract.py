@@ -18,7 +18,7 @@ INCREASING = {
     "current_dpd", "bureau_class_rank", "bureau_open_defaults", "bureau_closed_defaults",
     "partial_payment_share_12m",
 }
-DECREASING = {"bureau_score", "tenure_months"}
+DECREASING = {"bureau_score", "tenure_months", "pay_margin_mean_12m"}
 
 
 class ForbiddenFeature(ValueError):

@@ -16,6 +16,7 @@ from models.features import (
     SafeRatio,
     application_features,
 )
+from scoring.domain.reasons import FACTORS, model_reasons
 
 
 @parametrize_with_checks([DaysToMonths(), SafeRatio(), SafeRatio(denominator_index=0)])
@@ -142,6 +143,7 @@ def test_hand_computed_history():
     assert row["max_balance_12m_eur"] == 60.0  # on 2 May: i2 billed, unpaid
     assert row["avg_invoice_eur_12m"] == 50.0
     assert row["partial_payment_share_12m"] == pytest.approx(1 / 3)
+    assert row["pay_margin_mean_12m"] == (5 - 10) / 2  # i1 5 days early, i2 10 late; i3 open
     assert row["monthly_instalment_eur"] == 100.0
     assert row["instalment_to_avg_invoice"] == 2.0
     assert row["bureau_class_rank"] == 1 and row["product_category_code"] == 0
@@ -155,6 +157,57 @@ def test_thin_file_has_no_history_ratios():
     row = application_features(**tables).iloc[0]
     assert row["thin_file"] == 1 and row["tenure_months"] == 0
     assert np.isnan(row["instalment_to_avg_invoice"]) and np.isnan(row["mean_dpd_12m"])
+    assert np.isnan(row["pay_margin_mean_12m"])
+
+
+def test_every_model_feature_belongs_to_exactly_one_reason_factor():
+    listed = [feature for factor in FACTORS for feature in factor.features]
+    assert sorted(listed) == sorted(FEATURE_NAMES)
+
+
+def test_a_late_payment_margin_is_explained_as_payment_timing():
+    (reason,) = model_reasons({"pay_margin_mean_12m": 0.3, "bureau_score": -0.1})
+    assert reason.code == "R12_PAYMENT_TIMING"
+    assert "due date" in reason.text_en and "maksetähtaja" in reason.text_et
+
+
+def _with_invoices(rows):
+    """The hand world (applied 1 July 2024) with these invoices, each paid in one payment."""
+    tables = _hand_world()
+    invoices = pd.DataFrame(
+        [{"invoice_id": f"m{n}", "personal_code": "p1", "issued_on": date(2023, 1, 1),
+          "due_on": due, "amount_eur": 10.0, "paid_eur": 10.0, "paid_in_full_on": paid,
+          "reminders_sent": 0, "sent_to_collection_on": None}
+         for n, (due, paid) in enumerate(rows)]
+    )  # fmt: skip
+    tables["invoices"] = invoices
+    tables["payments"] = pd.DataFrame({
+        "payment_id": [f"y{n}" for n in range(len(rows))], "invoice_id": invoices.invoice_id,
+        "paid_on": [paid or due for due, paid in rows], "amount_eur": 10.0,
+    })  # fmt: skip
+    return tables
+
+
+def test_payment_margin_averages_days_paid_before_the_due_date_floored_at_60_late():
+    tables = _with_invoices([
+        (date(2024, 6, 20), date(2024, 6, 8)),  # 12 days early
+        (date(2024, 1, 10), date(2024, 4, 9)),  # 90 days late, counted as 60
+        (date(2024, 3, 1), date(2024, 3, 1)),  # on the day: 0
+    ])  # fmt: skip
+    row = application_features(**tables).iloc[0]
+    assert row["pay_margin_mean_12m"] == (12 - 60 + 0) / 3
+
+
+def test_payment_margin_counts_only_what_was_settled_and_due_in_the_year_before():
+    tables = _with_invoices([
+        (date(2024, 6, 10), date(2024, 6, 1)),  # counts: 9 days early
+        (date(2024, 6, 25), date(2024, 7, 1)),  # settled on the application day: not yet
+        (date(2024, 7, 5), date(2024, 6, 20)),  # paid early but due after the application
+        (date(2023, 6, 30), date(2023, 6, 1)),  # due more than 365 days before
+        (date(2024, 5, 1), None),  # never settled: the days-past-due features see it
+    ])  # fmt: skip
+    row = application_features(**tables).iloc[0]
+    assert row["pay_margin_mean_12m"] == 9
 
 
 @pytest.mark.parametrize(

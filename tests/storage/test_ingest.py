@@ -18,8 +18,8 @@ from scoring.domain.pseudonym import pseudonymise
 from scoring.storage.ingest import (
     HISTORY_CLIENT_ID,
     IngestSummary,
+    WorldFailedValidation,
     WorldFolderError,
-    WorldRejected,
     ingest_world,
 )
 from scoring.storage.tables import (
@@ -181,23 +181,26 @@ def test_a_failure_half_way_leaves_nothing_loaded(
         if table == "payments" and done == total:
             raise RuntimeError("power cut")
 
+    before = _stored_rows(migrated_engine)  # migrations may seed rows of their own
     with pytest.raises(RuntimeError, match="power cut"):
         _ingest(tiny_world, migrated_engine, progress=fail_after_invoices)
 
-    assert _stored_rows(migrated_engine) == 0
+    assert _stored_rows(migrated_engine) == before
 
 
-def test_a_row_the_database_refuses_rolls_back_the_whole_load(
+def test_a_row_outside_its_contract_is_refused_before_the_database_sees_it(
     migrated_engine: Engine, tmp_path: Path
 ) -> None:
     rows = world_rows(customers=20, seed=5)
     rows["applications.parquet"][-1]["product_category"] = "yacht"
     world = write_world(tmp_path / "world", rows)
 
-    with pytest.raises(WorldRejected, match="applications.*ck_applications_product_category"):
-        _ingest(world, migrated_engine)
+    before = _stored_rows(migrated_engine)
+    with pytest.raises(WorldFailedValidation, match="product_category.*1 rows fail.*'yacht'"):
+        _ingest(world, migrated_engine, validation_dir=tmp_path / "validation")
 
-    assert _stored_rows(migrated_engine) == 0
+    assert _stored_rows(migrated_engine) == before
+    assert list((tmp_path / "validation").glob("*.validation.json"))
 
 
 def test_progress_is_reported_for_every_table(migrated_engine: Engine, tiny_world: Path) -> None:
@@ -287,13 +290,14 @@ def test_a_bad_world_folder_is_refused_with_a_clear_message_and_nothing_loaded(
     migrated_engine: Engine, tiny_world: Path, spoil: Any, message: str
 ) -> None:
     spoil(tiny_world)
+    before = _stored_rows(migrated_engine)
 
     with pytest.raises(WorldFolderError, match=message) as refused:
         _ingest(tiny_world, migrated_engine)
 
     assert "\n" not in str(refused.value)
     assert not re.search(r"\d{11}", str(refused.value)), "a code must never reach a message"
-    assert _stored_rows(migrated_engine) == 0
+    assert _stored_rows(migrated_engine) == before
 
 
 def test_a_missing_folder_says_how_to_make_one(migrated_engine: Engine, tmp_path: Path) -> None:
@@ -330,3 +334,24 @@ def test_payments_keep_their_invoice(migrated_engine: Engine, tiny_world: Path) 
         latest = connection.scalar(select(func.max(Application.applied_at)))
     assert orphans == 0
     assert latest is not None and latest > datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def test_with_a_vault_key_the_codes_are_sealed_in_the_identity_vault_once(
+    migrated_engine: Engine, tiny_world: Path, tiny_world_rows: dict[str, list[Any]]
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from scoring.storage.identity_vault import IdentityVault
+
+    vault_key = bytes(range(32))
+    first = _ingest(tiny_world, migrated_engine, vault_key=vault_key)
+    second = _ingest(tiny_world, migrated_engine, vault_key=vault_key)
+
+    people = tiny_world_rows["customers.parquet"]
+    assert first.tables["identity_vault"].inserted == len(people)
+    assert second.tables["identity_vault"].inserted == 0
+    with Session(migrated_engine) as session:
+        vault = IdentityVault(session=session, key=vault_key)
+        for person in people:
+            pseudonym = pseudonymise(person["personal_code"], key=PSEUDONYM_KEY)
+            assert vault.code_for(pseudonym) == person["personal_code"]

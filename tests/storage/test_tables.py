@@ -251,10 +251,16 @@ def _columns(record: Base) -> dict[str, Any]:
     return {column.key: getattr(record, column.key) for column in inspect(type(record)).columns}
 
 
-def test_every_table_is_covered_by_the_round_trip() -> None:
+def test_every_core_table_is_covered_by_the_round_trip() -> None:
+    # Tables of other areas (tables_<area>.py) have round-trip tests beside their services.
+    core = {
+        mapper.class_.__table__.name
+        for mapper in Base.registry.mappers
+        if mapper.class_.__module__ == "scoring.storage.tables"
+    }
     covered = {type(record).__table__.name for record in _one_of_each()}
 
-    assert covered == set(Base.metadata.tables)
+    assert covered == core
 
 
 def test_every_record_reads_back_exactly_as_written(migrated_engine: Engine) -> None:

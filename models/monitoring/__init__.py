@@ -1,0 +1,1 @@
+"""Monitoring of live decisions against the population a model was trained on."""

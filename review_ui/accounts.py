@@ -1,0 +1,223 @@
+"""Reviewer accounts and signed-in sessions: argon2 passwords, lock-out, revocable sessions.
+
+Service functions take a unit of work and the current time, so tests control the clock.
+A refused sign-in always says the same thing, whether the username exists, the password
+is wrong or the account is locked, so the page cannot be used to find accounts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select, update
+
+from scoring.storage.db import UnitOfWork
+from scoring.storage.tables import User
+from scoring.storage.tables_ui import WebSession
+
+ROLES = ("reviewer", "senior_reviewer", "auditor")
+MAX_FAILED_SIGN_INS = 5
+LOCK_OUT = timedelta(minutes=15)
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+MIN_PASSWORD_LENGTH = 12
+# Writing last_seen_at on every page view would serialise reviewers on SQLite for nothing.
+_TOUCH_INTERVAL = timedelta(minutes=1)
+_USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
+SIGN_IN_REFUSED = (
+    "Sign-in failed: the username or password is wrong, or the account is locked after "
+    f"{MAX_FAILED_SIGN_INS} failed attempts (for {int(LOCK_OUT.total_seconds() // 60)} minutes)."
+)
+
+_hasher = PasswordHasher()
+# Verified when the username is unknown, so a refusal takes as long either way.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(Exception):
+    """Base class of account errors; messages are safe to show to the person."""
+
+
+class InvalidAccount(AccountError):
+    """A new account's username, role or password is not acceptable."""
+
+
+class UsernameTaken(AccountError):
+    """Another account already has this username."""
+
+
+class SignInRefused(AccountError):
+    """Wrong username or password, or a locked or inactive account (deliberately one message)."""
+
+    def __init__(self) -> None:
+        super().__init__(SIGN_IN_REFUSED)
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """The signed-in person, as pages and permission predicates see them."""
+
+    id: int
+    username: str
+    role: str
+    training_completed_on: date | None = None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session: the cookie token (shown once) and its CSRF token."""
+
+    token: str
+    csrf_token: str
+    reviewer: Reviewer
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    reviewer: Reviewer
+    csrf_token: str
+    expires_at: datetime
+
+
+def _reviewer(user: User) -> Reviewer:
+    return Reviewer(user.id, user.username, user.role, user.training_completed_on)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(
+    *,
+    uow: UnitOfWork,
+    username: str,
+    role: str,
+    password: str,
+    training_completed_on: date | None = None,
+) -> Reviewer:
+    """Create a personal account with an argon2-hashed password."""
+    if not _USERNAME.match(username):
+        raise InvalidAccount(
+            "username must be 3-64 characters: lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter"
+        )
+    if role not in ROLES:
+        raise InvalidAccount(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    session = uow.session
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UsernameTaken(f"an account named {username!r} exists already")
+    user = User(
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        failed_logins=0,
+        active=True,
+        training_completed_on=training_completed_on,
+    )
+    session.add(user)
+    session.flush()
+    return _reviewer(user)
+
+
+def set_password(
+    *, uow: UnitOfWork, username: str, password: str, role: str | None = None
+) -> Reviewer:
+    """Give an existing account a new password (and role), unlock it and end its sessions."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if role is not None and role not in ROLES:
+        raise InvalidAccount(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    session = uow.session
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InvalidAccount(f"no account is named {username!r}")
+    user.password_hash = _hasher.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.active = True
+    if role is not None:
+        user.role = role
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.flush()
+    return _reviewer(user)
+
+
+def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> SignedIn:
+    """Check a password and open a session; five failures lock the account for 15 minutes."""
+    session = uow.session
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.active:
+        _verify(_DUMMY_HASH, password)
+        raise SignInRefused()
+    if user.locked_until is not None and user.locked_until > now:
+        _verify(_DUMMY_HASH, password)
+        raise SignInRefused()
+    if not _verify(user.password_hash, password):
+        failed = user.failed_logins + 1
+        values: dict[str, object] = {"failed_logins": failed}
+        if failed >= MAX_FAILED_SIGN_INS:
+            values = {"failed_logins": 0, "locked_until": now + LOCK_OUT}
+        # Counted in the database, so parallel guesses cannot slip past the limit.
+        session.execute(update(User).where(User.id == user.id).values(**values))
+        uow.commit()
+        raise SignInRefused()
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    token = secrets.token_urlsafe(32)
+    csrf_token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            csrf_token=csrf_token,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + ABSOLUTE_TIMEOUT,
+        )
+    )
+    session.flush()
+    return SignedIn(token=token, csrf_token=csrf_token, reviewer=_reviewer(user))
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def active_session(*, uow: UnitOfWork, token: str, now: datetime) -> ActiveSession | None:
+    """The session a cookie token belongs to, or None when unknown, revoked, idle or expired."""
+    session = uow.session
+    row = session.get(WebSession, _token_hash(token))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    if now >= row.expires_at or now - row.last_seen_at >= IDLE_TIMEOUT:
+        row.revoked_at = now
+        return None
+    if now - row.last_seen_at >= _TOUCH_INTERVAL:
+        row.last_seen_at = now
+    return ActiveSession(_reviewer(row.user), row.csrf_token, row.expires_at)
+
+
+def sign_out(*, uow: UnitOfWork, token: str, now: datetime) -> None:
+    """Revoke the session of a cookie token; signing out twice is harmless."""
+    row = uow.session.get(WebSession, _token_hash(token))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of a form's CSRF token with the session's."""
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())

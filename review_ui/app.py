@@ -1,0 +1,142 @@
+"""The reviewer web application: a FastAPI sub-application mounted under ``/review``.
+
+Pages are rendered on the server from Jinja2 templates; there is no script to build.
+A signed-in session is a random token in an HttpOnly, SameSite=Lax cookie (Secure
+unless the host is the local machine) whose hash is kept in ``web_sessions``, so the
+server can end it. Every form carries the session's CSRF token and every POST checks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session, sessionmaker
+
+from review_ui.waterfall import waterfall_svg
+from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "review_session"
+LOGIN_CSRF_COOKIE = "review_login_csrf"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "testserver"})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ReviewUi:
+    """What the pages need from outside: a way to open a unit of work, and the clock."""
+
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+
+class NotSignedIn(Exception):
+    """No valid session: the person is sent to the sign-in page."""
+
+
+class Forbidden(Exception):
+    """The signed-in person's role does not allow this; answered with the 403 page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["percent"] = lambda share, digits=1: (
+        "–" if share is None else f"{share * 100:.{digits}f} %"
+    )
+    templates.env.filters["eur"] = lambda amount: (
+        "–" if amount is None else f"{float(amount):,.2f} EUR".replace(",", " ")
+    )
+    templates.env.filters["when"] = lambda moment: (
+        "–" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    )
+    templates.env.globals["waterfall"] = waterfall_svg
+    return templates
+
+
+TEMPLATES = _templates()
+
+
+def render(
+    request: Request, template: str, context: dict[str, object], *, status_code: int = 200
+) -> HTMLResponse:
+    """A page from ``templates/`` with the signed-in reviewer and CSRF token in scope."""
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "me": getattr(request.state, "reviewer", None),
+            "csrf_token": getattr(request.state, "csrf_token", None),
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def create_review_app(
+    *,
+    database_url: str | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """The reviewer UI on the configured database (``INSTALLMENT_DATABASE_URL`` by default)."""
+    from review_ui.pages import router
+    from scoring.config import get_settings
+    from scoring.domain.review import NotPermitted, ReviewError
+    from scoring.service.reviews import ReviewNotFound
+
+    engine = create_engine_for(database_url or get_settings().database_url)
+    app = FastAPI(
+        title="Reviewer UI",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.review_ui = ReviewUi(sessions=session_factory(engine), clock=clock)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(router)
+
+    @app.exception_handler(NotSignedIn)
+    def _to_sign_in(request: Request, _error: NotSignedIn) -> RedirectResponse:
+        response = RedirectResponse(request.url_for("login_form"), status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path=cookie_path(request))
+        return response
+
+    @app.exception_handler(ReviewError)
+    def _refused(request: Request, error: ReviewError) -> HTMLResponse:
+        status = 403 if isinstance(error, NotPermitted) else 409
+        return render(request, "refused.html", {"message": str(error)}, status_code=status)
+
+    @app.exception_handler(ReviewNotFound)
+    def _not_found(request: Request, error: ReviewNotFound) -> HTMLResponse:
+        return render(request, "refused.html", {"message": str(error)}, status_code=404)
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(request: Request, error: Forbidden) -> HTMLResponse:
+        return render(request, "403.html", {"message": error.message}, status_code=403)
+
+    return app
+
+
+def cookie_path(request: Request) -> str:
+    """Cookies belong to the UI's own path, not to the whole host."""
+    return request.scope.get("root_path", "") or "/"
+
+
+def cookie_secure(request: Request) -> bool:
+    return (request.url.hostname or "") not in LOCAL_HOSTS

@@ -1,0 +1,73 @@
+"""Page dependencies: the signed-in reviewer, the CSRF check on every form, role gates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from review_ui.accounts import Reviewer, active_session, csrf_matches
+from review_ui.app import SESSION_COOKIE, Forbidden, NotSignedIn, ReviewUi
+from review_ui.permissions import can_read_cases, can_work_cases
+
+FORGED_FORM = (
+    "This form carried no valid security token, so it was refused and nothing was changed. "
+    "It may have come from another site or from a page opened before you signed in again; "
+    "reload the page and try again."
+)
+READ_ONLY = "Your role can read cases and oversight views but cannot change anything."
+
+
+def review_ui(request: Request) -> ReviewUi:
+    return request.app.state.review_ui
+
+
+UiDep = Annotated[ReviewUi, Depends(review_ui)]
+
+
+def signed_in(request: Request, ui: UiDep) -> Reviewer:
+    """The reviewer of a live session; otherwise the person is sent to sign in."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise NotSignedIn()
+    with ui.unit_of_work() as uow:
+        active = active_session(uow=uow, token=token, now=ui.clock())
+    if active is None:
+        raise NotSignedIn()
+    request.state.reviewer = active.reviewer
+    request.state.csrf_token = active.csrf_token
+    if not can_read_cases(active.reviewer):
+        raise Forbidden("Your account has no role in the reviewer UI.")
+    return active.reviewer
+
+
+SignedInDep = Annotated[Reviewer, Depends(signed_in)]
+
+
+async def form_sender(request: Request, reviewer: SignedInDep) -> Reviewer:
+    """The sender of a POST whose CSRF token matches the session's, checked before any change."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not csrf_matches(request.state.csrf_token, token if isinstance(token, str) else None):
+        raise Forbidden(FORGED_FORM)
+    return reviewer
+
+
+FormSenderDep = Annotated[Reviewer, Depends(form_sender)]
+
+
+def case_worker(reviewer: FormSenderDep) -> Reviewer:
+    """A reviewer or senior reviewer sending a valid form; auditors are refused."""
+    if not can_work_cases(reviewer):
+        raise Forbidden(READ_ONLY)
+    return reviewer
+
+
+CaseWorkerDep = Annotated[Reviewer, Depends(case_worker)]
+
+
+def actor_of(reviewer: Reviewer):  # type: ignore[no-untyped-def]
+    """The review rules' view of the signed-in reviewer."""
+    from scoring.domain.review import Actor, Role
+
+    return Actor(user_id=reviewer.id, username=reviewer.username, role=Role(reviewer.role))

@@ -1,0 +1,256 @@
+"""One error shape for every failure: ``{"error": {"code", "message", "field"?}}``.
+
+Validation messages come from the field's rule, never from the value sent, so a wrong
+personal code is never echoed back (FastAPI's default 422 body would echo ``input``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scoring.service import errors as service_errors
+from scoring.storage.db import DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+# Requests are three levels deep; anything past this is refused before it is parsed.
+MAX_JSON_DEPTH = 32
+_CODE_LIKE = re.compile(r"[0-9]{11}")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+STATUS_OF: dict[type[service_errors.ServiceError], int] = {
+    service_errors.InvalidApplication: 422,
+    service_errors.AuthenticationFailed: 401,
+    service_errors.ScopeMissing: 403,
+    service_errors.DecisionNotFound: 404,
+    service_errors.IdempotencyConflict: 409,
+    service_errors.ApplicationAlreadyDecided: 409,
+    service_errors.NoChampionModel: 503,
+    service_errors.ApiKeyError: 400,
+}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    503: "unavailable",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+def error_response(
+    status: int, code: str, message: str, *, field: str | None = None, headers: Any = None
+) -> JSONResponse:
+    detail: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        detail["field"] = field
+    return JSONResponse({"error": detail}, status_code=status, headers=headers)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries showing the error shape for ``statuses``."""
+    return {status: {"model": ErrorBody, "description": _HTTP_CODES[status]} for status in statuses}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    # An unknown field may be named by a personal code; the answer names it without it.
+    parts = [_CODE_LIKE.sub("<redacted>", str(p)) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+async def _validation_failed(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = exc.errors()
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return error_response(400, "malformed_json", "the request body is not valid JSON")
+    parts = []
+    for problem in problems:
+        where = _field(tuple(problem.get("loc", ())))
+        if problem.get("type") == "missing" and not where:
+            parts.append("the request body is missing")
+            continue
+        parts.append(f"{where or 'body'}: {problem.get('msg', 'invalid value')}")
+    first = _field(tuple(problems[0].get("loc", ()))) if problems else None
+    return error_response(422, "invalid_request", "; ".join(parts), field=first or None)
+
+
+async def _service_error(_request: Request, exc: service_errors.ServiceError) -> JSONResponse:
+    status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    # Ids from the URL are echoed in messages; a client may have put a personal code there.
+    message = _CODE_LIKE.sub("<redacted>", exc.message)
+    return error_response(status, exc.code, message, field=exc.field, headers=headers)
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    logger.error("database unavailable: %s", type(exc).__name__)
+    return error_response(
+        503, "database_unavailable", "the database is unavailable; nothing was stored, retry later"
+    )
+
+
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Only the type and the route: an exception message could hold request data.
+    logger.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return error_response(500, "internal_error", "an unexpected error occurred; nothing was stored")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error of ``app`` in the one error shape."""
+    app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_exception_handler(service_errors.ServiceError, _service_error)
+    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(JsonBodyGuard)
+
+
+class JsonBodyGuard:
+    """Refuse API bodies that are too large (413), not JSON (415) or nested too deeply (400).
+
+    The body is read here, at most ``max_bytes`` of it, whether or not a Content-Length
+    was sent (a chunked body is counted as it arrives), and handed on to the route only
+    when it is within both limits, so neither the JSON parser nor pydantic ever walks it.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int = MAX_BODY_BYTES,
+        max_depth: int = MAX_JSON_DEPTH,
+        prefix: str = "/v1/",
+    ):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_depth = max_depth
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _BODY_METHODS
+            or not scope["path"].startswith(self.prefix)
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await self._too_large()(scope, receive, send)
+            return
+        if media != b"application/json":
+            refusal = error_response(
+                415, "unsupported_media_type", "send the body as Content-Type: application/json"
+            )
+            await refusal(scope, receive, send)
+            return
+        body = await self._read_body(receive)
+        if body is None:
+            await self._too_large()(scope, receive, send)
+            return
+        if json_depth_exceeds(body, self.max_depth):
+            refusal = error_response(
+                400, "json_too_deep", f"the JSON body is nested deeper than {self.max_depth} levels"
+            )
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, _replaying(body, receive), send)
+
+    def _too_large(self) -> JSONResponse:
+        return error_response(
+            413, "payload_too_large", f"the request body exceeds {self.max_bytes} bytes"
+        )
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it grows past the limit."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away; the route sees an empty body and refuses it
+            part = message.get("body", b"")
+            size += len(part)
+            if size > self.max_bytes:
+                return None
+            parts.append(part)
+            if not message.get("more_body", False):
+                break
+        return b"".join(parts)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the buffered body once, then passes on (e.g. disconnects)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether arrays and objects in ``body`` nest deeper than ``limit`` (strings skipped)."""
+    # Fewer brackets than the limit cannot nest past it: the common case costs two counts.
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False

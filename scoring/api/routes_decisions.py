@@ -1,0 +1,96 @@
+"""`POST /v1/decisions` and `GET /v1/decisions/{decision_id}`: parse, call the service, render."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from data_contracts.requests import DecisionRequest
+from scoring.api.deps import RuntimeDep, UnitOfWorkDep, require_scope
+from scoring.api.errors import error_responses
+from scoring.api.schemas_decisions import DecisionPublic
+from scoring.service.api_keys import DECISIONS_READ, DECISIONS_WRITE, AuthenticatedClient
+from scoring.service.decisions import DecisionView, get_decision, make_decision
+from scoring.service.errors import ServiceError
+
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+
+WriterDep = Annotated[AuthenticatedClient, Depends(require_scope(DECISIONS_WRITE))]
+ReaderDep = Annotated[AuthenticatedClient, Depends(require_scope(DECISIONS_READ))]
+
+
+@router.post(
+    "",
+    response_model=DecisionPublic,
+    status_code=201,
+    summary="Decide an instalment application",
+    responses={
+        200: {"model": DecisionPublic, "description": "The stored decision of a retried request"},
+        **error_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    },
+)
+def create_decision(
+    body: DecisionRequest,
+    client: WriterDep,
+    runtime: RuntimeDep,
+    uow: UnitOfWorkDep,
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Retrying with the same key and body returns the same decision.",
+        ),
+    ] = None,
+) -> Response:
+    """Decide, store and explain one application; answered only after it is stored."""
+    metrics = request.app.state.metrics
+    started = time.perf_counter()
+    try:
+        view = make_decision(
+            request=body,
+            client=client,
+            idempotency_key=idempotency_key,
+            uow=uow,
+            bureau=runtime.bureau,
+            models=runtime.models,
+            policy=runtime.policy,
+            pseudonym_key=runtime.pseudonym_key,
+            clock=runtime.clock,
+        )
+    except ServiceError as error:
+        metrics.errors.labels(code=error.code).inc()
+        raise
+    status = 201
+    if view.idempotent_replay:
+        metrics.replays.inc()
+        status = 200
+    else:
+        metrics.decision_made(
+            outcome=view.outcome,
+            seconds=time.perf_counter() - started,
+            challenger_disagrees=view.challenger_disagrees,
+        )
+    return _answer(view, status_code=status, location=True)
+
+
+@router.get(
+    "/{decision_id}",
+    response_model=DecisionPublic,
+    summary="A decision of this client",
+    responses=error_responses(401, 403, 404, 503),
+)
+def read_decision(decision_id: str, client: ReaderDep, uow: UnitOfWorkDep) -> Response:
+    """The stored decision; 404 when it is unknown or belongs to another client."""
+    view = get_decision(uow=uow, client=client, decision_id=decision_id)
+    return _answer(view, status_code=200, location=False)
+
+
+def _answer(view: DecisionView, *, status_code: int, location: bool) -> Response:
+    # Validated once here and serialised by pydantic, as FastAPI would for ``response_model``,
+    # but without FastAPI validating the model a second time in another thread-pool hop.
+    body = DecisionPublic.from_view(view).model_dump_json()
+    headers = {"Location": f"/v1/decisions/{view.decision_id}"} if location else None
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)

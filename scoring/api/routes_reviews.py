@@ -1,0 +1,180 @@
+"""``POST /v1/decisions/{decision_id}/contest`` and ``GET /v1/reviews/{review_id}``.
+
+The sales and self-service systems contest a decision on the customer's behalf and
+poll the review; outcomes also arrive by webhook (``scoring.service.webhooks``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from scoring.api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require_scope
+from scoring.api.errors import STATUS_OF, error_responses
+from scoring.domain.review import MAX_STATEMENT_CHARS
+from scoring.service import reviews
+from scoring.service.api_keys import AuthenticatedClient
+
+REVIEWS_WRITE = "reviews:write"
+REVIEWS_READ = "reviews:read"
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+# The review errors' HTTP statuses, next to the routes that raise them.
+STATUS_OF.update(
+    {
+        reviews.ReviewNotFound: 404,
+        reviews.AlreadyContested: 409,
+        reviews.NotContestable: 409,
+        reviews.InvalidContest: 422,
+    }
+)
+
+router = APIRouter(prefix="/v1", tags=["reviews"])
+
+WriterDep = Annotated[AuthenticatedClient, Depends(require_scope(REVIEWS_WRITE))]
+ReaderDep = Annotated[AuthenticatedClient, Depends(require_scope(REVIEWS_READ))]
+
+
+class AttachmentMeta(BaseModel):
+    """A file the customer attached, described only: the file itself goes elsewhere."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    content_type: str = Field(min_length=3, max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    size_bytes: int = Field(ge=0, le=MAX_ATTACHMENT_BYTES)
+
+
+class ContestCreate(BaseModel):
+    """The customer's statement of why the decision is wrong, and optional attachments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statement: str = Field(
+        max_length=MAX_STATEMENT_CHARS,
+        description="The customer's point of view, in their words (not empty).",
+    )
+    attachments: list[AttachmentMeta] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+
+
+class ReviewCreated(BaseModel):
+    review_id: str
+    decision_id: str
+    status: str
+    received_at: datetime
+    due_on: date = Field(description="The last day (Estonian calendar) to answer the customer.")
+    due_at: datetime
+
+
+class NewTermsPublic(BaseModel):
+    amount_eur: float
+    term_months: int
+
+
+class LetterPublic(BaseModel):
+    et: str
+    en: str
+
+
+class ReviewPublic(BaseModel):
+    review_id: str
+    decision_id: str
+    kind: str
+    status: str = Field(description="open, claimed, awaiting_second_signature or resolved")
+    received_at: datetime
+    due_on: date
+    extended: bool
+    extension_reason: str | None
+    outcome: str | None = Field(description="upheld, overturned or terms_changed once resolved")
+    new_terms: NewTermsPublic | None
+    resolved_at: datetime | None
+    resulting_decision_id: str | None
+    resulting_outcome: str | None
+    letter: LetterPublic | None = Field(description="The customer's outcome letter")
+    extension_notice: LetterPublic | None
+
+
+@router.post(
+    "/decisions/{decision_id}/contest",
+    response_model=ReviewCreated,
+    status_code=201,
+    summary="Contest a decision on the customer's behalf (GDPR Art. 22(3))",
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+)
+def contest(
+    decision_id: str,
+    body: ContestCreate,
+    client: WriterDep,
+    runtime: RuntimeDep,
+    uow: UnitOfWorkDep,
+    response: Response,
+) -> ReviewCreated:
+    """Open a review case with the customer's statement; answers with its id and due date."""
+    view = reviews.contest_decision(
+        uow=uow,
+        decision_id=decision_id,
+        client=client.client_id,
+        statement=body.statement,
+        attachments=[reviews.Attachment(**a.model_dump()) for a in body.attachments],
+        clock=runtime.clock,
+    )
+    response.headers["Location"] = f"/v1/reviews/{view.id}"
+    return ReviewCreated(
+        review_id=view.id,
+        decision_id=view.decision_id,
+        status=view.status.value,
+        received_at=view.received_at,
+        due_on=view.due_on,
+        due_at=view.effective_due_at,
+    )
+
+
+@router.get(
+    "/reviews/{review_id}",
+    response_model=ReviewPublic,
+    summary="A review case of this client: status, outcome and the customer's letter",
+    responses=error_responses(401, 403, 404, 503),
+)
+def read_review(
+    review_id: str, client: ReaderDep, runtime: RuntimeDep, session: SessionDep
+) -> ReviewPublic:
+    """The review; 404 when it is unknown or belongs to another client."""
+    found = reviews.client_review(
+        session=session, review_id=review_id, client=client.client_id, now=runtime.clock()
+    )
+    case = found.case
+    return ReviewPublic(
+        review_id=case.id,
+        decision_id=case.decision_id,
+        kind=case.kind.value,
+        status=case.status.value,
+        received_at=case.received_at,
+        due_on=case.due_on,
+        extended=case.extended_due_at is not None,
+        extension_reason=case.extension_reason,
+        outcome=case.outcome.value if case.outcome and case.resolved_at else None,
+        new_terms=(
+            NewTermsPublic(
+                amount_eur=case.new_terms.amount_eur, term_months=case.new_terms.term_months
+            )
+            if case.new_terms and case.resolved_at
+            else None
+        ),
+        resolved_at=case.resolved_at,
+        resulting_decision_id=case.resulting_decision_id,
+        resulting_outcome=found.resulting_outcome,
+        letter=(
+            LetterPublic(et=found.letter_et, en=found.letter_en)
+            if found.letter_et and found.letter_en
+            else None
+        ),
+        extension_notice=(
+            LetterPublic(et=found.extension_notice_et, en=found.extension_notice_en)
+            if found.extension_notice_et and found.extension_notice_en
+            else None
+        ),
+    )

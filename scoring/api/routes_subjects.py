@@ -1,0 +1,128 @@
+"""``POST /v1/subjects/access|erasure|objection``: data-subject requests (GDPR Art. 15, 17, 21).
+
+The sales or self-service system sends them on the person's behalf. The personal code
+travels in the body (never in the URL, so it stays out of access logs) and is turned into
+the pseudonym at once; no answer ever repeats it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from scoring.api.deps import RuntimeDep, SessionDep, require_scope
+from scoring.api.errors import STATUS_OF, error_responses
+from scoring.service import subject_requests
+from scoring.service.api_keys import AuthenticatedClient
+
+SUBJECTS_WRITE = "subjects:write"
+
+STATUS_OF.update({subject_requests.InvalidSubjectRequest: 422})
+
+router = APIRouter(prefix="/v1/subjects", tags=["data-subject requests"])
+
+SubjectClientDep = Annotated[AuthenticatedClient, Depends(require_scope(SUBJECTS_WRITE))]
+
+
+class SubjectRequest(BaseModel):
+    """The person the request is about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    personal_code: str = Field(
+        min_length=11,
+        max_length=11,
+        pattern=r"^[1-8][0-9]{10}$",
+        description="Estonian personal identification code; checked, then pseudonymised.",
+        json_schema_extra={"x-personal-data": True},
+    )
+
+
+class KeptRecordsPublic(BaseModel):
+    records: str
+    count: int
+    kept_until: str | None
+    reason: str
+
+
+class ErasurePublic(BaseModel):
+    """What was erased, and what had to be kept with the obligation that holds it."""
+
+    received_at: str
+    held_data: bool
+    erased: dict[str, int]
+    kept: list[KeptRecordsPublic]
+
+
+class ObjectionPublic(BaseModel):
+    """The recorded objection to profiling and its effect."""
+
+    objected_at: str
+    already_recorded: bool
+    effect: str
+
+
+@router.post(
+    "/access",
+    summary="Everything held about a person (Art. 15), as JSON or a readable page",
+    response_model=None,
+    responses={
+        200: {"content": {"application/json": {}, "text/html": {}}},
+        **error_responses(400, 401, 403, 413, 415, 422, 503),
+    },
+)
+def access(
+    body: SubjectRequest,
+    client: SubjectClientDep,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    format: Annotated[Literal["json", "html"], Query(description="json or html")] = "json",
+) -> Any:
+    export = subject_requests.export_subject(
+        session=session,
+        code=body.personal_code,
+        pseudonym_key=runtime.pseudonym_key,
+        now=runtime.clock(),
+    )
+    if format == "html":
+        return HTMLResponse(subject_requests.render_export_html(export))
+    return JSONResponse(export)
+
+
+@router.post(
+    "/erasure",
+    summary="Erase what no retention obligation holds (Art. 17); says what was kept and why",
+    response_model=ErasurePublic,
+    responses=error_responses(400, 401, 403, 413, 415, 422, 503),
+)
+def erasure(
+    body: SubjectRequest, client: SubjectClientDep, runtime: RuntimeDep, session: SessionDep
+) -> ErasurePublic:
+    report = subject_requests.erase_subject(
+        session=session,
+        code=body.personal_code,
+        pseudonym_key=runtime.pseudonym_key,
+        now=runtime.clock(),
+    )
+    return ErasurePublic(**report.as_dict())
+
+
+@router.post(
+    "/objection",
+    summary="Object to profiling (Art. 21): later applications go to a human reviewer",
+    response_model=ObjectionPublic,
+    responses=error_responses(400, 401, 403, 413, 415, 422, 503),
+)
+def objection(
+    body: SubjectRequest, client: SubjectClientDep, runtime: RuntimeDep, session: SessionDep
+) -> ObjectionPublic:
+    receipt = subject_requests.object_to_profiling(
+        session=session,
+        code=body.personal_code,
+        pseudonym_key=runtime.pseudonym_key,
+        now=runtime.clock(),
+    )
+    return ObjectionPublic(**receipt.as_dict())

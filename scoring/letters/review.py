@@ -1,0 +1,74 @@
+"""Letters about a review case: its outcome, and the notice that its deadline was extended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from scoring.letters import LANGUAGES, PRODUCT_LABELS, _environment
+
+OUTCOMES = ("upheld", "overturned", "terms_changed")
+
+
+@dataclass(frozen=True)
+class ReviewOutcomeLetter:
+    """What the customer is told when a person has reviewed the decision."""
+
+    review_id: str
+    decision_id: str
+    resulting_decision_id: str
+    received_on: date
+    resolved_on: date
+    original_outcome: str
+    outcome: str
+    amount_eur: float
+    term_months: int
+    product_category: str
+    new_amount_eur: float | None
+    new_term_months: int | None
+    justification: str
+    second_signature: bool
+    company_name: str = "the company"
+
+
+@dataclass(frozen=True)
+class ExtensionNotice:
+    """The notice that a review takes longer, with the reason (GDPR Art. 12(3))."""
+
+    review_id: str
+    decision_id: str
+    received_on: date
+    original_due_on: date
+    extended_due_on: date
+    reason: str
+
+
+def _check_language(language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"letters exist in {', '.join(LANGUAGES)}, not {language!r}")
+
+
+def _product(category: str, language: str) -> str:
+    return PRODUCT_LABELS.get(category, {}).get(language, category.replace("_", " "))
+
+
+def render_review_outcome_letter(letter: ReviewOutcomeLetter, *, language: str) -> str:
+    """The outcome letter of a review in one language (``et`` or ``en``)."""
+    _check_language(language)
+    if letter.outcome not in OUTCOMES:
+        raise ValueError(f"a review ends {', '.join(OUTCOMES)}, not {letter.outcome!r}")
+    if letter.outcome == "terms_changed" and (
+        letter.new_amount_eur is None or letter.new_term_months is None
+    ):
+        raise ValueError("a terms_changed letter needs the new amount and term")
+    template = _environment().get_template(f"review_outcome_{language}.txt.j2")
+    return template.render(letter=letter, product=_product(letter.product_category, language))
+
+
+def render_extension_notice(notice: ExtensionNotice, *, language: str) -> str:
+    """The notice of an extended review deadline in one language."""
+    _check_language(language)
+    if notice.extended_due_on <= notice.original_due_on:
+        raise ValueError("an extension notice needs a deadline later than the original one")
+    template = _environment().get_template(f"review_extension_{language}.txt.j2")
+    return template.render(notice=notice)

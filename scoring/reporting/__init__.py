@@ -1,0 +1,1 @@
+"""Reporting to outside parties: payment defaults to the credit bureau."""

@@ -1,0 +1,122 @@
+"""CLI commands of the review workflow: webhook subscriptions and the delivery worker."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+webhooks_app = typer.Typer(
+    help="Webhooks that tell the sales system about review outcomes.", no_args_is_help=True
+)
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Database URL; default INSTALLMENT_DATABASE_URL or SQLite in INSTALLMENT_HOME.",
+    ),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _unit_of_work_factory(database_url: str | None):  # type: ignore[no-untyped-def]
+    from scoring.config import get_settings
+    from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
+
+    sessions = session_factory(create_engine_for(database_url or get_settings().database_url))
+    return lambda: UnitOfWork(sessions)
+
+
+@webhooks_app.command("add")
+def add(
+    client: Annotated[str, typer.Option("--client", help="API client id or name.")],
+    url: Annotated[str, typer.Option("--url", help="Where to POST the events (http or https).")],
+    secret: Annotated[
+        str | None,
+        typer.Option("--secret", help="Shared secret (16+ characters); generated when omitted."),
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Register a webhook URL for a client; prints the shared secret once."""
+    from scoring.service.errors import ServiceError
+    from scoring.service.webhooks import add_subscription
+    from scoring.storage.db import StorageError
+
+    try:
+        created = add_subscription(
+            uow=_unit_of_work_factory(database_url)(), client=client, url=url, secret=secret
+        )
+    except (ServiceError, StorageError) as error:
+        raise _fail(str(error)) from None
+    typer.echo(
+        f"webhook {created.subscription.id} for client {created.subscription.client_id}: "
+        f"{created.subscription.url}"
+    )
+    typer.echo(f"shared secret (shown once; verify the {_signature_header()} header with it):")
+    typer.echo(created.secret)
+
+
+def _signature_header() -> str:
+    from scoring.service.webhooks import SIGNATURE_HEADER
+
+    return SIGNATURE_HEADER
+
+
+@webhooks_app.command("list")
+def list_events(
+    pending: Annotated[bool, typer.Option("--pending", help="Only undelivered events.")] = False,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Show subscriptions and recent events with attempts, last error and next try."""
+    from scoring.service.webhooks import events, subscriptions
+
+    with _unit_of_work_factory(database_url)() as uow:
+        for sub in subscriptions(session=uow.session):
+            state = "active" if sub.active else "inactive"
+            typer.echo(f"subscription {sub.id} {sub.client_id} {sub.url} ({state})")
+        for event in events(session=uow.session, pending_only=pending):
+            line = f"{event.id} {event.event_type} {event.status} attempts={event.attempts}"
+            if event.next_attempt_at is not None:
+                line += f" next={event.next_attempt_at.isoformat(timespec='seconds')}"
+            if event.last_error:
+                line += f" last_error={event.last_error!r}"
+            typer.echo(line)
+
+
+@webhooks_app.command("deliver")
+def deliver(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between idle passes.")] = 2.0,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Post due webhook events, retrying failures with backoff; runs until interrupted."""
+    import httpx
+
+    from scoring.service.webhooks import REQUEST_TIMEOUT_S, deliver_due, run_worker
+
+    factory = _unit_of_work_factory(database_url)
+    if once:
+        with httpx.Client(timeout=REQUEST_TIMEOUT_S) as http:
+            result = deliver_due(uow_factory=factory, http=http)
+        typer.echo(f"delivered {result.delivered}, failed {result.failed}")
+        return
+    typer.echo("delivering webhook events; Ctrl-C stops")
+    try:
+        run_worker(
+            uow_factory=factory,
+            interval_s=interval,
+            on_round=lambda r: typer.echo(f"delivered {r.delivered}, failed {r.failed}"),
+        )
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(webhooks_app, name="webhooks")
+    # `installment webhook add` reads naturally too; same commands, hidden from the listing.
+    app.add_typer(webhooks_app, name="webhook", hidden=True)

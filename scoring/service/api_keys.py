@@ -1,0 +1,164 @@
+"""API keys of machine clients: issued once, stored hashed, scoped, expiring and revocable.
+
+A key reads ``ik_<prefix>_<secret>``. The prefix (12 hex digits) finds the stored row; the
+SHA-256 of the whole key proves it. The secret carries 256 bits of randomness, so a fast
+hash is enough: nobody can guess a key from its hash, and checking stays cheap per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from scoring.service.errors import ApiKeyError, AuthenticationFailed, ScopeMissing
+from scoring.storage.tables import ApiClient, ApiKey
+
+KEY_PREFIX = "ik"
+DECISIONS_WRITE = "decisions:write"
+DECISIONS_READ = "decisions:read"
+_SCOPE = re.compile(r"^[a-z][a-z_]*:(read|write|admin)$")
+_CLIENT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
+_PRESENTED = re.compile(r"^ik_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AuthenticatedClient:
+    """The client behind a valid API key, with the key's scopes."""
+
+    client_id: str
+    name: str
+    scopes: frozenset[str]
+    key_prefix: str
+
+    def require(self, scope: str) -> None:
+        """Raise ``ScopeMissing`` unless the key holds ``scope``."""
+        if scope not in self.scopes:
+            raise ScopeMissing(f"this API key lacks the scope {scope}")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly created key; ``key`` is shown once and never stored."""
+
+    client_id: str
+    prefix: str
+    key: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _checked_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+    cleaned = tuple(dict.fromkeys(s.strip() for s in scopes if s.strip()))
+    if not cleaned:
+        raise ApiKeyError("give at least one scope, e.g. decisions:write", field="scopes")
+    bad = [s for s in cleaned if not _SCOPE.match(s)]
+    if bad:
+        raise ApiKeyError(
+            f"scope(s) {', '.join(bad)} are not of the form area:read|write|admin", field="scopes"
+        )
+    return cleaned
+
+
+def create_api_key(
+    *,
+    uow,
+    client: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None = None,
+    clock: Clock = utc_now,
+) -> IssuedKey:
+    """Issue a key for ``client`` (created when new) with ``scopes``; the key is returned once."""
+    if not _CLIENT_ID.match(client):
+        raise ApiKeyError(
+            "client must be 2-64 characters of lower-case letters, digits, '-' or '_'",
+            field="client",
+        )
+    checked = _checked_scopes(scopes)
+    now = clock()
+    if expires_at is not None and expires_at <= now:
+        raise ApiKeyError("the expiry lies in the past", field="expires_at")
+    prefix = secrets.token_hex(6)
+    key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    with uow:
+        session: Session = uow.session
+        row = session.get(ApiClient, client)
+        if row is None:
+            session.add(ApiClient(id=client, name=client, created_at=now, active=True))
+        elif not row.active:
+            raise ApiKeyError(f"client {client} is deactivated", field="client")
+        session.add(
+            ApiKey(
+                client_id=client,
+                key_prefix=prefix,
+                key_hash=hash_key(key),
+                scopes=list(checked),
+                created_at=now,
+                expires_at=expires_at,
+                revoked_at=None,
+            )
+        )
+    return IssuedKey(client, prefix, key, checked, expires_at)
+
+
+def revoke_api_key(*, uow, prefix: str, clock: Clock = utc_now) -> str:
+    """Revoke the key with ``prefix``; returns its client id. Revoking twice is harmless."""
+    with uow:
+        row = uow.session.scalar(select(ApiKey).where(ApiKey.key_prefix == prefix))
+        if row is None:
+            raise ApiKeyError(f"no API key has the prefix {prefix!r}", field="prefix")
+        if row.revoked_at is None:
+            row.revoked_at = clock()
+        return row.client_id
+
+
+def authenticate(*, session: Session, presented: str | None, clock: Clock = utc_now):
+    """The client of a presented key; ``AuthenticationFailed`` says what is wrong with it."""
+    if not presented:
+        raise AuthenticationFailed("send the API key as 'Authorization: Bearer <key>'")
+    match = _PRESENTED.match(presented)
+    if match is None:
+        raise AuthenticationFailed("the API key is not valid")
+    # One indexed lookup by the unique prefix, read as plain columns (no ORM objects): it runs
+    # on every request, and reading it each time makes a revocation count at once.
+    row = session.connection().execute(_KEY_BY_PREFIX, {"prefix": match.group(1)}).first()
+    if row is None or not hmac.compare_digest(row.key_hash, hash_key(presented)):
+        raise AuthenticationFailed("the API key is not valid")
+    now = clock()
+    if row.revoked_at is not None:
+        raise AuthenticationFailed("the API key was revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationFailed("the API key has expired")
+    if not row.active:
+        raise AuthenticationFailed("the client of this API key is deactivated")
+    return AuthenticatedClient(row.client_id, row.name, frozenset(row.scopes), row.key_prefix)
+
+
+_KEYS = ApiKey.__table__
+_CLIENTS = ApiClient.__table__
+_KEY_BY_PREFIX = (
+    select(
+        _KEYS.c.key_hash, _KEYS.c.key_prefix, _KEYS.c.scopes, _KEYS.c.revoked_at,
+        _KEYS.c.expires_at, _CLIENTS.c.id.label("client_id"), _CLIENTS.c.name, _CLIENTS.c.active,
+    )
+    .join(_CLIENTS, _CLIENTS.c.id == _KEYS.c.client_id)
+    .where(_KEYS.c.key_prefix == bindparam("prefix"))
+)  # fmt: skip

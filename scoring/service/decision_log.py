@@ -1,0 +1,345 @@
+"""The decision log: an append-only, hash-chained record of every decision, and its checks.
+
+Appends are serialised on a one-row chain head (``decision_log_head``): on PostgreSQL by
+``SELECT ... FOR UPDATE``, on SQLite by writing to the head first, which takes SQLite's
+single write lock. Two writers therefore never read the same head and never fork the chain.
+
+``verify`` checks the chain and that each decision row still says what its entry says;
+``replay`` recomputes a decision from the minimised inputs in its entry with the model
+version and policy version that made it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
+from scoring.domain.hash_chain import (
+    GENESIS_HASH,
+    ChainBreak,
+    ChainEntry,
+    canonical_json,
+    entry_hash,
+    verify_chain,
+)
+from scoring.domain.policy import Policy
+from scoring.service.errors import DecisionNotFound
+from scoring.storage.tables import Decision, DecisionLogEntry
+from scoring.storage.tables_decisions import CHAIN_HEAD_ID, DecisionLogHead
+from scoring.storage.tables_privacy import RemovedDecision
+
+# Two probabilities of default agree when they differ by less than this (float noise only).
+PD_TOLERANCE = 1e-9
+# Decision columns that must say what the log entry says.
+_CHECKED_COLUMNS = (
+    "outcome",
+    "automated",
+    "probability_of_default",
+    "risk_grade",
+    "model_version",
+    "policy_version",
+    "input_hash",
+    "bureau_report_id",
+)
+_VERIFY_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The newest entry of the chain as read under its lock: sequence number and hash."""
+
+    seq: int
+    entry_hash: str
+
+
+_HEAD = DecisionLogHead.__table__
+_ENTRIES = DecisionLogEntry.__table__
+_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == CHAIN_HEAD_ID)
+# SQLite has no row locks: writing the head first takes the database's single write lock.
+_TOUCH_HEAD = update(_HEAD).where(_HEAD.c.id == CHAIN_HEAD_ID).values(seq=_HEAD.c.seq)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == CHAIN_HEAD_ID)
+    .values(seq=bindparam("new_seq"), entry_hash=bindparam("new_hash"))
+)
+_INSERT_ENTRY = insert(_ENTRIES)
+# One lock per SQLite engine: threads of one process queue here instead of in SQLite's
+# busy handler, which sleeps in steps of up to 100 ms and so inflates tail latency.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def lock_head(session: Session) -> ChainHead:
+    """Take the chain head for this transaction; other writers wait until it ends."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(_READ_HEAD.with_for_update()).first()
+    else:
+        connection.execute(_TOUCH_HEAD)
+        row = connection.execute(_READ_HEAD).first()
+    if row is None:
+        raise RuntimeError("the decision log has no chain head row; run `installment db-upgrade`")
+    return ChainHead(row.seq, row.entry_hash)
+
+
+def locks_head_first(session: Session) -> bool:
+    """Whether a writer must take the head before its first read (SQLite) or may take it last.
+
+    On SQLite the head's write is the database-wide write lock, and a transaction that read
+    before writing can be refused its upgrade; on PostgreSQL the head is a row lock, held
+    shortest when taken just before commit.
+    """
+    return session.get_bind().dialect.name != "postgresql"
+
+
+@contextmanager
+def writer_turn(session: Session) -> Iterator[None]:
+    """Queue this thread behind the process's other SQLite writers for the block (else no-op).
+
+    Commit inside the block; on an error the transaction is rolled back before the turn ends.
+    """
+    engine = session.get_bind()
+    if engine.dialect.name == "postgresql":
+        yield
+        return
+    with _SQLITE_WRITERS_GUARD:
+        lock = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
+    with lock:
+        try:
+            yield
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def append(
+    *,
+    session: Session,
+    decision_id: str,
+    payload: Mapping[str, Any],
+    at: datetime,
+    head: ChainHead | None = None,
+) -> ChainEntry:
+    """Add one entry after the current head, in the caller's transaction.
+
+    ``head`` is the result of ``lock_head`` when the caller took it earlier in the same
+    transaction; otherwise it is taken here.
+    """
+    if head is None:
+        head = lock_head(session)
+    canonical = canonical_json(payload)
+    seq = head.seq + 1
+    digest = entry_hash(prev_hash=head.entry_hash, seq=seq, canonical_payload=canonical)
+    connection = session.connection()
+    connection.execute(
+        _INSERT_ENTRY,
+        {
+            "seq": seq,
+            "decision_id": decision_id,
+            "payload": canonical,
+            "prev_hash": head.entry_hash,
+            "entry_hash": digest,
+            "created_at": at,
+        },
+    )
+    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+    return ChainEntry(seq, canonical, head.entry_hash, digest)
+
+
+def entry_count(*, session: Session) -> int:
+    """How many entries the log holds."""
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(DecisionLogEntry)) or 0
+
+
+def verify(*, session: Session) -> list[ChainBreak]:
+    """Every place where the log or a decision row differs from what was chained; empty if none."""
+    breaks: list[ChainBreak] = []
+    entries: list[ChainEntry] = []
+    logged: set[str] = set()
+    batch: list[DecisionLogEntry] = []
+    statement = select(DecisionLogEntry).order_by(DecisionLogEntry.seq)
+    for row in session.scalars(statement.execution_options(yield_per=_VERIFY_BATCH)):
+        entries.append(ChainEntry(row.seq, row.payload, row.prev_hash, row.entry_hash))
+        logged.add(row.decision_id)
+        batch.append(row)
+        if len(batch) >= _VERIFY_BATCH:
+            breaks += _compare_decisions(session, batch)
+            batch = []
+    breaks += _compare_decisions(session, batch)
+    breaks += verify_chain(entries)
+
+    head = session.get(DecisionLogHead, CHAIN_HEAD_ID)
+    last_seq, last_hash = (0, GENESIS_HASH)
+    if entries:
+        last_seq, last_hash = entries[-1].seq, entries[-1].entry_hash
+    if head is not None and (head.seq, head.entry_hash) != (last_seq, last_hash):
+        breaks.append(
+            ChainBreak(
+                head.seq,
+                f"the log ends at entry {last_seq} but its head records entry {head.seq}: "
+                "entries at the end were removed or the head was changed",
+            )
+        )
+    unlogged = session.scalars(select(Decision.id).order_by(Decision.decided_at)).all()
+    for decision_id in unlogged:
+        if decision_id not in logged:
+            breaks.append(ChainBreak(0, f"decision {decision_id} has no log entry"))
+    return sorted(breaks, key=lambda b: b.seq)
+
+
+def _compare_decisions(session: Session, rows: list[DecisionLogEntry]) -> list[ChainBreak]:
+    if not rows:
+        return []
+    ids = {row.decision_id for row in rows}
+    stored = {d.id: d for d in session.scalars(select(Decision).where(Decision.id.in_(ids)))}
+    # Decisions removed lawfully (retention sweep, erasure) leave a tombstone; the log keeps them.
+    removed = set(
+        session.scalars(
+            select(RemovedDecision.decision_id).where(RemovedDecision.decision_id.in_(ids))
+        )
+    )
+    breaks = []
+    for row in rows:
+        try:
+            payload = json.loads(row.payload)
+        except ValueError:
+            continue  # verify_chain reports the damaged entry through its hash
+        decision = stored.get(row.decision_id)
+        if decision is None:
+            if row.decision_id not in removed:
+                breaks.append(ChainBreak(row.seq, f"decision {row.decision_id} was deleted"))
+            continue
+        expected = payload.get("record", {})
+        differing = [
+            column
+            for column in _CHECKED_COLUMNS
+            if not _same(getattr(decision, column), expected.get(column))
+        ]
+        if [r["code"] for r in decision.reasons or []] != expected.get("reason_codes"):
+            differing.append("reasons")
+        if differing:
+            breaks.append(
+                ChainBreak(
+                    row.seq,
+                    f"decision {row.decision_id} differs from its log entry in "
+                    + ", ".join(differing),
+                )
+            )
+    return breaks
+
+
+def _same(stored: Any, logged: Any) -> bool:
+    if isinstance(stored, float) and isinstance(logged, float | int):
+        return math.isclose(stored, logged, rel_tol=0, abs_tol=PD_TOLERANCE)
+    return stored == logged
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """A decision recomputed from its log entry, next to what was decided then."""
+
+    decision_id: str
+    model_version: str | None
+    policy_version: str
+    stored_outcome: str
+    replayed_outcome: str
+    stored_probability_of_default: float | None
+    replayed_probability_of_default: float | None
+    stored_reasons: list[str]
+    replayed_reasons: list[str]
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def matches(self) -> bool:
+        return not self.differences
+
+
+def log_entry_payload(*, session: Session, decision_id: str) -> dict[str, Any]:
+    """The newest log entry's payload of a decision; ``DecisionNotFound`` when it has none."""
+    payload = session.scalars(
+        select(DecisionLogEntry.payload)
+        .where(DecisionLogEntry.decision_id == decision_id)
+        .order_by(DecisionLogEntry.seq.desc())
+        .limit(1)
+    ).first()
+    if payload is None:
+        raise DecisionNotFound(f"the decision log holds no decision {decision_id}")
+    return json.loads(payload)
+
+
+def replay(
+    *,
+    session: Session,
+    decision_id: str,
+    models: Any,
+    policies: Callable[[str], Policy] | None = None,
+) -> ReplayResult:
+    """Recompute a decision from its logged inputs with its model and policy versions."""
+    import pandas as pd
+
+    if policies is None:
+        from scoring.service.policy_files import policy_for_version
+
+        policies = policy_for_version
+    payload = log_entry_payload(session=session, decision_id=decision_id)
+    record = payload["record"]
+    policy = policies(record["policy_version"])
+    facts = ApplicationFacts(**payload["facts"])
+    features = payload.get("features") or {}
+    assessment = None
+    model_version = record.get("model_version")
+    if payload.get("scored"):
+        model = models.version(model_version)
+        frame = pd.DataFrame([features], dtype="float64")
+        probability = float(model.predict_pd(frame)[0])
+        base, contributions = model.explain(frame)
+        assessment = ModelAssessment(
+            probability_of_default=probability,
+            base_value=float(base),
+            contributions={k: float(v) for k, v in contributions.iloc[0].items()},
+            model_name=model.name,
+            model_version=str(model.version),
+        )
+    numeric = {k: (math.nan if v is None else float(v)) for k, v in features.items()}
+    outcome = decide(application=facts, features=numeric, assessment=assessment, policy=policy)
+    replayed_pd = assessment.probability_of_default if assessment else None
+    result = ReplayResult(
+        decision_id=decision_id,
+        model_version=model_version,
+        policy_version=record["policy_version"],
+        stored_outcome=record["outcome"],
+        replayed_outcome=outcome.outcome.value,
+        stored_probability_of_default=record["probability_of_default"],
+        replayed_probability_of_default=replayed_pd,
+        stored_reasons=list(record["reason_codes"]),
+        replayed_reasons=[r.code for r in outcome.reasons],
+    )
+    differences = []
+    if result.stored_outcome != result.replayed_outcome:
+        differences.append(f"outcome {result.stored_outcome} now {result.replayed_outcome}")
+    if not _same_pd(result.stored_probability_of_default, replayed_pd):
+        differences.append(
+            f"probability of default {result.stored_probability_of_default} now {replayed_pd}"
+        )
+    if result.stored_reasons != result.replayed_reasons:
+        differences.append(f"reasons {result.stored_reasons} now {result.replayed_reasons}")
+    return ReplayResult(**{**result.__dict__, "differences": differences})
+
+
+def _same_pd(stored: float | None, replayed: float | None) -> bool:
+    if stored is None or replayed is None:
+        return stored is replayed
+    return math.isclose(stored, replayed, rel_tol=0, abs_tol=PD_TOLERANCE)

@@ -1,0 +1,455 @@
+"""The retention sweep: delete what the contracts no longer allow to be kept.
+
+Data classes and their rules (``data_contracts.retention``):
+
+- an application with its decisions, review cases and bureau report: 6 months after the
+  decision when no contract followed, else the contract's life plus 3 years; a resolved
+  review case holds it 3 years after closing, an open one indefinitely;
+- a bureau report no application refers to: 6 months after it was requested;
+- an invoice with its payments: 7 years from the end of the financial year of its latest
+  entry; an invoice not yet settled is an open claim and is kept;
+- a customer row: 5 years after the relationship ended, or at once for a person who never
+  was a customer, but only when nothing else of theirs remains; a recorded objection to
+  profiling keeps the bare row so the objection goes on being honoured.
+
+The decision log keeps its entries: they are the hash-chained evidence (AI Act Art. 12,
+19) and carry a pseudonym, never an identification code. The decision rows they point
+at are deleted and a tombstone (``removed_decisions``) records each one, so the chain
+stays verifiable and a removal on purpose is told apart from tampering.
+
+The plan is read first; then each batch is one transaction that deletes its records and
+appends one audit log entry, so an interrupted sweep leaves whole batches and the next
+run finishes the rest. A second run finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from data_contracts import retention as rules
+from scoring.domain.deadlines import add_months
+from scoring.service import audit
+from scoring.storage import tables as t
+from scoring.storage.ingest import HISTORY_CLIENT_ID
+from scoring.storage.tables_defaults import IdentityVaultEntry
+from scoring.storage.tables_privacy import RemovedDecision
+from scoring.storage.tables_reviews import WebhookEvent
+
+BATCH_SIZE = 500
+ACTOR = "retention-sweep"
+
+# The record classes a sweep reports on, in the order they are swept.
+COUNTED = (
+    "applications",
+    "decisions",
+    "review_cases",
+    "bureau_reports",
+    "invoices",
+    "payments",
+    "customers",
+)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ApplicationItem:
+    id: int
+    customer_id: int
+    decision_ids: list[str]
+    case_ids: list[str]
+    bureau_report_id: int | None
+    rule: str
+
+
+@dataclass
+class InvoiceItem:
+    id: int
+    customer_id: int
+    payments: int
+
+
+@dataclass
+class SweepPlan:
+    """What is past retention on ``as_of``, grouped by how it is removed."""
+
+    as_of: date
+    applications: list[ApplicationItem] = field(default_factory=list)
+    application_reports: list[int] = field(default_factory=list)
+    orphan_reports: list[int] = field(default_factory=list)
+    invoices: list[InvoiceItem] = field(default_factory=list)
+    customers: list[int] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "applications": len(self.applications),
+            "decisions": sum(len(a.decision_ids) for a in self.applications),
+            "review_cases": sum(len(a.case_ids) for a in self.applications),
+            "bureau_reports": len(self.application_reports) + len(self.orphan_reports),
+            "invoices": len(self.invoices),
+            "payments": sum(i.payments for i in self.invoices),
+            "customers": len(self.customers),
+        }
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What a sweep removed (or, in a dry run, would remove)."""
+
+    run_id: str
+    as_of: date
+    dry_run: bool
+    counts: dict[str, int]
+    batches: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:  # type: ignore[type-arg]
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# -- planning (read only) --------------------------------------------------------------------
+
+
+def plan_sweep(*, session: Session, as_of: date) -> SweepPlan:
+    """Everything past its retention period on ``as_of``; changes nothing."""
+    plan = SweepPlan(as_of=as_of)
+    _plan_applications(session, plan)
+    _plan_orphan_reports(session, plan)
+    _plan_invoices(session, plan)
+    _plan_customers(session, plan)
+    return plan
+
+
+def _plan_applications(session: Session, plan: SweepPlan) -> None:
+    # Nothing younger than the shortest period (6 months) can have expired.
+    cutoff = _start_of(add_months(plan.as_of, -rules.QUOTE_MONTHS))
+    applications = session.execute(
+        select(
+            t.Application.id,
+            t.Application.customer_id,
+            t.Application.client_id,
+            t.Application.applied_at,
+            t.Application.term_months,
+            t.Application.bureau_report_id,
+        ).where(t.Application.applied_at < cutoff)
+    ).all()
+    decisions: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
+    cases: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
+    ids = [row.id for row in applications]
+    for chunk in _chunks(ids, 5000):
+        for row in session.execute(
+            select(
+                t.Decision.id,
+                t.Decision.application_id,
+                t.Decision.outcome,
+                t.Decision.decided_at,
+                t.Decision.supersedes_decision_id,
+            ).where(t.Decision.application_id.in_(chunk))
+        ):
+            decisions[row.application_id].append(row)
+    decision_ids = [d.id for rows in decisions.values() for d in rows]
+    for chunk in _chunks(decision_ids, 5000):
+        for row in session.execute(
+            select(
+                t.ReviewCase.id,
+                t.ReviewCase.decision_id,
+                t.ReviewCase.status,
+                t.ReviewCase.resolved_at,
+            ).where(t.ReviewCase.decision_id.in_(chunk))
+        ):
+            cases[row.decision_id].append(row)
+    expired_reports: set[int] = set()
+    for app in applications:
+        made = decisions.get(app.id, [])
+        app_cases = [case for d in made for case in cases.get(d.id, [])]
+        followed = contract_followed(app.client_id, made)
+        kept_until = rules.application_kept_until(
+            applied_on=app.applied_at.date(),
+            term_months=app.term_months,
+            contract_followed=followed,
+            last_decided_on=max((d.decided_at.date() for d in made), default=None),
+            cases_closed_on=[
+                c.resolved_at.date() if c.status == "resolved" and c.resolved_at else None
+                for c in app_cases
+            ],
+        )
+        if rules.is_expired(kept_until, as_of=plan.as_of):
+            plan.applications.append(
+                ApplicationItem(
+                    id=app.id,
+                    customer_id=app.customer_id,
+                    decision_ids=[d.id for d in made],
+                    case_ids=[c.id for c in app_cases],
+                    bureau_report_id=app.bureau_report_id,
+                    rule="contract_end_plus_P3Y" if followed else "declined_P6M",
+                )
+            )
+            if app.bureau_report_id is not None:
+                expired_reports.add(app.bureau_report_id)
+    # A report is removed with its applications only when no kept application refers to it.
+    expired_apps = {a.id for a in plan.applications}
+    still_used: set[int] = set()
+    for chunk in _chunks(sorted(expired_reports), 5000):
+        for row in session.execute(
+            select(t.Application.id, t.Application.bureau_report_id).where(
+                t.Application.bureau_report_id.in_(chunk)
+            )
+        ):
+            if row.id not in expired_apps:
+                still_used.add(row.bureau_report_id)
+    plan.application_reports = sorted(expired_reports - still_used)
+
+
+def contract_followed(client_id: str, decisions: Sequence) -> bool:  # type: ignore[type-arg]
+    """Whether the application's standing decision granted the plan.
+
+    Historical applications were loaded without a decision; they are the company's past
+    instalment plans (their repayment outcome is known), so a contract followed them.
+    """
+    if not decisions:
+        return client_id == HISTORY_CLIENT_ID
+    superseded = {d.supersedes_decision_id for d in decisions if d.supersedes_decision_id}
+    standing = [d for d in decisions if d.id not in superseded] or list(decisions)
+    latest = max(standing, key=lambda d: d.decided_at)
+    return latest.outcome == "approve"
+
+
+def _plan_orphan_reports(session: Session, plan: SweepPlan) -> None:
+    cutoff = _start_of(add_months(plan.as_of, -rules.QUOTE_MONTHS))
+    referenced = select(t.Application.id).where(t.Application.bureau_report_id == t.BureauReport.id)
+    rows = session.execute(
+        select(t.BureauReport.id, t.BureauReport.requested_at).where(
+            t.BureauReport.requested_at < cutoff, ~referenced.exists()
+        )
+    ).all()
+    plan.orphan_reports = [
+        row.id
+        for row in rows
+        if rules.is_expired(rules.quote_kept_until(row.requested_at.date()), as_of=plan.as_of)
+    ]
+
+
+def _plan_invoices(session: Session, plan: SweepPlan) -> None:
+    # An invoice of a year later than as_of - 8 cannot be 7 full financial years old.
+    cutoff = date(plan.as_of.year - rules.ACCOUNTING_YEARS, 1, 1)
+    last_payment = func.max(t.Payment.paid_on)
+    rows = session.execute(
+        select(
+            t.Invoice.id,
+            t.Invoice.customer_id,
+            t.Invoice.issued_on,
+            t.Invoice.paid_in_full_on,
+            t.Invoice.sent_to_collection_on,
+            t.Invoice.amount,
+            t.Invoice.paid,
+            last_payment.label("last_paid_on"),
+            func.count(t.Payment.id).label("payments"),
+        )
+        .outerjoin(t.Payment, t.Payment.invoice_id == t.Invoice.id)
+        .where(t.Invoice.issued_on < cutoff)
+        .group_by(t.Invoice.id)
+    ).all()
+    for row in rows:
+        settled = row.paid_in_full_on is not None or row.paid >= row.amount
+        if not settled:
+            continue
+        last_paid = row.last_paid_on
+        if isinstance(last_paid, str):  # SQLite returns max() of a date column as text
+            last_paid = date.fromisoformat(last_paid)
+        kept_until = rules.accounting_kept_until(
+            [row.issued_on, row.paid_in_full_on, row.sent_to_collection_on, last_paid]
+        )
+        if rules.is_expired(kept_until, as_of=plan.as_of):
+            plan.invoices.append(InvoiceItem(row.id, row.customer_id, row.payments))
+
+
+def _plan_customers(session: Session, plan: SweepPlan) -> None:
+    candidates = session.execute(
+        select(t.Customer.id, t.Customer.customer_since, t.Customer.relationship_ended_on).where(
+            t.Customer.objected_to_profiling_at.is_(None),
+            (t.Customer.customer_since.is_(None)) | (t.Customer.relationship_ended_on.isnot(None)),
+        )
+    ).all()
+    expired = [
+        row.id
+        for row in candidates
+        if row.customer_since is None
+        or rules.is_expired(
+            rules.relationship_kept_until(row.relationship_ended_on), as_of=plan.as_of
+        )
+    ]
+    if not expired:
+        return
+    remaining: dict[int, int] = defaultdict(int)
+    for model in (t.Invoice, t.Application, t.BureauReport):
+        for chunk in _chunks(expired, 5000):
+            for customer_id, count in session.execute(
+                select(model.customer_id, func.count())
+                .where(model.customer_id.in_(chunk))
+                .group_by(model.customer_id)
+            ):
+                remaining[customer_id] += count
+    # Rows this same sweep removes do not hold their customer back.
+    for item in plan.applications:
+        remaining[item.customer_id] -= 1
+    for item in plan.invoices:
+        remaining[item.customer_id] -= 1
+    removed_reports = plan.application_reports + plan.orphan_reports
+    for chunk in _chunks(removed_reports, 5000):
+        for (customer_id,) in session.execute(
+            select(t.BureauReport.customer_id).where(t.BureauReport.id.in_(chunk))
+        ):
+            remaining[customer_id] -= 1
+    plan.customers = [cid for cid in expired if remaining[cid] <= 0]
+
+
+# -- carrying out ----------------------------------------------------------------------------
+
+
+def remove_applications(
+    session: Session, items: Sequence[ApplicationItem], *, at: datetime, removed_by: str
+) -> None:
+    """Delete applications with their decisions, review cases and outbox events."""
+    case_ids = [c for item in items for c in item.case_ids]
+    decision_ids = [d for item in items for d in item.decision_ids]
+    if case_ids:
+        session.execute(delete(WebhookEvent).where(WebhookEvent.review_case_id.in_(case_ids)))
+        session.execute(delete(t.ReviewCase).where(t.ReviewCase.id.in_(case_ids)))
+    if decision_ids:
+        session.execute(
+            delete(t.IdempotencyRecord).where(t.IdempotencyRecord.decision_id.in_(decision_ids))
+        )
+        session.execute(
+            update(t.Decision)
+            .where(t.Decision.id.in_(decision_ids))
+            .values(supersedes_decision_id=None)
+        )
+        session.execute(delete(t.Decision).where(t.Decision.id.in_(decision_ids)))
+        for item in items:
+            for decision_id in item.decision_ids:
+                session.merge(
+                    RemovedDecision(
+                        decision_id=decision_id,
+                        removed_at=at,
+                        removed_by=removed_by,
+                        rule=item.rule,
+                    )
+                )
+    session.execute(delete(t.Application).where(t.Application.id.in_([i.id for i in items])))
+
+
+def remove_bureau_reports(session: Session, report_ids: Sequence[int]) -> int:
+    """Delete bureau reports (with their default entries) that no application refers to."""
+    referenced = select(t.Application.id).where(t.Application.bureau_report_id == t.BureauReport.id)
+    result = session.execute(
+        delete(t.BureauReport).where(t.BureauReport.id.in_(report_ids), ~referenced.exists())
+    )
+    return result.rowcount or 0
+
+
+def remove_customers(session: Session, customer_ids: Sequence[int]) -> int:
+    """Delete customer rows that nothing refers to any more, with their vault entries."""
+    conditions = [
+        ~select(model.id).where(model.customer_id == t.Customer.id).exists()
+        for model in (t.Invoice, t.Application, t.BureauReport)
+    ]
+    pseudonyms = session.scalars(
+        select(t.Customer.pseudonym).where(t.Customer.id.in_(customer_ids), *conditions)
+    ).all()
+    if not pseudonyms:
+        return 0
+    session.execute(delete(IdentityVaultEntry).where(IdentityVaultEntry.pseudonym.in_(pseudonyms)))
+    result = session.execute(delete(t.Customer).where(t.Customer.pseudonym.in_(pseudonyms)))
+    return result.rowcount or 0
+
+
+def run_sweep(
+    *,
+    sessions: sessionmaker[Session],
+    as_of: date,
+    dry_run: bool = False,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> SweepReport:
+    """Remove every record past retention on ``as_of``, one audited transaction per batch."""
+    run_id = str(uuid.uuid4())
+    with sessions() as session:
+        plan = plan_sweep(session=session, as_of=as_of)
+    counts = plan.counts()
+    if dry_run:
+        return SweepReport(run_id=run_id, as_of=as_of, dry_run=True, counts=counts, batches=0)
+    steps: list[tuple[str, Sequence, Callable[[Session, Sequence], dict[str, int]]]] = [  # type: ignore[type-arg]
+        ("applications", plan.applications, _application_batch),
+        ("bureau_reports", plan.application_reports + plan.orphan_reports, _report_batch),
+        ("invoices", plan.invoices, _invoice_batch),
+        ("customers", plan.customers, _customer_batch),
+    ]
+    done: dict[str, int] = dict.fromkeys(COUNTED, 0)
+    batches = 0
+    for name, items, remove in steps:
+        finished = 0
+        for chunk in _chunks(items, batch_size):
+            with sessions() as session, session.begin():
+                at = clock()
+                removed = remove(session, chunk, at=at)  # type: ignore[call-arg]
+                audit.append(
+                    session=session,
+                    at=at,
+                    actor=ACTOR,
+                    action=f"retention.{name}_removed",
+                    entity_type="retention_run",
+                    entity_id=run_id,
+                    details={"as_of": as_of.isoformat(), "batch": batches + 1, "removed": removed},
+                )
+            for key, value in removed.items():
+                done[key] += value
+            batches += 1
+            finished += len(chunk)
+            if progress is not None:
+                progress(name, finished, len(items))
+    return SweepReport(run_id=run_id, as_of=as_of, dry_run=False, counts=done, batches=batches)
+
+
+def _application_batch(
+    session: Session, items: Sequence[ApplicationItem], *, at: datetime
+) -> dict[str, int]:
+    remove_applications(session, items, at=at, removed_by="retention")
+    return {
+        "applications": len(items),
+        "decisions": sum(len(i.decision_ids) for i in items),
+        "review_cases": sum(len(i.case_ids) for i in items),
+    }
+
+
+def _report_batch(session: Session, ids: Sequence[int], *, at: datetime) -> dict[str, int]:
+    return {"bureau_reports": remove_bureau_reports(session, ids)}
+
+
+def _invoice_batch(
+    session: Session, items: Sequence[InvoiceItem], *, at: datetime
+) -> dict[str, int]:
+    ids = [item.id for item in items]
+    payments = session.execute(delete(t.Payment).where(t.Payment.invoice_id.in_(ids)))
+    invoices = session.execute(delete(t.Invoice).where(t.Invoice.id.in_(ids)))
+    return {"invoices": invoices.rowcount or 0, "payments": payments.rowcount or 0}
+
+
+def _customer_batch(session: Session, ids: Sequence[int], *, at: datetime) -> dict[str, int]:
+    return {"customers": remove_customers(session, ids)}

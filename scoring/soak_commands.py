@@ -1,0 +1,44 @@
+"""The ``soak`` command: a bounded steady load on one API process, then a reconciliation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def soak(
+    minutes: Annotated[float, typer.Option(min=0.05, max=240, help="Duration of the load.")] = 20.0,
+    rate: Annotated[float, typer.Option(min=0.1, max=500, help="Requests per second.")] = 20.0,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database of the server (default: SQLite in the state folder)."),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="Folder for world, database and model (default: a new temp one)."),
+    ] = None,
+    customers: Annotated[int, typer.Option(min=200, help="World size.")] = 800,
+) -> None:
+    """Run the API under a steady load; exit 1 on any 5xx, lost or duplicated decision."""
+    import tempfile
+
+    from scoring.soak import SoakConfig, SoakError, run_soak
+
+    folder = state or Path(tempfile.mkdtemp(prefix="installment-soak-"))
+    config = SoakConfig(
+        state=folder, minutes=minutes, rate=rate, database_url=database_url, customers=customers
+    )
+    try:
+        report = run_soak(config, progress=lambda m: typer.echo(f"· {m}", err=True))
+    except SoakError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(report.text())
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(soak)

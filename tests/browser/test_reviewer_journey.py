@@ -1,0 +1,141 @@
+"""A reviewer's day in a real browser: sign in, claim, read, decide, second signature, refusals."""
+
+from __future__ import annotations
+
+import re
+
+from browser_steps import PASSWORD, screenshot, sign_in
+from review_ui_cases import STATEMENT
+from sqlalchemy import select
+
+from scoring.storage.db import UnitOfWork, create_engine_for
+from scoring.storage.tables import ReviewCase
+
+SECTIONS = [
+    "statement",
+    "decision-under-review",
+    "raw-inputs",
+    "bureau-class",
+    "probability-of-default",
+    "reasons",
+    "waterfall",
+    "counterfactual",
+    "policy-rules",
+]
+
+
+def _case(database_url: str, case_id: str) -> ReviewCase:
+    engine = create_engine_for(database_url)
+    try:
+        with UnitOfWork.for_engine(engine) as uow:
+            return uow.session.scalar(select(ReviewCase).where(ReviewCase.id == case_id))
+    finally:
+        engine.dispose()
+
+
+def test_overturn_with_second_signature_from_queue_to_outcome(new_page, live_app):
+    near_due, _ = live_app.case_ids
+    page = new_page()
+    sign_in(page, "rita")
+    assert page.get_by_test_id("signed-in-as").inner_text().startswith("rita")
+    rows = page.get_by_test_id("queue-row")
+    assert rows.count() == 2
+    # The case nearest its deadline comes first and is flagged.
+    assert near_due[:8] in rows.first.inner_text()
+    assert "near due" in rows.first.inner_text()
+    screenshot(page, "queue")
+
+    page.get_by_test_id("claim-next").click()
+    page.wait_for_url(re.compile(rf"/review/cases/{near_due}$"))
+
+    # The statement comes first, and every section is on the page in order.
+    positions = [page.get_by_test_id(name).bounding_box()["y"] for name in SECTIONS]
+    assert positions == sorted(positions)
+    assert STATEMENT in page.get_by_test_id("statement").inner_text()
+    assert "Thin file" in page.get_by_test_id("known-limits").inner_text()
+    assert "satisfactory" in page.get_by_test_id("bureau-class").inner_text().lower()
+    assert page.locator("[data-testid=waterfall] svg rect").count() > 5
+    # No outcome is pre-selected.
+    radios = page.locator("input[name=outcome]")
+    assert radios.count() == 3
+    assert all(not radios.nth(i).is_checked() for i in range(3))
+    screenshot(page, "case")
+
+    # Without a justification the decision is refused and nothing changes.
+    page.check("input[name=outcome][value=overturned]")
+    page.click("button[name=then][value=stay]")
+    assert "justification is required" in page.locator(".error").inner_text()
+    assert _case(live_app.database_url, near_due).status == "claimed"
+
+    page.check("input[name=outcome][value=overturned]")
+    page.get_by_test_id("justification").fill(
+        "The two late invoices were paid in full in October; the delay was a bank error "
+        "confirmed by the payment records. The remaining history is clean."
+    )
+    page.click("button[name=then][value=stay]")
+    assert "second signature" in page.locator(".notice").inner_text()
+    assert page.get_by_test_id("case-status").inner_text() == "awaiting second signature"
+
+    # The proposer cannot sign their own proposal; a senior reviewer signs it.
+    assert page.get_by_test_id("second-signature").count() == 0
+    senior = new_page()
+    sign_in(senior, "sven")
+    assert near_due[:8] in senior.get_by_test_id("to-sign").inner_text()
+    senior.goto(f"/review/cases/{near_due}")
+    senior.check("input[name=verdict][value=sign]")
+    senior.fill(
+        "[data-testid=second-signature] textarea[name=justification]",
+        "Checked the payment records: the lateness was the bank's, the overturn is right.",
+    )
+    senior.click("[data-testid=second-signature] button[type=submit]")
+    assert senior.get_by_test_id("case-status").inner_text() == "resolved"
+    assert senior.get_by_test_id("outcome-value").inner_text() == "overturned"
+    assert senior.get_by_test_id("resulting-decision").count() == 1
+    trail = senior.get_by_test_id("case-audit").inner_text()
+    assert "claimed" in trail and "proposed for second signature" in trail
+
+    stored = _case(live_app.database_url, near_due)
+    assert stored.status == "resolved"
+    assert stored.second_signature_by is not None
+    assert stored.resulting_decision_id is not None
+
+
+def test_an_auditor_sees_everything_and_can_change_nothing(new_page, live_app):
+    _, other = live_app.case_ids
+    page = new_page()
+    sign_in(page, "aino")
+    assert page.get_by_test_id("queue-row").count() == 2
+    assert page.get_by_test_id("claim-next").count() == 0
+    page.goto(f"/review/cases/{other}")
+    assert STATEMENT in page.get_by_test_id("statement").inner_text()
+    assert page.locator("main form").count() == 0
+    assert page.locator("main input[type=radio]").count() == 0
+    # Even a well-formed POST with the auditor's own CSRF token is refused.
+    token = page.locator("header input[name=csrf_token]").input_value()
+    answer = page.request.post(
+        f"/review/cases/{other}/claim", form={"csrf_token": token}, max_redirects=0
+    )
+    assert answer.status == 403
+    assert _case(live_app.database_url, other).status == "open"
+    page.goto("/review/oversight")
+    assert "Per reviewer" in page.content()
+
+
+def test_a_forged_form_without_the_csrf_token_changes_nothing(new_page, live_app):
+    _, other = live_app.case_ids
+    page = new_page()
+    sign_in(page, "rita")
+    answer = page.request.post(f"/review/cases/{other}/claim", form={}, max_redirects=0)
+    assert answer.status == 403
+    assert "security token" in answer.text()
+    assert _case(live_app.database_url, other).status == "open"
+
+
+def test_five_wrong_passwords_lock_the_account(new_page):
+    page = new_page()
+    for _ in range(5):
+        sign_in(page, "lena", "not the password at all")
+        assert "Sign-in failed" in page.locator(".error").inner_text()
+    sign_in(page, "lena", PASSWORD)
+    assert "Sign-in failed" in page.locator(".error").inner_text()
+    assert "/review/login" in page.url

@@ -1,0 +1,1 @@
+"""Payment-default reporting to the bureau."""
