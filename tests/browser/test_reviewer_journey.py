@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from browser_steps import PASSWORD, screenshot, sign_in
 from review_ui_cases import STATEMENT
 from sqlalchemy import select
@@ -98,6 +99,30 @@ def test_overturn_with_second_signature_from_queue_to_outcome(new_page, live_app
     assert stored.status == "resolved"
     assert stored.second_signature_by is not None
     assert stored.resulting_decision_id is not None
+
+    # The sales system learns the outcome by polling its review with its own API key.
+    key = _sales_system_key(live_app.database_url)
+    answer = httpx.get(
+        f"{live_app.base_url}/v1/reviews/{near_due}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    review = answer.json()
+    assert review["status"] == "resolved" and review["outcome"] == "overturned"
+    assert review["resulting_outcome"] == "approve"
+    assert review["letter"]["en"] and review["letter"]["et"]
+
+
+def _sales_system_key(database_url: str) -> str:
+    from scoring.service.api_keys import create_api_key
+
+    engine = create_engine_for(database_url)
+    try:
+        with UnitOfWork.for_engine(engine) as uow:
+            return create_api_key(uow=uow, client="sales", scopes=["reviews:read"]).key
+    finally:
+        engine.dispose()
 
 
 def test_an_auditor_sees_everything_and_can_change_nothing(new_page, live_app):
