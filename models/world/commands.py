@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 # Numbers arrive as text so a bad value gets our one-line message, not a usage dump.
-_CUSTOMERS = typer.Option(..., "--customers", metavar="N", help="How many people (1-5,000,000).")
+_CUSTOMERS = typer.Option(..., "--customers", metavar="N", help="How many people (1-1,000,000).")
 _SEED = typer.Option(
     ..., "--seed", metavar="S", help="Random seed (0 or more): same seed, same world."
 )

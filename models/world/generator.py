@@ -23,7 +23,9 @@ from models.world.parameters import MODEL, GenerativeModel
 from models.world.people import customers_table, draw_people, protected_table
 from models.world.tables import ATTRIBUTE_FILES, SCHEMAS, World, to_frame
 
-MAX_CUSTOMERS = 5_000_000
+# The world is built in memory before it is written (about 10 MB per 1,000 people), so the
+# largest world must fit this machine class (24 GiB) with room to spare.
+MAX_CUSTOMERS = 1_000_000
 MAX_SEED = 2**63 - 1
 EARLIEST_AS_OF = date(2000, 1, 1)
 LATEST_AS_OF = date(2099, 12, 31)
@@ -120,7 +122,8 @@ def check_arguments(*, customers: int, seed: int, as_of: date) -> None:
         raise WorldArgumentError("customers must be a whole number, e.g. --customers 10000")
     if not 1 <= customers <= MAX_CUSTOMERS:
         raise WorldArgumentError(
-            f"customers must be between 1 and {MAX_CUSTOMERS:,}, got {customers:,}"
+            f"customers must be between 1 and {MAX_CUSTOMERS:,}, got {customers:,} "
+            "(a world is built in memory: about 10 GB at the maximum)"
         )
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise WorldArgumentError(f"seed must be a whole number between 0 and {MAX_SEED}")

@@ -34,9 +34,9 @@ def test_generate_writes_a_world_and_world_stats_reads_it(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--customers", "0", "--seed", "1"], "customers must be between 1 and 5,000,000"),
-        (["--customers", "-5", "--seed", "1"], "customers must be between 1 and 5,000,000"),
-        (["--customers", "9000000", "--seed", "1"], "customers must be between 1 and 5,000,000"),
+        (["--customers", "0", "--seed", "1"], "customers must be between 1 and 1,000,000"),
+        (["--customers", "-5", "--seed", "1"], "customers must be between 1 and 1,000,000"),
+        (["--customers", "9000000", "--seed", "1"], "customers must be between 1 and 1,000,000"),
         (["--customers", "many", "--seed", "1"], "--customers must be a whole number"),
         (["--customers", "10", "--seed", "abc"], "--seed must be a whole number"),
         (["--customers", "10", "--seed", "-3"], "seed must be a whole number between 0"),

@@ -151,8 +151,8 @@ def test_an_interrupted_write_leaves_nothing_behind(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"customers": 0}, "customers must be between 1 and 5,000,000"),
-        ({"customers": 5_000_001}, "customers must be between 1 and 5,000,000"),
+        ({"customers": 0}, "customers must be between 1 and 1,000,000"),
+        ({"customers": 1_000_001}, "customers must be between 1 and 1,000,000"),
         ({"seed": -1}, "seed must be a whole number"),
         ({"as_of": date(1899, 1, 1)}, "as-of must be a date between"),
     ],
