@@ -92,22 +92,24 @@ def render(
 def create_review_app(
     *,
     database_url: str | None = None,
+    sessions: sessionmaker[Session] | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
-    """The reviewer UI on the configured database (``INSTALLMENT_DATABASE_URL`` by default)."""
+    """The reviewer UI on ``sessions`` (the API's runtime) or else the configured database."""
     from review_ui.pages import router
     from scoring.config import get_settings
     from scoring.domain.review import NotPermitted, ReviewError
     from scoring.service.reviews import ReviewNotFound
 
-    engine = create_engine_for(database_url or get_settings().database_url)
+    if sessions is None:
+        sessions = session_factory(create_engine_for(database_url or get_settings().database_url))
     app = FastAPI(
         title="Reviewer UI",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.review_ui = ReviewUi(sessions=session_factory(engine), clock=clock)
+    app.state.review_ui = ReviewUi(sessions=sessions, clock=clock)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
 

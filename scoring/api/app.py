@@ -80,7 +80,14 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(routes_decisions.router)
     app.include_router(routes_reviews.router)
     app.include_router(routes_subjects.router)
-    app.mount("/review", create_review_app())
+    # The UI works on the same database as the API: the runtime's when one is given now,
+    # else the configured one, which is also what the lifespan's runtime uses.
+    review = (
+        create_review_app(sessions=runtime.sessions, clock=runtime.clock)
+        if runtime is not None
+        else create_review_app()
+    )
+    app.mount("/review", review)
     return app
 
 

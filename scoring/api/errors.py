@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scoring.service import errors as service_errors
+from scoring.service import reviews
 from scoring.storage.db import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ STATUS_OF: dict[type[service_errors.ServiceError], int] = {
     service_errors.ApplicationAlreadyDecided: 409,
     service_errors.NoChampionModel: 503,
     service_errors.ApiKeyError: 400,
+    reviews.ReviewNotFound: 404,
+    reviews.AlreadyContested: 409,
+    reviews.NotContestable: 409,
+    reviews.InvalidContest: 422,
 }
 _HTTP_CODES = {
     400: "bad_request",

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require_scope
-from scoring.api.errors import STATUS_OF, error_responses
+from scoring.api.errors import error_responses
 from scoring.domain.review import MAX_STATEMENT_CHARS
 from scoring.service import reviews
 from scoring.service.api_keys import AuthenticatedClient
@@ -22,16 +22,6 @@ REVIEWS_WRITE = "reviews:write"
 REVIEWS_READ = "reviews:read"
 MAX_ATTACHMENTS = 10
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-
-# The review errors' HTTP statuses, next to the routes that raise them.
-STATUS_OF.update(
-    {
-        reviews.ReviewNotFound: 404,
-        reviews.AlreadyContested: 409,
-        reviews.NotContestable: 409,
-        reviews.InvalidContest: 422,
-    }
-)
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
 

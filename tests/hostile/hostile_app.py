@@ -51,20 +51,9 @@ def build_runtime(engine: Engine, home: Path, *, clock=None) -> Runtime:  # type
 
 def build_app(runtime: Runtime) -> FastAPI:
     """The API app with its mounted reviewer UI reading ``runtime``'s database."""
-    from review_ui.app import ReviewUi
     from scoring.api.app import create_app
 
-    app = create_app(runtime)
-    review = review_app_of(app)
-    review.state.review_ui = ReviewUi(sessions=runtime.sessions, clock=runtime.clock)
-    return app
-
-
-def review_app_of(app: FastAPI) -> FastAPI:
-    for route in app.routes:
-        if getattr(route, "path", None) == "/review":
-            return route.app  # type: ignore[attr-defined]
-    raise LookupError("the reviewer UI is not mounted at /review")
+    return create_app(runtime)
 
 
 def issue_key(runtime: Runtime, *, client: str = "sales", scopes=ALL_SCOPES) -> str:  # type: ignore[no-untyped-def]
