@@ -134,61 +134,87 @@ def decisions(*, home: str, count: int, warmup: int, database_url: str | None = 
 
 
 def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, dict]:
-    """The scoring steps of one decision, timed apart on applicants of the world."""
+    """The scoring steps of one live decision, timed apart on applicants of the world.
+
+    Each applicant's history is handed over as the service reads it from the database
+    (``CustomerHistory`` arrays) and goes through the service's own scoring functions.
+    """
     from types import SimpleNamespace
 
-    from models.features import application_features
+    import pandas as pd
+
+    from models.features import FEATURE_NAMES, BureauFacts, CustomerHistory, day_numbers
     from models.world import read_world
     from scoring.domain.counterfactual import find_counterfactual
     from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
+    from scoring.service.decisions import _model_matrix, feature_matrix
 
     world = read_world(world_dir)
     apps = world.applications
     by_person = world.invoices.groupby("personal_code").indices
     pay_index = world.payments.groupby("invoice_id").indices
+    reports = world.bureau_reports.set_index("report_id")
+
+    def days(frame, column):
+        return day_numbers([None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[column]])
+
     rng = np.random.default_rng(1)
     timings: dict[str, list[float]] = {
         k: [] for k in ("features", "predict_pd", "explain", "decide", "counterfactual", "total")
     }
     for i in rng.integers(0, len(apps), min(count, len(apps))):
-        app = apps.iloc[[i]]
-        inv = world.invoices.iloc[by_person.get(app.personal_code.iloc[0], [])]
+        app = apps.iloc[i]
+        inv = world.invoices.iloc[by_person.get(app.personal_code, [])]
         pay_rows = [pay_index[x] for x in inv.invoice_id if x in pay_index]
         pay = world.payments.iloc[np.concatenate(pay_rows) if pay_rows else []]
-        reports = world.bureau_reports
-        report = reports[reports.report_id == app.bureau_report_id.iloc[0]]
-        tables = SimpleNamespace(
-            applications=app, invoices=inv, payments=pay, bureau_reports=report
-        )
-        t0 = time.perf_counter()
-        frame = application_features(**vars(tables))
-        t1 = time.perf_counter()
-        probability = float(model.predict_pd(frame)[0])
-        t2 = time.perf_counter()
-        base, contributions = model.explain(frame)
-        t3 = time.perf_counter()
+        where = {invoice_id: n for n, invoice_id in enumerate(inv.invoice_id)}
+        history = SimpleNamespace(
+            events=CustomerHistory(
+                issued=days(inv, "issued_on"), due=days(inv, "due_on"),
+                amount=inv.amount_eur.to_numpy(dtype=float), paid_full=days(inv, "paid_in_full_on"),
+                reminders=inv.reminders_sent.to_numpy(dtype=float),
+                collection=days(inv, "sent_to_collection_on"),
+                pay_invoice=np.asarray([where[x] for x in pay.invoice_id], dtype=np.intp),
+                paid_on=days(pay, "paid_on"), pay_amount=pay.amount_eur.to_numpy(dtype=float),
+            )
+        )  # fmt: skip
+        report = reports.loc[app.bureau_report_id]
+        report = BureauFacts(
+            report.score, report.risk_class, report.open_default_count,
+            report.closed_default_count,
+        )  # fmt: skip
+        applied_at = pd.Timestamp(app.applied_at).to_pydatetime()
         facts = ApplicationFacts(
-            amount_eur=float(app.amount_eur.iloc[0]), term_months=int(app.term_months.iloc[0]),
-            product_category=str(app.product_category.iloc[0]), age_years=40,
+            amount_eur=float(app.amount_eur), term_months=int(app.term_months),
+            product_category=str(app.product_category), age_years=40,
             human_review_requested=False, objected_to_profiling=False,
         )  # fmt: skip
-        row = {k: float(v) for k, v in frame.iloc[0].items()}
+
+        def matrix(terms, history=history, report=report, applied_at=applied_at, facts=facts):
+            return feature_matrix(
+                history=history, report=report, applied_at=applied_at,
+                product_category=facts.product_category, terms=terms,
+            )  # fmt: skip
+
+        t0 = time.perf_counter()
+        features = matrix([(facts.amount_eur, facts.term_months)])
+        t1 = time.perf_counter()
+        model_input = _model_matrix(features, model)
+        probability = float(model.predict_pd(model_input)[0])
+        t2 = time.perf_counter()
+        base, contributions = model.contributions(model_input)
+        t3 = time.perf_counter()
         assessment = ModelAssessment(
             probability_of_default=probability, base_value=float(base),
-            contributions={k: float(v) for k, v in contributions.iloc[0].items()},
+            contributions=dict(zip(model.feature_names, contributions[0].tolist(), strict=True)),
             model_name=model.name, model_version=str(model.version),
         )  # fmt: skip
+        row = dict(zip(FEATURE_NAMES, features[0].tolist(), strict=True))
         outcome = decide(application=facts, features=row, assessment=assessment, policy=policy)
         t4 = time.perf_counter()
 
-        def score(candidates, app=app, tables=tables):
-            batch = app.loc[app.index.repeat(len(candidates))].assign(
-                application_id=[f"C{n}" for n in range(len(candidates))],
-                amount_eur=[a for a, _ in candidates],
-                term_months=[m for _, m in candidates],
-            )
-            features = application_features(**{**vars(tables), "applications": batch})
-            return model.predict_pd(features).tolist()
+        def score(candidates, matrix=matrix):
+            return model.predict_pd(_model_matrix(matrix(candidates), model)).tolist()
 
         find_counterfactual(application=facts, outcome=outcome, policy=policy, score=score)
         t5 = time.perf_counter()

@@ -16,12 +16,17 @@ Three steps, each the same for one application and for a hundred thousand:
    aggregates into model features (averages, shares, months).
 
 There is no pandas merge or group-by on the way, so a live decision pays microseconds, not
-milliseconds, for the same arithmetic training uses.
+milliseconds, for the same arithmetic training uses. A live decision skips step 1's tables
+as well: :func:`applicant_features` takes one customer's history as ready arrays
+(:class:`CustomerHistory`, built straight from database rows) and runs the same kernel and
+the same final step (:func:`_feature_matrix`) as :func:`application_features`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -31,6 +36,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = [
     "APPLICATION_FEATURES",
     "BUREAU_CLASS_RANK",
+    "BureauFacts",
+    "CustomerHistory",
     "BUREAU_FEATURES",
     "FEATURE_NAMES",
     "HISTORY_FEATURES",
@@ -39,6 +46,8 @@ __all__ = [
     "DaysToMonths",
     "FeatureInputError",
     "SafeRatio",
+    "applicant_features",
+    "applicant_history_aggregates",
     "application_features",
     "build_training_snapshot",
     "history_aggregates",
@@ -568,6 +577,55 @@ def _bureau_columns(
     }
 
 
+def _unknown_category(values: Sequence) -> None:
+    bad = sorted({str(v) for v in values})
+    raise FeatureInputError(
+        f"unknown product_category {bad}; expected one of {list(PRODUCT_CATEGORY_CODE)}"
+    )
+
+
+def _feature_matrix(
+    raw: dict[str, np.ndarray],
+    bureau: dict[str, np.ndarray],
+    *,
+    amount: np.ndarray,
+    term: np.ndarray,
+    category: np.ndarray,
+) -> np.ndarray:
+    """The last step for every caller: raw aggregates, bureau and purchase to the features.
+
+    One float64 block in :data:`FEATURE_NAMES` order, a row per purchase; history and
+    bureau columns of length one (one applicant, several candidate purchases) broadcast.
+    """
+    if (term <= 0).any() or np.isnan(term).any():
+        raise FeatureInputError("applications.term_months must be a positive number of months")
+    if (amount <= 0).any() or np.isnan(amount).any():
+        raise FeatureInputError("applications.amount_eur must be positive")
+    avg_invoice = _ratio(raw["invoice_amount_sum_12m"], raw["invoices_issued_12m"])
+    # Zero-interest plan: the instalment is the amount spread evenly over the term.
+    instalment = np.round(amount / term, 2)
+    columns = {
+        "tenure_months": _months(raw["days_since_first_invoice"]),
+        "thin_file": 1.0 - raw["has_history"],
+        "mean_dpd_12m": _ratio(raw["dpd_sum_12m"], raw["invoices_due_12m"]),
+        "months_since_last_late_payment": _months(raw["days_since_last_late_payment"]),
+        "avg_invoice_eur_12m": np.round(avg_invoice, 2),
+        "partial_payment_share_12m": _ratio(raw["partial_paid_due_12m"], raw["invoices_due_12m"]),
+        "pay_margin_mean_12m": _ratio(raw["pay_margin_sum_12m"], raw["settled_due_12m"]),
+        **bureau,
+        "amount_eur": amount,
+        "term_months": term,
+        "monthly_instalment_eur": instalment,
+        # The numerator decides the shape: one applicant's average broadcasts over purchases.
+        "instalment_to_avg_invoice": _ratio(instalment, avg_invoice),
+        "product_category_code": category,
+    }
+    matrix = np.empty((len(amount), len(FEATURE_NAMES)), dtype=np.float64)
+    for j, name in enumerate(FEATURE_NAMES):
+        matrix[:, j] = columns[name] if name in columns else raw[name]
+    return matrix
+
+
 def application_features(
     *,
     applications: pd.DataFrame,
@@ -606,45 +664,155 @@ def application_features(
         people=history["people"],
     )
 
-    amount = _floats(applications, "amount_eur")
-    term = _floats(applications, "term_months")
-    if (term <= 0).any() or np.isnan(term).any():
-        raise FeatureInputError("applications.term_months must be a positive number of months")
-    if (amount <= 0).any() or np.isnan(amount).any():
-        raise FeatureInputError("applications.amount_eur must be positive")
     category = _codes(applications["product_category"], PRODUCT_CATEGORY_CODE)
     if np.isnan(category).any():
         categories = applications["product_category"].to_numpy()
-        bad = sorted(set(categories[np.isnan(category)].astype(str)))
-        raise FeatureInputError(
-            f"unknown product_category {bad}; expected one of {list(PRODUCT_CATEGORY_CODE)}"
-        )
-
-    avg_invoice = _ratio(raw["invoice_amount_sum_12m"], raw["invoices_issued_12m"])
-    # Zero-interest plan: the instalment is the amount spread evenly over the term.
-    instalment = np.round(amount / term, 2)
-    columns = {
-        "tenure_months": _months(raw["days_since_first_invoice"]),
-        "thin_file": 1.0 - raw["has_history"],
-        "mean_dpd_12m": _ratio(raw["dpd_sum_12m"], raw["invoices_due_12m"]),
-        "months_since_last_late_payment": _months(raw["days_since_last_late_payment"]),
-        "avg_invoice_eur_12m": np.round(avg_invoice, 2),
-        "partial_payment_share_12m": _ratio(raw["partial_paid_due_12m"], raw["invoices_due_12m"]),
-        "pay_margin_mean_12m": _ratio(raw["pay_margin_sum_12m"], raw["settled_due_12m"]),
-        **bureau,
-        "amount_eur": amount,
-        "term_months": term,
-        "monthly_instalment_eur": instalment,
-        "instalment_to_avg_invoice": _ratio(instalment, avg_invoice),
-        "product_category_code": category,
-    }
-    # One float64 block in FEATURE_NAMES order: models read it without copying or reordering.
-    matrix = np.empty((len(ids), len(FEATURE_NAMES)), dtype=np.float64)
-    for j, name in enumerate(FEATURE_NAMES):
-        matrix[:, j] = columns[name] if name in columns else raw[name]
+        _unknown_category(categories[np.isnan(category)])
+    matrix = _feature_matrix(
+        raw,
+        bureau,
+        amount=_floats(applications, "amount_eur"),
+        term=_floats(applications, "term_months"),
+        category=category,
+    )
     # Object ids become an Index of str, as pandas infers them from an object array.
     index = pd.Index(ids.to_numpy() if ids.dtype == object else ids, name="application_id")
     return pd.DataFrame(matrix, index=index, columns=_FEATURE_COLUMNS.copy())
+
+
+# ---------------------------------------------------------------------------------------
+# One applicant, live: the same kernel and final step from arrays, without tables.
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    """One customer's invoices and payments as arrays, the live input of the kernel.
+
+    Dates are days since 1970-01-01 as float, NaN where missing (see :func:`day_numbers`);
+    ``pay_invoice`` is each payment's invoice as a position in the invoice arrays.
+    """
+
+    issued: np.ndarray
+    due: np.ndarray
+    amount: np.ndarray
+    paid_full: np.ndarray
+    reminders: np.ndarray
+    collection: np.ndarray
+    pay_invoice: np.ndarray
+    paid_on: np.ndarray
+    pay_amount: np.ndarray
+
+    def __post_init__(self) -> None:
+        invoices = {len(getattr(self, n)) for n in _INVOICE_ARRAYS}
+        payments = {len(getattr(self, n)) for n in _PAYMENT_ARRAYS}
+        if len(invoices) != 1 or len(payments) != 1:
+            raise FeatureInputError("customer history arrays differ in length")
+        n_invoices = invoices.pop()
+        if len(self.pay_invoice) and not (
+            (self.pay_invoice >= 0).all() and (self.pay_invoice < n_invoices).all()
+        ):
+            raise FeatureInputError("payments refer to invoices outside the customer's history")
+
+    @classmethod
+    def empty(cls) -> CustomerHistory:
+        """A customer the company has never invoiced (a thin file)."""
+        none = np.empty(0, dtype=np.float64)
+        return cls(none, none, none, none, none, none, np.empty(0, dtype=np.intp), none, none)
+
+
+_INVOICE_ARRAYS = ("issued", "due", "amount", "paid_full", "reminders", "collection")
+_PAYMENT_ARRAYS = ("pay_invoice", "paid_on", "pay_amount")
+
+
+@dataclass(frozen=True)
+class BureauFacts:
+    """What the features read of a bureau report."""
+
+    score: float
+    risk_class: str
+    open_default_count: float
+    closed_default_count: float
+
+
+def day_numbers(values: Sequence) -> np.ndarray:
+    """Dates (``datetime.date`` or None) as days since 1970-01-01, NaN for None."""
+    stamps = np.array(values, dtype="datetime64[D]")
+    days = stamps.astype(np.int64).astype(np.float64)
+    days[np.isnat(stamps)] = np.nan
+    return days
+
+
+def cutoff_day(applied_at: datetime) -> float:
+    """The application's UTC calendar day as days since 1970: events before it count."""
+    if applied_at.tzinfo is not None:
+        applied_at = applied_at.astimezone(UTC).replace(tzinfo=None)
+    return float(np.floor((np.datetime64(applied_at, "us") - _EPOCH) / np.timedelta64(1, "D")))
+
+
+def applicant_history_aggregates(history: CustomerHistory, *, day: float) -> dict[str, float]:
+    """The raw aggregates (:func:`history_aggregates`) of one applicant on cut-off ``day``."""
+    raw = _applicant_kernel(history, day)
+    return {name: float(values[0]) for name, values in raw.items()}
+
+
+def _applicant_kernel(history: CustomerHistory, day: float) -> dict[str, np.ndarray]:
+    return _history_kernel(
+        t_app=np.array([day], dtype=np.float64),
+        person=np.zeros(1, dtype=np.intp),
+        people=[0],
+        invoice_person=np.zeros(len(history.issued), dtype=np.intp),
+        issued=history.issued,
+        due=history.due,
+        amount=history.amount,
+        paid_full=history.paid_full,
+        reminders=history.reminders,
+        collection=history.collection,
+        pay_inv=history.pay_invoice,
+        paid_on=history.paid_on,
+        pay_amount=history.pay_amount,
+    )
+
+
+def applicant_features(
+    *,
+    history: CustomerHistory,
+    bureau: BureauFacts,
+    applied_at: datetime,
+    product_category: str,
+    amounts: Sequence[float] | np.ndarray,
+    terms: Sequence[int] | np.ndarray,
+) -> np.ndarray:
+    """Model features of one applicant for one or more purchases, a row per purchase.
+
+    The same values :func:`application_features` gives for these applications (columns in
+    :data:`FEATURE_NAMES` order); the history is aggregated once for all the purchases.
+    """
+    code = PRODUCT_CATEGORY_CODE.get(product_category)
+    if code is None:
+        _unknown_category([product_category])
+    rank = BUREAU_CLASS_RANK.get(bureau.risk_class)
+    if rank is None:
+        raise FeatureInputError(
+            f"unknown bureau risk_class {[str(bureau.risk_class)]}; "
+            f"expected one of {list(BUREAU_CLASS_RANK)}"
+        )
+    amount = np.asarray(amounts, dtype=np.float64)
+    term = np.asarray(terms, dtype=np.float64)
+    if amount.shape != term.shape or amount.ndim != 1:
+        raise FeatureInputError("amounts and terms must be two lists of the same length")
+    bureau_columns = {
+        "bureau_score": np.array([bureau.score], dtype=np.float64),
+        "bureau_class_rank": np.array([rank], dtype=np.float64),
+        "bureau_open_defaults": np.array([bureau.open_default_count], dtype=np.float64),
+        "bureau_closed_defaults": np.array([bureau.closed_default_count], dtype=np.float64),
+    }
+    return _feature_matrix(
+        _applicant_kernel(history, cutoff_day(applied_at)),
+        bureau_columns,
+        amount=amount,
+        term=term,
+        category=np.full(len(amount), code, dtype=np.float64),
+    )
 
 
 def build_training_snapshot(world) -> pd.DataFrame:

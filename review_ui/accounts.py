@@ -3,6 +3,10 @@
 Service functions take a unit of work and the current time, so tests control the clock.
 A refused sign-in always says the same thing, whether the username exists, the password
 is wrong or the account is locked, so the page cannot be used to find accounts.
+
+Sign-ins, sign-outs, refused sign-ins and revocations go into the hash-chained audit log
+(entity ``reviewer_account``, keyed by username). A refused sign-in is recorded alike for
+every cause and never with the password, so the log does not tell which usernames exist.
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
 
+from scoring.service import audit
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
 from scoring.storage.tables_ui import WebSession
@@ -35,6 +42,12 @@ SIGN_IN_REFUSED = (
     "Sign-in failed: the username or password is wrong, or the account is locked after "
     f"{MAX_FAILED_SIGN_INS} failed attempts (for {int(LOCK_OUT.total_seconds() // 60)} minutes)."
 )
+
+AUDIT_ENTITY = "reviewer_account"
+# What a refused sign-in records for a name that cannot be a username (a password typed
+# into the wrong field, say): such text is not kept.
+NOT_A_USERNAME = "(not a username)"
+ANONYMOUS = "anonymous"
 
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so a refusal takes as long either way.
@@ -84,6 +97,18 @@ class ActiveSession:
     reviewer: Reviewer
     csrf_token: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AccountEvent:
+    """A sign-in, sign-out, refused sign-in or revocation, as the oversight page lists it."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    username: str
+    details: dict[str, object]
 
 
 def _reviewer(user: User) -> Reviewer:
@@ -154,13 +179,14 @@ def set_password(
 def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> SignedIn:
     """Check a password and open a session; five failures lock the account for 15 minutes."""
     session = uow.session
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    username = username.strip().lower()
+    user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
-        raise SignInRefused()
+        _refuse(uow, username=username, now=now)
     if user.locked_until is not None and user.locked_until > now:
         _verify(_DUMMY_HASH, password)
-        raise SignInRefused()
+        _refuse(uow, username=username, now=now)
     if not _verify(user.password_hash, password):
         failed = user.failed_logins + 1
         values: dict[str, object] = {"failed_logins": failed}
@@ -168,12 +194,13 @@ def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> 
             values = {"failed_logins": 0, "locked_until": now + LOCK_OUT}
         # Counted in the database, so parallel guesses cannot slip past the limit.
         session.execute(update(User).where(User.id == user.id).values(**values))
-        uow.commit()
-        raise SignInRefused()
+        _refuse(uow, username=username, now=now)
     user.failed_logins = 0
     user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    # Sessions that can no longer be used are deleted here, so the table does not grow.
+    delete_expired_sessions(uow=uow, now=now)
     token = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
     session.add(
@@ -187,7 +214,41 @@ def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> 
         )
     )
     session.flush()
+    _record(session, now=now, actor=_label(user.username), action="signed_in", username=username)
     return SignedIn(token=token, csrf_token=csrf_token, reviewer=_reviewer(user))
+
+
+def _refuse(uow: UnitOfWork, *, username: str, now: datetime) -> NoReturn:
+    """Record a refused sign-in (the same entry for every cause), keep it, and refuse."""
+    shown = username if _USERNAME.match(username) else NOT_A_USERNAME
+    _record(uow.session, now=now, actor=ANONYMOUS, action="sign_in_refused", username=shown)
+    uow.commit()
+    raise SignInRefused()
+
+
+def _label(username: str) -> str:
+    """How the audit log names a signed-in person (as ``Actor.label`` does)."""
+    return f"user:{username}"
+
+
+def _record(
+    session: Session,
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
+    username: str,
+    details: dict[str, object] | None = None,
+) -> None:
+    audit.append(
+        session=session,
+        at=now,
+        actor=actor,
+        action=action,
+        entity_type=AUDIT_ENTITY,
+        entity_id=username,
+        details=details,
+    )
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -216,6 +277,60 @@ def sign_out(*, uow: UnitOfWork, token: str, now: datetime) -> None:
     row = uow.session.get(WebSession, _token_hash(token))
     if row is not None and row.revoked_at is None:
         row.revoked_at = now
+        username = row.user.username
+        _record(
+            uow.session, now=now, actor=_label(username), action="signed_out", username=username
+        )
+
+
+def delete_expired_sessions(*, uow: UnitOfWork, now: datetime) -> int:
+    """Delete every session that is revoked, idle too long or past its end; how many went."""
+    result = uow.session.execute(
+        delete(WebSession)
+        .where(
+            or_(
+                WebSession.revoked_at.is_not(None),
+                WebSession.expires_at <= now,
+                WebSession.last_seen_at <= now - IDLE_TIMEOUT,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def revoke_sessions(
+    *, uow: UnitOfWork, username: str, now: datetime, actor: str, deactivate: bool = False
+) -> int:
+    """End every session of an account at once (and with ``deactivate`` close the account)."""
+    session = uow.session
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise InvalidAccount(f"no account is named {username!r}")
+    ended = session.execute(
+        delete(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if deactivate:
+        user.active = False
+    _record(
+        session,
+        now=now,
+        actor=actor,
+        action="account_deactivated" if deactivate else "sessions_revoked",
+        username=user.username,
+        details={"sessions_ended": ended or 0},
+    )
+    return ended or 0
+
+
+def account_activity(*, session: Session, limit: int = 50) -> list[AccountEvent]:
+    """The newest sign-ins, sign-outs, refusals and revocations, newest first."""
+    return [
+        AccountEvent(e.seq, e.at, e.actor, e.action, e.entity_id, dict(e.details))
+        for e in audit.latest(session=session, entity_type=AUDIT_ENTITY, limit=limit)
+    ]
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:

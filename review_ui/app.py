@@ -4,6 +4,7 @@ Pages are rendered on the server from Jinja2 templates; there is no script to bu
 A signed-in session is a random token in an HttpOnly, SameSite=Lax cookie (Secure
 unless the host is the local machine) whose hash is kept in ``web_sessions``, so the
 server can end it. Every form carries the session's CSRF token and every POST checks it.
+A request body over 64 KiB is refused with 413 before anything reads it as a form.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from review_ui.waterfall import waterfall_svg
 from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
@@ -26,6 +28,14 @@ HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "review_session"
 LOGIN_CSRF_COOKIE = "review_login_csrf"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "testserver"})
+# The longest form (a justification, a note) is a few kilobytes; nothing needs more.
+MAX_FORM_BYTES = 64 * 1024
+FORM_TOO_LARGE = (
+    "The form was larger than 64 KiB and was refused; nothing was changed. "
+    "Shorten the text and send it again."
+)
+NO_SUCH_CASE = "There is no such case. The address may be mistyped, or the case was removed."
+NO_SUCH_PAGE = "There is no such page in the reviewer UI. The address may be mistyped."
 
 
 def utc_now() -> datetime:
@@ -110,6 +120,7 @@ def create_review_app(
         openapi_url=None,
     )
     app.state.review_ui = ReviewUi(sessions=sessions, clock=clock)
+    app.add_middleware(FormSizeLimit, max_bytes=MAX_FORM_BYTES)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
 
@@ -125,8 +136,13 @@ def create_review_app(
         return render(request, "refused.html", {"message": str(error)}, status_code=status)
 
     @app.exception_handler(ReviewNotFound)
-    def _not_found(request: Request, error: ReviewNotFound) -> HTMLResponse:
-        return render(request, "refused.html", {"message": str(error)}, status_code=404)
+    def _not_found(request: Request, _error: ReviewNotFound) -> HTMLResponse:
+        # The same words for every address: nothing from the URL is echoed into the page.
+        return render(request, "404.html", {"message": NO_SUCH_CASE}, status_code=404)
+
+    @app.exception_handler(404)
+    def _no_such_page(request: Request, _error: Exception) -> HTMLResponse:
+        return render(request, "404.html", {"message": NO_SUCH_PAGE}, status_code=404)
 
     @app.exception_handler(Forbidden)
     def _forbidden(request: Request, error: Forbidden) -> HTMLResponse:
@@ -142,3 +158,58 @@ def cookie_path(request: Request) -> str:
 
 def cookie_secure(request: Request) -> bool:
     return (request.url.hostname or "") not in LOCAL_HOSTS
+
+
+class FormSizeLimit:
+    """Refuse a request body over ``max_bytes`` with 413 before the form parser sees it.
+
+    A declared ``Content-Length`` is checked at once; a body sent without one is read here
+    up to the limit and handed on only when it fits, so no route reads more than that.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        response = HTMLResponse(
+            f"<!doctype html><title>Form too large</title><p>{FORM_TOO_LARGE}</p>",
+            status_code=413,
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)

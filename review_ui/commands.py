@@ -1,4 +1,5 @@
-"""CLI commands for reviewer accounts: ``installment user add`` and ``installment demo-seed``."""
+"""CLI commands for reviewer accounts (``installment user add``, ``installment user
+revoke-sessions``) and ``installment demo-seed``."""
 
 from __future__ import annotations
 
@@ -56,6 +57,40 @@ def add(
     except (AccountError, StorageError) as error:
         raise _fail(str(error)) from None
     typer.echo(f"created {reviewer.role} account {reviewer.username!r}")
+
+
+@user_app.command("revoke-sessions")
+def revoke_sessions(
+    username: Annotated[str, typer.Option("--username", help="The account's login name.")],
+    deactivate: Annotated[
+        bool,
+        typer.Option(
+            "--deactivate", help="Also close the account so it cannot sign in again (leavers)."
+        ),
+    ] = False,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Sign an account out everywhere at once; with --deactivate it cannot sign in again."""
+    from datetime import UTC, datetime
+
+    from review_ui import accounts
+    from scoring.storage.db import StorageError
+
+    try:
+        with _unit_of_work(database_url) as uow:
+            ended = accounts.revoke_sessions(
+                uow=uow,
+                username=username,
+                now=datetime.now(UTC),
+                actor="cli:user revoke-sessions",
+                deactivate=deactivate,
+            )
+    except (accounts.AccountError, StorageError) as error:
+        raise _fail(str(error)) from None
+    typer.echo(
+        f"ended {ended} session(s) of {username.strip().lower()!r}"
+        + ("; the account is deactivated" if deactivate else "")
+    )
 
 
 def demo_seed(database_url: DatabaseUrlOption = None) -> None:

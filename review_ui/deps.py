@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from review_ui.accounts import Reviewer, active_session, csrf_matches
 from review_ui.app import SESSION_COOKIE, Forbidden, NotSignedIn, ReviewUi
-from review_ui.permissions import can_read_cases, can_work_cases
+from review_ui.permissions import actor_of, can_read_cases, can_work_cases
 
 FORGED_FORM = (
     "This form carried no valid security token, so it was refused and nothing was changed. "
@@ -65,9 +65,4 @@ def case_worker(reviewer: FormSenderDep) -> Reviewer:
 
 CaseWorkerDep = Annotated[Reviewer, Depends(case_worker)]
 
-
-def actor_of(reviewer: Reviewer):  # type: ignore[no-untyped-def]
-    """The review rules' view of the signed-in reviewer."""
-    from scoring.domain.review import Actor, Role
-
-    return Actor(user_id=reviewer.id, username=reviewer.username, role=Role(reviewer.role))
+__all__ = ["CaseWorkerDep", "FormSenderDep", "SignedInDep", "UiDep", "actor_of"]

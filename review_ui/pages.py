@@ -169,6 +169,38 @@ def release_case(request: Request, case_id: str, ui: UiDep, reviewer: CaseWorker
     return _redirect_with(request, "queue", notice="Released to the queue.")
 
 
+@router.post("/cases/{case_id}/escalate", name="escalate_case")
+def escalate_case(
+    request: Request,
+    case_id: str,
+    ui: UiDep,
+    reviewer: CaseWorkerDep,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Hand a held case to the senior reviewers with a note of what to look at."""
+    try:
+        reviews.escalate_case(
+            uow=ui.unit_of_work(),
+            case_id=case_id,
+            reviewer=actor_of(reviewer),
+            note=note,
+            clock=ui.clock,
+        )
+    except ReviewError as refusal:
+        return _case_page(
+            request,
+            ui,
+            reviewer,
+            case_id,
+            error=f"Not escalated: {refusal}.",
+            form={"escalation_note": note},
+            status_code=_status_of(refusal),
+        )
+    return _redirect_with(
+        request, "queue", notice="Escalated: the case waits for a senior reviewer."
+    )
+
+
 # The case page.
 
 
@@ -356,11 +388,16 @@ def case_audit(request: Request, case_id: str, ui: UiDep, _reviewer: SignedInDep
 
 @router.get("/oversight", response_class=HTMLResponse, name="oversight")
 def oversight(request: Request, ui: UiDep, _reviewer: SignedInDep) -> Response:
-    """Overturn and agreement rates, time to resolution against deadlines, delivery failures."""
+    """Rates, time to resolution against deadlines, delivery failures, sign-in activity."""
     with ui.unit_of_work() as uow:
         stats = reviews.oversight_stats(session=uow.session, now=ui.clock())
         undelivered = webhooks.events(session=uow.session, pending_only=True)
-    return render(request, "oversight.html", {"stats": stats, "failures": undelivered})
+        activity = accounts.account_activity(session=uow.session)
+    return render(
+        request,
+        "oversight.html",
+        {"stats": stats, "failures": undelivered, "account_activity": activity},
+    )
 
 
 def _redirect_with(request: Request, name: str, *, notice: str, **params: str) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from review_ui.accounts import Reviewer
+from scoring.domain.review import Actor, Role, may_claim
 from scoring.service.reviews import ReviewCaseView
 
 WORKING_ROLES = frozenset({"reviewer", "senior_reviewer"})
@@ -28,6 +29,11 @@ def can_extend_deadline(reviewer: Reviewer) -> bool:
     return reviewer.role == "senior_reviewer"
 
 
+def actor_of(reviewer: Reviewer) -> Actor:
+    """The review rules' view of the signed-in reviewer."""
+    return Actor(user_id=reviewer.id, username=reviewer.username, role=Role(reviewer.role))
+
+
 def is_read_only(reviewer: Reviewer) -> bool:
     """An auditor sees everything and changes nothing."""
     return not can_work_cases(reviewer)
@@ -41,6 +47,7 @@ class CasePermissions:
     decide: bool
     skip: bool
     release: bool
+    escalate: bool
     second_sign: bool
     extend: bool
 
@@ -50,11 +57,16 @@ def case_permissions(reviewer: Reviewer, case: ReviewCaseView) -> CasePermission
     status = case.status.value
     holds = status == "claimed" and case.claimed_by == reviewer.id
     works = can_work_cases(reviewer)
+    # An escalated case is for another senior reviewer: nobody else is offered to claim it.
+    claimable = (
+        works and status == "open" and may_claim(actor_of(reviewer), escalated_by=case.escalated_by)
+    )
     return CasePermissions(
-        claim=works and status == "open",
+        claim=claimable,
         decide=works and holds,
-        skip=works and status in ("open", "claimed") and (holds or status == "open"),
+        skip=holds or claimable,
         release=works and holds,
+        escalate=works and holds,
         second_sign=can_second_sign(reviewer)
         and status == "awaiting_second_signature"
         and case.decided_by != reviewer.id,

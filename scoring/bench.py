@@ -62,6 +62,8 @@ class BenchConfig:
     concurrency: int = 8
     databases: tuple[str, ...] = ("sqlite", "postgres")
     bureaus: tuple[str, ...] = ("in-process", "separate")
+    # API processes sharing one port and the database, besides the single process.
+    replicas: tuple[int, ...] = (2,)
     batch_customers: int = 100_000
     training_sizes: tuple[int, ...] = (10_000, 30_000, 100_000)
     postgres_url: str = DEFAULT_POSTGRES_URL
@@ -168,12 +170,23 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def child_server(
-    command: list[str], *, port: int, env: dict[str, str], log: Path, timeout_s: float = 120.0
+    command: list[str],
+    *,
+    port: int,
+    env: dict[str, str],
+    log: Path,
+    timeout_s: float = 120.0,
+    ready_line: str | None = None,
 ) -> Iterator[subprocess.Popen]:
-    """Start a server process, wait until ``/healthz`` answers, stop it (by its pid) after."""
+    """Start a server process, wait until it is ready, stop it (by its pid) after.
+
+    Ready means ``/healthz`` answers on ``port``, or, with ``ready_line``, that the process
+    wrote that line to its log (a replica on a shared port cannot be told apart by asking).
+    """
     import httpx
 
     log.parent.mkdir(parents=True, exist_ok=True)
+    start = log.stat().st_size if log.exists() else 0
     with log.open("ab") as sink:
         process = subprocess.Popen(
             command, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT,
@@ -184,9 +197,16 @@ def child_server(
         while True:
             if process.poll() is not None:
                 raise BenchError(f"{command[1]} exited with {process.returncode}; see {log}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
-                    break
+            if ready_line is not None:
+                with log.open("rb") as written:
+                    written.seek(start)
+                    if ready_line.encode() in written.read():
+                        break
+            else:
+                with contextlib.suppress(httpx.HTTPError):
+                    url = f"http://127.0.0.1:{port}/healthz"
+                    if httpx.get(url, timeout=1.0).status_code == 200:
+                        break
             if time.monotonic() > deadline:
                 raise BenchError(f"{command[1]} did not answer on port {port}; see {log}")
             time.sleep(0.2)
@@ -287,9 +307,9 @@ def bench_decisions(config: BenchConfig, *, progress: Progress) -> Section:
              service["n"]]]  # fmt: skip
     labels = {
         "total": "scoring alone (the five steps below)",
-        "features": "  features (application_features, one application)",
+        "features": "  features (applicant_features: history arrays, bureau, purchase)",
         "predict_pd": "  predict_pd",
-        "explain": "  explain (TreeSHAP)",
+        "explain": "  explain (TreeSHAP contributions)",
         "decide": "  policy (decide)",
         "counterfactual": "  counterfactual (candidates scored in one batch)",
     }
@@ -369,7 +389,13 @@ def postgres_schema(url: str) -> Iterator[str]:
 
 
 def _http_scenario(
-    config: BenchConfig, *, database: str, database_url: str, bureau: str, progress: Progress
+    config: BenchConfig,
+    *,
+    database: str,
+    database_url: str,
+    bureau: str,
+    processes: int,
+    progress: Progress,
 ) -> list[dict[str, Any]]:
     from benchmarks.loadgen import http_request, run_load
     from benchmarks.workloads import decision_bodies
@@ -377,7 +403,10 @@ def _http_scenario(
     port = free_port()
     env = _env(config, INSTALLMENT_DATABASE_URL=database_url)
     logs = config.state / "logs"
-    command = [_installment(), "serve", "--port", str(port)]
+    command = [_installment(), "serve", "--port", str(port), "--no-webhooks"]
+    if processes > 1:
+        command.append("--reuse-port")
+    servers: list[subprocess.Popen] = []
     with contextlib.ExitStack() as stack:
         if bureau == "separate":
             bureau_port = free_port()
@@ -391,7 +420,15 @@ def _http_scenario(
             command += ["--bureau-url", f"http://127.0.0.1:{bureau_port}"]
         else:
             command += ["--in-process-bureau", str(config.world)]
-        stack.enter_context(child_server(command, port=port, env=env, log=logs / "serve.log"))
+        for n in range(processes):
+            servers.append(
+                stack.enter_context(
+                    child_server(
+                        command, port=port, env=env, log=logs / f"serve-{n}.log",
+                        ready_line="Uvicorn running on" if processes > 1 else None,
+                    )
+                )
+            )  # fmt: skip
         key = _api_key(database_url, f"bench-{uuid.uuid4().hex[:8]}")
         run_id = uuid.uuid4().hex[:8]
         warmup = max(config.warmup, 2 * config.concurrency)
@@ -411,35 +448,56 @@ def _http_scenario(
 
         health = http_request("GET", "/healthz", host="127.0.0.1", port=port)
         before = _count_decisions(database_url)
-        progress(f"http: {database}, bureau {bureau}: warm-up")
+        label = f"http: {database}, bureau {bureau}, {processes} process(es)"
+        progress(f"{label}: warm-up")
         warm = run_load(
             name="warm-up", host="127.0.0.1", port=port, make_request=decision,
             concurrency=config.concurrency, duration_s=60.0, max_requests=warmup,
             check=_decision_check,
         )  # fmt: skip
-        progress(f"http: {database}, bureau {bureau}: GET /healthz")
+        progress(f"{label}: GET /healthz")
         floor = run_load(
             name="GET /healthz", host="127.0.0.1", port=port, make_request=lambda i: health,
             concurrency=config.concurrency, duration_s=config.http_seconds,
         )  # fmt: skip
-        progress(f"http: {database}, bureau {bureau}: POST /v1/decisions")
+        progress(f"{label}: POST /v1/decisions")
         load = run_load(
             name="POST /v1/decisions", host="127.0.0.1", port=port, make_request=decision,
             concurrency=config.concurrency, duration_s=config.http_seconds,
             max_requests=len(bodies) - warmup, check=_decision_check, first_index=warmup,
         )  # fmt: skip
         stored = _count_decisions(database_url) - before
+        peak_mib = [_peak_rss_mib(server.pid) for server in servers]
     answered = warm.statuses.get(201, 0) + load.statuses.get(201, 0)
     out = []
     for result in (floor, load):
         summary = result.summary()
-        summary.update(database=database, bureau=bureau)
+        summary.update(database=database, bureau=bureau, processes=processes)
         if result is load:
+            summary["server_peak_mib"] = peak_mib
             summary["stored"] = stored
             summary["answered_201"] = answered
             summary["problems"] = dict(result.problems)
         out.append(summary)
     return out
+
+
+def _http_setups(config: BenchConfig) -> list[tuple[str, int]]:
+    """(bureau, API processes) pairs: each bureau with one process, then replicas."""
+    setups = [(bureau, 1) for bureau in config.bureaus]
+    setups += [("in-process", n) for n in config.replicas if n > 1]
+    return setups
+
+
+def _peak_rss_mib(pid: int) -> float | None:
+    """A process's own resident-memory high-water mark (VmHWM), while it runs."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
@@ -459,26 +517,30 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
                     notes.append(f"PostgreSQL skipped: {type(error).__name__}: {error}")
                     continue
                 ingest(config, url, progress=progress)
-            for bureau in config.bureaus:
+            for bureau, processes in _http_setups(config):
                 results += _http_scenario(
                     config, database=database, database_url=url, bureau=bureau,
-                    progress=progress,
+                    processes=processes, progress=progress,
                 )  # fmt: skip
-    columns = ["database", "bureau", "endpoint", "concurrency", "requests", "errors",
-               "req/s", "p50 ms", "p99 ms", "max ms", "stored / 201"]  # fmt: skip
+    columns = ["database", "bureau", "API processes", "endpoint", "concurrency", "requests",
+               "errors", "req/s", "p50 ms", "p99 ms", "max ms", "stored / 201",
+               "peak RSS MiB"]  # fmt: skip
     rows = []
     for r in results:
         stored = f"{r['stored']:,} / {r['answered_201']:,}" if "stored" in r else ""
-        rows.append([r["database"], r["bureau"], r["name"], r["concurrency"], r["requests"],
-                     r["errors"], r["throughput_rps"], r["p50_ms"], r["p99_ms"], r["max_ms"],
-                     stored])  # fmt: skip
+        memory = " + ".join(f"{m:,.0f}" for m in r["server_peak_mib"] if m) if "stored" in r else ""
+        rows.append([r["database"], r["bureau"], r["processes"], r["name"], r["concurrency"],
+                     r["requests"], r["errors"], r["throughput_rps"], r["p50_ms"], r["p99_ms"],
+                     r["max_ms"], stored, memory])  # fmt: skip
     notes.insert(
         0,
-        f"`installment serve` (one uvicorn worker, uvloop + httptools) in its own process; "
+        f"`installment serve` (one uvicorn worker, uvloop + httptools) in its own process, or "
+        f"two of them sharing the port (`--reuse-port`) and the database; "
         f"closed-loop load of {config.concurrency} keep-alive connections for "
         f"{config.http_seconds:g} s per endpoint from `benchmarks/loadgen.py` on the same "
         f"machine; each decision is a new application of a world customer. `stored / 201` "
-        f"compares decisions counted in the database with the 201 answers (warm-up included).",
+        f"compares decisions counted in the database with the 201 answers (warm-up included); "
+        f"peak RSS is each API process's own high-water mark.",
     )
     return Section("http", "Decisions over HTTP", columns, rows, notes, {"results": results})
 

@@ -18,6 +18,16 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _replicas(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected process counts like 2,3, got {text!r}") from None
+    if any(not 2 <= n <= 8 for n in counts):
+        raise typer.BadParameter("run 2 to 8 API processes side by side")
+    return counts
+
+
 def bench(
     which: Annotated[str, typer.Argument(help="decisions, http, batch, training, or all.")] = "all",
     state: Annotated[
@@ -28,6 +38,9 @@ def bench(
     decisions: Annotated[int, typer.Option(min=1, help="In-process decisions timed.")] = 1000,
     seconds: Annotated[float, typer.Option(min=0.1, help="HTTP load per endpoint, s.")] = 15.0,
     concurrency: Annotated[int, typer.Option(min=1, help="HTTP connections.")] = 8,
+    replicas: Annotated[
+        str, typer.Option(help="API process counts to run besides one, comma-separated.")
+    ] = "2",
     databases: Annotated[str, typer.Option(help="sqlite,postgres or one of them.")] = (
         "sqlite,postgres"
     ),
@@ -62,6 +75,7 @@ def bench(
         state=folder.resolve(), customers=customers, decisions=decisions,
         http_seconds=seconds, concurrency=concurrency, databases=chosen,
         postgres_url=postgres_url, batch_customers=batch_customers,
+        replicas=_replicas(replicas),
         training_sizes=_sizes(training_sizes),
     )  # fmt: skip
     console = Console(stderr=True)

@@ -22,6 +22,8 @@ class Settings:
     pseudonym_key_file: Path
     bureau_url: str
     identity_vault_key_file: Path
+    # Decisions worked at once per API process (threads); the rest wait their turn.
+    decision_threads: int = 4
 
     @property
     def secrets_dir(self) -> Path:
@@ -52,7 +54,20 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env.get("INSTALLMENT_IDENTITY_VAULT_KEY_FILE")
             or home / "secrets" / "identity-vault.key"
         ).resolve(),
+        decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "4")),
     )
+
+
+def _decision_threads(text: str) -> int:
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = 0
+    if not 1 <= threads <= 256:
+        raise ValueError(
+            f"INSTALLMENT_DECISION_THREADS must be a whole number from 1 to 256, got {text!r}"
+        )
+    return threads
 
 
 @lru_cache(maxsize=1)

@@ -144,6 +144,36 @@ class SoakReport:
         lines += [f"  problem: {p}" for p in self.problems]
         return "\n".join(lines)
 
+    def section(self) -> Any:
+        """The run as a ``BENCHMARKS.md`` section (see ``scoring.bench.update_report``)."""
+        from scoring.bench import Section
+
+        rows = [
+            [r["minute"], r["requests"], r["errors"], r["p50_ms"], r["p95_ms"], r["p99_ms"],
+             r["max_ms"], r["rss_mib"]]
+            for r in self.per_minute()
+        ]  # fmt: skip
+        growth = self.rss_growth_mib()
+        first = self.rss_samples[0][1] / 1024 if self.rss_samples else None
+        notes = [
+            f"{len(self.exchanges):,} requests in {self.duration_s:.0f} s at a steady "
+            f"{self.config.rate:g}/s ({self.config.database_url and 'PostgreSQL' or 'SQLite'}); "
+            "statuses "
+            + ", ".join(f"{k}: {v:,}" for k, v in sorted(self.statuses().items()))
+            + f"; {self.stored_decisions:,} decisions stored and {self.logged_entries:,} "
+            "decision-log entries, reconciled one by one with the answers "
+            + ("(no 5xx, none lost, none stored twice)." if self.ok else "FAILED:"),
+            *[f"- {p}" for p in self.problems],
+        ]
+        if growth is not None and first is not None:
+            notes.append(
+                f"Server resident memory {first:.0f} MiB at start; growth after the first "
+                f"tenth of the run {growth:+.1f} MiB."
+            )
+        columns = ["minute", "requests", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms",
+                   "RSS MiB"]  # fmt: skip
+        return Section("soak", "Soak", columns, rows, notes)
+
     def markdown(self) -> str:
         columns = [
             "minute",

@@ -20,6 +20,10 @@ def soak(
         typer.Option(help="Folder for world, database and model (default: a new temp one)."),
     ] = None,
     customers: Annotated[int, typer.Option(min=200, help="World size.")] = 800,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Write the result as the soak section of this file (BENCHMARKS.md)."),
+    ] = None,
 ) -> None:
     """Run the API under a steady load; exit 1 on any 5xx, lost or duplicated decision."""
     import tempfile
@@ -31,12 +35,20 @@ def soak(
         state=folder, minutes=minutes, rate=rate, database_url=database_url, customers=customers
     )
     try:
-        report = run_soak(config, progress=lambda m: typer.echo(f"· {m}", err=True))
+        result = run_soak(config, progress=lambda m: typer.echo(f"· {m}", err=True))
     except SoakError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=2) from None
-    typer.echo(report.text())
-    if not report.ok:
+    typer.echo(result.text())
+    if report is not None:
+        from scoring.bench import update_report
+
+        command = f"installment soak --minutes {minutes:g} --rate {rate:g}"
+        command += f" --customers {customers}" if customers != 800 else ""
+        command += " --database-url <PostgreSQL>" if database_url else ""
+        update_report(report, [result.section()], command=command)
+        typer.echo(f"updated {report}")
+    if not result.ok:
         raise typer.Exit(code=1)
 
 

@@ -146,7 +146,7 @@ def _lookup_woe(X: np.ndarray, tables: list[tuple[np.ndarray, np.ndarray, float]
 
 @dataclass
 class ScoringModel:
-    """A trained PD model: ``predict_pd`` and ``explain`` on a features DataFrame."""
+    """A trained PD model: ``predict_pd`` and ``explain`` on features (a DataFrame or a matrix)."""
 
     name: str
     kind: str
@@ -164,8 +164,18 @@ class ScoringModel:
     def _columns(self) -> pd.Index:
         return pd.Index(self.feature_names)
 
-    def _matrix(self, features: pd.DataFrame) -> np.ndarray:
-        """The model's features as one float64 matrix, columns in training order."""
+    def _matrix(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The model's features as one float64 matrix, columns in training order.
+
+        A numpy matrix is taken as already in :attr:`feature_names` order.
+        """
+        if isinstance(features, np.ndarray):
+            if features.ndim != 2 or features.shape[1] != len(self.feature_names):
+                raise ModelInputError(
+                    f"a feature matrix must have {len(self.feature_names)} columns "
+                    f"({', '.join(self.feature_names)}); got shape {features.shape}"
+                )
+            return features if features.dtype == np.float64 else features.astype(np.float64)
         if features.columns.tolist() == self.feature_names:
             values = features.to_numpy()
             if values.dtype == np.float64:
@@ -183,15 +193,15 @@ class ScoringModel:
             return self.estimator.predict(X, raw_score=True, **self._booster_options(X))
         return self.estimator.raw_log_odds(X)
 
-    def raw_log_odds(self, features: pd.DataFrame) -> np.ndarray:
+    def raw_log_odds(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The uncalibrated model output in log-odds (what SHAP explains)."""
         return self._raw(self._matrix(features))
 
-    def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
+    def predict_pd(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated 12-month probability of default per row."""
         return 1.0 / (1.0 + np.exp(-self.calibration.logit(self.raw_log_odds(features))))
 
-    def _raw_contributions(self, features: pd.DataFrame) -> tuple[float, np.ndarray]:
+    def _raw_contributions(self, features: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:
         X = self._matrix(features)
         if self.kind == "lightgbm":
             if len(X) == 0:
@@ -200,22 +210,27 @@ class ScoringModel:
             return float(contrib[0, -1]), contrib[:, :-1]
         return self.estimator.raw_contributions(X)
 
-    def _frame_of(self, values: np.ndarray, features: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(values, index=features.index, columns=self._columns.copy())
+    def _frame_of(self, values: np.ndarray, features: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+        index = features.index if isinstance(features, pd.DataFrame) else None
+        return pd.DataFrame(values, index=index, columns=self._columns.copy())
 
     def raw_contributions(self, features: pd.DataFrame) -> tuple[float, pd.DataFrame]:
         """Exact SHAP values of the raw log-odds (TreeSHAP for the booster)."""
         base, values = self._raw_contributions(features)
         return base, self._frame_of(values, features)
 
-    def explain(self, features: pd.DataFrame) -> tuple[float, pd.DataFrame]:
+    def explain(self, features: pd.DataFrame | np.ndarray) -> tuple[float, pd.DataFrame]:
         """Base value and per-feature contributions in calibrated log-odds.
 
         ``base + contributions.sum(axis=1)`` equals ``logit(predict_pd(features))``.
         """
+        base, values = self.contributions(features)
+        return base, self._frame_of(values, features)
+
+    def contributions(self, features: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:
+        """:meth:`explain` as a plain matrix (rows as given, columns in feature order)."""
         base, raw = self._raw_contributions(features)
-        calibrated = self.calibration.logit(np.float64(base)).item()
-        return calibrated, self._frame_of(raw * self.calibration.slope, features)
+        return self.calibration.logit(np.float64(base)).item(), raw * self.calibration.slope
 
     def save(self, directory: Path) -> Path:
         """Write the model to a folder (JSON metadata plus the estimator file)."""

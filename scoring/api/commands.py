@@ -29,12 +29,26 @@ def serve(
             help="Answer bureau queries in this process from a world folder (demos, benchmarks)."
         ),
     ] = None,
+    reuse_port: Annotated[
+        bool,
+        typer.Option(
+            help="Share the port with other `installment serve --reuse-port` processes on "
+            "this machine (SO_REUSEPORT); the kernel spreads connections over them."
+        ),
+    ] = False,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks/--no-webhooks",
+            help="Deliver review outcomes to the clients' webhooks from a background thread; "
+            "--no-webhooks when `installment webhooks deliver` runs elsewhere.",
+        ),
+    ] = True,
 ) -> None:
-    """Run the decision API (one process, embedded defaults)."""
+    """Run the decision API and the reviewer UI, delivering webhooks (one process)."""
     if bureau_url and in_process_bureau:
         raise _fail("give --bureau-url or --in-process-bureau, not both")
-    import uvicorn
-
+    from scoring.api import server
     from scoring.api.app import create_app
     from scoring.config import get_settings
     from scoring.service.bootstrap import build_runtime
@@ -55,9 +69,20 @@ def serve(
     except StorageError as error:
         raise _fail(str(error)) from None
     runtime = build_runtime(settings=settings, bureau_url=bureau_url, bureau_transport=transport)
+    delivery = None
+    if webhooks:
+        from scoring.service.webhooks import DeliveryWorker
+
+        # Replicas may each run one: every event is held by one worker while it is posted.
+        delivery = DeliveryWorker(uow_factory=runtime.unit_of_work, clock=runtime.clock).start()
+        typer.echo("delivering webhook events in the background (--no-webhooks turns it off)")
     try:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="info", access_log=False)
+        server.run(create_app(runtime), host=host, port=port, reuse_port=reuse_port)
+    except server.ServerSocketError as error:
+        raise _fail(str(error)) from None
     finally:
+        if delivery is not None:
+            delivery.stop()
         runtime.close()
 
 

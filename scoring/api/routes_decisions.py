@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from data_contracts.requests import DecisionRequest
-from scoring.api.deps import RuntimeDep, UnitOfWorkDep, require_scope
+from scoring.api.deps import BearerKeyDep, RuntimeDep, UnitOfWorkDep, authorize, require_scope
 from scoring.api.errors import error_responses
 from scoring.api.schemas_decisions import DecisionPublic
 from scoring.service.api_keys import DECISIONS_READ, DECISIONS_WRITE, AuthenticatedClient
@@ -17,7 +19,6 @@ from scoring.service.errors import ServiceError
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
-WriterDep = Annotated[AuthenticatedClient, Depends(require_scope(DECISIONS_WRITE))]
 ReaderDep = Annotated[AuthenticatedClient, Depends(require_scope(DECISIONS_READ))]
 
 
@@ -31,9 +32,9 @@ ReaderDep = Annotated[AuthenticatedClient, Depends(require_scope(DECISIONS_READ)
         **error_responses(400, 401, 403, 409, 413, 415, 422, 503),
     },
 )
-def create_decision(
+async def create_decision(
     body: DecisionRequest,
-    client: WriterDep,
+    presented: BearerKeyDep,
     runtime: RuntimeDep,
     uow: UnitOfWorkDep,
     request: Request,
@@ -48,8 +49,11 @@ def create_decision(
     """Decide, store and explain one application; answered only after it is stored."""
     metrics = request.app.state.metrics
     started = time.perf_counter()
-    try:
-        view = make_decision(
+
+    def decide() -> DecisionView:
+        # The key is checked and the application decided in one hand-off to the thread pool.
+        client = authorize(runtime, presented, DECISIONS_WRITE)
+        return make_decision(
             request=body,
             client=client,
             idempotency_key=idempotency_key,
@@ -60,6 +64,9 @@ def create_decision(
             pseudonym_key=runtime.pseudonym_key,
             clock=runtime.clock,
         )
+
+    try:
+        view = await anyio.to_thread.run_sync(decide, limiter=_limiter(request))
     except ServiceError as error:
         metrics.errors.labels(code=error.code).inc()
         raise
@@ -94,3 +101,18 @@ def _answer(view: DecisionView, *, status_code: int, location: bool) -> Response
     body = DecisionPublic.from_view(view).model_dump_json()
     headers = {"Location": f"/v1/decisions/{view.decision_id}"} if location else None
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
+
+
+def _limiter(request: Request) -> anyio.CapacityLimiter:
+    """At most ``decision_threads`` decisions in the thread pool at once, per process.
+
+    Decisions are CPU work under one interpreter lock: more of them at once than the process
+    can run only stretch each one (and the database write turn of the one that holds it),
+    while waiting here costs nothing. Enough threads stay to overlap bureau calls.
+    """
+    state = request.app.state
+    limiter = getattr(state, "decision_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(state.runtime.settings.decision_threads)
+        state.decision_limiter = limiter
+    return limiter

@@ -2,8 +2,10 @@
 
 A case is ``open`` until a reviewer claims it, ``claimed`` while one reviewer holds it,
 ``awaiting_second_signature`` when the proposed outcome grants more credit than a single
-reviewer may, and ``resolved`` when the outcome stands. Who may do what is decided by
-small predicates here; the service layer asks them before it changes anything.
+reviewer may, and ``resolved`` when the outcome stands. A reviewer who holds a case may
+escalate it with a note: it goes back to the queue for senior reviewers only, and not to
+the person who escalated it. Who may do what is decided by small predicates here; the
+service layer asks them before it changes anything.
 
 Time is always passed in: nothing here reads a clock.
 """
@@ -26,6 +28,7 @@ from scoring.domain.policy import Policy
 LOCAL_TIME = ZoneInfo("Europe/Tallinn")
 MIN_JUSTIFICATION_CHARS = 20
 MIN_EXTENSION_REASON_CHARS = 20
+MIN_ESCALATION_NOTE_CHARS = 20
 MAX_STATEMENT_CHARS = 5000
 # A case this close to its deadline is escalated: shown first and flagged.
 ESCALATE_WITHIN = timedelta(days=5)
@@ -123,6 +126,15 @@ def may_extend(actor: Actor) -> bool:
     return actor.role is Role.SENIOR_REVIEWER
 
 
+def may_claim(actor: Actor, *, escalated_by: int | None) -> bool:
+    """Any case worker may claim an ordinary case; an escalated one only another senior."""
+    if not may_work_cases(actor):
+        return False
+    if escalated_by is None:
+        return True
+    return actor.role is Role.SENIOR_REVIEWER and actor.user_id != escalated_by
+
+
 def require_worker(actor: Actor, action: str) -> None:
     """Refuse anyone who may not work on cases, naming the action."""
     if not may_work_cases(actor):
@@ -216,6 +228,17 @@ def check_justification(text: str) -> str:
         raise InvalidInput(
             "a written justification is required for every outcome, "
             f"at least {MIN_JUSTIFICATION_CHARS} characters"
+        )
+    return stripped
+
+
+def check_escalation_note(text: str) -> str:
+    """The note that tells the senior reviewer what to look at, stripped; refused when too short."""
+    stripped = (text or "").strip()
+    if len(stripped) < MIN_ESCALATION_NOTE_CHARS:
+        raise InvalidInput(
+            "an escalation needs a note for the senior reviewer saying what to look at, "
+            f"at least {MIN_ESCALATION_NOTE_CHARS} characters"
         )
     return stripped
 

@@ -111,6 +111,18 @@ def entries_for(*, session: Session, entity_type: str, entity_id: str) -> list[A
     )
 
 
+def latest(*, session: Session, entity_type: str, limit: int = 50) -> list[AuditLogEntry]:
+    """The newest entries about one kind of record, newest first."""
+    return list(
+        session.scalars(
+            select(AuditLogEntry)
+            .where(AuditLogEntry.entity_type == entity_type)
+            .order_by(AuditLogEntry.seq.desc())
+            .limit(limit)
+        )
+    )
+
+
 def verify(*, session: Session) -> list[ChainBreak]:
     """Every place where the stored audit chain does not hold; empty when intact."""
     rows: Sequence[AuditLogEntry] = session.scalars(

@@ -67,7 +67,12 @@ _HEAD = DecisionLogHead.__table__
 _ENTRIES = DecisionLogEntry.__table__
 _READ_HEAD = select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == CHAIN_HEAD_ID)
 # SQLite has no row locks: writing the head first takes the database's single write lock.
-_TOUCH_HEAD = update(_HEAD).where(_HEAD.c.id == CHAIN_HEAD_ID).values(seq=_HEAD.c.seq)
+_TOUCH_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == CHAIN_HEAD_ID)
+    .values(seq=_HEAD.c.seq)
+    .returning(_HEAD.c.seq, _HEAD.c.entry_hash)
+)
 _MOVE_HEAD = (
     update(_HEAD)
     .where(_HEAD.c.id == CHAIN_HEAD_ID)
@@ -86,8 +91,7 @@ def lock_head(session: Session) -> ChainHead:
     if connection.dialect.name == "postgresql":
         row = connection.execute(_READ_HEAD.with_for_update()).first()
     else:
-        connection.execute(_TOUCH_HEAD)
-        row = connection.execute(_READ_HEAD).first()
+        row = connection.execute(_TOUCH_HEAD).first()
     if row is None:
         raise RuntimeError("the decision log has no chain head row; run `installment db-upgrade`")
     return ChainHead(row.seq, row.entry_hash)
@@ -136,9 +140,26 @@ def append(
     ``head`` is the result of ``lock_head`` when the caller took it earlier in the same
     transaction; otherwise it is taken here.
     """
+    return append_canonical(
+        session=session,
+        decision_id=decision_id,
+        canonical=canonical_json(payload),
+        at=at,
+        head=head,
+    )
+
+
+def append_canonical(
+    *,
+    session: Session,
+    decision_id: str,
+    canonical: str,
+    at: datetime,
+    head: ChainHead | None = None,
+) -> ChainEntry:
+    """:func:`append` of a payload already in canonical JSON (built outside the lock)."""
     if head is None:
         head = lock_head(session)
-    canonical = canonical_json(payload)
     seq = head.seq + 1
     digest = entry_hash(prev_hash=head.entry_hash, seq=seq, canonical_payload=canonical)
     connection = session.connection()

@@ -20,17 +20,26 @@ import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Float, bindparam, cast, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models.features import (
+    FEATURE_NAMES,
+    BureauFacts,
+    CustomerHistory,
+    FeatureInputError,
+    applicant_features,
+    applicant_history_aggregates,
+    cutoff_day,
+)
 from scoring.bureau.client import BureauError
 from scoring.domain import personal_code
 from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES, BureauReport
@@ -57,13 +66,9 @@ from scoring.service.errors import (
 )
 from scoring.service.reviews import open_case_for_pending_decision
 from scoring.storage import tables as t
+from scoring.storage.sql import day_number
 from scoring.storage.tables_decisions import DecisionInput
 
-CUSTOMER_KEY = "pseudonym"
-# Every row handed to the feature code for one decision is the applicant's, and the report is
-# theirs: a constant integer key joins the tables as the pseudonym and report id would.
-_APPLICANT = 0
-_REPORT = 0
 CONTEST_PATH = "/v1/decisions/{decision_id}/contest"
 # Routing reasons that make a review case, and the case kind each one opens.
 REVIEW_CASE_KINDS = {
@@ -111,30 +116,7 @@ class DecisionView:
 class _History:
     customer_id: int | None
     objected: bool
-    invoices: _Columns
-    payments: _Columns
-
-
-class _Columns:
-    """A read-only table of ready-made columns for ``models.features``.
-
-    The feature code reads a table only through ``table.columns`` and ``table[name]``; this
-    gives it exactly that from arrays built once per decision, instead of a DataFrame whose
-    construction and per-column access would cost more than the features themselves.
-    """
-
-    __slots__ = ("_series", "columns")
-
-    def __init__(self, columns: dict[str, np.ndarray]) -> None:
-        # Strings stay plain objects: inferring an Arrow string column costs more than it saves.
-        self._series = {
-            name: pd.Series(values, dtype=object if values.dtype == object else None)
-            for name, values in columns.items()
-        }
-        self.columns = tuple(self._series)
-
-    def __getitem__(self, name: str) -> pd.Series:
-        return self._series[name]
+    events: CustomerHistory
 
 
 @lru_cache(maxsize=1)
@@ -177,13 +159,31 @@ def make_decision(
         )
 
     with uow:
-        stored = _earlier_answer(
-            uow.session, client=client, key=idempotency_key, fingerprint=fingerprint,
-            external_id=request.application_id,
-        )  # fmt: skip
-        if stored is not None:
-            return stored
-        history = _load_history(uow.session, pseudonym)
+        # One query tells whether this application or key was decided before and who the
+        # applicant is; only a retry or a conflict reads further.
+        known = (
+            uow.session.connection()
+            .execute(
+                _READ_CHECK,
+                {
+                    "pseudonym": pseudonym,
+                    "client_id": client.client_id,
+                    "external_id": request.application_id,
+                    "key": idempotency_key,
+                },
+            )
+            .one()
+        )
+        if known.application_id is not None or known.idempotency_hash is not None:
+            stored = _earlier_answer(
+                uow.session, client_id=client.client_id, key=idempotency_key,
+                fingerprint=fingerprint, external_id=request.application_id,
+            )  # fmt: skip
+            if stored is not None:
+                return stored
+        history = _load_history(
+            uow.session, customer_id=known.customer_id, objected=known.objected_at is not None
+        )
 
     applied_at = clock()
     purchase = request.purchase
@@ -202,38 +202,36 @@ def make_decision(
 
     decision_id = str(uuid.uuid4())
     decided_at = clock()
+    # Every row and the log entry are built before the writer's turn, which then only writes.
+    rows = _rows(
+        decision_id=decision_id, decided_at=decided_at, applied_at=applied_at,
+        request=request, client=client, pseudonym=pseudonym, facts=facts, scoring=scoring,
+        policy=policy, fingerprint=fingerprint, key=idempotency_key,
+    )  # fmt: skip
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
             with uow, decision_log.writer_turn(uow.session):
                 session = uow.session
                 # On SQLite the head is the database's write lock and is taken first, so the
-                # re-checks below see every decision committed before this one; on
-                # PostgreSQL it is the chain's row lock, taken by the append just before
-                # commit, and a concurrent twin shows up as a unique-key conflict instead.
+                # check below sees every decision committed before this one; on PostgreSQL
+                # it is the chain's row lock, taken by the append just before commit, and a
+                # concurrent twin shows up as a unique-key conflict instead.
                 head = None
                 if decision_log.locks_head_first(session):
                     head = decision_log.lock_head(session)
-                stored = _earlier_answer(
-                    session, client=client, key=idempotency_key, fingerprint=fingerprint,
-                    external_id=request.application_id,
-                )  # fmt: skip
+                stored = _write(session, rows, head=head)
                 if stored is not None:
-                    uow.commit()  # ends the write lock within this thread's turn
+                    session.rollback()  # ends the write lock within this thread's turn
                     return stored
-                view = _store(
-                    session, decision_id=decision_id, decided_at=decided_at,
-                    applied_at=applied_at, request=request, client=client, pseudonym=pseudonym,
-                    facts=facts, scoring=scoring, policy=policy, fingerprint=fingerprint,
-                    key=idempotency_key, head=head,
-                )  # fmt: skip
                 uow.commit()
-            return view
+            return rows.view
         except IntegrityError:
             # Another request stored the same application, key, customer or bureau report
-            # after our re-check: its answer is ours (replay or 409), else store once more.
+            # after our check: its answer is ours (replay or 409), else store once more.
             with uow:
                 stored = _earlier_answer(
-                    uow.session, client=client, key=idempotency_key, fingerprint=fingerprint,
+                    uow.session, client_id=client.client_id, key=idempotency_key,
+                    fingerprint=fingerprint,
                     external_id=request.application_id,
                 )  # fmt: skip
             if stored is not None:
@@ -256,7 +254,7 @@ def get_decision(*, uow: Any, client: AuthenticatedClient, decision_id: str) -> 
 def _earlier_answer(
     session: Session,
     *,
-    client: AuthenticatedClient,
+    client_id: str,
     key: str | None,
     fingerprint: str,
     external_id: str,
@@ -266,11 +264,11 @@ def _earlier_answer(
     # transaction, and each statement may see a newer snapshot (PostgreSQL, read committed),
     # so whoever sees its application also sees its key and answers with a replay, not 409.
     existing = connection.execute(
-        _APPLICATION_OF_CLIENT, {"client_id": client.client_id, "external_id": external_id}
+        _APPLICATION_OF_CLIENT, {"client_id": client_id, "external_id": external_id}
     ).first()
     if key is not None:
         record = connection.execute(
-            _IDEMPOTENCY_RECORD, {"client_id": client.client_id, "key": key}
+            _IDEMPOTENCY_RECORD, {"client_id": client_id, "key": key}
         ).first()
         if record is not None:
             if record.request_hash != fingerprint or record.decision_id is None:
@@ -279,7 +277,7 @@ def _earlier_answer(
                     "use a new key for a new application",
                     field="Idempotency-Key",
                 )
-            view = _stored_view(session, decision_id=record.decision_id, client_id=client.client_id)
+            view = _stored_view(session, decision_id=record.decision_id, client_id=client_id)
             return _replace(view, idempotent_replay=True)
     if existing is not None:
         raise ApplicationAlreadyDecided(
@@ -302,69 +300,65 @@ _APPLICATION_OF_CLIENT = select(_APPLICATIONS.c.id).where(
 )
 
 
-def _load_history(session: Session, pseudonym: str) -> _History:
+def _load_history(session: Session, *, customer_id: int | None, objected: bool) -> _History:
     # Core statements on the session's connection: plain tuples, no ORM objects to build.
+    if customer_id is None:
+        return _History(None, False, CustomerHistory.empty())
     connection = session.connection()
-    customer = connection.execute(_CUSTOMER_BY_PSEUDONYM, {"pseudonym": pseudonym}).first()
-    if customer is None:
-        return _History(None, False, _invoice_columns([]), _payment_columns([]))
-    invoices = connection.execute(_INVOICES_OF_CUSTOMER, {"customer_id": customer.id}).all()
-    payments = connection.execute(_PAYMENTS_OF_CUSTOMER, {"customer_id": customer.id}).all()
-    return _History(
-        customer.id,
-        customer.objected_to_profiling_at is not None,
-        _invoice_columns(invoices),
-        _payment_columns(payments),
-    )
+    invoices = connection.execute(_INVOICES_OF_CUSTOMER, {"customer_id": customer_id}).all()
+    payments = connection.execute(_PAYMENTS_OF_CUSTOMER, {"customer_id": customer_id}).all()
+    return _History(customer_id, objected, _customer_history(invoices, payments))
 
 
 _CUSTOMERS = t.Customer.__table__
 _INVOICES = t.Invoice.__table__
 _PAYMENTS = t.Payment.__table__
-_CUSTOMER_BY_PSEUDONYM = select(_CUSTOMERS.c.id, _CUSTOMERS.c.objected_to_profiling_at).where(
+_CUSTOMER_BY_PSEUDONYM = select(_CUSTOMERS.c.id).where(
     _CUSTOMERS.c.pseudonym == bindparam("pseudonym")
 )
-# Amounts are read as floats in SQL: the same double float(Decimal) gives, without Decimals.
+_READ_CHECK = select(
+    _CUSTOMER_BY_PSEUDONYM.scalar_subquery().label("customer_id"),
+    _CUSTOMER_BY_PSEUDONYM.with_only_columns(_CUSTOMERS.c.objected_to_profiling_at)
+    .scalar_subquery()
+    .label("objected_at"),
+    _APPLICATION_OF_CLIENT.scalar_subquery().label("application_id"),
+    _IDEMPOTENCY_RECORD.with_only_columns(_IDEMPOTENCY.c.request_hash)
+    .scalar_subquery()
+    .label("idempotency_hash"),
+)
+# Every column is read as a number, as the feature kernel takes it: dates as day numbers,
+# amounts as floats (the same double float(Decimal) gives), so rows become arrays at once.
 _INVOICES_OF_CUSTOMER = select(
-    _INVOICES.c.id, _INVOICES.c.issued_on, _INVOICES.c.due_on, cast(_INVOICES.c.amount, Float),
-    _INVOICES.c.paid_in_full_on, _INVOICES.c.reminders_sent, _INVOICES.c.sent_to_collection_on,
+    _INVOICES.c.id, day_number(_INVOICES.c.issued_on), day_number(_INVOICES.c.due_on),
+    cast(_INVOICES.c.amount, Float), day_number(_INVOICES.c.paid_in_full_on),
+    _INVOICES.c.reminders_sent, day_number(_INVOICES.c.sent_to_collection_on),
 ).where(_INVOICES.c.customer_id == bindparam("customer_id"))  # fmt: skip
 _PAYMENTS_OF_CUSTOMER = (
-    select(_PAYMENTS.c.invoice_id, _PAYMENTS.c.paid_on, cast(_PAYMENTS.c.amount, Float))
+    select(_PAYMENTS.c.invoice_id, day_number(_PAYMENTS.c.paid_on), cast(_PAYMENTS.c.amount, Float))
     .join(_INVOICES, _INVOICES.c.id == _PAYMENTS.c.invoice_id)
     .where(_INVOICES.c.customer_id == bindparam("customer_id"))
 )
 
 
-def _dates(values: Sequence[Any]) -> np.ndarray:
-    # numpy reads dates and None (as NaT) directly, much faster than pd.to_datetime on objects.
-    return np.array(values, dtype="datetime64[D]").astype("datetime64[ns]")
-
-
-def _invoice_columns(rows: Sequence[Any]) -> _Columns:
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 7
-    return _Columns(
-        {
-            "invoice_id": np.asarray(columns[0], dtype=np.int64),
-            CUSTOMER_KEY: np.full(len(rows), _APPLICANT, dtype=np.int64),
-            "issued_on": _dates(columns[1]),
-            "due_on": _dates(columns[2]),
-            "amount_eur": np.asarray(columns[3], dtype=np.float64),
-            "paid_in_full_on": _dates(columns[4]),
-            "reminders_sent": np.asarray(columns[5], dtype=np.float64),
-            "sent_to_collection_on": _dates(columns[6]),
-        }
-    )
-
-
-def _payment_columns(rows: Sequence[Any]) -> _Columns:
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 3
-    return _Columns(
-        {
-            "invoice_id": np.asarray(columns[0], dtype=np.int64),
-            "paid_on": _dates(columns[1]),
-            "amount_eur": np.asarray(columns[2], dtype=np.float64),
-        }
+def _customer_history(invoices: Sequence[Any], payments: Sequence[Any]) -> CustomerHistory:
+    """Database rows (all numbers, NULL as None) as the arrays the feature kernel reads."""
+    if not invoices:
+        return CustomerHistory.empty()
+    # numpy reads None as NaN in a float array: a missing date is a missing day number. Rows
+    # become plain tuples first: numpy reads a result row item by item, thirty times slower.
+    table = np.array([tuple(row) for row in invoices], dtype=np.float64)
+    where = {invoice_id: i for i, invoice_id in enumerate(table[:, 0].tolist())}
+    paid = np.array([tuple(row) for row in payments], dtype=np.float64).reshape(-1, 3)
+    return CustomerHistory(
+        issued=table[:, 1],
+        due=table[:, 2],
+        amount=table[:, 3],
+        paid_full=table[:, 4],
+        reminders=table[:, 5],
+        collection=table[:, 6],
+        pay_invoice=np.asarray([where[i] for i in paid[:, 0].tolist()], dtype=np.intp),
+        paid_on=paid[:, 1],
+        pay_amount=paid[:, 2],
     )
 
 
@@ -386,112 +380,56 @@ class _Scoring:
     model_contract: dict[str, str] = field(default_factory=dict)
 
 
-def features_frame(
+def feature_matrix(
     *,
-    history: Any,
+    history: _History,
     report: BureauReport,
     applied_at: datetime,
     product_category: str,
     terms: Sequence[tuple[float, int]],
-    report_columns: _Columns | None = None,
-) -> pd.DataFrame:
+) -> np.ndarray:
     """Model features for (amount, term) pairs of one application, by the training code.
 
-    ``report_columns`` is ``report`` as :func:`_report_columns` gives it, when already built.
+    A row per pair, columns in ``FEATURE_NAMES`` order.
     """
-    from models.features import application_features
-
-    n = len(terms)
-    amounts, months = zip(*terms, strict=True) if n else ((), ())
-    # The application time as naive UTC datetime64, which the feature code takes as UTC.
-    applications = _Columns(
-        {
-            "application_id": np.arange(n),
-            CUSTOMER_KEY: np.full(n, _APPLICANT, dtype=np.int64),
-            "applied_at": np.full(n, _utc_datetime64(applied_at)),
-            "amount_eur": np.asarray(amounts, dtype=np.float64),
-            "term_months": np.asarray(months, dtype=np.int64),
-            "product_category": np.full(n, product_category, dtype=object),
-            "bureau_report_id": np.full(n, _REPORT, dtype=np.int64),
-        }
-    )
-    return application_features(
-        applications=applications,
-        invoices=history.invoices,
-        payments=history.payments,
-        bureau_reports=report_columns or _report_columns(report),
-        customer_key=CUSTOMER_KEY,
+    amounts, months = zip(*terms, strict=True) if terms else ((), ())
+    return applicant_features(
+        history=history.events,
+        bureau=BureauFacts(
+            score=report.score,
+            risk_class=report.risk_class,
+            open_default_count=report.open_default_count,
+            closed_default_count=report.closed_default_count,
+        ),
+        applied_at=applied_at,
+        product_category=product_category,
+        amounts=amounts,
+        terms=months,
     )
 
 
-def _utc_datetime64(moment: datetime) -> np.datetime64:
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return np.datetime64(moment, "ns")
-
-
-def _report_columns(report: BureauReport) -> _Columns:
-    """The bureau report as the one-row table the feature code reads."""
-    return _Columns(
-        {
-            "report_id": np.array([_REPORT], dtype=np.int64),
-            CUSTOMER_KEY: np.array([_APPLICANT], dtype=np.int64),
-            "score": np.array([report.score]),
-            "risk_class": np.array([report.risk_class], dtype=object),
-            "open_default_count": np.array([report.open_default_count]),
-            "closed_default_count": np.array([report.closed_default_count]),
-        }
-    )
-
-
-def _feature_names(features: pd.DataFrame) -> list[str]:
-    """The columns of ``application_features`` output: ``FEATURE_NAMES``, in that order."""
-    from models.features import FEATURE_NAMES
-
-    # Read from the plain list: listing a pandas string Index costs more than the features.
-    if len(features.columns) != len(FEATURE_NAMES):
-        return features.columns.tolist()
-    return FEATURE_NAMES
-
-
-def _model_frame(features: pd.DataFrame, model: Any) -> pd.DataFrame:
-    """``features`` with exactly the model's columns in its order, as one float64 block."""
-    names = list(model.feature_names)
-    available = _feature_names(features)
-    if available == names:
-        return features
-    positions = _column_positions(tuple(available), tuple(names))
-    if positions is None:
-        return features  # the model itself names what is missing
-    values = features.to_numpy(dtype=np.float64)[:, positions]
-    return pd.DataFrame(values, index=features.index, columns=names)
+def _model_matrix(features: np.ndarray, model: Any) -> np.ndarray:
+    """``features`` (``FEATURE_NAMES`` columns) narrowed to the model's columns, its order."""
+    positions = _column_positions(tuple(model.feature_names))
+    return features if positions is None else features[:, positions]
 
 
 @lru_cache(maxsize=16)
-def _column_positions(available: tuple[str, ...], wanted: tuple[str, ...]) -> np.ndarray | None:
-    where = {name: i for i, name in enumerate(available)}
-    if any(name not in where for name in wanted):
+def _column_positions(wanted: tuple[str, ...]) -> np.ndarray | None:
+    """Where the model's columns are among ``FEATURE_NAMES``; None when they are all, in order."""
+    if list(wanted) == FEATURE_NAMES:
         return None
+    where = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    unknown = [name for name in wanted if name not in where]
+    if unknown:
+        raise FeatureInputError(f"the model needs feature(s) not computed here: {unknown}")
     return np.asarray([where[name] for name in wanted], dtype=np.intp)
 
 
 def _history_without_bureau(history: _History, applied_at: datetime) -> dict:
     """The internal-arrears facts the policy needs when the bureau gave no report."""
-    from models.features import history_aggregates
-
-    raw = history_aggregates(
-        applications=pd.DataFrame(
-            {
-                "application_id": [0],
-                CUSTOMER_KEY: [_APPLICANT],
-                "applied_at": [_utc_datetime64(applied_at)],
-            }
-        ),
-        invoices=history.invoices,
-        payments=history.payments,
-        customer_key=CUSTOMER_KEY,
-    )
-    return {"current_dpd": float(raw["current_dpd"].iloc[0])}
+    raw = applicant_history_aggregates(history.events, day=cutoff_day(applied_at))
+    return {"current_dpd": raw["current_dpd"]}
 
 
 def _assess(
@@ -518,45 +456,40 @@ def _assess(
         failure = error.kind
 
     if report is None:
-        features: dict[str, float] = _history_without_bureau(history, applied_at)
-        outcome = decide(application=facts, features=features, assessment=None, policy=policy)
-        return _Scoring(outcome, dict(features), None, None, failure, None, None, scored=False)
+        arrears = _history_without_bureau(history, applied_at)
+        outcome = decide(application=facts, features=arrears, assessment=None, policy=policy)
+        return _Scoring(outcome, dict(arrears), None, None, failure, None, None, scored=False)
 
-    report_columns = _report_columns(report)
-    frame = features_frame(
+    features = feature_matrix(
         history=history, report=report, applied_at=applied_at,
         product_category=facts.product_category, terms=[(facts.amount_eur, facts.term_months)],
-        report_columns=report_columns,
     )  # fmt: skip
-    numeric = dict(zip(_feature_names(frame), frame.to_numpy()[0].tolist(), strict=True))
-    model_input = _model_frame(frame, champion)
+    numeric = dict(zip(FEATURE_NAMES, features[0].tolist(), strict=True))
+    model_input = _model_matrix(features, champion)
     probability = float(champion.predict_pd(model_input)[0])
-    base, contributions = champion.explain(model_input)
+    base, contributions = champion.contributions(model_input)
     assessment = ModelAssessment(
         probability_of_default=probability,
         base_value=float(base),
-        contributions=dict(
-            zip(champion.feature_names, contributions.to_numpy()[0].tolist(), strict=True)
-        ),
+        contributions=dict(zip(champion.feature_names, contributions[0].tolist(), strict=True)),
         model_name=champion.name,
         model_version=str(champion.version),
     )
     outcome = decide(application=facts, features=numeric, assessment=assessment, policy=policy)
 
     def score(candidates: Sequence[tuple[float, int]]) -> Sequence[float]:
-        batch = features_frame(
+        batch = feature_matrix(
             history=history, report=report, applied_at=applied_at,
             product_category=facts.product_category, terms=candidates,
-            report_columns=report_columns,
         )  # fmt: skip
-        return champion.predict_pd(_model_frame(batch, champion)).tolist()
+        return champion.predict_pd(_model_matrix(batch, champion)).tolist()
 
     counterfactual = find_counterfactual(
         application=facts, outcome=outcome, policy=policy, score=score
     )
     shadow = None
     if challenger is not None:
-        shadow_pd = float(challenger.predict_pd(_model_frame(frame, challenger))[0])
+        shadow_pd = float(challenger.predict_pd(_model_matrix(features, challenger))[0])
         shadow_outcome = decide(
             application=facts,
             features=numeric,
@@ -571,22 +504,42 @@ def _assess(
             "outcome": shadow_outcome.value,
             "disagrees": shadow_outcome != outcome.outcome,
         }
-    features = {k: (None if math.isnan(v) else v) for k, v in numeric.items()}
+    stored_features = {k: (None if math.isnan(v) else v) for k, v in numeric.items()}
     trained_on = {}
     metadata = getattr(champion, "metadata", None) or {}
     if metadata.get("contract_id") and metadata.get("contract_version"):
         trained_on[str(metadata["contract_id"])] = str(metadata["contract_version"])
     return _Scoring(
-        outcome, features, assessment, report, None, counterfactual, shadow, True, trained_on
-    )
+        outcome, stored_features, assessment, report, None, counterfactual, shadow, True,
+        trained_on,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
 # Step 3: store
 
 
-def _store(
-    session: Session,
+@dataclass(frozen=True)
+class _Rows:
+    """What one decision stores, as plain values; ids of rows inserted first are added later."""
+
+    pseudonym: str
+    client_id: str
+    external_id: str
+    fingerprint: str
+    key: str | None
+    report: dict[str, Any] | None
+    default_entries: list[dict[str, Any]]
+    application: dict[str, Any]
+    decision: dict[str, Any]
+    decision_input: dict[str, Any]
+    idempotency: dict[str, Any] | None
+    log_entry: str  # the canonical JSON payload of the decision's log entry
+    pending_review: DecisionOutcome | None
+    view: DecisionView
+
+
+def _rows(
     *,
     decision_id: str,
     decided_at: datetime,
@@ -599,40 +552,42 @@ def _store(
     policy: Policy,
     fingerprint: str,
     key: str | None,
-    head: decision_log.ChainHead | None,
-) -> DecisionView:
-    # Core inserts, one statement per row and no flushes: the rows are plain values here.
-    connection = session.connection()
-    customer_id = connection.execute(_CUSTOMER_ID, {"pseudonym": pseudonym}).scalar()
-    if customer_id is None:
-        # A new applicant: known only by pseudonym, never a customer so far (a thin file).
-        customer_id = connection.execute(
-            _INSERT_CUSTOMER, {"pseudonym": pseudonym, "customer_since": None}
-        ).scalar_one()
-
-    report_row_id, report_row = None, None
-    if scoring.report is not None:
-        report_row_id, report_row = _store_report(
-            connection, scoring.report, customer_id=customer_id
-        )
-
+) -> _Rows:
     purchase = request.purchase
-    application_id = connection.execute(
-        _INSERT_APPLICATION,
+    report = scoring.report
+    report_values = None
+    if report is not None:
+        report_values = {
+            "report_id": report.report_id,
+            "requested_at": report.requested_at,
+            "received_at": report.requested_at,
+            "score": report.score,
+            "risk_class": report.risk_class,
+            "pd_band_low": report.pd_band_low,
+            "pd_band_high": report.pd_band_high,
+            "open_default_count": report.open_default_count,
+            "closed_default_count": report.closed_default_count,
+        }
+    default_entries = [
         {
-            "client_id": client.client_id,
-            "external_id": request.application_id,
-            "customer_id": customer_id,
-            "applied_at": applied_at,
-            "amount": Decimal(str(purchase.amount_eur)).quantize(Decimal("0.01")),
-            "term_months": int(purchase.term_months),
-            "product_category": purchase.product_category,
-            "channel": request.channel,
-            "human_review_requested": bool(request.human_review_requested),
-            "bureau_report_id": report_row_id,
-            "defaulted_12m": None,
-        },
-    ).scalar_one()
+            "creditor_sector": entry.creditor_sector,
+            "amount": Decimal(str(entry.amount_eur)).quantize(Decimal("0.01")),
+            "started_on": entry.started_on,
+            "ended_on": entry.ended_on,
+        }
+        for entry in (report.default_entries if report is not None else ())
+    ]
+    application = {
+        "client_id": client.client_id,
+        "external_id": request.application_id,
+        "applied_at": applied_at,
+        "amount": Decimal(str(purchase.amount_eur)).quantize(Decimal("0.01")),
+        "term_months": int(purchase.term_months),
+        "product_category": purchase.product_category,
+        "channel": request.channel,
+        "human_review_requested": bool(request.human_review_requested),
+        "defaulted_12m": None,
+    }
 
     outcome = scoring.outcome
     assessment = scoring.assessment
@@ -644,13 +599,12 @@ def _store(
     inputs = {
         "facts": facts.__dict__,
         "features": scoring.features,
-        "bureau_report_id": scoring.report.report_id if scoring.report else None,
+        "bureau_report_id": report.report_id if report else None,
         "bureau_failure": scoring.bureau_failure,
     }
     input_hash = hashlib.sha256(canonical_json(inputs).encode()).hexdigest()
     values = {
         "id": decision_id,
-        "application_id": application_id,
         "outcome": outcome.outcome.value,
         "automated": outcome.automated,
         "probability_of_default": assessment.probability_of_default if assessment else None,
@@ -663,43 +617,15 @@ def _store(
         "policy_rules": rules,
         "contributions": dict(assessment.contributions) if assessment else {},
         "counterfactual": counterfactual,
-        "bureau_report_id": scoring.report.report_id if scoring.report else None,
+        "bureau_report_id": report.report_id if report else None,
         "input_hash": input_hash,
         "decided_at": decided_at,
         "contestable_until": decided_at + timedelta(days=policy.contest_window_days),
         "supersedes_decision_id": None,
         "shadow": scoring.shadow,
     }
-    connection.execute(_INSERT_DECISION, values)
-    connection.execute(
-        _INSERT_DECISION_INPUT,
+    log_entry = canonical_json(
         {
-            "decision_id": decision_id,
-            "facts": dict(facts.__dict__),
-            "features": scoring.features or None,
-            "base_value": assessment.base_value if assessment else None,
-        },
-    )
-    if outcome.outcome is Outcome.PENDING_REVIEW:
-        _open_review_case(session, decision_id=decision_id, outcome=outcome, at=decided_at)
-    if key is not None:
-        connection.execute(
-            _INSERT_IDEMPOTENCY,
-            {
-                "client_id": client.client_id,
-                "idempotency_key": key,
-                "request_hash": fingerprint,
-                "decision_id": decision_id,
-                "created_at": decided_at,
-            },
-        )
-
-    decision_log.append(
-        session=session,
-        head=head,
-        decision_id=decision_id,
-        at=decided_at,
-        payload={
             "kind": "decision",
             "decision_id": decision_id,
             "client_id": client.client_id,
@@ -726,70 +652,135 @@ def _store(
                 "reason_codes": [r["code"] for r in reasons],
                 "policy_rules": rules,
             },
-        },
+        }
     )
-    decision = t.Decision(**values)  # not added: the row is stored; this only feeds the view
-    view = _view(decision, request.application_id, facts_row=facts.__dict__, report=report_row)
-    return _replace(view, challenger_disagrees=(scoring.shadow or {}).get("disagrees"))
+    # The view reads attributes as of a stored row; plain namespaces cost a fraction of ORM
+    # objects, whose every attribute set goes through the session's instrumentation.
+    decision = SimpleNamespace(**values)
+    letter_report = SimpleNamespace(**report_values) if report_values else None
+    view = _view(decision, request.application_id, facts_row=facts.__dict__, report=letter_report)
+    return _Rows(
+        pseudonym=pseudonym,
+        client_id=client.client_id,
+        external_id=request.application_id,
+        fingerprint=fingerprint,
+        key=key,
+        report=report_values,
+        default_entries=default_entries,
+        application=application,
+        decision=values,
+        decision_input={
+            "decision_id": decision_id,
+            "facts": dict(facts.__dict__),
+            "features": scoring.features or None,
+            "base_value": assessment.base_value if assessment else None,
+        },
+        idempotency=(
+            {
+                "client_id": client.client_id,
+                "idempotency_key": key,
+                "request_hash": fingerprint,
+                "decision_id": decision_id,
+                "created_at": decided_at,
+            }
+            if key is not None
+            else None
+        ),
+        log_entry=log_entry,
+        pending_review=outcome if outcome.outcome is Outcome.PENDING_REVIEW else None,
+        view=_replace(view, challenger_disagrees=(scoring.shadow or {}).get("disagrees")),
+    )
+
+
+def _write(
+    session: Session, rows: _Rows, *, head: decision_log.ChainHead | None
+) -> DecisionView | None:
+    """Write the decision's rows and log entry; an earlier answer instead, if there is one.
+
+    One query first checks, in the writer's turn, for an earlier decision of this
+    application or key and finds the customer and the bureau report if already stored.
+    """
+    connection = session.connection()
+    known = connection.execute(
+        _WRITE_CHECK,
+        {
+            "pseudonym": rows.pseudonym,
+            "client_id": rows.client_id,
+            "external_id": rows.external_id,
+            "key": rows.key,
+            "report_id": rows.report["report_id"] if rows.report else None,
+        },
+    ).one()
+    if known.application_id is not None or known.idempotency_hash is not None:
+        return _earlier_answer(
+            session, client_id=rows.client_id, key=rows.key,
+            fingerprint=rows.fingerprint, external_id=rows.external_id,
+        )  # fmt: skip
+
+    customer_id = known.customer_id
+    if customer_id is None:
+        # A new applicant: known only by pseudonym, never a customer so far (a thin file).
+        customer_id = connection.execute(
+            _INSERT_CUSTOMER, {"pseudonym": rows.pseudonym, "customer_since": None}
+        ).scalar_one()
+    report_row_id = None
+    if rows.report is not None:
+        if known.report_row_id is not None:
+            if known.report_customer_id != customer_id:
+                raise InvalidApplication("the bureau answered with another person's report id")
+            report_row_id = known.report_row_id
+        else:
+            report_row_id = connection.execute(
+                _INSERT_REPORT, {**rows.report, "customer_id": customer_id}
+            ).scalar_one()
+            if rows.default_entries:
+                connection.execute(
+                    _INSERT_DEFAULT_ENTRY,
+                    [{**e, "bureau_report_id": report_row_id} for e in rows.default_entries],
+                )
+    application_id = connection.execute(
+        _INSERT_APPLICATION,
+        {**rows.application, "customer_id": customer_id, "bureau_report_id": report_row_id},
+    ).scalar_one()
+    connection.execute(_INSERT_DECISION, {**rows.decision, "application_id": application_id})
+    connection.execute(_INSERT_DECISION_INPUT, rows.decision_input)
+    decision_id = rows.decision["id"]
+    if rows.pending_review is not None:
+        _open_review_case(
+            session, decision_id=decision_id, outcome=rows.pending_review,
+            at=rows.decision["decided_at"],
+        )  # fmt: skip
+    if rows.idempotency is not None:
+        connection.execute(_INSERT_IDEMPOTENCY, rows.idempotency)
+    decision_log.append_canonical(
+        session=session, head=head, decision_id=decision_id,
+        at=rows.decision["decided_at"], canonical=rows.log_entry,
+    )  # fmt: skip
+    return None
 
 
 _BUREAU_REPORTS = t.BureauReport.__table__
-_CUSTOMER_ID = select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.pseudonym == bindparam("pseudonym"))
 _INSERT_CUSTOMER = insert(_CUSTOMERS).returning(_CUSTOMERS.c.id)
 _INSERT_APPLICATION = insert(_APPLICATIONS).returning(_APPLICATIONS.c.id)
 _INSERT_DECISION = insert(t.Decision.__table__)
 _INSERT_DECISION_INPUT = insert(DecisionInput.__table__)
 _INSERT_IDEMPOTENCY = insert(_IDEMPOTENCY)
-_REPORT_BY_ID = select(
-    _BUREAU_REPORTS.c.id, _BUREAU_REPORTS.c.customer_id, _BUREAU_REPORTS.c.report_id,
-    _BUREAU_REPORTS.c.requested_at, _BUREAU_REPORTS.c.risk_class,
-).where(_BUREAU_REPORTS.c.report_id == bindparam("report_id"))  # fmt: skip
 _INSERT_REPORT = insert(_BUREAU_REPORTS).returning(_BUREAU_REPORTS.c.id)
 _INSERT_DEFAULT_ENTRY = insert(t.BureauDefaultEntry.__table__)
-
-
-def _store_report(
-    connection: Any, report: BureauReport, *, customer_id: int
-) -> tuple[int, t.BureauReport]:
-    """The stored report's row id and its letter facts; stored now unless it already was."""
-    existing = connection.execute(_REPORT_BY_ID, {"report_id": report.report_id}).first()
-    if existing is not None and existing.customer_id != customer_id:
-        raise InvalidApplication("the bureau answered with another person's report id")
-    if existing is not None:
-        facts = t.BureauReport(
-            report_id=existing.report_id,
-            requested_at=existing.requested_at,
-            risk_class=existing.risk_class,
-        )
-        return existing.id, facts
-    values = {
-        "report_id": report.report_id,
-        "customer_id": customer_id,
-        "requested_at": report.requested_at,
-        "received_at": report.requested_at,
-        "score": report.score,
-        "risk_class": report.risk_class,
-        "pd_band_low": report.pd_band_low,
-        "pd_band_high": report.pd_band_high,
-        "open_default_count": report.open_default_count,
-        "closed_default_count": report.closed_default_count,
-    }
-    row_id = connection.execute(_INSERT_REPORT, values).scalar_one()
-    if report.default_entries:
-        connection.execute(
-            _INSERT_DEFAULT_ENTRY,
-            [
-                {
-                    "bureau_report_id": row_id,
-                    "creditor_sector": entry.creditor_sector,
-                    "amount": Decimal(str(entry.amount_eur)).quantize(Decimal("0.01")),
-                    "started_on": entry.started_on,
-                    "ended_on": entry.ended_on,
-                }
-                for entry in report.default_entries
-            ],
-        )
-    return row_id, t.BureauReport(**values)
+_REPORT_ROW = select(_BUREAU_REPORTS.c.id, _BUREAU_REPORTS.c.customer_id).where(
+    _BUREAU_REPORTS.c.report_id == bindparam("report_id")
+)
+_WRITE_CHECK = select(
+    _CUSTOMER_BY_PSEUDONYM.scalar_subquery().label("customer_id"),
+    _APPLICATION_OF_CLIENT.scalar_subquery().label("application_id"),
+    _IDEMPOTENCY_RECORD.with_only_columns(_IDEMPOTENCY.c.request_hash)
+    .scalar_subquery()
+    .label("idempotency_hash"),
+    _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.id).scalar_subquery().label("report_row_id"),
+    _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.customer_id)
+    .scalar_subquery()
+    .label("report_customer_id"),
+)
 
 
 def _open_review_case(
@@ -875,11 +866,11 @@ def _stored_view(session: Session, *, decision_id: str, client_id: str) -> Decis
 
 
 def _view(
-    decision: t.Decision,
+    decision: t.Decision | SimpleNamespace,
     external_id: str,
     *,
     facts_row: dict[str, Any],
-    report: t.BureauReport | None,
+    report: t.BureauReport | SimpleNamespace | None,
 ) -> DecisionView:
     contest_url = CONTEST_PATH.format(decision_id=decision.id)
     model = (
@@ -917,9 +908,9 @@ def _view(
 
 
 def _letters(
-    decision: t.Decision,
+    decision: t.Decision | SimpleNamespace,
     facts: dict[str, Any],
-    report: t.BureauReport | None,
+    report: t.BureauReport | SimpleNamespace | None,
     contest_url: str,
 ) -> dict[str, str]:
     from scoring.letters import BureauConsulted, DecisionLetter, render_decision_letter

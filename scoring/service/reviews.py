@@ -63,6 +63,15 @@ Clock = Callable[[], datetime]
 SHORT_HISTORY_MONTHS = 6
 # A bureau report older than this at the time of the application is flagged as stale.
 STALE_BUREAU_REPORT = timedelta(days=30)
+# The model's inputs taken from the application or computed from its instalment, named as
+# in models.features.APPLICATION_FEATURES (a test keeps the two equal).
+APPLICATION_FEATURES = (
+    "amount_eur",
+    "term_months",
+    "monthly_instalment_eur",
+    "instalment_to_avg_invoice",
+    "product_category_code",
+)
 ENTITY = "review_case"
 
 
@@ -125,6 +134,10 @@ class ReviewCaseView:
     resolved_at: datetime | None
     resulting_decision_id: str | None
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    # Escalated by its holder to the senior reviewers (not the deadline flag ``escalation``).
+    escalated_by: int | None = None
+    escalated_at: datetime | None = None
+    escalation_note: str | None = None
 
     @property
     def effective_due_at(self) -> datetime:
@@ -167,6 +180,8 @@ class CaseDetail:
     decision_automated: bool
     decided_at: datetime
     application: list[SourcedValue]
+    # The model's inputs computed from the application (amount, term, instalment, product).
+    application_features: list[SourcedValue]
     payment_history: list[SourcedValue]
     invoices: list[dict[str, Any]]
     bureau: list[SourcedValue]
@@ -186,6 +201,7 @@ class CaseDetail:
     second_signature_required: bool
     second_signature_above_eur: float
     audit_trail: list[AuditEvent]
+    escalated_by_username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -288,6 +304,9 @@ def _view(case: ReviewCase, progress: ReviewCaseProgress | None, now: datetime) 
         resolved_at=case.resolved_at,
         resulting_decision_id=case.resulting_decision_id,
         attachments=list(progress.attachments) if progress else [],
+        escalated_by=progress.escalated_by if progress else None,
+        escalated_at=progress.escalated_at if progress else None,
+        escalation_note=progress.escalation_note if progress else None,
     )
 
 
@@ -493,12 +512,12 @@ def open_case_for_pending_decision(
 # The queue.
 
 
-def _claimable(reviewer_id: int, now: datetime) -> Any:
+def _claimable(reviewer: Actor, now: datetime) -> Any:
     """Cases open to a reviewer: open ones and lapsed claims, minus those they skipped."""
     lapsed = now - rules.CLAIM_IDLE_LIMIT
     skipped = exists().where(
         ReviewSkip.case_id == ReviewCase.id,
-        ReviewSkip.user_id == reviewer_id,
+        ReviewSkip.user_id == reviewer.user_id,
         ReviewSkip.until > now,
     )
     return and_(
@@ -507,7 +526,17 @@ def _claimable(reviewer_id: int, now: datetime) -> Any:
             and_(ReviewCase.status == CaseStatus.CLAIMED.value, ReviewCase.claimed_at < lapsed),
         ),
         ~skipped,
+        _escalation_allows(reviewer),
     )
+
+
+def _escalation_allows(reviewer: Actor) -> Any:
+    """``rules.may_claim`` as SQL: escalated cases only for a senior who did not escalate them."""
+    if reviewer.role is Role.SENIOR_REVIEWER:
+        barred = ReviewCaseProgress.escalated_by == reviewer.user_id
+    else:
+        barred = ReviewCaseProgress.escalated_by.is_not(None)
+    return ~exists().where(ReviewCaseProgress.case_id == ReviewCase.id, barred)
 
 
 # Oldest due first; escalated cases are those nearest their deadline, so they come first too.
@@ -531,7 +560,7 @@ def queue_for(*, session: Session, reviewer: Actor, now: datetime) -> list[Revie
         .order_by(*_QUEUE_ORDER)
     ).all()
     claimable = session.scalars(
-        select(ReviewCase).where(_claimable(reviewer.user_id, now)).order_by(*_QUEUE_ORDER)
+        select(ReviewCase).where(_claimable(reviewer, now)).order_by(*_QUEUE_ORDER)
     ).all()
     cases = list(held) + [c for c in claimable if c.claimed_by != reviewer.user_id]
     return _views(session, cases, now)
@@ -586,12 +615,7 @@ def claim_next_case(
     with uow:
         session = uow.session
         _take_write_turn(session)
-        query = (
-            select(ReviewCase)
-            .where(_claimable(reviewer.user_id, now))
-            .order_by(*_QUEUE_ORDER)
-            .limit(1)
-        )
+        query = select(ReviewCase).where(_claimable(reviewer, now)).order_by(*_QUEUE_ORDER).limit(1)
         if _is_postgres(session):
             query = query.with_for_update(skip_locked=True, of=ReviewCase)
         candidate = session.scalars(query).first()
@@ -612,8 +636,17 @@ def claim_case(
         if case.status == CaseStatus.CLAIMED.value and case.claimed_by == reviewer.user_id:
             case.claimed_at = now
             return _view(case, _progress(session, case.id), now)
+        progress = session.get(ReviewCaseProgress, case_id)
+        escalated_by = progress.escalated_by if progress is not None else None
+        waiting = case.status in (CaseStatus.OPEN.value, CaseStatus.CLAIMED.value)
+        if waiting and not rules.may_claim(reviewer, escalated_by=escalated_by):
+            raise rules.NotPermitted(
+                f"case {case_id} was escalated to the senior reviewers"
+                + (" by you" if escalated_by == reviewer.user_id else "")
+                + "; another senior reviewer must take it"
+            )
         claimable = session.scalar(
-            select(func.count()).where(ReviewCase.id == case_id, _claimable(reviewer.user_id, now))
+            select(func.count()).where(ReviewCase.id == case_id, _claimable(reviewer, now))
         )
         if not claimable:
             raise rules.WrongState(
@@ -638,6 +671,7 @@ def _claim(session: Session, case: ReviewCase, reviewer: Actor, now: datetime) -
                     ReviewCase.claimed_at < now - rules.CLAIM_IDLE_LIMIT,
                 ),
             ),
+            _escalation_allows(reviewer),
         )
         .values(status=CaseStatus.CLAIMED.value, claimed_by=reviewer.user_id, claimed_at=now)
         .execution_options(synchronize_session=False)
@@ -719,6 +753,33 @@ def skip_case(
             details={"until": until},
         )
         return _view(case, _progress(session, case.id), now)
+
+
+def escalate_case(
+    *, uow: UnitOfWork, case_id: str, reviewer: Actor, note: str, clock: Clock = utc_now
+) -> ReviewCaseView:
+    """Hand a held case to the senior reviewers with a note; the holder cannot take it back."""
+    rules.require_worker(reviewer, "escalate cases")
+    note = rules.check_escalation_note(note)
+    now = clock()
+    with uow:
+        session = uow.session
+        case = _lock_case(session, case_id)
+        _require_holder(case, reviewer, "escalate it")
+        progress = _progress(session, case.id)
+        progress.escalated_by = reviewer.user_id
+        progress.escalated_at = now
+        progress.escalation_note = note
+        _unclaim(case)
+        _record(
+            session,
+            now=now,
+            actor=reviewer.label,
+            action="escalated",
+            case_id=case.id,
+            details={"to": Role.SENIOR_REVIEWER.value, "note": note},
+        )
+        return _view(case, progress, now)
 
 
 # Deciding.
@@ -1106,14 +1167,20 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
             "human_review_requested", application.human_review_requested, "application", applied_on
         ),
     ]
+    application_features = [
+        SourcedValue(name, features[name], "application", applied_on)
+        for name in APPLICATION_FEATURES
+        if name in features
+    ]
     invoices = _invoice_history(session, customer.id, applied_on)
     history_source = "internal billing"
     history_as_of = max((i["due_on"] for i in invoices), default=None)
     history_flags = () if invoices else ("missing",)
+    # Bureau features are shown from the report itself, application ones above.
     payment_history = [
         SourcedValue(name, value, history_source, history_as_of, history_flags)
         for name, value in sorted(features.items())
-        if not name.startswith("bureau_")
+        if not name.startswith("bureau_") and name not in APPLICATION_FEATURES
     ]
     report = application.bureau_report
     bureau_values: list[SourcedValue] = []
@@ -1146,6 +1213,7 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         ((name, float(value)) for name, value in _contribution_values(decision).items()),
         key=lambda item: -abs(item[1]),
     )
+    escalator = session.get(User, view.escalated_by) if view.escalated_by is not None else None
     amount = (
         float(progress.new_amount_eur)
         if progress is not None and progress.new_amount_eur is not None
@@ -1159,6 +1227,7 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         decision_automated=decision.automated,
         decided_at=decision.decided_at,
         application=application_values,
+        application_features=application_features,
         payment_history=payment_history,
         invoices=invoices,
         bureau=bureau_values,
@@ -1178,6 +1247,7 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         second_signature_required=amount > policy.second_signature_above_eur,
         second_signature_above_eur=policy.second_signature_above_eur,
         audit_trail=audit_trail(session=session, case_id=case_id),
+        escalated_by_username=escalator.username if escalator is not None else None,
     )
 
 
@@ -1393,6 +1463,7 @@ __all__ = [
     "client_review",
     "contest_decision",
     "decide_case",
+    "escalate_case",
     "extend_case",
     "keep_claim",
     "list_cases",

@@ -13,18 +13,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import random
 import secrets
-import time
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from scoring.service.errors import ServiceError
@@ -44,6 +45,8 @@ LONGEST_RETRY = timedelta(hours=1)
 DELIVERY_HOLD = timedelta(seconds=60)
 REQUEST_TIMEOUT_S = 10.0
 MAX_ERROR_CHARS = 500
+
+_log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -286,37 +289,65 @@ class _Job:
     secret: str
     event_type: str
     body: bytes
+    # The hold this worker set; the result is recorded only while the event still has it.
+    held_until: datetime
 
 
-def _take_due(uow: UnitOfWork, *, now: datetime, batch: int) -> list[_Job]:
-    """Hold up to ``batch`` due events for this worker, committed before any request is made."""
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _take_write_turn(session: Session) -> None:
+    """On SQLite, take the database write lock first, so two workers never pick one event."""
+    if not _is_postgres(session):
+        session.execute(update(WebhookEvent).where(WebhookEvent.id == "").values(attempts=0))
+
+
+def _take_next(uow: UnitOfWork, *, due_by: datetime, now: datetime) -> _Job | None:
+    """Hold the next event due by ``due_by`` for this worker, committed before it is posted.
+
+    One event per hold: a hold taken for a whole batch could lapse while its last events
+    still wait their turn, and another worker would post them a second time.
+    """
+    due = and_(
+        WebhookEvent.status == "pending",
+        WebhookEvent.next_attempt_at <= due_by,
+        or_(WebhookEvent.locked_until.is_(None), WebhookEvent.locked_until < now),
+    )
     with uow:
         session = uow.session
-        postgres = session.get_bind().dialect.name == "postgresql"
+        postgres = _is_postgres(session)
         if not postgres:
-            # Take SQLite's write lock first so two workers never pick the same events.
-            session.execute(update(WebhookEvent).where(WebhookEvent.id == "").values(attempts=0))
+            # An idle worker only reads; the write lock is taken when there is work, in a
+            # transaction of its own (a read transaction cannot wait for SQLite's write lock).
+            idle = not session.scalar(select(exists().where(due)))
+            uow.commit()
+            if idle:
+                return None
+        _take_write_turn(session)
         query = (
             select(WebhookEvent, WebhookSubscription)
             .join(WebhookSubscription, WebhookSubscription.id == WebhookEvent.subscription_id)
-            .where(
-                WebhookEvent.status == "pending",
-                WebhookEvent.next_attempt_at <= now,
-                or_(WebhookEvent.locked_until.is_(None), WebhookEvent.locked_until < now),
-            )
+            .where(due)
             .order_by(WebhookEvent.next_attempt_at, WebhookEvent.created_at)
-            .limit(batch)
+            .limit(1)
         )
         if postgres:
             query = query.with_for_update(skip_locked=True, of=WebhookEvent)
-        jobs = []
-        for event, subscription in session.execute(query):
-            event.locked_until = now + DELIVERY_HOLD
-            body = json.dumps(event.payload, sort_keys=True, separators=(",", ":")).encode()
-            jobs.append(
-                _Job(event.id, subscription.url, subscription.secret, event.event_type, body)
-            )
-    return jobs
+        row = session.execute(query).first()
+        if row is None:
+            return None
+        event, subscription = row
+        event.locked_until = now + DELIVERY_HOLD
+        body = json.dumps(event.payload, sort_keys=True, separators=(",", ":")).encode()
+        return _Job(
+            event.id,
+            subscription.url,
+            subscription.secret,
+            event.event_type,
+            body,
+            event.locked_until,
+        )
 
 
 def _post(client: httpx.Client, job: _Job, *, now: datetime) -> tuple[int | None, str | None]:
@@ -335,6 +366,36 @@ def _post(client: httpx.Client, job: _Job, *, now: datetime) -> tuple[int | None
     return response.status_code, f"receiver answered HTTP {response.status_code}"
 
 
+def _record_attempt(
+    uow: UnitOfWork,
+    job: _Job,
+    *,
+    status_code: int | None,
+    error: str | None,
+    finished: datetime,
+    rng: random.Random | None,
+) -> bool:
+    """Store how the post went; False when the hold had lapsed and another worker took over."""
+    with uow:
+        session = uow.session
+        _take_write_turn(session)
+        event = session.get(WebhookEvent, job.event_id, with_for_update=True)
+        if event is None or event.status != "pending" or event.locked_until != job.held_until:
+            return False
+        event.attempts += 1
+        event.last_attempt_at = finished
+        event.last_status_code = status_code
+        event.locked_until = None
+        if error is None:
+            event.status = "delivered"
+            event.delivered_at = finished
+            event.last_error = None
+        else:
+            event.last_error = error
+            event.next_attempt_at = finished + retry_delay(event.attempts, rng=rng)
+        return True
+
+
 def deliver_due(
     *,
     uow_factory: Callable[[], UnitOfWork],
@@ -342,31 +403,25 @@ def deliver_due(
     clock: Clock = utc_now,
     rng: random.Random | None = None,
     batch: int = 50,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> DeliveryRound:
-    """Post every due event once; record success, or the error and when to try again."""
-    now = clock()
-    jobs = _take_due(uow_factory(), now=now, batch=batch)
+    """Post every event due now (up to ``batch``) once; record success, or the error and retry."""
+    due_by = clock()
     delivered = failed = 0
-    for job in jobs:
-        status_code, error = _post(http, job, now=now)
-        finished = clock()
-        with uow_factory() as uow:
-            event = uow.session.get(WebhookEvent, job.event_id)
-            if event is None or event.status != "pending":
-                continue
-            event.attempts += 1
-            event.last_attempt_at = finished
-            event.last_status_code = status_code
-            event.locked_until = None
-            if error is None:
-                event.status = "delivered"
-                event.delivered_at = finished
-                event.last_error = None
-                delivered += 1
-            else:
-                event.last_error = error
-                event.next_attempt_at = finished + retry_delay(event.attempts, rng=rng)
-                failed += 1
+    for _ in range(batch):
+        if should_stop():
+            break
+        job = _take_next(uow_factory(), due_by=due_by, now=clock())
+        if job is None:
+            break
+        status_code, error = _post(http, job, now=clock())
+        recorded = _record_attempt(
+            uow_factory(), job, status_code=status_code, error=error, finished=clock(), rng=rng
+        )
+        if recorded and error is None:
+            delivered += 1
+        elif recorded:
+            failed += 1
     return DeliveryRound(delivered=delivered, failed=failed)
 
 
@@ -374,14 +429,96 @@ def run_worker(
     *,
     uow_factory: Callable[[], UnitOfWork],
     interval_s: float = 2.0,
-    should_stop: Callable[[], bool] = lambda: False,
+    stop: threading.Event | None = None,
     on_round: Callable[[DeliveryRound], None] | None = None,
+    clock: Clock = utc_now,
 ) -> None:
-    """Deliver due events until ``should_stop`` says so, pausing ``interval_s`` when idle."""
+    """Deliver due events until ``stop`` is set, pausing ``interval_s`` when idle.
+
+    A round that fails (the database unreachable, say) is logged and tried again after the
+    pause, so a passing outage does not end delivery for the life of the process.
+    """
+    stop = stop or threading.Event()
     with httpx.Client(timeout=REQUEST_TIMEOUT_S, follow_redirects=False) as http:
-        while not should_stop():
-            result = deliver_due(uow_factory=uow_factory, http=http)
+        while not stop.is_set():
+            try:
+                result = deliver_due(
+                    uow_factory=uow_factory, http=http, clock=clock, should_stop=stop.is_set
+                )
+            except Exception as error:  # any failure: log it and keep delivering
+                _log.warning("webhook delivery round failed: %s", _first_line(error))
+                result = DeliveryRound(delivered=0, failed=0)
             if on_round is not None and result.attempted:
                 on_round(result)
             if not result.attempted:
-                time.sleep(interval_s)
+                stop.wait(interval_s)
+
+
+def _first_line(error: BaseException) -> str:
+    # SQL errors carry the statement and its parameters on later lines; the first says enough.
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:MAX_ERROR_CHARS]
+
+
+class DeliveryWorker:
+    """The delivery worker on a background thread of a serving process, at most one per process.
+
+    Several processes (API replicas) may each run one on the same database: each event is
+    held by one worker at a time (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite),
+    so no two workers post it at once.
+    """
+
+    # One per process: the worker running now, guarded by the lock.
+    _slot: ClassVar[threading.Lock] = threading.Lock()
+    _running: ClassVar[DeliveryWorker | None] = None
+
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], UnitOfWork],
+        interval_s: float = 2.0,
+        clock: Clock = utc_now,
+        on_round: Callable[[DeliveryRound], None] | None = None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.interval_s = interval_s
+        self.clock = clock
+        self.on_round = on_round
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> DeliveryWorker:
+        """Start delivering; refused when this process already runs a delivery worker."""
+        if self._thread is not None:
+            raise WebhookError("a delivery worker starts once; create a new one to start again")
+        with DeliveryWorker._slot:
+            if DeliveryWorker._running is not None:
+                raise WebhookError("this process already runs a webhook delivery worker")
+            DeliveryWorker._running = self
+        self._thread = threading.Thread(
+            target=run_worker,
+            kwargs={
+                "uow_factory": self.uow_factory,
+                "interval_s": self.interval_s,
+                "stop": self._stop,
+                "on_round": self.on_round,
+                "clock": self.clock,
+            },
+            name="webhook-delivery",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, *, timeout_s: float = REQUEST_TIMEOUT_S + 5) -> None:
+        """Stop after the event being posted, if any; stopping twice is harmless."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        with DeliveryWorker._slot:
+            if DeliveryWorker._running is self:
+                DeliveryWorker._running = None

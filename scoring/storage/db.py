@@ -109,6 +109,12 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+# Connections kept open per engine, and how many more may open under a burst. The API serves
+# requests from a thread pool of 40; a pool smaller than the requests in flight closes and
+# reopens connections all the time (each SQLite open runs its pragmas again).
+_POOL = {"pool_size": 16, "max_overflow": 24}
+
+
 def create_engine_for(url: str) -> Engine:
     """An engine for a SQLite or PostgreSQL URL with the project's connection settings."""
     parsed = _normalised_url(url)
@@ -133,6 +139,7 @@ def create_engine_for(url: str) -> Engine:
             # A file opened in this process cannot go stale the way a server connection can,
             # so no ping per checkout (it was a query per session on the decision path).
             pool_pre_ping=False,
+            **({} if in_memory else _POOL),
         )
         _configure_sqlite(engine)
     else:
@@ -141,6 +148,7 @@ def create_engine_for(url: str) -> Engine:
                 parsed,
                 pool_pre_ping=True,
                 connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
+                **_POOL,
             )
         except NoSuchModuleError as error:  # pragma: no cover - driver ships with the project
             raise InvalidDatabaseUrl(f"database URL {masked_url(parsed)}: {error}") from None

@@ -20,7 +20,7 @@ WEBHOOK_EVENT_STATUSES = ("pending", "delivered")
 
 
 class ReviewCaseProgress(Base):
-    """Per case: who asked, what they attached, who proposed the outcome and on which terms."""
+    """Per case: who asked, what they attached, who escalated it, who proposed which outcome."""
 
     __tablename__ = "review_case_progress"
 
@@ -37,6 +37,10 @@ class ReviewCaseProgress(Base):
     new_term_months: Mapped[int | None] = mapped_column(Integer)
     # Set when a senior reviewer sent a proposal back instead of signing it.
     second_signature_refused_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when the holder escalated the case: from then on only another senior may claim it.
+    escalated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    escalated_at: Mapped[datetime | None]
+    escalation_note: Mapped[str | None] = mapped_column(Text)
 
 
 class ReviewSkip(Base):

@@ -44,13 +44,18 @@ def test_harness_runs_every_decision_benchmark_on_a_tiny_world(tmp_path):
     assert decisions.raw["service"]["n"] == 5 and decisions.raw["service"]["p50_ms"] > 0
     assert set(decisions.raw["parts"]) >= {"features", "predict_pd", "explain", "decide"}
 
-    floor, served = http.raw["results"]
+    floor, served, replicas_floor, replicas = http.raw["results"]
     assert floor["name"] == "GET /healthz" and floor["errors"] == 0 and floor["requests"] > 0
     assert served["name"] == "POST /v1/decisions" and served["errors"] == 0
     assert served["requests"] > 0
     # Every decision answered 201 is in the database, explained.
     assert served["stored"] == served["answered_201"] > served["requests"] - 1
+    # Two API processes on one port and one database: the same holds.
+    assert (floor["processes"], replicas_floor["processes"], replicas["processes"]) == (1, 2, 2)
+    assert replicas["errors"] == 0 and replicas["requests"] > 0
+    assert replicas["stored"] == replicas["answered_201"]
+    assert len(replicas["server_peak_mib"]) == 2 and all(replicas["server_peak_mib"])
 
     assert batch.raw["applications"] > 250
     assert batch.raw["max_additivity_gap"] < 1e-9
-    assert "| database | bureau | endpoint |" in http.markdown()
+    assert "| database | bureau | API processes | endpoint |" in http.markdown()

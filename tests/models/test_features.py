@@ -11,10 +11,16 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from models.features import (
     FEATURE_NAMES,
+    BureauFacts,
+    CustomerHistory,
     DaysToMonths,
     FeatureInputError,
     SafeRatio,
+    applicant_features,
+    applicant_history_aggregates,
     application_features,
+    day_numbers,
+    history_aggregates,
 )
 from scoring.domain.reasons import FACTORS, model_reasons
 
@@ -72,6 +78,92 @@ def test_live_service_may_key_the_person_by_pseudonym(small_world):
     live = application_features(**pseudonymised, customer_key="customer_key")
     pd.testing.assert_frame_equal(live, application_features(**tables), check_exact=True)
 
+
+
+def _history_arrays(invoices: pd.DataFrame, payments: pd.DataFrame) -> CustomerHistory:
+    """A customer's tables as the live service reads them: date objects and floats."""
+
+    def days(frame, column):
+        return day_numbers([None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[column]])
+
+    where = {invoice_id: i for i, invoice_id in enumerate(invoices.invoice_id)}
+    return CustomerHistory(
+        issued=days(invoices, "issued_on"),
+        due=days(invoices, "due_on"),
+        amount=invoices.amount_eur.to_numpy(dtype=float),
+        paid_full=days(invoices, "paid_in_full_on"),
+        reminders=invoices.reminders_sent.to_numpy(dtype=float),
+        collection=days(invoices, "sent_to_collection_on"),
+        pay_invoice=np.asarray([where[i] for i in payments.invoice_id], dtype=np.intp),
+        paid_on=days(payments, "paid_on"),
+        pay_amount=payments.amount_eur.to_numpy(dtype=float),
+    )
+
+
+def test_the_live_array_path_equals_the_batch_for_each_application_and_its_candidates(
+    small_world,
+):
+    batch = application_features(**_tables(small_world))
+    apps = small_world.applications
+    thin = ~apps.personal_code.isin(small_world.invoices.personal_code)
+    chosen = list(apps.application_id[~thin].iloc[:40]) + list(apps.application_id[thin].iloc[:5])
+    for application_id in chosen:
+        tables = _one_customer(small_world, application_id)
+        app = tables["applications"].iloc[0]
+        report = tables["bureau_reports"].iloc[0]
+        history = _history_arrays(tables["invoices"], tables["payments"])
+        applied_at = pd.Timestamp(app.applied_at).to_pydatetime()
+        facts = BureauFacts(
+            report.score, report.risk_class, report.open_default_count,
+            report.closed_default_count,
+        )  # fmt: skip
+        live = applicant_features(
+            history=history, bureau=facts, applied_at=applied_at,
+            product_category=app.product_category,
+            amounts=[app.amount_eur], terms=[app.term_months],
+        )  # fmt: skip
+        np.testing.assert_array_equal(live, batch.loc[[application_id]].to_numpy())
+        # Candidate purchases of one applicant: each row equals that application in a batch.
+        amounts, terms = [app.amount_eur * 0.5, app.amount_eur], [48, 6]
+        candidates = applicant_features(
+            history=history, bureau=facts, applied_at=applied_at,
+            product_category=app.product_category, amounts=amounts, terms=terms,
+        )  # fmt: skip
+        as_batch = tables["applications"].loc[tables["applications"].index.repeat(2)].assign(
+            application_id=["c0", "c1"], amount_eur=amounts, term_months=terms
+        )
+        expected = application_features(**{**tables, "applications": as_batch})
+        np.testing.assert_array_equal(candidates, expected.to_numpy())
+        raw = applicant_history_aggregates(
+            history, day=float(np.floor(pd.Timestamp(applied_at).timestamp() / 86400))
+        )
+        batch_raw = history_aggregates(
+            applications=tables["applications"], invoices=tables["invoices"],
+            payments=tables["payments"],
+        )  # fmt: skip
+        assert raw == pytest.approx(batch_raw.iloc[0].to_dict(), nan_ok=True, abs=0, rel=0)
+
+
+def test_the_live_path_refuses_what_it_cannot_read():
+    empty = CustomerHistory.empty()
+    facts = BureauFacts(650.0, "good", 0, 0)
+    at = pd.Timestamp("2026-01-05T10:00Z").to_pydatetime()
+    common = dict(history=empty, applied_at=at, amounts=[100.0], terms=[12])
+    with pytest.raises(FeatureInputError, match="unknown product_category"):
+        applicant_features(bureau=facts, product_category="yacht", **common)
+    with pytest.raises(FeatureInputError, match="unknown bureau risk_class"):
+        applicant_features(
+            bureau=BureauFacts(650.0, "splendid", 0, 0), product_category="phone", **common
+        )
+    with pytest.raises(FeatureInputError, match="term_months must be a positive"):
+        applicant_features(
+            history=empty, bureau=facts, applied_at=at, product_category="phone",
+            amounts=[100.0], terms=[0],
+        )  # fmt: skip
+    with pytest.raises(FeatureInputError, match="outside the customer's history"):
+        CustomerHistory(*([np.zeros(1)] * 6), np.array([3]), np.zeros(1), np.zeros(1))
+    thin = applicant_features(bureau=facts, product_category="phone", **common)
+    assert thin[0, FEATURE_NAMES.index("thin_file")] == 1.0
 
 def test_events_on_or_after_the_application_day_do_not_change_features(small_world):
     world = small_world

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import review_cases
 from sqlalchemy import select
 
-from scoring.domain.review import CaseStatus, Role, case_due_at
+from scoring.domain.review import CaseStatus, Role
 from scoring.service import reviews
 from scoring.storage.tables import ReviewCase
-from scoring.storage.tables_reviews import ReviewCaseProgress
 
 REVIEWERS = 8
 CLAIMS_EACH = 25
@@ -28,21 +26,9 @@ def test_parallel_claims_never_give_one_case_to_two_reviewers(uow_factory):
             review_cases.decision(s, decided_at=now - timedelta(days=1)) for _ in range(CASES)
         ]
         for i, decision_id in enumerate(decision_ids):
-            received = now - timedelta(minutes=i)
-            case_id = str(uuid.uuid4())
-            s.add(
-                ReviewCase(
-                    id=case_id,
-                    decision_id=decision_id,
-                    kind="contest",
-                    status="open",
-                    statement="statement",
-                    received_at=received,
-                    due_at=case_due_at(received),
-                )
+            review_cases.open_case(
+                s, decision_id=decision_id, received_at=now - timedelta(minutes=i)
             )
-            s.flush()
-            s.add(ReviewCaseProgress(case_id=case_id, attachments=[]))
         people = [review_cases.user(s, f"r{i}", Role.REVIEWER) for i in range(REVIEWERS)]
 
     got: dict[str, list[str]] = {p.username: [] for p in people}

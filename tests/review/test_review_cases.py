@@ -405,3 +405,111 @@ def test_oversight_counts_overturns_per_reviewer_and_reason_and_timeliness(
     assert [r.key for r in stats.per_reason_code] == ["R01_RECENT_LATE_PAYMENTS"]
     assert (stats.resolved_on_time, stats.resolved_late) == (3, 0)
     assert (stats.open_cases, stats.open_overdue) == (1, 1)
+
+
+NOTE = "The bank statement and our billing records disagree; please check both."
+
+
+def test_an_escalated_case_goes_to_another_senior_reviewer_with_the_note(
+    uow_factory, clock, make_decision, people
+):
+    case = contest(uow_factory, clock, make_decision())
+    reviews.claim_next_case(uow=uow_factory(), reviewer=people.anna, clock=clock)
+    clock.advance(minutes=5)
+    escalated = reviews.escalate_case(
+        uow=uow_factory(), case_id=case.id, reviewer=people.anna, note=NOTE, clock=clock
+    )
+    assert escalated.status is CaseStatus.OPEN and escalated.claimed_by is None
+    assert (escalated.escalated_by, escalated.escalated_at) == (people.anna.user_id, clock())
+    assert escalated.escalation_note == NOTE
+    # Neither the reviewer who escalated nor another reviewer is offered the case.
+    for reviewer in (people.anna, people.ben):
+        assert reviews.claim_next_case(uow=uow_factory(), reviewer=reviewer, clock=clock) is None
+        with pytest.raises(NotPermitted, match="escalated to the senior reviewers"):
+            reviews.claim_case(uow=uow_factory(), case_id=case.id, reviewer=reviewer, clock=clock)
+    with uow_factory() as uow:
+        assert reviews.queue_for(session=uow.session, reviewer=people.ben, now=clock()) == []
+        (queued,) = reviews.queue_for(session=uow.session, reviewer=people.senior, now=clock())
+        assert queued.id == case.id and queued.escalated_by == people.anna.user_id
+    taken = reviews.claim_next_case(uow=uow_factory(), reviewer=people.senior, clock=clock)
+    assert taken.id == case.id
+    with uow_factory() as uow:
+        detail = reviews.case_detail(session=uow.session, case_id=case.id, now=clock())
+        trail = reviews.audit_trail(session=uow.session, case_id=case.id)
+        assert audit.verify(session=uow.session) == []
+    assert (detail.case.escalation_note, detail.escalated_by_username) == (NOTE, "anna")
+    assert [e.action for e in trail] == ["case_opened", "claimed", "escalated", "claimed"]
+    assert trail[2].actor == "user:anna"
+    assert trail[2].details == {"to": "senior_reviewer", "note": NOTE}
+
+
+def test_a_senior_escalates_for_a_second_pair_of_eyes_and_cannot_take_it_back(
+    uow_factory, clock, make_decision, people
+):
+    case = contest(uow_factory, clock, make_decision())
+    reviews.claim_case(uow=uow_factory(), case_id=case.id, reviewer=people.senior, clock=clock)
+    reviews.escalate_case(
+        uow=uow_factory(), case_id=case.id, reviewer=people.senior, note=NOTE, clock=clock
+    )
+    assert reviews.claim_next_case(uow=uow_factory(), reviewer=people.senior, clock=clock) is None
+    with pytest.raises(NotPermitted, match="escalated to the senior reviewers by you"):
+        reviews.claim_case(uow=uow_factory(), case_id=case.id, reviewer=people.senior, clock=clock)
+    taken = reviews.claim_case(
+        uow=uow_factory(), case_id=case.id, reviewer=people.senior2, clock=clock
+    )
+    assert taken.claimed_by == people.senior2.user_id
+
+
+@sqlite_only
+def test_refused_escalations_change_nothing(uow_factory, clock, make_decision, people):
+    case = contest(uow_factory, clock, make_decision())
+    reviews.claim_next_case(uow=uow_factory(), reviewer=people.anna, clock=clock)
+    before = snapshot(uow_factory)
+
+    def escalate(reviewer=people.anna, note=NOTE, case_id=case.id):
+        return reviews.escalate_case(
+            uow=uow_factory(), case_id=case_id, reviewer=reviewer, note=note, clock=clock
+        )
+
+    with pytest.raises(InvalidInput, match="escalation needs a note"):
+        escalate(note="  look  ")
+    with pytest.raises(WrongState, match="ben does not hold"):
+        escalate(reviewer=people.ben)
+    with pytest.raises(NotPermitted, match="auditor may not escalate"):
+        escalate(reviewer=people.auditor)
+    with pytest.raises(reviews.ReviewNotFound):
+        escalate(case_id="no-such-case")
+    assert snapshot(uow_factory) == before
+    with uow_factory() as uow:
+        assert (
+            reviews.case_view(session=uow.session, case_id=case.id, now=clock()).escalated_by
+            is None
+        )
+
+
+@sqlite_only
+def test_case_detail_lists_the_application_inputs_apart_from_the_payment_history(
+    uow_factory, clock, people
+):
+    from review_cases import THIN_FILE, decision
+
+    with uow_factory() as uow:
+        decision_id = decision(
+            uow.session, decided_at=clock() - timedelta(days=1), amount=3000.0, profile=THIN_FILE
+        )
+    case = contest(uow_factory, clock, decision_id)
+    with uow_factory() as uow:
+        detail = reviews.case_detail(session=uow.session, case_id=case.id, now=clock())
+    assert [v.name for v in detail.application_features] == list(reviews.APPLICATION_FEATURES)
+    assert detail.application_features[0].value == 3000.0
+    assert {v.source for v in detail.application_features} == {"application"}
+    history = {v.name for v in detail.payment_history}
+    assert history.isdisjoint(reviews.APPLICATION_FEATURES)
+    assert not any(name.startswith("bureau_") for name in history)
+    assert {"max_dpd_12m", "late_payments_12m", "tenure_months"} <= history
+
+
+def test_the_application_inputs_are_the_models_application_features():
+    from models.features import APPLICATION_FEATURES
+
+    assert tuple(APPLICATION_FEATURES) == reviews.APPLICATION_FEATURES

@@ -15,10 +15,12 @@ from scoring.domain.review import (
     Role,
     WrongState,
     case_due_at,
+    check_escalation_note,
     check_justification,
     check_new_terms,
     escalation,
     local_day,
+    may_claim,
     may_second_sign,
     may_work_cases,
     needs_second_signature,
@@ -140,6 +142,29 @@ def test_only_reviewers_and_seniors_work_cases_and_a_second_signer_is_someone_el
     assert not may_second_sign(SENIOR, decided_by=SENIOR.user_id)
     assert not may_second_sign(REVIEWER, decided_by=SENIOR.user_id)
     assert not may_second_sign(AUDITOR, decided_by=REVIEWER.user_id)
+
+
+def test_an_escalated_case_may_be_claimed_only_by_another_senior_reviewer():
+    other_senior = Actor(5, "siim", Role.SENIOR_REVIEWER)
+    for actor in (REVIEWER, SENIOR, other_senior):
+        assert may_claim(actor, escalated_by=None)
+    assert not may_claim(AUDITOR, escalated_by=None)
+    # A reviewer escalated: every senior may take it, no reviewer, not even the same one.
+    assert may_claim(SENIOR, escalated_by=REVIEWER.user_id)
+    assert not may_claim(REVIEWER, escalated_by=REVIEWER.user_id)
+    assert not may_claim(Actor(6, "ben", Role.REVIEWER), escalated_by=REVIEWER.user_id)
+    assert not may_claim(AUDITOR, escalated_by=REVIEWER.user_id)
+    # A senior escalated for a second pair of eyes: another senior, not themselves.
+    assert may_claim(other_senior, escalated_by=SENIOR.user_id)
+    assert not may_claim(SENIOR, escalated_by=SENIOR.user_id)
+
+
+def test_an_escalation_needs_a_note_saying_what_to_look_at():
+    for text in ("", "   ", "please check", "x" * 19):
+        with pytest.raises(InvalidInput, match="escalation needs a note"):
+            check_escalation_note(text)
+    note = "  The bank statement contradicts the billing records.  "
+    assert check_escalation_note(note) == note.strip()
 
 
 def test_a_second_signature_is_needed_to_grant_more_than_the_policy_amount(policy):

@@ -2,62 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import itertools
 import random
-import socket
 import threading
+import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+import review_cases
+from webhook_receiver import SECRET, Receiver, free_port
 
 from scoring.service import reviews, webhooks
 
 WHY = "Bank statements show both invoices were paid on their due dates."
-SECRET = "a-shared-secret-of-the-sales-system"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Receiver:
-    """The sales system's endpoint: verifies signatures and de-duplicates by event id."""
-
-    def __init__(self, port: int, clock) -> None:
-        self.requests: list[dict] = []
-        self.accepted: dict[str, dict] = {}
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server interface
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                ok = webhooks.verify_signature(
-                    secret=SECRET,
-                    header=self.headers[webhooks.SIGNATURE_HEADER],
-                    body=body,
-                    now=clock(),
-                )
-                event = json.loads(body)
-                receiver.requests.append({"signed": ok, "event_id": event["id"]})
-                if ok:
-                    receiver.accepted.setdefault(self.headers[webhooks.EVENT_ID_HEADER], event)
-                self.send_response(204 if ok else 401)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_a_resolution_is_delivered_once_after_the_receiver_comes_up(
@@ -150,3 +108,140 @@ def test_a_subscription_needs_a_known_client_and_an_http_url(uow_factory, clock)
         )
     with pytest.raises(webhooks.WebhookError, match="is not an http"):
         webhooks.add_subscription(uow=uow_factory(), client="x", url="ftp://host/x", clock=clock)
+
+
+def resolved_cases(uow_factory, clock, make_decision, people, count: int) -> list[str]:
+    """``count`` contested cases upheld by anna, each leaving one event in the outbox."""
+    ids = []
+    for _ in range(count):
+        case = reviews.contest_decision(
+            uow=uow_factory(),
+            decision_id=make_decision(),
+            client="sales-system",
+            statement="Please review.",
+            clock=clock,
+        )
+        reviews.claim_case(uow=uow_factory(), case_id=case.id, reviewer=people.anna, clock=clock)
+        reviews.decide_case(
+            uow=uow_factory(),
+            case_id=case.id,
+            reviewer=people.anna,
+            outcome="upheld",
+            justification=WHY,
+            clock=clock,
+        )
+        ids.append(case.id)
+    return ids
+
+
+def subscribe(uow_factory, clock, port: int) -> None:
+    with uow_factory() as uow:
+        review_cases.client(uow.session)
+    webhooks.add_subscription(
+        uow=uow_factory(),
+        client="sales-system",
+        url=f"http://127.0.0.1:{port}/installment-events",
+        secret=SECRET,
+        clock=clock,
+    )
+
+
+def test_two_workers_at_once_post_every_event_exactly_once(
+    uow_factory, clock, make_decision, people
+):
+    port = free_port()
+    subscribe(uow_factory, clock, port)
+    resolved_cases(uow_factory, clock, make_decision, people, 12)
+    receiver = Receiver(port, clock)
+    start = threading.Barrier(2)
+    rounds: list[webhooks.DeliveryRound] = []
+
+    def worker() -> None:
+        start.wait()
+        with httpx.Client(timeout=5.0) as http:
+            rounds.append(webhooks.deliver_due(uow_factory=uow_factory, http=http, clock=clock))
+
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        receiver.stop()
+    posted = [r["event_id"] for r in receiver.requests]
+    assert len(posted) == len(set(posted)) == 12
+    assert sum(r.delivered for r in rounds) == 12
+    with uow_factory() as uow:
+        assert {e.status for e in webhooks.events(session=uow.session)} == {"delivered"}
+
+
+def test_a_worker_kept_waiting_by_a_slow_receiver_never_sends_an_event_twice(
+    uow_factory, clock, make_decision, people
+):
+    """While one worker waits on a slow receiver, another process's worker runs.
+
+    The receiver keeps the first worker waiting 45 seconds on each of its first two events.
+    During the second wait, 90 seconds after the first worker began (past the 60-second
+    hold a batch would have had), a second worker delivers what is left. Events are held
+    one at a time, so it takes only the event nobody holds.
+    """
+    port = free_port()
+    subscribe(uow_factory, clock, port)
+    resolved_cases(uow_factory, clock, make_decision, people, 3)
+    calls = itertools.count()
+    second_rounds: list[webhooks.DeliveryRound] = []
+
+    def slow_answer(_received: int) -> None:
+        call = next(calls)
+        if call < 2:
+            clock.advance(seconds=45)
+        if call == 1:
+            with httpx.Client(timeout=5.0) as http:
+                second_rounds.append(
+                    webhooks.deliver_due(uow_factory=uow_factory, http=http, clock=clock)
+                )
+
+    receiver = Receiver(port, clock, on_request=slow_answer)
+    try:
+        with httpx.Client(timeout=10.0) as http:
+            first = webhooks.deliver_due(uow_factory=uow_factory, http=http, clock=clock)
+    finally:
+        receiver.stop()
+    posted = [r["event_id"] for r in receiver.requests]
+    assert len(posted) == len(set(posted)) == 3
+    assert (first.delivered, second_rounds[0].delivered) == (2, 1)
+    with uow_factory() as uow:
+        events = webhooks.events(session=uow.session)
+    assert {(e.status, e.attempts) for e in events} == {("delivered", 1)}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_background_worker_delivers_stops_on_request_and_runs_once_per_process(
+    uow_factory, clock, make_decision, people
+):
+    port = free_port()
+    subscribe(uow_factory, clock, port)
+    (case_id,) = resolved_cases(uow_factory, clock, make_decision, people, 1)
+    receiver = Receiver(port, clock)
+    worker = webhooks.DeliveryWorker(uow_factory=uow_factory, interval_s=0.05, clock=clock)
+    try:
+        worker.start()
+        with pytest.raises(webhooks.WebhookError, match="already runs a webhook delivery worker"):
+            webhooks.DeliveryWorker(uow_factory=uow_factory, clock=clock).start()
+        deadline = time.monotonic() + 10
+        while not receiver.accepted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stopping = time.monotonic()
+        worker.stop()
+        assert not worker.running
+        assert time.monotonic() - stopping < 2
+    finally:
+        worker.stop()
+        receiver.stop()
+    (event,) = receiver.accepted.values()
+    assert event["data"]["review_id"] == case_id
+    # Stopped, the process may start a worker again.
+    again = webhooks.DeliveryWorker(uow_factory=uow_factory, interval_s=0.05, clock=clock)
+    again.start()
+    again.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,9 @@ from sqlalchemy import Engine
 
 from review_ui.accounts import add_user
 from scoring.storage.db import UnitOfWork, create_engine_for
+
+# Cases are built by the review tests' shared builder, tests/review/review_cases.py.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "review"))
 
 
 class FakeClock:

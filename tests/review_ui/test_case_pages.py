@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from review_ui_cases import STATEMENT, case_row, contested_case
+from review_cases import STATEMENT, case_row, contested_case
 from review_ui_web import csrf_of, sign_in
 
 from scoring.storage.db import UnitOfWork
@@ -114,3 +114,86 @@ def test_oversight_lists_rates_and_undelivered_notifications(client, case_id):
     assert page.status_code == 200
     assert "Per reviewer" in page.text
     assert "Every notification was delivered" in page.text
+
+
+NOTE = "The statement says a bank error; please check the October payments with the bank."
+
+
+def _section(page: str, testid: str) -> str:
+    """The HTML of the element with ``data-testid=testid`` up to its closing section tag."""
+    start = page.index(f'data-testid="{testid}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_application_inputs_have_their_own_section_in_both_languages(client, case_id):
+    sign_in(client, "rita")
+    page = client.get(f"/review/cases/{case_id}").text
+    application = _section(page, "application-features")
+    history = _section(page, "payment-history")
+    assert "Model inputs from the application" in application
+    assert 'lang="et"' in application and "Taotlusest arvutatud mudeli sisendid" in application
+    assert "Payment history with the company" in history
+    assert "Maksekäitumine ettevõtte arvete tasumisel" in history
+    for name in ("amount eur", "term months", "product category code", "monthly instalment eur"):
+        assert name in application
+        assert name not in history
+    assert "max dpd 12m" in history and "late payments 12m" in history
+
+
+def test_a_reviewer_escalates_a_held_case_to_a_senior_with_a_note(client, case_id, ui_engine):
+    sign_in(client, "rita")
+    page = _claim(client, case_id)
+    assert 'data-testid="escalate"' in page
+    refused = client.post(
+        f"/review/cases/{case_id}/escalate", data={"csrf_token": csrf_of(page), "note": "  "}
+    )
+    assert refused.status_code == 422
+    assert "escalation needs a note" in refused.text
+    assert _status(ui_engine, case_id) == "claimed"
+    answer = client.post(
+        f"/review/cases/{case_id}/escalate", data={"csrf_token": csrf_of(page), "note": NOTE}
+    )
+    assert answer.status_code == 303
+    assert "/review/queue" in answer.headers["location"]
+    assert _status(ui_engine, case_id) == "open"
+    assert case_id[:8] not in client.get("/review/queue").text
+    own_page = client.get(f"/review/cases/{case_id}").text
+    assert NOTE in _section(own_page, "escalation-note")
+    assert "Claim this case" not in own_page
+    trail = client.get(f"/review/cases/{case_id}/audit").text
+    assert "escalated" in trail and NOTE in trail and "user:rita" in trail
+
+    client.cookies.clear()
+    sign_in(client, "sven")
+    queue = client.get("/review/queue").text
+    assert case_id[:8] in queue and 'data-testid="escalated"' in queue
+    senior_page = _claim(client, case_id)
+    assert "By rita" in _section(senior_page, "escalation-note")
+    assert 'name="outcome"' in senior_page
+
+
+def test_another_reviewer_cannot_claim_an_escalated_case(client, case_id, ui_engine):
+    sign_in(client, "rita")
+    page = _claim(client, case_id)
+    client.post(
+        f"/review/cases/{case_id}/escalate", data={"csrf_token": csrf_of(page), "note": NOTE}
+    )
+    answer = client.post(f"/review/cases/{case_id}/claim", data={"csrf_token": csrf_of(page)})
+    assert answer.status_code == 403
+    assert "another senior reviewer must take it" in answer.text
+    assert _status(ui_engine, case_id) == "open"
+
+
+def test_an_unknown_case_gets_a_generic_404_that_echoes_nothing(client):
+    sign_in(client, "rita")
+    probe = "no-such-case-%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E"
+    for path in (f"/review/cases/{probe}", f"/review/cases/{probe}/audit"):
+        answer = client.get(path)
+        assert answer.status_code == 404
+        assert "There is no such case" in answer.text
+        assert "no-such-case" not in answer.text and "alert(1)" not in answer.text
+    # An address no page answers gets the same kind of page, not the path back.
+    other = client.get("/review/cases/no-such-case-<script>alert(1)</script>")
+    assert other.status_code == 404
+    assert "There is no such page" in other.text
+    assert "no-such-case" not in other.text and "alert(1)" not in other.text

@@ -49,6 +49,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/review/cases/{case_id}/decide"): CASE_WORK,
     ("POST", "/review/cases/{case_id}/second-signature"): CASE_WORK,
     ("POST", "/review/cases/{case_id}/extend"): CASE_WORK,
+    ("POST", "/review/cases/{case_id}/escalate"): CASE_WORK,
 }
 API_SCOPES = sorted({a for a in ACCESS.values() if ":" in a})
 EXAMPLE_PARAMS = {

@@ -44,18 +44,25 @@ class LinearModel:
 
         return list(FEATURE_NAMES)
 
-    def _contributions(self, features: pd.DataFrame) -> pd.DataFrame:
-        values = features.loc[:, self.feature_names].astype("float64").fillna(0.0)
+    def _contributions(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+        # A matrix comes with the columns in feature_names order, as ScoringModel takes it.
+        if isinstance(features, pd.DataFrame):
+            features = features.loc[:, self.feature_names].to_numpy(dtype="float64")
         weights = np.array([self.weights.get(n, 0.0) for n in self.feature_names])
-        return values * weights
+        return np.nan_to_num(np.asarray(features, dtype="float64"), nan=0.0) * weights
 
-    def predict_pd(self, features: pd.DataFrame) -> np.ndarray:
+    def predict_pd(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
         self.calls += 1
-        logit = self.intercept + self._contributions(features).sum(axis=1).to_numpy()
+        logit = self.intercept + self._contributions(features).sum(axis=1)
         return 1.0 / (1.0 + np.exp(-logit))
 
-    def explain(self, features: pd.DataFrame) -> tuple[float, pd.DataFrame]:
+    def contributions(self, features: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:
         return self.intercept, self._contributions(features)
+
+    def explain(self, features: pd.DataFrame | np.ndarray) -> tuple[float, pd.DataFrame]:
+        return self.intercept, pd.DataFrame(
+            self._contributions(features), columns=self.feature_names
+        )
 
 
 class FakeBureau:

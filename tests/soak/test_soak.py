@@ -30,6 +30,19 @@ def test_a_short_soak_answers_stores_and_logs_every_decision_once(tmp_path):
     assert report.rss_growth_mib() is not None
     assert "result: OK" in report.text()
 
+    from scoring.bench import update_report
+
+    target = tmp_path / "BENCHMARKS.md"
+    target.write_text("# Benchmarks\n\n<!-- bench:http -->\nkept\n<!-- /bench:http -->\n")
+    update_report(target, [report.section()], command="installment soak --minutes 0.35")
+    written = target.read_text()
+    assert "<!-- bench:http -->\nkept\n" in written
+    assert "## Soak" in written and "`installment soak --minutes 0.35`" in written
+    assert f"| 1 | {config.total_requests + len(range(0, config.total_requests, 10))} | 0 |" in (
+        written
+    )
+    assert "none lost, none stored twice" in written
+
 
 @pytest.fixture
 def db_url(sqlite_url: str) -> str:

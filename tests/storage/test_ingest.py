@@ -355,3 +355,20 @@ def test_with_a_vault_key_the_codes_are_sealed_in_the_identity_vault_once(
         for person in people:
             pseudonym = pseudonymise(person["personal_code"], key=PSEUDONYM_KEY)
             assert vault.code_for(pseudonym) == person["personal_code"]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_postgresql_has_planner_statistics_of_the_loaded_tables_at_once(
+    migrated_engine: Engine, tiny_world: Path
+) -> None:
+    from sqlalchemy import text
+
+    _ingest(tiny_world, migrated_engine)
+    with migrated_engine.connect() as connection:
+        analysed = connection.execute(
+            text(
+                "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                "AND last_analyze IS NOT NULL"
+            )
+        ).scalars()
+        assert {"customers", "invoices", "payments", "applications"} <= set(analysed)
