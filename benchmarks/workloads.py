@@ -143,7 +143,7 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
 
     import pandas as pd
 
-    from models.features import FEATURE_NAMES, BureauFacts, CustomerHistory, day_numbers
+    from models.features import FEATURE_NAMES, BureauFacts, CustomerHistory
     from models.world import read_world
     from scoring.domain.counterfactual import find_counterfactual
     from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
@@ -155,9 +155,6 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
     pay_index = world.payments.groupby("invoice_id").indices
     reports = world.bureau_reports.set_index("report_id")
 
-    def days(frame, column):
-        return day_numbers([None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[column]])
-
     rng = np.random.default_rng(1)
     timings: dict[str, list[float]] = {
         k: [] for k in ("features", "predict_pd", "explain", "decide", "counterfactual", "total")
@@ -167,17 +164,7 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
         inv = world.invoices.iloc[by_person.get(app.personal_code, [])]
         pay_rows = [pay_index[x] for x in inv.invoice_id if x in pay_index]
         pay = world.payments.iloc[np.concatenate(pay_rows) if pay_rows else []]
-        where = {invoice_id: n for n, invoice_id in enumerate(inv.invoice_id)}
-        history = SimpleNamespace(
-            events=CustomerHistory(
-                issued=days(inv, "issued_on"), due=days(inv, "due_on"),
-                amount=inv.amount_eur.to_numpy(dtype=float), paid_full=days(inv, "paid_in_full_on"),
-                reminders=inv.reminders_sent.to_numpy(dtype=float),
-                collection=days(inv, "sent_to_collection_on"),
-                pay_invoice=np.asarray([where[x] for x in pay.invoice_id], dtype=np.intp),
-                paid_on=days(pay, "paid_on"), pay_amount=pay.amount_eur.to_numpy(dtype=float),
-            )
-        )  # fmt: skip
+        history = SimpleNamespace(events=CustomerHistory.from_frames(inv, pay))
         report = reports.loc[app.bureau_report_id]
         report = BureauFacts(
             report.score, report.risk_class, report.open_default_count,

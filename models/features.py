@@ -714,6 +714,28 @@ class CustomerHistory:
             raise FeatureInputError("payments refer to invoices outside the customer's history")
 
     @classmethod
+    def from_frames(cls, invoices: pd.DataFrame, payments: pd.DataFrame) -> CustomerHistory:
+        """One customer's rows of the world's invoice and payment tables, as arrays."""
+
+        def days(frame: pd.DataFrame, column: str) -> np.ndarray:
+            return day_numbers(
+                [None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[column]]
+            )
+
+        where = {invoice_id: i for i, invoice_id in enumerate(invoices["invoice_id"])}
+        return cls(
+            issued=days(invoices, "issued_on"),
+            due=days(invoices, "due_on"),
+            amount=invoices["amount_eur"].to_numpy(dtype=np.float64),
+            paid_full=days(invoices, "paid_in_full_on"),
+            reminders=invoices["reminders_sent"].to_numpy(dtype=np.float64),
+            collection=days(invoices, "sent_to_collection_on"),
+            pay_invoice=np.asarray([where[i] for i in payments["invoice_id"]], dtype=np.intp),
+            paid_on=days(payments, "paid_on"),
+            pay_amount=payments["amount_eur"].to_numpy(dtype=np.float64),
+        )
+
+    @classmethod
     def empty(cls) -> CustomerHistory:
         """A customer the company has never invoiced (a thin file)."""
         none = np.empty(0, dtype=np.float64)

@@ -114,7 +114,6 @@ class DecisionView:
 
 @dataclass(frozen=True)
 class _History:
-    customer_id: int | None
     objected: bool
     events: CustomerHistory
 
@@ -303,11 +302,11 @@ _APPLICATION_OF_CLIENT = select(_APPLICATIONS.c.id).where(
 def _load_history(session: Session, *, customer_id: int | None, objected: bool) -> _History:
     # Core statements on the session's connection: plain tuples, no ORM objects to build.
     if customer_id is None:
-        return _History(None, False, CustomerHistory.empty())
+        return _History(False, CustomerHistory.empty())
     connection = session.connection()
     invoices = connection.execute(_INVOICES_OF_CUSTOMER, {"customer_id": customer_id}).all()
     payments = connection.execute(_PAYMENTS_OF_CUSTOMER, {"customer_id": customer_id}).all()
-    return _History(customer_id, objected, _customer_history(invoices, payments))
+    return _History(objected, _customer_history(invoices, payments))
 
 
 _CUSTOMERS = t.Customer.__table__

@@ -19,7 +19,6 @@ from models.features import (
     applicant_features,
     applicant_history_aggregates,
     application_features,
-    day_numbers,
     history_aggregates,
 )
 from scoring.domain.reasons import FACTORS, model_reasons
@@ -80,26 +79,6 @@ def test_live_service_may_key_the_person_by_pseudonym(small_world):
 
 
 
-def _history_arrays(invoices: pd.DataFrame, payments: pd.DataFrame) -> CustomerHistory:
-    """A customer's tables as the live service reads them: date objects and floats."""
-
-    def days(frame, column):
-        return day_numbers([None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[column]])
-
-    where = {invoice_id: i for i, invoice_id in enumerate(invoices.invoice_id)}
-    return CustomerHistory(
-        issued=days(invoices, "issued_on"),
-        due=days(invoices, "due_on"),
-        amount=invoices.amount_eur.to_numpy(dtype=float),
-        paid_full=days(invoices, "paid_in_full_on"),
-        reminders=invoices.reminders_sent.to_numpy(dtype=float),
-        collection=days(invoices, "sent_to_collection_on"),
-        pay_invoice=np.asarray([where[i] for i in payments.invoice_id], dtype=np.intp),
-        paid_on=days(payments, "paid_on"),
-        pay_amount=payments.amount_eur.to_numpy(dtype=float),
-    )
-
-
 def test_the_live_array_path_equals_the_batch_for_each_application_and_its_candidates(
     small_world,
 ):
@@ -111,7 +90,7 @@ def test_the_live_array_path_equals_the_batch_for_each_application_and_its_candi
         tables = _one_customer(small_world, application_id)
         app = tables["applications"].iloc[0]
         report = tables["bureau_reports"].iloc[0]
-        history = _history_arrays(tables["invoices"], tables["payments"])
+        history = CustomerHistory.from_frames(tables["invoices"], tables["payments"])
         applied_at = pd.Timestamp(app.applied_at).to_pydatetime()
         facts = BureauFacts(
             report.score, report.risk_class, report.open_default_count,
