@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
@@ -126,6 +126,8 @@ WINDOW_DAYS = {"3m": 91, "6m": 182, "12m": 365, "24m": 730}
 DAYS_PER_MONTH = 30.4375
 # Balance checkpoints for the 12-month maximum: today and every 30 days back.
 BALANCE_CHECKPOINT_DAYS = tuple(range(0, 366, 30))
+_BALANCE_BACKS = np.asarray(BALANCE_CHECKPOINT_DAYS, dtype=np.float64)
+_WINDOW_LENGTHS = np.asarray(list(WINDOW_DAYS.values()), dtype=np.float64)
 # Reminders carry no date; on an invoice still open at the application day we count only
 # those that could have been sent by then at this cadence.
 REMINDER_INTERVAL_DAYS = 14
@@ -134,8 +136,68 @@ REMINDER_INTERVAL_DAYS = 14
 PAY_MARGIN_FLOOR_DAYS = 60
 
 _EPOCH = np.datetime64("1970-01-01T00:00:00", "s")
+_EPOCH_DATE = date(1970, 1, 1)
 # Up to this many keys a dict lookup beats a pandas hash table (a live decision, its candidates).
 _SMALL = 1024
+
+# The kernel's raw aggregates, in the order of :func:`history_aggregates`' columns; a block
+# of them has a row per aggregate and a column per application.
+_RAW_AGGREGATES = (
+    "has_history",
+    "days_since_first_invoice",
+    "invoice_count_24m",
+    "max_dpd_3m",
+    "max_dpd_6m",
+    "max_dpd_12m",
+    "max_dpd_24m",
+    "invoices_due_12m",
+    "dpd_sum_12m",
+    "late_payments_12m",
+    "late_payments_24m",
+    "days_since_last_late_payment",
+    "reminders_12m",
+    "collections_24m",
+    "current_balance_eur",
+    "max_balance_12m_eur",
+    "current_dpd",
+    "invoices_issued_12m",
+    "invoice_amount_sum_12m",
+    "partial_paid_due_12m",
+    "settled_due_12m",
+    "pay_margin_sum_12m",
+)
+_RAW_ROW = {name: i for i, name in enumerate(_RAW_AGGREGATES)}
+_FEATURE_ROW = {name: j for j, name in enumerate(FEATURE_NAMES)}
+# History features that are a raw aggregate as it is.
+_AS_RAW = [name for name in HISTORY_FEATURES if name in _RAW_ROW]
+# History features that are one raw aggregate over another: (feature, numerator, denominator).
+_RATIOS = (
+    ("mean_dpd_12m", "dpd_sum_12m", "invoices_due_12m"),
+    ("partial_payment_share_12m", "partial_paid_due_12m", "invoices_due_12m"),
+    ("pay_margin_mean_12m", "pay_margin_sum_12m", "settled_due_12m"),
+    # Last: rounded to cents as a feature, unrounded as the instalment's denominator.
+    ("avg_invoice_eur_12m", "invoice_amount_sum_12m", "invoices_issued_12m"),
+)
+# History features that are a raw day count in whole months: (feature, days).
+_MONTHS = (
+    ("tenure_months", "days_since_first_invoice"),
+    ("months_since_last_late_payment", "days_since_last_late_payment"),
+)
+
+
+def _rows(names: Sequence[str], positions: dict[str, int]) -> np.ndarray:
+    return np.asarray([positions[name] for name in names], dtype=np.intp)
+
+
+# Where :func:`_feature_matrix` reads its inputs in a raw block (``_ROWS``, ``_NUMERATORS``,
+# ...) and where it writes each feature (``_AT``).
+_AS_RAW_ROWS, _AS_RAW_AT = _rows(_AS_RAW, _RAW_ROW), _rows(_AS_RAW, _FEATURE_ROW)
+_RATIO_NUMERATORS = _rows([numerator for _, numerator, _ in _RATIOS], _RAW_ROW)
+_RATIO_DENOMINATORS = _rows([denominator for _, _, denominator in _RATIOS], _RAW_ROW)
+_RATIOS_AT = _rows([feature for feature, _, _ in _RATIOS], _FEATURE_ROW)
+_MONTHS_DAYS = _rows([days for _, days in _MONTHS], _RAW_ROW)
+_MONTHS_AT = _rows([feature for feature, _ in _MONTHS], _FEATURE_ROW)
+_BUREAU_AT = _rows(BUREAU_FEATURES, _FEATURE_ROW)
 
 
 class FeatureInputError(ValueError):
@@ -153,7 +215,7 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray, fill_value: float = n
     The kernel of :class:`SafeRatio`; ``denominator`` broadcasts against ``numerator``.
     """
     out = np.full(numerator.shape, fill_value, dtype=np.float64)
-    ok = (denominator != 0) & ~np.isnan(denominator)
+    ok = np.abs(denominator) > 0  # NaN compares False
     np.divide(numerator, denominator, out=out, where=ok)
     return out
 
@@ -303,11 +365,28 @@ def _distinct(values: pd.Series, table: str, column: str) -> None:
         raise FeatureInputError(f"{table}.{column} has duplicates")
 
 
-def _match(left: np.ndarray, right: np.ndarray, n_codes: int) -> tuple[np.ndarray, np.ndarray]:
+def _match(
+    left: np.ndarray, right: np.ndarray, n_codes: int, *, distinct: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions ``(i, j)`` of every pair with ``left[i] == right[j]``, codes in ``0..n_codes``.
 
     Ordered by ``i`` then ``j``, as an inner join keeps them; a negative code matches nothing.
+    ``distinct`` promises that no code repeats in ``left`` (one application, its invoices).
     """
+    if len(left) == 1:
+        # One left row (one application): its partners are the right rows with its code.
+        right_idx = (right == left[0]).nonzero()[0] if left[0] >= 0 else np.empty(0, np.intp)
+        return np.zeros(len(right_idx), dtype=np.intp), right_idx
+    if distinct:
+        # Each right row has at most one partner: a lookup table instead of grouping. The
+        # spare last slot answers a right code -1 and, reset after the fill, a left one.
+        partner = np.full(n_codes + 1, -1, dtype=np.intp)
+        partner[left] = np.arange(len(left))
+        partner[-1] = -1
+        left_of_right = partner[right]
+        unmatched = np.count_nonzero(left_of_right < 0)
+        right_idx = left_of_right.argsort(kind="stable")[unmatched:]
+        return left_of_right[right_idx], right_idx
     present = np.flatnonzero(right >= 0)
     right_codes = right[present]
     # Rows of ``right`` grouped by code, each group in its original order.
@@ -323,11 +402,73 @@ def _match(left: np.ndarray, right: np.ndarray, n_codes: int) -> tuple[np.ndarra
     return left_idx, right_idx
 
 
-def _group_max(index: np.ndarray, values: np.ndarray, n: int, empty: float) -> np.ndarray:
-    out = np.full(n, -np.inf)
-    np.maximum.at(out, index, values)
-    out[np.isneginf(out)] = empty
+def _group_extreme(
+    extreme: np.ufunc,
+    index: np.ndarray,
+    values: np.ndarray,
+    n: int,
+    start: float,
+    where: np.ndarray | None = None,
+) -> np.ndarray:
+    """``extreme`` (np.maximum, np.minimum) of ``values`` per group ``index``, from ``start``.
+
+    Only where ``where`` holds; several masks, a row each, give a row of groups each. Exact
+    in any order, so one group may reduce instead of scatter.
+    """
+    if n == 1:
+        # One group (one application): a reduction, without the scatter of ufunc.at.
+        if where is not None and where.ndim > 1:
+            values, where = np.where(where, values, start), None
+        mask = True if where is None else where
+        return extreme.reduce(values, axis=-1, keepdims=True, initial=start, where=mask)
+    if where is None:
+        out = np.full(n, start)
+        extreme.at(out, index, values)
+        return out
+    masks = where if where.ndim > 1 else where[None]
+    out = np.full((len(masks), n), start)
+    for group_row, mask in zip(out, masks, strict=True):
+        extreme.at(group_row, index[mask], values[mask])
+    return out if where.ndim > 1 else out[0]
+
+
+def _group_max(
+    index: np.ndarray, values: np.ndarray, n: int, empty: float, where: np.ndarray
+) -> np.ndarray:
+    """Largest of ``values`` per group where ``where`` holds; ``empty`` for a group with none."""
+    out = _group_extreme(np.maximum, index, values, n, -np.inf, where)
+    out[out == -np.inf] = empty
     return out
+
+
+def _sums_before(
+    index: np.ndarray,
+    cutoff: np.ndarray,
+    *,
+    day: np.ndarray,
+    weights: np.ndarray,
+    backs: np.ndarray,
+) -> np.ndarray:
+    """Per group ``index``: the sum of ``weights`` over events before ``cutoff - back``.
+
+    ``cutoff`` is each group's; the result has a row per back and a column per group. Every
+    sum adds in event order (np.bincount's), however it is computed.
+    """
+    n = len(cutoff)
+    if n == 1:
+        # One group (a live decision): every back in one bincount over a bin per back.
+        before = day < (cutoff - backs)[:, None]
+        bins = np.arange(len(backs)).repeat(len(day))
+        sums = np.bincount(bins, weights=(weights * before).ravel(), minlength=len(backs))
+        return sums[:, None]
+    # Many groups: a pass per back keeps memory at one event column.
+    event_cutoff = cutoff[index]
+    return np.array(
+        [
+            np.bincount(index, weights=weights * (day < event_cutoff - back), minlength=n)
+            for back in backs
+        ]
+    )
 
 
 def _history_columns(
@@ -399,11 +540,12 @@ def _history_kernel(
     pay_inv: np.ndarray,
     paid_on: np.ndarray,
     pay_amount: np.ndarray,
-) -> dict[str, np.ndarray]:
+) -> np.ndarray:
     """Raw aggregates per application from event arrays (numpy only, any batch size).
 
     ``person`` and ``invoice_person`` code the customer of each application and invoice
     (negative: no application's customer); ``pay_inv`` is each payment's invoice position.
+    Returns a float64 block, a row per :data:`_RAW_AGGREGATES` name, a column per application.
     """
     # Applications of one customer with one cut-off day have one history (a decision's
     # counterfactual candidates): aggregate each such pair once and hand it to all of them.
@@ -418,9 +560,12 @@ def _history_kernel(
                 collection=collection, pay_inv=pay_inv, paid_on=paid_on, pay_amount=pay_amount,
             )  # fmt: skip
             once = _history_kernel(t_app=t_app[first], person=person[first], **events)
-            return {name: values[spread] for name, values in once.items()}
+            return once[:, spread]
     n_apps = len(t_app)
-    app_idx, inv_idx = _match(person, invoice_person, len(people))
+    # One application pairs with each invoice at most once, so the joins may look partners
+    # up instead of grouping them.
+    single = n_apps == 1
+    app_idx, inv_idx = _match(person, invoice_person, len(people), distinct=single)
     t = t_app[app_idx]
     keep = issued[inv_idx] < t
     app_idx, inv_idx, t = app_idx[keep], inv_idx[keep], t[keep]
@@ -434,7 +579,7 @@ def _history_kernel(
 
     # Payments joined to (application, invoice) pairs; only those before the cut-off count.
     n_pairs = len(inv_idx)
-    pp_pair, pp_pay = _match(inv_idx, pay_inv, len(invoice_person))
+    pp_pair, pp_pay = _match(inv_idx, pay_inv, len(invoice_person), distinct=single)
     pp_paid_on = paid_on[pp_pay]
     pp_amount = pay_amount[pp_pay]
     pp_app = app_idx[pp_pair]
@@ -445,52 +590,58 @@ def _history_kernel(
 
     settled = paid_full < t  # NaN compares False: never settled counts as open
     is_due = due < t
+    collected = collection < t
     end = np.where(settled, paid_full, t)
-    dpd = np.where(is_due, np.clip(end - due, 0, None), 0.0)
+    dpd = np.where(is_due, np.maximum(end - due, 0.0), 0.0)
     late = is_due & ~(paid_full <= due)
-    open_overdue = is_due & ~settled
 
-    def in_window(day: np.ndarray, window: str) -> np.ndarray:
-        return (day >= t - WINDOW_DAYS[window]) & (day < t)
+    def since(day: np.ndarray, window: str) -> np.ndarray:
+        """On or after the window's start; the caller knows the day is before the cut-off."""
+        return day >= t - WINDOW_DAYS[window]
 
     def total(weights: np.ndarray) -> np.ndarray:
         return np.bincount(app_idx, weights=weights, minlength=n_apps)
 
     out: dict[str, np.ndarray] = {}
     has_history = np.bincount(app_idx, minlength=n_apps) > 0
-    out["has_history"] = has_history.astype(np.float64)
-    first_issued = np.full(n_apps, np.inf)
-    np.minimum.at(first_issued, app_idx, issued)
+    out["has_history"] = has_history
+    first_issued = _group_extreme(np.minimum, app_idx, issued, n_apps, np.inf)
     out["days_since_first_invoice"] = np.where(has_history, t_app - first_issued, 0.0)
-    out["invoice_count_24m"] = total(in_window(issued, "24m"))
-    for window in ("3m", "6m", "12m", "24m"):
-        # Invoices that were overdue at some point inside the window.
-        touched = is_due & (end > t - WINDOW_DAYS[window]) & (dpd > 0)
-        out[f"max_dpd_{window}"] = _group_max(app_idx[touched], dpd[touched], n_apps, 0.0)
-    due_12m = in_window(due, "12m")
+    out["invoice_count_24m"] = total(since(issued, "24m"))  # every pair's was issued before t
+    # Invoices that were overdue at some point inside each window (dpd > 0: already due),
+    # a row per window.
+    max_dpd = _group_max(
+        app_idx, dpd, n_apps, 0.0, where=(dpd > 0) & (end > t - _WINDOW_LENGTHS[:, None])
+    )
+    for i, window in enumerate(WINDOW_DAYS):
+        out[f"max_dpd_{window}"] = max_dpd[i]
+    due_12m = is_due & since(due, "12m")
     out["invoices_due_12m"] = total(due_12m)
     out["dpd_sum_12m"] = total(dpd * due_12m)
     for window in ("12m", "24m"):
-        out[f"late_payments_{window}"] = total(late & in_window(due, window))
-    last_late = _group_max(app_idx[late], due[late], n_apps, np.nan)
+        out[f"late_payments_{window}"] = total(late & since(due, window))
+    last_late = _group_max(app_idx, due, n_apps, np.nan, where=late)
     out["days_since_last_late_payment"] = t_app - last_late
 
-    resolved = settled | (collection < t)
+    resolved = settled | collected
     possible = np.floor(np.where(is_due, t - due, 0.0) / REMINDER_INTERVAL_DAYS)
     known_reminders = np.where(resolved, reminders, np.minimum(reminders, possible))
     out["reminders_12m"] = total(known_reminders * due_12m)
-    out["collections_24m"] = total(in_window(collection, "24m"))
+    out["collections_24m"] = total(collected & since(collection, "24m"))
 
-    balances = []
-    for back in BALANCE_CHECKPOINT_DAYS:
-        billed = total(amount * (issued < t - back))
-        paid = np.bincount(pp_app, weights=pp_amount * (pp_paid_on < pp_t - back), minlength=n_apps)
-        balances.append(np.clip(billed - paid, 0.0, None))
-    out["current_balance_eur"] = np.round(balances[0], 2)
-    out["max_balance_12m_eur"] = np.round(np.max(balances, axis=0), 2)
-    out["current_dpd"] = _group_max(app_idx[open_overdue], (t - due)[open_overdue], n_apps, 0.0)
+    # Balance at each checkpoint (a row each): billed before it, less paid before it.
+    balances = _sums_before(app_idx, t_app, day=issued, weights=amount, backs=_BALANCE_BACKS)
+    balances = balances - _sums_before(
+        pp_app, t_app, day=pp_paid_on, weights=pp_amount, backs=_BALANCE_BACKS
+    )
+    # Rounding keeps order, so the highest rounded balance is the rounded highest one.
+    balances = np.maximum(balances, 0.0).round(2)
+    out["current_balance_eur"] = balances[0]
+    out["max_balance_12m_eur"] = balances.max(axis=0)
+    open_overdue = is_due & ~settled
+    out["current_dpd"] = _group_max(app_idx, t - due, n_apps, 0.0, where=open_overdue)
 
-    issued_12m = in_window(issued, "12m")
+    issued_12m = since(issued, "12m")
     out["invoices_issued_12m"] = total(issued_12m)
     out["invoice_amount_sum_12m"] = total(amount * issued_12m)
     partial = (payments_by_t >= 2) | ((paid_by_t > 0.005) & (paid_by_t < amount - 0.005))
@@ -501,8 +652,9 @@ def _history_kernel(
     margin = np.maximum(due - paid_full, -PAY_MARGIN_FLOOR_DAYS)
     out["settled_due_12m"] = total(margin_counts)
     out["pay_margin_sum_12m"] = total(np.where(margin_counts, margin, 0.0))
-    # One dtype whatever the batch size: bincount over no events returns integers.
-    return {name: values.astype(np.float64, copy=False) for name, values in out.items()}
+    # float64 whatever the batch size (bincount over no events returns integers), and
+    # whatever the aggregate (has_history is a truth value).
+    return np.array([out[name] for name in _RAW_AGGREGATES], dtype=np.float64)
 
 
 def history_aggregates(
@@ -517,7 +669,7 @@ def history_aggregates(
     Returned in the order of ``applications``; one row per application.
     """
     raw = _history_kernel(**_history_columns(applications, invoices, payments, customer_key))
-    return pd.DataFrame(raw, index=applications.index, dtype=np.float64)
+    return pd.DataFrame(raw.T, index=applications.index, columns=list(_RAW_AGGREGATES))
 
 
 def _codes(values: pd.Series, mapping: dict[str, int]) -> np.ndarray:
@@ -585,8 +737,8 @@ def _unknown_category(values: Sequence) -> None:
 
 
 def _feature_matrix(
-    raw: dict[str, np.ndarray],
-    bureau: dict[str, np.ndarray],
+    raw: np.ndarray,
+    bureau: np.ndarray,
     *,
     amount: np.ndarray,
     term: np.ndarray,
@@ -594,36 +746,37 @@ def _feature_matrix(
 ) -> np.ndarray:
     """The last step for every caller: raw aggregates, bureau and purchase to the features.
 
-    One float64 block in :data:`FEATURE_NAMES` order, a row per purchase; history and
-    bureau columns of length one (one applicant, several candidate purchases) broadcast.
+    ``raw`` is the kernel's block and ``bureau`` one of :data:`BUREAU_FEATURES` rows, each
+    with a column per purchase or one column (one applicant, several candidate purchases)
+    that broadcasts. Returns one float64 block in :data:`FEATURE_NAMES` order, a row per
+    purchase (a transposed view: copy it where the memory order matters).
     """
-    if (term <= 0).any() or np.isnan(term).any():
-        raise FeatureInputError("applications.term_months must be a positive number of months")
-    if (amount <= 0).any() or np.isnan(amount).any():
+    # One test for the usual case, both inputs fine; NaN compares False, so it fails too.
+    if not ((term > 0) & (amount > 0)).all():
+        if not (term > 0).all():
+            raise FeatureInputError("applications.term_months must be a positive number of months")
         raise FeatureInputError("applications.amount_eur must be positive")
-    avg_invoice = _ratio(raw["invoice_amount_sum_12m"], raw["invoices_issued_12m"])
+    # All history ratios in one division; the average invoice is the last (see _RATIOS).
+    ratios = _ratio(raw.take(_RATIO_NUMERATORS, axis=0), raw.take(_RATIO_DENOMINATORS, axis=0))
+    avg_invoice = ratios[-1]
     # Zero-interest plan: the instalment is the amount spread evenly over the term.
-    instalment = np.round(amount / term, 2)
-    columns = {
-        "tenure_months": _months(raw["days_since_first_invoice"]),
-        "thin_file": 1.0 - raw["has_history"],
-        "mean_dpd_12m": _ratio(raw["dpd_sum_12m"], raw["invoices_due_12m"]),
-        "months_since_last_late_payment": _months(raw["days_since_last_late_payment"]),
-        "avg_invoice_eur_12m": np.round(avg_invoice, 2),
-        "partial_payment_share_12m": _ratio(raw["partial_paid_due_12m"], raw["invoices_due_12m"]),
-        "pay_margin_mean_12m": _ratio(raw["pay_margin_sum_12m"], raw["settled_due_12m"]),
-        **bureau,
-        "amount_eur": amount,
-        "term_months": term,
-        "monthly_instalment_eur": instalment,
-        # The numerator decides the shape: one applicant's average broadcasts over purchases.
-        "instalment_to_avg_invoice": _ratio(instalment, avg_invoice),
-        "product_category_code": category,
-    }
-    matrix = np.empty((len(amount), len(FEATURE_NAMES)), dtype=np.float64)
-    for j, name in enumerate(FEATURE_NAMES):
-        matrix[:, j] = columns[name] if name in columns else raw[name]
-    return matrix
+    instalment = (amount / term).round(2)
+
+    # A row per feature while building, so that each step writes whole rows at once.
+    features = np.empty((len(FEATURE_NAMES), len(amount)), dtype=np.float64)
+    features[_AS_RAW_AT] = raw.take(_AS_RAW_ROWS, axis=0)
+    features[_RATIOS_AT] = ratios
+    features[_FEATURE_ROW["avg_invoice_eur_12m"]] = avg_invoice.round(2)
+    features[_MONTHS_AT] = _months(raw.take(_MONTHS_DAYS, axis=0))
+    features[_FEATURE_ROW["thin_file"]] = 1.0 - raw[_RAW_ROW["has_history"]]
+    features[_BUREAU_AT] = bureau
+    features[_FEATURE_ROW["amount_eur"]] = amount
+    features[_FEATURE_ROW["term_months"]] = term
+    features[_FEATURE_ROW["monthly_instalment_eur"]] = instalment
+    # The numerator decides the shape: one applicant's average broadcasts over purchases.
+    features[_FEATURE_ROW["instalment_to_avg_invoice"]] = _ratio(instalment, avg_invoice)
+    features[_FEATURE_ROW["product_category_code"]] = category
+    return features.T
 
 
 def application_features(
@@ -670,7 +823,7 @@ def application_features(
         _unknown_category(categories[np.isnan(category)])
     matrix = _feature_matrix(
         raw,
-        bureau,
+        np.array([bureau[name] for name in BUREAU_FEATURES]),
         amount=_floats(applications, "amount_eur"),
         term=_floats(applications, "term_months"),
         category=category,
@@ -767,17 +920,17 @@ def day_numbers(values: Sequence) -> np.ndarray:
 def cutoff_day(applied_at: datetime) -> float:
     """The application's UTC calendar day as days since 1970: events before it count."""
     if applied_at.tzinfo is not None:
-        applied_at = applied_at.astimezone(UTC).replace(tzinfo=None)
-    return float(np.floor((np.datetime64(applied_at, "us") - _EPOCH) / np.timedelta64(1, "D")))
+        applied_at = applied_at.astimezone(UTC)
+    return float((applied_at.date() - _EPOCH_DATE).days)
 
 
 def applicant_history_aggregates(history: CustomerHistory, *, day: float) -> dict[str, float]:
     """The raw aggregates (:func:`history_aggregates`) of one applicant on cut-off ``day``."""
     raw = _applicant_kernel(history, day)
-    return {name: float(values[0]) for name, values in raw.items()}
+    return dict(zip(_RAW_AGGREGATES, raw[:, 0].tolist(), strict=True))
 
 
-def _applicant_kernel(history: CustomerHistory, day: float) -> dict[str, np.ndarray]:
+def _applicant_kernel(history: CustomerHistory, day: float) -> np.ndarray:
     return _history_kernel(
         t_app=np.array([day], dtype=np.float64),
         person=np.zeros(1, dtype=np.intp),
@@ -822,19 +975,19 @@ def applicant_features(
     term = np.asarray(terms, dtype=np.float64)
     if amount.shape != term.shape or amount.ndim != 1:
         raise FeatureInputError("amounts and terms must be two lists of the same length")
-    bureau_columns = {
-        "bureau_score": np.array([bureau.score], dtype=np.float64),
-        "bureau_class_rank": np.array([rank], dtype=np.float64),
-        "bureau_open_defaults": np.array([bureau.open_default_count], dtype=np.float64),
-        "bureau_closed_defaults": np.array([bureau.closed_default_count], dtype=np.float64),
-    }
-    return _feature_matrix(
+    # BUREAU_FEATURES rows, one column for all the purchases.
+    bureau_rows = np.array(
+        [bureau.score, rank, bureau.open_default_count, bureau.closed_default_count],
+        dtype=np.float64,
+    )[:, None]
+    matrix = _feature_matrix(
         _applicant_kernel(history, cutoff_day(applied_at)),
-        bureau_columns,
+        bureau_rows,
         amount=amount,
         term=term,
         category=np.full(len(amount), code, dtype=np.float64),
     )
+    return np.ascontiguousarray(matrix)
 
 
 def build_training_snapshot(world) -> pd.DataFrame:

@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from scoring.config import Settings
-from scoring.service.api_keys import AuthenticatedClient, authenticate
+from scoring.service.api_keys import AuthenticatedClient, authenticate, authenticate_on
 from scoring.service.bootstrap import Runtime
 from scoring.service.errors import AuthenticationFailed
 from scoring.storage.db import UnitOfWork
@@ -97,10 +98,19 @@ async def bearer_key(
 BearerKeyDep = Annotated[str, Depends(bearer_key)]
 
 
-def authorize(runtime: Runtime, presented: str, scope: str) -> AuthenticatedClient:
-    """Blocking: the client of ``presented`` if its key holds ``scope`` (401 or 403 if not)."""
-    with runtime.sessions() as session:
-        client = authenticate(session=session, presented=presented, clock=runtime.clock)
+def authorize(
+    runtime: Runtime, presented: str, scope: str, *, connection: Connection | None = None
+) -> AuthenticatedClient:
+    """Blocking: the client of ``presented`` if its key holds ``scope`` (401 or 403 if not).
+
+    Checked on ``connection`` when given (the route's, for the work that follows), else on
+    one of its own.
+    """
+    if connection is not None:
+        client = authenticate_on(connection, presented=presented, clock=runtime.clock)
+    else:
+        with runtime.unit_of_work().engine.connect() as own:
+            client = authenticate_on(own, presented=presented, clock=runtime.clock)
     client.require(scope)
     return client
 

@@ -51,19 +51,22 @@ async def create_decision(
     started = time.perf_counter()
 
     def decide() -> DecisionView:
-        # The key is checked and the application decided in one hand-off to the thread pool.
-        client = authorize(runtime, presented, DECISIONS_WRITE)
-        return make_decision(
-            request=body,
-            client=client,
-            idempotency_key=idempotency_key,
-            uow=uow,
-            bureau=runtime.bureau,
-            models=runtime.models,
-            policy=runtime.policy,
-            pseudonym_key=runtime.pseudonym_key,
-            clock=runtime.clock,
-        )
+        # The key is checked and the application decided in one hand-off to the thread pool,
+        # on one database connection.
+        with uow.engine.connect() as connection:
+            client = authorize(runtime, presented, DECISIONS_WRITE, connection=connection)
+            return make_decision(
+                request=body,
+                client=client,
+                idempotency_key=idempotency_key,
+                uow=uow,
+                bureau=runtime.bureau,
+                models=runtime.models,
+                policy=runtime.policy,
+                pseudonym_key=runtime.pseudonym_key,
+                clock=runtime.clock,
+                connection=connection,
+            )
 
     try:
         view = await anyio.to_thread.run_sync(decide, limiter=_limiter(request))

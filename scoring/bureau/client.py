@@ -182,6 +182,9 @@ class BureauClient:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._rng_lock = threading.Lock()
+        # A transport that answers report queries directly (the in-process simulator) is
+        # called without building httpx requests; timeouts, retries and checks are the same.
+        self._direct = getattr(transport, "exchange", None)
         self._http = httpx.Client(
             base_url=base_url,
             transport=transport,
@@ -280,13 +283,17 @@ class BureauClient:
         # exception (whose request body or text may hold the personal code) is chained.
         failure = None
         try:
-            response = self._http.post(
-                REPORTS_PATH,
-                content=body,
-                headers={"Content-Type": "application/json"},
-                timeout=httpx.Timeout(timeout_s),
-            )
-        except httpx.TimeoutException:
+            if self._direct is not None:
+                status, content = self._direct(body, timeout_s=timeout_s)
+            else:
+                response = self._http.post(
+                    REPORTS_PATH,
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                    timeout=httpx.Timeout(timeout_s),
+                )
+                status, content = response.status_code, response.content
+        except (httpx.TimeoutException, TimeoutError):
             failure = BureauUnavailable(
                 f"bureau did not answer within {timeout_s:.3f} s", reason="timeout"
             )
@@ -296,7 +303,6 @@ class BureauClient:
             )
         if failure is not None:
             raise failure
-        status = response.status_code
         if status >= 500 or status == 429:
             raise BureauUnavailable(
                 f"bureau answered HTTP {status}",
@@ -310,7 +316,7 @@ class BureauClient:
         if status != 200:
             raise BureauMalformedAnswer(f"bureau answered unexpected HTTP {status}")
         try:
-            payload = json.loads(response.content)
+            payload = json.loads(content)
         except ValueError:
             payload = _MISSING
         if payload is _MISSING:

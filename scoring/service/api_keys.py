@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from scoring.service.errors import ApiKeyError, AuthenticationFailed, ScopeMissing
+from scoring.storage.prepared import Prepared
 from scoring.storage.tables import ApiClient, ApiKey
 
 KEY_PREFIX = "ik"
@@ -132,6 +133,11 @@ def revoke_api_key(*, uow, prefix: str, clock: Clock = utc_now) -> str:
 
 def authenticate(*, session: Session, presented: str | None, clock: Clock = utc_now):
     """The client of a presented key; ``AuthenticationFailed`` says what is wrong with it."""
+    return authenticate_on(session.connection(), presented=presented, clock=clock)
+
+
+def authenticate_on(connection: Connection, *, presented: str | None, clock: Clock = utc_now):
+    """:func:`authenticate` on a plain connection (the API's per-request path)."""
     if not presented:
         raise AuthenticationFailed("send the API key as 'Authorization: Bearer <key>'")
     match = _PRESENTED.match(presented)
@@ -139,22 +145,25 @@ def authenticate(*, session: Session, presented: str | None, clock: Clock = utc_
         raise AuthenticationFailed("the API key is not valid")
     # One indexed lookup by the unique prefix, read as plain columns (no ORM objects): it runs
     # on every request, and reading it each time makes a revocation count at once.
-    row = session.connection().execute(_KEY_BY_PREFIX, {"prefix": match.group(1)}).first()
-    if row is None or not hmac.compare_digest(row.key_hash, hash_key(presented)):
+    row = _KEY_BY_PREFIX.first(connection, {"prefix": match.group(1)})
+    if row is None:
+        raise AuthenticationFailed("the API key is not valid")
+    key_hash, key_prefix, scopes, revoked_at, expires_at, client_id, name, active = row
+    if not hmac.compare_digest(key_hash, hash_key(presented)):
         raise AuthenticationFailed("the API key is not valid")
     now = clock()
-    if row.revoked_at is not None:
+    if revoked_at is not None:
         raise AuthenticationFailed("the API key was revoked")
-    if row.expires_at is not None and row.expires_at <= now:
+    if expires_at is not None and expires_at <= now:
         raise AuthenticationFailed("the API key has expired")
-    if not row.active:
+    if not active:
         raise AuthenticationFailed("the client of this API key is deactivated")
-    return AuthenticatedClient(row.client_id, row.name, frozenset(row.scopes), row.key_prefix)
+    return AuthenticatedClient(client_id, name, frozenset(scopes), key_prefix)
 
 
 _KEYS = ApiKey.__table__
 _CLIENTS = ApiClient.__table__
-_KEY_BY_PREFIX = (
+_KEY_BY_PREFIX = Prepared(
     select(
         _KEYS.c.key_hash, _KEYS.c.key_prefix, _KEYS.c.scopes, _KEYS.c.revoked_at,
         _KEYS.c.expires_at, _CLIENTS.c.id.label("client_id"), _CLIENTS.c.name, _CLIENTS.c.active,

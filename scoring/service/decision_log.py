@@ -11,8 +11,10 @@ version and policy version that made it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
@@ -35,6 +37,7 @@ from scoring.domain.hash_chain import (
 )
 from scoring.domain.policy import Policy
 from scoring.service.errors import DecisionNotFound
+from scoring.storage.prepared import Prepared
 from scoring.storage.tables import Decision, DecisionLogEntry
 from scoring.storage.tables_decisions import CHAIN_HEAD_ID, DecisionLogHead
 from scoring.storage.tables_privacy import RemovedDecision
@@ -79,47 +82,99 @@ _MOVE_HEAD = (
     .values(seq=bindparam("new_seq"), entry_hash=bindparam("new_hash"))
 )
 _INSERT_ENTRY = insert(_ENTRIES)
-# One lock per SQLite engine: threads of one process queue here instead of in SQLite's
-# busy handler, which sleeps in steps of up to 100 ms and so inflates tail latency.
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCK_HEAD_POSTGRES = Prepared(_READ_HEAD.with_for_update())
+_LOCK_HEAD_SQLITE = Prepared(_TOUCH_HEAD)
+_APPEND = Prepared(_INSERT_ENTRY)
+_ADVANCE = Prepared(_MOVE_HEAD)
+# SQLite writers queue here instead of in SQLite's busy handler, which sleeps in steps of up
+# to 100 ms and so inflates tail latency: the threads of one process on a lock per engine,
+# the processes sharing a database file (API replicas) on an exclusive ``flock`` of a file
+# beside it, which the kernel hands to the next waiter as soon as it is released.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Any, _WriterQueue] = weakref.WeakKeyDictionary()
 _SQLITE_WRITERS_GUARD = threading.Lock()
 
 
-def lock_head(session: Session) -> ChainHead:
+class _WriterQueue:
+    """The turn of one SQLite writer at a time, across threads and processes."""
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = f"{database}-writer.lock" if database else None
+        self._fd: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            if self._path is None:
+                yield
+                return
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _writer_queue(engine: Any) -> _WriterQueue:
+    with _SQLITE_WRITERS_GUARD:
+        queue = _SQLITE_WRITERS.get(engine)
+        if queue is None:
+            database = engine.url.database or ""
+            in_memory = database in ("", ":memory:") or database.startswith("file:")
+            queue = _SQLITE_WRITERS[engine] = _WriterQueue(None if in_memory else database)
+            weakref.finalize(engine, queue.close)
+        return queue
+
+
+def _connection(session: Session | Connection) -> Connection:
+    return session if isinstance(session, Connection) else session.connection()
+
+
+def lock_head(session: Session | Connection) -> ChainHead:
     """Take the chain head for this transaction; other writers wait until it ends."""
-    connection = session.connection()
+    connection = _connection(session)
     if connection.dialect.name == "postgresql":
-        row = connection.execute(_READ_HEAD.with_for_update()).first()
+        row = _LOCK_HEAD_POSTGRES.first(connection)
     else:
-        row = connection.execute(_TOUCH_HEAD).first()
+        row = _LOCK_HEAD_SQLITE.first(connection)
     if row is None:
         raise RuntimeError("the decision log has no chain head row; run `installment db-upgrade`")
-    return ChainHead(row.seq, row.entry_hash)
+    return ChainHead(*row)
 
 
-def locks_head_first(session: Session) -> bool:
+def locks_head_first(session: Session | Connection) -> bool:
     """Whether a writer must take the head before its first read (SQLite) or may take it last.
 
     On SQLite the head's write is the database-wide write lock, and a transaction that read
     before writing can be refused its upgrade; on PostgreSQL the head is a row lock, held
     shortest when taken just before commit.
     """
-    return session.get_bind().dialect.name != "postgresql"
+    return _engine(session).dialect.name != "postgresql"
+
+
+def _engine(session: Session | Connection) -> Any:
+    return session.engine if isinstance(session, Connection) else session.get_bind()
 
 
 @contextmanager
-def writer_turn(session: Session) -> Iterator[None]:
-    """Queue this thread behind the process's other SQLite writers for the block (else no-op).
+def writer_turn(session: Session | Connection) -> Iterator[None]:
+    """Queue behind the other SQLite writers of the database for the block (else no-op).
 
+    The other writers are this process's threads and other processes on the same file.
     Commit inside the block; on an error the transaction is rolled back before the turn ends.
     """
-    engine = session.get_bind()
+    engine = _engine(session)
     if engine.dialect.name == "postgresql":
         yield
         return
-    with _SQLITE_WRITERS_GUARD:
-        lock = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
-    with lock:
+    with _writer_queue(engine).turn():
         try:
             yield
         except BaseException:
@@ -151,7 +206,7 @@ def append(
 
 def append_canonical(
     *,
-    session: Session,
+    session: Session | Connection,
     decision_id: str,
     canonical: str,
     at: datetime,
@@ -162,9 +217,9 @@ def append_canonical(
         head = lock_head(session)
     seq = head.seq + 1
     digest = entry_hash(prev_hash=head.entry_hash, seq=seq, canonical_payload=canonical)
-    connection = session.connection()
-    connection.execute(
-        _INSERT_ENTRY,
+    connection = _connection(session)
+    _APPEND.run(
+        connection,
         {
             "seq": seq,
             "decision_id": decision_id,
@@ -174,7 +229,7 @@ def append_canonical(
             "created_at": at,
         },
     )
-    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+    _ADVANCE.run(connection, {"new_seq": seq, "new_hash": digest})
     return ChainEntry(seq, canonical, head.entry_hash, digest)
 
 

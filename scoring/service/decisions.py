@@ -15,6 +15,7 @@ One request runs in three steps:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import uuid
@@ -27,7 +28,7 @@ from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Float, bindparam, cast, insert, select
+from sqlalchemy import Connection, Float, bindparam, cast, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,6 +67,7 @@ from scoring.service.errors import (
 )
 from scoring.service.reviews import open_case_for_pending_decision
 from scoring.storage import tables as t
+from scoring.storage.prepared import Prepared
 from scoring.storage.sql import day_number
 from scoring.storage.tables_decisions import DecisionInput
 
@@ -144,8 +146,14 @@ def make_decision(
     policy: Policy,
     pseudonym_key: bytes,
     clock: Clock,
+    connection: Connection | None = None,
 ) -> DecisionView:
-    """Decide one application, store it with its log entry, and return the stored view."""
+    """Decide one application, store it with its log entry, and return the stored view.
+
+    Works on ``connection`` when one is given (the API's, which checked the key on it and
+    closes it after), else on a connection of ``uow``'s engine; commits its own
+    transactions either way.
+    """
     try:
         code = personal_code.parse(request.personal_code)
     except personal_code.InvalidPersonalCode as error:
@@ -157,13 +165,15 @@ def make_decision(
             "Idempotency-Key must hold 1 to 255 characters", field="Idempotency-Key"
         )
 
-    with uow:
-        # One query tells whether this application or key was decided before and who the
-        # applicant is; only a retry or a conflict reads further.
-        known = (
-            uow.session.connection()
-            .execute(
-                _READ_CHECK,
+    # The hot path works on one plain connection with prepared statements; the ORM session
+    # is made only for the rare steps that need it (a replayed answer, a review case).
+    opened = contextlib.nullcontext(connection) if connection else uow.engine.connect()
+    with opened as connection:
+        with connection.begin():
+            # One query tells whether this application or key was decided before and who
+            # the applicant is; only a retry or a conflict reads further.
+            customer_id, objected_at, earlier, key_hash = _READ_CHECK.one(
+                connection,
                 {
                     "pseudonym": pseudonym,
                     "client_id": client.client_id,
@@ -171,72 +181,68 @@ def make_decision(
                     "key": idempotency_key,
                 },
             )
-            .one()
-        )
-        if known.application_id is not None or known.idempotency_hash is not None:
-            stored = _earlier_answer(
-                uow.session, client_id=client.client_id, key=idempotency_key,
-                fingerprint=fingerprint, external_id=request.application_id,
-            )  # fmt: skip
-            if stored is not None:
-                return stored
-        history = _load_history(
-            uow.session, customer_id=known.customer_id, objected=known.objected_at is not None
-        )
-
-    applied_at = clock()
-    purchase = request.purchase
-    facts = ApplicationFacts(
-        amount_eur=float(purchase.amount_eur),
-        term_months=int(purchase.term_months),
-        product_category=purchase.product_category,
-        age_years=code.age_on(applied_at.date()),
-        human_review_requested=bool(request.human_review_requested),
-        objected_to_profiling=history.objected,
-    )
-    scoring = _assess(
-        facts=facts, code=code.value, history=history,
-        applied_at=applied_at, bureau=bureau, models=models, policy=policy,
-    )  # fmt: skip
-
-    decision_id = str(uuid.uuid4())
-    decided_at = clock()
-    # Every row and the log entry are built before the writer's turn, which then only writes.
-    rows = _rows(
-        decision_id=decision_id, decided_at=decided_at, applied_at=applied_at,
-        request=request, client=client, pseudonym=pseudonym, facts=facts, scoring=scoring,
-        policy=policy, fingerprint=fingerprint, key=idempotency_key,
-    )  # fmt: skip
-    for attempt in range(1, STORE_ATTEMPTS + 1):
-        try:
-            with uow, decision_log.writer_turn(uow.session):
-                session = uow.session
-                # On SQLite the head is the database's write lock and is taken first, so the
-                # check below sees every decision committed before this one; on PostgreSQL
-                # it is the chain's row lock, taken by the append just before commit, and a
-                # concurrent twin shows up as a unique-key conflict instead.
-                head = None
-                if decision_log.locks_head_first(session):
-                    head = decision_log.lock_head(session)
-                stored = _write(session, rows, head=head)
-                if stored is not None:
-                    session.rollback()  # ends the write lock within this thread's turn
-                    return stored
-                uow.commit()
-            return rows.view
-        except IntegrityError:
-            # Another request stored the same application, key, customer or bureau report
-            # after our check: its answer is ours (replay or 409), else store once more.
-            with uow:
+            if earlier is not None or key_hash is not None:
                 stored = _earlier_answer(
-                    uow.session, client_id=client.client_id, key=idempotency_key,
-                    fingerprint=fingerprint,
-                    external_id=request.application_id,
+                    connection, client_id=client.client_id, key=idempotency_key,
+                    fingerprint=fingerprint, external_id=request.application_id,
                 )  # fmt: skip
-            if stored is not None:
-                return stored
-            if attempt == STORE_ATTEMPTS:
-                raise
+                if stored is not None:
+                    return stored
+            history = _load_history(
+                connection, customer_id=customer_id, objected=objected_at is not None
+            )
+
+        applied_at = clock()
+        purchase = request.purchase
+        facts = ApplicationFacts(
+            amount_eur=float(purchase.amount_eur),
+            term_months=int(purchase.term_months),
+            product_category=purchase.product_category,
+            age_years=code.age_on(applied_at.date()),
+            human_review_requested=bool(request.human_review_requested),
+            objected_to_profiling=history.objected,
+        )
+        scoring = _assess(
+            facts=facts, code=code.value, history=history,
+            applied_at=applied_at, bureau=bureau, models=models, policy=policy,
+        )  # fmt: skip
+
+        decision_id = str(uuid.uuid4())
+        decided_at = clock()
+        # Every row and the log entry are built before the writer's turn, which only writes.
+        rows = _rows(
+            decision_id=decision_id, decided_at=decided_at, applied_at=applied_at,
+            request=request, client=client, pseudonym=pseudonym, facts=facts,
+            scoring=scoring, policy=policy, fingerprint=fingerprint, key=idempotency_key,
+        )  # fmt: skip
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                with decision_log.writer_turn(connection), connection.begin() as transaction:
+                    # On SQLite the head is the database's write lock and is taken first, so
+                    # the check below sees every decision committed before this one; on
+                    # PostgreSQL it is the chain's row lock, taken by the append just before
+                    # commit, and a concurrent twin shows up as a unique-key conflict instead.
+                    head = None
+                    if decision_log.locks_head_first(connection):
+                        head = decision_log.lock_head(connection)
+                    stored = _write(connection, rows, head=head)
+                    if stored is not None:
+                        transaction.rollback()  # ends the write lock within this turn
+                        return stored
+                return rows.view
+            except IntegrityError:
+                # Another request stored the same application, key, customer or bureau
+                # report after our check: its answer is ours (replay or 409), else store
+                # once more.
+                with connection.begin():
+                    stored = _earlier_answer(
+                        connection, client_id=client.client_id, key=idempotency_key,
+                        fingerprint=fingerprint, external_id=request.application_id,
+                    )  # fmt: skip
+                if stored is not None:
+                    return stored
+                if attempt == STORE_ATTEMPTS:
+                    raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -251,32 +257,31 @@ def get_decision(*, uow: Any, client: AuthenticatedClient, decision_id: str) -> 
 
 
 def _earlier_answer(
-    session: Session,
+    connection: Connection,
     *,
     client_id: str,
     key: str | None,
     fingerprint: str,
     external_id: str,
 ) -> DecisionView | None:
-    connection = session.connection()
     # The application first, the key second: a concurrent request commits both in one
     # transaction, and each statement may see a newer snapshot (PostgreSQL, read committed),
     # so whoever sees its application also sees its key and answers with a replay, not 409.
-    existing = connection.execute(
-        _APPLICATION_OF_CLIENT, {"client_id": client_id, "external_id": external_id}
-    ).first()
+    existing = _APPLICATION_ROW.first(
+        connection, {"client_id": client_id, "external_id": external_id}
+    )
     if key is not None:
-        record = connection.execute(
-            _IDEMPOTENCY_RECORD, {"client_id": client_id, "key": key}
-        ).first()
+        record = _IDEMPOTENCY_ROW.first(connection, {"client_id": client_id, "key": key})
         if record is not None:
-            if record.request_hash != fingerprint or record.decision_id is None:
+            request_hash, decision_id = record
+            if request_hash != fingerprint or decision_id is None:
                 raise IdempotencyConflict(
                     "this Idempotency-Key was used before with a different request body; "
                     "use a new key for a new application",
                     field="Idempotency-Key",
                 )
-            view = _stored_view(session, decision_id=record.decision_id, client_id=client_id)
+            with _joined_session(connection) as session:
+                view = _stored_view(session, decision_id=decision_id, client_id=client_id)
             return _replace(view, idempotent_replay=True)
     if existing is not None:
         raise ApplicationAlreadyDecided(
@@ -297,15 +302,20 @@ _APPLICATION_OF_CLIENT = select(_APPLICATIONS.c.id).where(
     _APPLICATIONS.c.client_id == bindparam("client_id"),
     _APPLICATIONS.c.external_id == bindparam("external_id"),
 )
+_IDEMPOTENCY_ROW = Prepared(_IDEMPOTENCY_RECORD)
+_APPLICATION_ROW = Prepared(_APPLICATION_OF_CLIENT)
 
 
-def _load_history(session: Session, *, customer_id: int | None, objected: bool) -> _History:
-    # Core statements on the session's connection: plain tuples, no ORM objects to build.
+def _joined_session(connection: Connection) -> Session:
+    """An ORM session inside ``connection``'s transaction; closing it leaves that open."""
+    return Session(bind=connection, expire_on_commit=False, autoflush=True)
+
+
+def _load_history(connection: Connection, *, customer_id: int | None, objected: bool) -> _History:
     if customer_id is None:
         return _History(False, CustomerHistory.empty())
-    connection = session.connection()
-    invoices = connection.execute(_INVOICES_OF_CUSTOMER, {"customer_id": customer_id}).all()
-    payments = connection.execute(_PAYMENTS_OF_CUSTOMER, {"customer_id": customer_id}).all()
+    invoices = _INVOICES_OF_CUSTOMER.all(connection, {"customer_id": customer_id})
+    payments = _PAYMENTS_OF_CUSTOMER.all(connection, {"customer_id": customer_id})
     return _History(objected, _customer_history(invoices, payments))
 
 
@@ -315,24 +325,28 @@ _PAYMENTS = t.Payment.__table__
 _CUSTOMER_BY_PSEUDONYM = select(_CUSTOMERS.c.id).where(
     _CUSTOMERS.c.pseudonym == bindparam("pseudonym")
 )
-_READ_CHECK = select(
-    _CUSTOMER_BY_PSEUDONYM.scalar_subquery().label("customer_id"),
-    _CUSTOMER_BY_PSEUDONYM.with_only_columns(_CUSTOMERS.c.objected_to_profiling_at)
-    .scalar_subquery()
-    .label("objected_at"),
-    _APPLICATION_OF_CLIENT.scalar_subquery().label("application_id"),
-    _IDEMPOTENCY_RECORD.with_only_columns(_IDEMPOTENCY.c.request_hash)
-    .scalar_subquery()
-    .label("idempotency_hash"),
+_READ_CHECK = Prepared(
+    select(
+        _CUSTOMER_BY_PSEUDONYM.scalar_subquery().label("customer_id"),
+        _CUSTOMER_BY_PSEUDONYM.with_only_columns(_CUSTOMERS.c.objected_to_profiling_at)
+        .scalar_subquery()
+        .label("objected_at"),
+        _APPLICATION_OF_CLIENT.scalar_subquery().label("application_id"),
+        _IDEMPOTENCY_RECORD.with_only_columns(_IDEMPOTENCY.c.request_hash)
+        .scalar_subquery()
+        .label("idempotency_hash"),
+    )
 )
 # Every column is read as a number, as the feature kernel takes it: dates as day numbers,
 # amounts as floats (the same double float(Decimal) gives), so rows become arrays at once.
-_INVOICES_OF_CUSTOMER = select(
-    _INVOICES.c.id, day_number(_INVOICES.c.issued_on), day_number(_INVOICES.c.due_on),
-    cast(_INVOICES.c.amount, Float), day_number(_INVOICES.c.paid_in_full_on),
-    _INVOICES.c.reminders_sent, day_number(_INVOICES.c.sent_to_collection_on),
-).where(_INVOICES.c.customer_id == bindparam("customer_id"))  # fmt: skip
-_PAYMENTS_OF_CUSTOMER = (
+_INVOICES_OF_CUSTOMER = Prepared(
+    select(
+        _INVOICES.c.id, day_number(_INVOICES.c.issued_on), day_number(_INVOICES.c.due_on),
+        cast(_INVOICES.c.amount, Float), day_number(_INVOICES.c.paid_in_full_on),
+        _INVOICES.c.reminders_sent, day_number(_INVOICES.c.sent_to_collection_on),
+    ).where(_INVOICES.c.customer_id == bindparam("customer_id"))
+)  # fmt: skip
+_PAYMENTS_OF_CUSTOMER = Prepared(
     select(_PAYMENTS.c.invoice_id, day_number(_PAYMENTS.c.paid_on), cast(_PAYMENTS.c.amount, Float))
     .join(_INVOICES, _INVOICES.c.id == _PAYMENTS.c.invoice_id)
     .where(_INVOICES.c.customer_id == bindparam("customer_id"))
@@ -692,16 +706,15 @@ def _rows(
 
 
 def _write(
-    session: Session, rows: _Rows, *, head: decision_log.ChainHead | None
+    connection: Connection, rows: _Rows, *, head: decision_log.ChainHead | None
 ) -> DecisionView | None:
     """Write the decision's rows and log entry; an earlier answer instead, if there is one.
 
     One query first checks, in the writer's turn, for an earlier decision of this
     application or key and finds the customer and the bureau report if already stored.
     """
-    connection = session.connection()
-    known = connection.execute(
-        _WRITE_CHECK,
+    customer_id, earlier, key_hash, report_row_id, report_customer_id = _WRITE_CHECK.one(
+        connection,
         {
             "pseudonym": rows.pseudonym,
             "client_id": rows.client_id,
@@ -709,89 +722,89 @@ def _write(
             "key": rows.key,
             "report_id": rows.report["report_id"] if rows.report else None,
         },
-    ).one()
-    if known.application_id is not None or known.idempotency_hash is not None:
+    )
+    if earlier is not None or key_hash is not None:
         return _earlier_answer(
-            session, client_id=rows.client_id, key=rows.key,
+            connection, client_id=rows.client_id, key=rows.key,
             fingerprint=rows.fingerprint, external_id=rows.external_id,
         )  # fmt: skip
 
-    customer_id = known.customer_id
     if customer_id is None:
         # A new applicant: known only by pseudonym, never a customer so far (a thin file).
-        customer_id = connection.execute(
-            _INSERT_CUSTOMER, {"pseudonym": rows.pseudonym, "customer_since": None}
-        ).scalar_one()
-    report_row_id = None
-    if rows.report is not None:
-        if known.report_row_id is not None:
-            if known.report_customer_id != customer_id:
-                raise InvalidApplication("the bureau answered with another person's report id")
-            report_row_id = known.report_row_id
-        else:
-            report_row_id = connection.execute(
-                _INSERT_REPORT, {**rows.report, "customer_id": customer_id}
-            ).scalar_one()
-            if rows.default_entries:
-                connection.execute(
-                    _INSERT_DEFAULT_ENTRY,
-                    [{**e, "bureau_report_id": report_row_id} for e in rows.default_entries],
-                )
-    application_id = connection.execute(
-        _INSERT_APPLICATION,
+        customer_id = _INSERT_CUSTOMER.scalar(
+            connection, {"pseudonym": rows.pseudonym, "customer_since": None}
+        )
+    if rows.report is None:
+        report_row_id = None
+    elif report_row_id is not None:
+        if report_customer_id != customer_id:
+            raise InvalidApplication("the bureau answered with another person's report id")
+    else:
+        report_row_id = _INSERT_REPORT.scalar(
+            connection, {**rows.report, "customer_id": customer_id}
+        )
+        for entry in rows.default_entries:
+            _INSERT_DEFAULT_ENTRY.run(connection, {**entry, "bureau_report_id": report_row_id})
+    application_id = _INSERT_APPLICATION.scalar(
+        connection,
         {**rows.application, "customer_id": customer_id, "bureau_report_id": report_row_id},
-    ).scalar_one()
-    connection.execute(_INSERT_DECISION, {**rows.decision, "application_id": application_id})
-    connection.execute(_INSERT_DECISION_INPUT, rows.decision_input)
+    )
+    _INSERT_DECISION.run(connection, {**rows.decision, "application_id": application_id})
+    _INSERT_DECISION_INPUT.run(connection, rows.decision_input)
     decision_id = rows.decision["id"]
     if rows.pending_review is not None:
         _open_review_case(
-            session, decision_id=decision_id, outcome=rows.pending_review,
+            connection, decision_id=decision_id, outcome=rows.pending_review,
             at=rows.decision["decided_at"],
         )  # fmt: skip
     if rows.idempotency is not None:
-        connection.execute(_INSERT_IDEMPOTENCY, rows.idempotency)
+        _INSERT_IDEMPOTENCY.run(connection, rows.idempotency)
     decision_log.append_canonical(
-        session=session, head=head, decision_id=decision_id,
+        session=connection, head=head, decision_id=decision_id,
         at=rows.decision["decided_at"], canonical=rows.log_entry,
     )  # fmt: skip
     return None
 
 
 _BUREAU_REPORTS = t.BureauReport.__table__
-_INSERT_CUSTOMER = insert(_CUSTOMERS).returning(_CUSTOMERS.c.id)
-_INSERT_APPLICATION = insert(_APPLICATIONS).returning(_APPLICATIONS.c.id)
-_INSERT_DECISION = insert(t.Decision.__table__)
-_INSERT_DECISION_INPUT = insert(DecisionInput.__table__)
-_INSERT_IDEMPOTENCY = insert(_IDEMPOTENCY)
-_INSERT_REPORT = insert(_BUREAU_REPORTS).returning(_BUREAU_REPORTS.c.id)
-_INSERT_DEFAULT_ENTRY = insert(t.BureauDefaultEntry.__table__)
+_INSERT_CUSTOMER = Prepared(insert(_CUSTOMERS).returning(_CUSTOMERS.c.id))
+_INSERT_APPLICATION = Prepared(insert(_APPLICATIONS).returning(_APPLICATIONS.c.id))
+_INSERT_DECISION = Prepared(insert(t.Decision.__table__))
+_INSERT_DECISION_INPUT = Prepared(insert(DecisionInput.__table__))
+_INSERT_IDEMPOTENCY = Prepared(insert(_IDEMPOTENCY))
+_INSERT_REPORT = Prepared(insert(_BUREAU_REPORTS).returning(_BUREAU_REPORTS.c.id))
+_INSERT_DEFAULT_ENTRY = Prepared(insert(t.BureauDefaultEntry.__table__))
 _REPORT_ROW = select(_BUREAU_REPORTS.c.id, _BUREAU_REPORTS.c.customer_id).where(
     _BUREAU_REPORTS.c.report_id == bindparam("report_id")
 )
-_WRITE_CHECK = select(
-    _CUSTOMER_BY_PSEUDONYM.scalar_subquery().label("customer_id"),
-    _APPLICATION_OF_CLIENT.scalar_subquery().label("application_id"),
-    _IDEMPOTENCY_RECORD.with_only_columns(_IDEMPOTENCY.c.request_hash)
-    .scalar_subquery()
-    .label("idempotency_hash"),
-    _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.id).scalar_subquery().label("report_row_id"),
-    _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.customer_id)
-    .scalar_subquery()
-    .label("report_customer_id"),
+_WRITE_CHECK = Prepared(
+    select(
+        _CUSTOMER_BY_PSEUDONYM.scalar_subquery().label("customer_id"),
+        _APPLICATION_OF_CLIENT.scalar_subquery().label("application_id"),
+        _IDEMPOTENCY_RECORD.with_only_columns(_IDEMPOTENCY.c.request_hash)
+        .scalar_subquery()
+        .label("idempotency_hash"),
+        _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.id)
+        .scalar_subquery()
+        .label("report_row_id"),
+        _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.customer_id)
+        .scalar_subquery()
+        .label("report_customer_id"),
+    )
 )
 
 
 def _open_review_case(
-    session: Session, *, decision_id: str, outcome: DecisionOutcome, at: datetime
+    connection: Connection, *, decision_id: str, outcome: DecisionOutcome, at: datetime
 ) -> None:
     routing = next((r.code for r in outcome.reasons if r.code in REVIEW_CASE_KINDS), None)
     kind = CaseKind(REVIEW_CASE_KINDS.get(routing or "", "human_review_requested"))
-    # Same transaction as the decision; its row must exist before the case refers to it.
-    session.flush()
-    open_case_for_pending_decision(
-        session=session, decision_id=decision_id, kind=kind, clock=lambda: at
-    )
+    # Same transaction as the decision, whose row the case refers to.
+    with _joined_session(connection) as session:
+        open_case_for_pending_decision(
+            session=session, decision_id=decision_id, kind=kind, clock=lambda: at
+        )
+        session.flush()
 
 
 # ---------------------------------------------------------------------------------------

@@ -29,5 +29,6 @@ def _day_number_sqlite(element: day_number, compiler: Any, **kw: Any) -> str:
 
 @compiles(day_number, "postgresql")
 def _day_number_postgresql(element: day_number, compiler: Any, **kw: Any) -> str:
-    # date - date is a whole number of days.
-    return f"({compiler.process(element.clauses, **kw)} - DATE '1970-01-01')"
+    # date - date is a whole number of days, sent as a double like SQLite's, so the driver
+    # hands over floats and nothing converts them afterwards.
+    return f"CAST(({compiler.process(element.clauses, **kw)} - DATE '1970-01-01') AS FLOAT)"

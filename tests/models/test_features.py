@@ -11,6 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from models.features import (
     FEATURE_NAMES,
+    PRODUCT_CATEGORY_CODE,
     BureauFacts,
     CustomerHistory,
     DaysToMonths,
@@ -19,6 +20,7 @@ from models.features import (
     applicant_features,
     applicant_history_aggregates,
     application_features,
+    cutoff_day,
     history_aggregates,
 )
 from scoring.domain.reasons import FACTORS, model_reasons
@@ -123,6 +125,208 @@ def test_the_live_array_path_equals_the_batch_for_each_application_and_its_candi
         assert raw == pytest.approx(batch_raw.iloc[0].to_dict(), nan_ok=True, abs=0, rel=0)
 
 
+def _assert_same_bits(actual, expected):
+    """Equal to the last bit: the same numbers, NaN where NaN, the same sign on every zero."""
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    np.testing.assert_array_equal(actual, expected)
+    np.testing.assert_array_equal(np.signbit(actual), np.signbit(expected))
+
+
+def _edge_world(seed=3):
+    """Customers whose histories take every branch of the live path, plus random ones.
+
+    Application day D is the cut-off: thin file; invoices never paid, some in collection;
+    invoices issued on or after D (one paid before it was issued); events on D itself;
+    missing dates; many awkward part payments listed out of invoice order; balances that
+    round to another cent when their payments are added in another order or pairwise; three
+    applications of one customer, two of them on one day; zero and negative amounts.
+    """
+    rng = np.random.default_rng(seed)
+    day0 = date(2025, 3, 10)
+    apps, invoices, payments, reports = [], [], [], []
+
+    def d(offset):
+        return None if offset is None else day0 + pd.Timedelta(days=int(offset))
+
+    def customer(key, invoice_rows, payment_rows, app_offsets=((0, 10),)):
+        reports.append(
+            {"report_id": f"R-{key}", "personal_code": key, "score": int(rng.integers(300, 900)),
+             "risk_class": ["very_good", "good", "satisfactory", "poor"][int(rng.integers(4))],
+             "open_default_count": int(rng.integers(3)), "closed_default_count": 0}
+        )  # fmt: skip
+        for a, (offset, hour) in enumerate(app_offsets):
+            applied_at = pd.Timestamp(d(offset)).tz_localize("UTC") + pd.Timedelta(hours=hour)
+            apps.append(
+                {"application_id": f"A-{key}-{a}", "personal_code": key, "applied_at": applied_at,
+                 "amount_eur": float(rng.integers(100, 500_000)) / 100,
+                 "term_months": int(rng.choice([3, 6, 12, 24, 36, 48, 60])),
+                 "product_category": str(rng.choice(list(PRODUCT_CATEGORY_CODE))),
+                 "bureau_report_id": f"R-{key}"}
+            )  # fmt: skip
+        for i, (issued, due, amount, paid_full, reminders, collection) in enumerate(invoice_rows):
+            invoices.append(
+                {"invoice_id": f"I-{key}-{i}", "personal_code": key, "issued_on": d(issued),
+                 "due_on": d(due), "amount_eur": amount, "paid_in_full_on": d(paid_full),
+                 "reminders_sent": reminders, "sent_to_collection_on": d(collection)}
+            )  # fmt: skip
+        for j, (i, paid_on, amount) in enumerate(payment_rows):
+            payments.append(
+                {"payment_id": f"Y-{key}-{j}", "invoice_id": f"I-{key}-{i}",
+                 "paid_on": d(paid_on), "amount_eur": amount}
+            )  # fmt: skip
+
+    customer("thin", [], [], app_offsets=((0, 10), (40, 8)))
+    customer(
+        "unpaid",
+        [(-300, -286, 40.0, None, 4, -200), (-120, -106, 55.5, None, 2, None),
+         (-40, -26, 19.99, None, 1, 20), (-10, 4, 70.0, None, 0, None)],
+        [],
+    )  # fmt: skip
+    customer(
+        "future",
+        [(0, 14, 30.0, None, 0, None), (3, 17, 45.0, 10, 0, None),
+         (-20, -6, 12.5, -8, 0, None)],
+        [(1, -5, 45.0), (2, -8, 12.5), (0, 2, 10.0)],
+    )  # fmt: skip
+    customer(
+        "same_day",
+        [(-1, 0, 25.0, 0, 0, None), (-10, -1, 60.0, 0, 1, 0), (0, 14, 99.0, None, 0, None),
+         (-30, -16, 15.0, -16, 0, None)],
+        [(0, 0, 25.0), (1, -3, 20.0), (1, 0, 40.0), (3, -16, 15.0)],
+    )  # fmt: skip
+    customer(
+        "missing_dates",
+        [(-50, None, 30.0, None, 2, None), (-60, -46, 20.0, None, 1, None),
+         (None, -5, 80.0, None, 0, None), (-90, -76, 45.0, -70, float("nan"), None)],
+        [(1, -40, 10.0), (1, None, 10.0), (3, -70, 45.0), (2, -3, 80.0)],
+    )  # fmt: skip
+    awkward = [(-700 + 23 * i, -686 + 23 * i, 10 + i / 7, None, i % 3, None) for i in range(30)]
+    parts = [(i, -690 + 23 * i + k, round((10 + i / 7) / 3, 2)) for i in range(30) for k in (1, 5)]
+    customer("unordered", awkward, [parts[k] for k in rng.permutation(len(parts))])
+    customer(
+        "repeat",
+        [(-200, -186, 33.3, -190, 0, None), (-100, -86, 44.4, -60, 2, None),
+         (-5, 9, 55.5, None, 0, None), (100, 114, 66.6, 130, 1, None)],
+        [(1, -80, 20.0), (0, -190, 33.3), (1, -60, 24.4), (3, 130, 66.6)],
+        app_offsets=((0, 9), (0, 17), (365, 12)),
+    )  # fmt: skip
+    # Paid in invoice order the balance is 0.0049999..., in listed order 0.0050000...: one
+    # cent apart after rounding, so the payments must be added in invoice order.
+    customer(
+        "payment_order",
+        [(-60, -46, 202.085, -40, 0, None), (-50, -36, 0.0, -30, 0, None)],
+        [(1, -35, 94.86), (1, -32, 24.93), (0, -40, 82.29)],
+    )
+    # Added one by one the ten payments leave 0.0050000...; added pairwise (np.sum's way),
+    # 0.0049999...: a cent apart after rounding.
+    parts = [29.13, 27.67, 25.47, 49.77, 40.38, 39.63, 35.01, 31.11, 17.05, 49.44]
+    customer(
+        "sequential_sum",
+        [(-100, -86, 344.665, -40, 0, None)],
+        [(0, -85 + 5 * k, amount) for k, amount in enumerate(parts)],
+    )
+    customer(
+        "credit_note",
+        [(-60, -46, 0.0, -60, 0, None), (-30, -16, -15.5, -30, 0, None),
+         (-20, -6, 40.0, None, 1, None)],
+        [(0, -60, 0.0), (2, -10, 0.1), (2, -9, 0.2)],
+    )  # fmt: skip
+    for c in range(30):
+        rows, pays = [], []
+        for i in range(int(rng.integers(0, 40))):
+            issued = int(rng.integers(-800, 60))
+            due = issued + int(rng.integers(0, 30))
+            amount = float(rng.integers(1, 50_000)) / 100
+            paid_full = None if rng.random() < 0.2 else due + int(rng.integers(-20, 120))
+            collection = due + 60 if paid_full is None and rng.random() < 0.5 else None
+            rows.append((issued, due, amount, paid_full, int(rng.integers(0, 5)), collection))
+            if paid_full is not None:
+                split = int(rng.integers(1, 4))
+                for k in range(split):
+                    pays.append((i, paid_full - 7 * k, round(amount / split, 2)))
+        order = rng.permutation(len(pays)) if c % 2 else np.arange(len(pays))
+        customer(f"random{c}", rows, [pays[k] for k in order], ((0, int(rng.integers(24))),))
+    return dict(
+        applications=pd.DataFrame(apps), invoices=pd.DataFrame(invoices),
+        payments=pd.DataFrame(payments), bureau_reports=pd.DataFrame(reports),
+    )  # fmt: skip
+
+
+def test_the_live_path_equals_the_batch_on_edge_case_histories():
+    world = _edge_world()
+    apps = world["applications"]
+    batch = application_features(**world).loc[apps.application_id]
+    batch_raw = history_aggregates(
+        applications=apps, invoices=world["invoices"], payments=world["payments"]
+    )  # fmt: skip
+    for position, app in enumerate(apps.itertuples(index=False)):
+        invoices = world["invoices"][world["invoices"].personal_code == app.personal_code]
+        payments = world["payments"][world["payments"].invoice_id.isin(invoices.invoice_id)]
+        report = world["bureau_reports"].set_index("report_id").loc[app.bureau_report_id]
+        history = CustomerHistory.from_frames(invoices, payments)
+        facts = BureauFacts(
+            report.score, report.risk_class, report.open_default_count,
+            report.closed_default_count,
+        )  # fmt: skip
+        applied_at = app.applied_at.to_pydatetime()
+        amounts, terms = [app.amount_eur, 250.0, app.amount_eur * 3], [app.term_months, 6, 60]
+        live = applicant_features(
+            history=history, bureau=facts, applied_at=applied_at,
+            product_category=app.product_category, amounts=amounts, terms=terms,
+        )  # fmt: skip
+        _assert_same_bits(live[:1], batch.iloc[[position]].to_numpy())
+        as_batch = apps.iloc[[position] * 3].assign(
+            application_id=["c0", "c1", "c2"], amount_eur=amounts, term_months=terms
+        )
+        _assert_same_bits(live, application_features(**{**world, "applications": as_batch}))
+        raw = applicant_history_aggregates(history, day=cutoff_day(applied_at))
+        assert list(raw) == list(batch_raw.columns)
+        _assert_same_bits(list(raw.values()), batch_raw.iloc[position].to_numpy())
+        # One application against the whole world's tables: the other customers' invoices
+        # and payments are there and must match nothing.
+        alone = application_features(**{**world, "applications": apps.iloc[[position]]})
+        _assert_same_bits(alone, batch.iloc[[position]].to_numpy())
+    # A small batch of one customer's applications on two days, with and without history.
+    for key in ("thin", "repeat"):
+        own = apps[apps.personal_code == key]
+        small = application_features(**{**world, "applications": own})
+        _assert_same_bits(small, batch.loc[own.application_id].to_numpy())
+
+
+def test_the_edge_world_covers_what_it_claims():
+    world = _edge_world()
+    features = application_features(**world)
+    raw = history_aggregates(
+        applications=world["applications"], invoices=world["invoices"],
+        payments=world["payments"],
+    ).set_axis(world["applications"].application_id)  # fmt: skip
+    assert features.loc["A-thin-0", "thin_file"] == 1
+    assert features.loc["A-unpaid-0", "current_dpd"] > 0
+    assert raw.loc["A-unpaid-0", "collections_24m"] == 1  # the other collection is after D
+    assert raw.loc["A-future-0", "invoices_issued_12m"] == 1  # only the one before D
+    assert features.loc["A-same_day-0", "current_dpd"] == 1  # due D-1, settled on D: open
+    missing = raw.loc["A-missing_dates-0"]
+    assert missing["invoice_count_24m"] == 3 and missing["invoices_due_12m"] == 2
+    assert np.isnan(missing["reminders_12m"])  # a missing reminder count stays missing
+    repeat = raw.loc[["A-repeat-0", "A-repeat-1", "A-repeat-2"]]
+    assert repeat.iloc[0].equals(repeat.iloc[1]) and not repeat.iloc[0].equals(repeat.iloc[2])
+    assert features.loc["A-credit_note-0", "invoice_count_24m"] == 3
+    assert features.loc["A-payment_order-0", "current_balance_eur"] == 0.0
+    assert features.loc["A-sequential_sum-0", "current_balance_eur"] == 0.01
+
+
+def test_cutoff_day_is_the_utc_calendar_day():
+    for stamp in [
+        "2026-01-05T00:00:00+00:00", "2026-01-05T23:59:59.999999+00:00",
+        "2026-01-05T01:30:00+02:00", "2026-01-04T23:30:00-05:00", "2026-01-05T12:00:00",
+        "1969-12-31T23:59:59+00:00", "1965-06-01T12:00:00",
+    ]:  # fmt: skip
+        at = pd.Timestamp(stamp)
+        utc = at.tz_convert("UTC") if at.tzinfo else at
+        expected = float((utc.normalize().tz_localize(None) - pd.Timestamp("1970-01-01")).days)
+        assert cutoff_day(at.to_pydatetime()) == expected, stamp
+
+
 def test_the_live_path_refuses_what_it_cannot_read():
     empty = CustomerHistory.empty()
     facts = BureauFacts(650.0, "good", 0, 0)
@@ -139,6 +343,16 @@ def test_the_live_path_refuses_what_it_cannot_read():
             history=empty, bureau=facts, applied_at=at, product_category="phone",
             amounts=[100.0], terms=[0],
         )  # fmt: skip
+    for amounts, terms, message in [
+        ([100.0, 200.0], [12, float("nan")], "term_months must be a positive"),
+        ([100.0, -5.0], [12, 12], "amount_eur must be positive"),
+        ([float("nan")], [12], "amount_eur must be positive"),
+    ]:
+        with pytest.raises(FeatureInputError, match=message):
+            applicant_features(
+                history=empty, bureau=facts, applied_at=at, product_category="phone",
+                amounts=amounts, terms=terms,
+            )  # fmt: skip
     with pytest.raises(FeatureInputError, match="outside the customer's history"):
         CustomerHistory(*([np.zeros(1)] * 6), np.array([3]), np.zeros(1), np.zeros(1))
     thin = applicant_features(bureau=facts, product_category="phone", **common)

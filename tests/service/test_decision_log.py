@@ -155,3 +155,46 @@ def test_a_deleted_decision_breaks_verification_unless_it_was_removed_lawfully(
             )
         )
     assert [b for b in verify(uow_factory) if gone in b.problem] == []
+
+
+def test_sqlite_writers_of_other_processes_queue_on_the_lock_file_beside_the_database(tmp_path):
+    """A replica holding the write turn makes this process wait, without SQLite's busy sleeps."""
+    import subprocess
+    import sys
+    import time
+
+    from scoring.storage.db import create_engine_for
+
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'shared.db'}")
+    lock_file = tmp_path / "shared.db-writer.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, os, sys, time\n"
+         f"fd = os.open({str(lock_file)!r}, os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+         "print('held', flush=True)\n"
+         "time.sleep(0.5)\n"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with engine.connect() as connection, decision_log.writer_turn(connection):
+            waited = time.monotonic() - started
+        assert holder.wait(timeout=10) == 0
+    finally:
+        holder.kill()
+        engine.dispose()
+    # The turn came when the other process let go (its lock ends with it), not before.
+    assert 0.3 < waited < 5.0
+
+
+def test_in_memory_sqlite_writers_queue_within_the_process_only(tmp_path, monkeypatch):
+    from scoring.storage.db import create_engine_for
+
+    monkeypatch.chdir(tmp_path)  # no lock file appears in the working folder either
+    engine = create_engine_for("sqlite://")
+    with engine.connect() as connection, decision_log.writer_turn(connection):
+        pass
+    assert list(tmp_path.iterdir()) == []
+    engine.dispose()
