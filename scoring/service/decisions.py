@@ -167,7 +167,7 @@ def make_decision(
 
     # The hot path works on one plain connection with prepared statements; the ORM session
     # is made only for the rare steps that need it (a replayed answer, a review case).
-    opened = contextlib.nullcontext(connection) if connection else uow.engine.connect()
+    opened = contextlib.nullcontext(connection) if connection is not None else uow.engine.connect()
     with opened as connection:
         with connection.begin():
             # One query tells whether this application or key was decided before and who
