@@ -99,18 +99,13 @@ BearerKeyDep = Annotated[str, Depends(bearer_key)]
 
 
 def authorize(
-    runtime: Runtime, presented: str, scope: str, *, connection: Connection | None = None
+    runtime: Runtime, presented: str, scope: str, *, connection: Connection
 ) -> AuthenticatedClient:
     """Blocking: the client of ``presented`` if its key holds ``scope`` (401 or 403 if not).
 
-    Checked on ``connection`` when given (the route's, for the work that follows), else on
-    one of its own.
+    Checked on ``connection``, the route's own, which then does the work that follows.
     """
-    if connection is not None:
-        client = authenticate_on(connection, presented=presented, clock=runtime.clock)
-    else:
-        with runtime.unit_of_work().engine.connect() as own:
-            client = authenticate_on(own, presented=presented, clock=runtime.clock)
+    client = authenticate_on(connection, presented=presented, clock=runtime.clock)
     client.require(scope)
     return client
 

@@ -37,6 +37,7 @@ from scoring.domain.hash_chain import (
 )
 from scoring.domain.policy import Policy
 from scoring.service.errors import DecisionNotFound
+from scoring.storage.db import in_memory_sqlite
 from scoring.storage.prepared import Prepared
 from scoring.storage.tables import Decision, DecisionLogEntry
 from scoring.storage.tables_decisions import CHAIN_HEAD_ID, DecisionLogHead
@@ -127,14 +128,18 @@ def _writer_queue(engine: Any) -> _WriterQueue:
         queue = _SQLITE_WRITERS.get(engine)
         if queue is None:
             database = engine.url.database or ""
-            in_memory = database in ("", ":memory:") or database.startswith("file:")
-            queue = _SQLITE_WRITERS[engine] = _WriterQueue(None if in_memory else database)
+            file = None if in_memory_sqlite(database) else database
+            queue = _SQLITE_WRITERS[engine] = _WriterQueue(file)
             weakref.finalize(engine, queue.close)
         return queue
 
 
 def _connection(session: Session | Connection) -> Connection:
     return session if isinstance(session, Connection) else session.connection()
+
+
+def _engine(session: Session | Connection) -> Any:
+    return session.engine if isinstance(session, Connection) else session.get_bind()
 
 
 def lock_head(session: Session | Connection) -> ChainHead:
@@ -158,9 +163,6 @@ def locks_head_first(session: Session | Connection) -> bool:
     """
     return _engine(session).dialect.name != "postgresql"
 
-
-def _engine(session: Session | Connection) -> Any:
-    return session.engine if isinstance(session, Connection) else session.get_bind()
 
 
 @contextmanager

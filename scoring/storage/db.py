@@ -116,12 +116,17 @@ def _configure_sqlite(engine: Engine) -> None:
 _POOL = {"pool_size": 16, "max_overflow": 24}
 
 
+def in_memory_sqlite(database: str) -> bool:
+    """Whether the database part of a SQLite URL names an in-memory database, not a file."""
+    return database in ("", ":memory:") or database.startswith("file::memory:")
+
+
 def create_engine_for(url: str) -> Engine:
     """An engine for a SQLite or PostgreSQL URL with the project's connection settings."""
     parsed = _normalised_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        in_memory = in_memory_sqlite(database)
         if not in_memory:
             try:
                 Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
