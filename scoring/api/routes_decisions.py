@@ -16,6 +16,7 @@ from scoring.api.schemas_decisions import DecisionPublic
 from scoring.service.api_keys import DECISIONS_READ, DECISIONS_WRITE, AuthenticatedClient
 from scoring.service.decisions import DecisionView, get_decision, make_decision
 from scoring.service.errors import ServiceError
+from scoring.storage.db import autocommit
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
@@ -54,7 +55,8 @@ async def create_decision(
         # The key is checked and the application decided in one hand-off to the thread pool,
         # on one database connection.
         with uow.engine.connect() as connection:
-            client = authorize(runtime, presented, DECISIONS_WRITE, connection=connection)
+            with autocommit(connection):
+                client = authorize(runtime, presented, DECISIONS_WRITE, connection=connection)
             return make_decision(
                 request=body,
                 client=client,

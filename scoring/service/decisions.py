@@ -28,7 +28,18 @@ from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Connection, Float, bindparam, cast, insert, select
+from sqlalchemy import (
+    Connection,
+    Float,
+    Integer,
+    bindparam,
+    cast,
+    insert,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,7 +78,8 @@ from scoring.service.errors import (
 )
 from scoring.service.reviews import open_case_for_pending_decision
 from scoring.storage import tables as t
-from scoring.storage.prepared import Prepared
+from scoring.storage.db import autocommit
+from scoring.storage.prepared import Pipeline, Prepared
 from scoring.storage.sql import day_number
 from scoring.storage.tables_decisions import DecisionInput
 
@@ -169,7 +181,9 @@ def make_decision(
     # is made only for the rare steps that need it (a replayed answer, a review case).
     opened = contextlib.nullcontext(connection) if connection is not None else uow.engine.connect()
     with opened as connection:
-        with connection.begin():
+        # Two reads, each its own snapshot, so no transaction (on PostgreSQL no BEGIN and
+        # COMMIT round trips): the check, then the history in one statement.
+        with autocommit(connection):
             # One query tells whether this application or key was decided before and who
             # the applicant is; only a retry or a conflict reads further.
             customer_id, objected_at, earlier, key_hash = _READ_CHECK.one(
@@ -217,7 +231,14 @@ def make_decision(
         )  # fmt: skip
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
-                with decision_log.writer_turn(connection), connection.begin() as transaction:
+                # On PostgreSQL the statements are pipelined: BEGIN goes with the check, the
+                # inserts with the chain head's lock, the log entry with COMMIT, three round
+                # trips in all.
+                with (
+                    decision_log.writer_turn(connection),
+                    connection.begin() as transaction,
+                    Pipeline(connection) as pipeline,
+                ):
                     # On SQLite the head is the database's write lock and is taken first, so
                     # the check below sees every decision committed before this one; on
                     # PostgreSQL it is the chain's row lock, taken by the append just before
@@ -225,15 +246,18 @@ def make_decision(
                     head = None
                     if decision_log.locks_head_first(connection):
                         head = decision_log.lock_head(connection)
-                    stored = _write(connection, rows, head=head)
+                    stored = _write(connection, rows, head=head, pipeline=pipeline)
                     if stored is not None:
                         transaction.rollback()  # ends the write lock within this turn
                         return stored
+                    transaction.commit()
                 return rows.view
             except IntegrityError:
                 # Another request stored the same application, key, customer or bureau
                 # report after our check: its answer is ours (replay or 409), else store
-                # once more.
+                # once more. A conflict found at COMMIT leaves SQLAlchemy's transaction to
+                # be rolled back by hand.
+                connection.rollback()
                 with connection.begin():
                     stored = _earlier_answer(
                         connection, client_id=client.client_id, key=idempotency_key,
@@ -314,9 +338,8 @@ def _joined_session(connection: Connection) -> Session:
 def _load_history(connection: Connection, *, customer_id: int | None, objected: bool) -> _History:
     if customer_id is None:
         return _History(False, CustomerHistory.empty())
-    invoices = _INVOICES_OF_CUSTOMER.all(connection, {"customer_id": customer_id})
-    payments = _PAYMENTS_OF_CUSTOMER.all(connection, {"customer_id": customer_id})
-    return _History(objected, _customer_history(invoices, payments))
+    rows = _HISTORY_OF_CUSTOMER.all(connection, {"customer_id": customer_id})
+    return _History(objected, _customer_history(rows))
 
 
 _CUSTOMERS = t.Customer.__table__
@@ -339,39 +362,49 @@ _READ_CHECK = Prepared(
 )
 # Every column is read as a number, as the feature kernel takes it: dates as day numbers,
 # amounts as floats (the same double float(Decimal) gives), so rows become arrays at once.
-_INVOICES_OF_CUSTOMER = Prepared(
-    select(
-        _INVOICES.c.id, day_number(_INVOICES.c.issued_on), day_number(_INVOICES.c.due_on),
-        cast(_INVOICES.c.amount, Float), day_number(_INVOICES.c.paid_in_full_on),
-        _INVOICES.c.reminders_sent, day_number(_INVOICES.c.sent_to_collection_on),
-    ).where(_INVOICES.c.customer_id == bindparam("customer_id"))
+# Invoices (kind 0) and their payments (kind 1) come in one statement, so they are one
+# snapshot without a transaction: a payment never arrives without its invoice.
+_HISTORY_OF_CUSTOMER = Prepared(
+    union_all(
+        select(
+            literal_column("0", Integer).label("kind"), _INVOICES.c.id,
+            day_number(_INVOICES.c.issued_on), day_number(_INVOICES.c.due_on),
+            cast(_INVOICES.c.amount, Float), day_number(_INVOICES.c.paid_in_full_on),
+            cast(_INVOICES.c.reminders_sent, Float), day_number(_INVOICES.c.sent_to_collection_on),
+        ).where(_INVOICES.c.customer_id == bindparam("customer_id")),
+        select(
+            literal_column("1", Integer), _PAYMENTS.c.invoice_id, day_number(_PAYMENTS.c.paid_on),
+            cast(_PAYMENTS.c.amount, Float), null(), null(), null(), null(),
+        )
+        .join(_INVOICES, _INVOICES.c.id == _PAYMENTS.c.invoice_id)
+        .where(_INVOICES.c.customer_id == bindparam("customer_id")),
+    )
 )  # fmt: skip
-_PAYMENTS_OF_CUSTOMER = Prepared(
-    select(_PAYMENTS.c.invoice_id, day_number(_PAYMENTS.c.paid_on), cast(_PAYMENTS.c.amount, Float))
-    .join(_INVOICES, _INVOICES.c.id == _PAYMENTS.c.invoice_id)
-    .where(_INVOICES.c.customer_id == bindparam("customer_id"))
-)
 
 
-def _customer_history(invoices: Sequence[Any], payments: Sequence[Any]) -> CustomerHistory:
-    """Database rows (all numbers, NULL as None) as the arrays the feature kernel reads."""
-    if not invoices:
+def _customer_history(rows: Sequence[Any]) -> CustomerHistory:
+    """Database rows (kind, then numbers, NULL as None) as the arrays the feature kernel reads."""
+    if not rows:
         return CustomerHistory.empty()
     # numpy reads None as NaN in a float array: a missing date is a missing day number. Rows
     # become plain tuples first: numpy reads a result row item by item, thirty times slower.
-    table = np.array([tuple(row) for row in invoices], dtype=np.float64)
-    where = {invoice_id: i for i, invoice_id in enumerate(table[:, 0].tolist())}
-    paid = np.array([tuple(row) for row in payments], dtype=np.float64).reshape(-1, 3)
+    table = np.array([tuple(row) for row in rows], dtype=np.float64)
+    is_payment = table[:, 0] == 1.0
+    invoices = table[~is_payment]
+    paid = table[is_payment]
+    if not len(invoices):
+        return CustomerHistory.empty()
+    where = {invoice_id: i for i, invoice_id in enumerate(invoices[:, 1].tolist())}
     return CustomerHistory(
-        issued=table[:, 1],
-        due=table[:, 2],
-        amount=table[:, 3],
-        paid_full=table[:, 4],
-        reminders=table[:, 5],
-        collection=table[:, 6],
-        pay_invoice=np.asarray([where[i] for i in paid[:, 0].tolist()], dtype=np.intp),
-        paid_on=paid[:, 1],
-        pay_amount=paid[:, 2],
+        issued=invoices[:, 2],
+        due=invoices[:, 3],
+        amount=invoices[:, 4],
+        paid_full=invoices[:, 5],
+        reminders=invoices[:, 6],
+        collection=invoices[:, 7],
+        pay_invoice=np.asarray([where[i] for i in paid[:, 1].tolist()], dtype=np.intp),
+        paid_on=paid[:, 2],
+        pay_amount=paid[:, 3],
     )
 
 
@@ -706,12 +739,17 @@ def _rows(
 
 
 def _write(
-    connection: Connection, rows: _Rows, *, head: decision_log.ChainHead | None
+    connection: Connection,
+    rows: _Rows,
+    *,
+    head: decision_log.ChainHead | None,
+    pipeline: Pipeline,
 ) -> DecisionView | None:
     """Write the decision's rows and log entry; an earlier answer instead, if there is one.
 
     One query first checks, in the writer's turn, for an earlier decision of this
     application or key and finds the customer and the bureau report if already stored.
+    The ``pipeline`` is left before any work through the ORM.
     """
     customer_id, earlier, key_hash, report_row_id, report_customer_id = _WRITE_CHECK.one(
         connection,
@@ -724,41 +762,40 @@ def _write(
         },
     )
     if earlier is not None or key_hash is not None:
+        pipeline.leave()
         return _earlier_answer(
             connection, client_id=rows.client_id, key=rows.key,
             fingerprint=rows.fingerprint, external_id=rows.external_id,
         )  # fmt: skip
 
+    if report_row_id is not None and (customer_id is None or report_customer_id != customer_id):
+        raise InvalidApplication("the bureau answered with another person's report id")
+    decision_id = rows.decision["id"]
+    report_id = rows.report["report_id"] if rows.report else None
+    # Rows refer to the customer, report and application by their natural keys (subqueries),
+    # not by ids read back, so in a pipeline they all go out without waiting for answers.
     if customer_id is None:
         # A new applicant: known only by pseudonym, never a customer so far (a thin file).
-        customer_id = _INSERT_CUSTOMER.scalar(
-            connection, {"pseudonym": rows.pseudonym, "customer_since": None}
-        )
-    if rows.report is None:
-        report_row_id = None
-    elif report_row_id is not None:
-        if report_customer_id != customer_id:
-            raise InvalidApplication("the bureau answered with another person's report id")
-    else:
-        report_row_id = _INSERT_REPORT.scalar(
-            connection, {**rows.report, "customer_id": customer_id}
-        )
+        _INSERT_CUSTOMER.run(connection, {"pseudonym": rows.pseudonym, "customer_since": None})
+    if rows.report is not None and report_row_id is None:
+        _INSERT_REPORT.run(connection, {**rows.report, "pseudonym": rows.pseudonym})
         for entry in rows.default_entries:
-            _INSERT_DEFAULT_ENTRY.run(connection, {**entry, "bureau_report_id": report_row_id})
-    application_id = _INSERT_APPLICATION.scalar(
-        connection,
-        {**rows.application, "customer_id": customer_id, "bureau_report_id": report_row_id},
+            _INSERT_DEFAULT_ENTRY.run(connection, {**entry, "report_id": report_id})
+    _INSERT_APPLICATION.run(
+        connection, {**rows.application, "pseudonym": rows.pseudonym, "report_id": report_id}
     )
-    _INSERT_DECISION.run(connection, {**rows.decision, "application_id": application_id})
+    _INSERT_DECISION.run(
+        connection, {**rows.decision, "client_id": rows.client_id, "external_id": rows.external_id}
+    )
     _INSERT_DECISION_INPUT.run(connection, rows.decision_input)
-    decision_id = rows.decision["id"]
+    if rows.idempotency is not None:
+        _INSERT_IDEMPOTENCY.run(connection, rows.idempotency)
     if rows.pending_review is not None:
+        pipeline.leave()
         _open_review_case(
             connection, decision_id=decision_id, outcome=rows.pending_review,
             at=rows.decision["decided_at"],
         )  # fmt: skip
-    if rows.idempotency is not None:
-        _INSERT_IDEMPOTENCY.run(connection, rows.idempotency)
     decision_log.append_canonical(
         session=connection, head=head, decision_id=decision_id,
         at=rows.decision["decided_at"], canonical=rows.log_entry,
@@ -767,13 +804,25 @@ def _write(
 
 
 _BUREAU_REPORTS = t.BureauReport.__table__
-_INSERT_CUSTOMER = Prepared(insert(_CUSTOMERS).returning(_CUSTOMERS.c.id))
-_INSERT_APPLICATION = Prepared(insert(_APPLICATIONS).returning(_APPLICATIONS.c.id))
-_INSERT_DECISION = Prepared(insert(t.Decision.__table__))
+_CUSTOMER_ID = _CUSTOMER_BY_PSEUDONYM.scalar_subquery()
+_REPORT_ROW_ID = (
+    select(_BUREAU_REPORTS.c.id)
+    .where(_BUREAU_REPORTS.c.report_id == bindparam("report_id"))
+    .scalar_subquery()
+)
+_INSERT_CUSTOMER = Prepared(insert(_CUSTOMERS))
+_INSERT_REPORT = Prepared(insert(_BUREAU_REPORTS).values(customer_id=_CUSTOMER_ID))
+_INSERT_DEFAULT_ENTRY = Prepared(
+    insert(t.BureauDefaultEntry.__table__).values(bureau_report_id=_REPORT_ROW_ID)
+)
+_INSERT_APPLICATION = Prepared(
+    insert(_APPLICATIONS).values(customer_id=_CUSTOMER_ID, bureau_report_id=_REPORT_ROW_ID)
+)
+_INSERT_DECISION = Prepared(
+    insert(t.Decision.__table__).values(application_id=_APPLICATION_OF_CLIENT.scalar_subquery())
+)
 _INSERT_DECISION_INPUT = Prepared(insert(DecisionInput.__table__))
 _INSERT_IDEMPOTENCY = Prepared(insert(_IDEMPOTENCY))
-_INSERT_REPORT = Prepared(insert(_BUREAU_REPORTS).returning(_BUREAU_REPORTS.c.id))
-_INSERT_DEFAULT_ENTRY = Prepared(insert(t.BureauDefaultEntry.__table__))
 _REPORT_ROW = select(_BUREAU_REPORTS.c.id, _BUREAU_REPORTS.c.customer_id).where(
     _BUREAU_REPORTS.c.report_id == bindparam("report_id")
 )

@@ -7,15 +7,17 @@ same behaviour from here: foreign keys enforced, real transactions, and a typed
 
 from __future__ import annotations
 
+import select
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import ExceptionContext
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -152,14 +154,62 @@ def create_engine_for(url: str) -> Engine:
         try:
             engine = create_engine(
                 parsed,
-                pool_pre_ping=True,
+                # A pooled connection is checked without a round trip (``_drop_if_closed``);
+                # SQLAlchemy's pre-ping would send a statement on every checkout.
+                pool_pre_ping=False,
                 connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
                 **_POOL,
             )
         except NoSuchModuleError as error:  # pragma: no cover - driver ships with the project
             raise InvalidDatabaseUrl(f"database URL {masked_url(parsed)}: {error}") from None
+        event.listen(engine, "checkout", _drop_if_closed)
     event.listen(engine, "handle_error", _connection_error_translator(parsed))
     return engine
+
+
+def _drop_if_closed(dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    """Refuse a pooled PostgreSQL connection the server has closed; the pool makes a new one.
+
+    An idle connection has nothing to read. When the server ends the session (a restart, an
+    administrator's ``pg_terminate_backend``, an idle timeout) it sends a last message and
+    closes the socket, which then reads as ready: one ``select`` call finds that, where a
+    ping would cost a round trip per checkout. A connection lost without the socket telling
+    (a cable pulled between hosts) fails its first statement instead, and is invalidated.
+    """
+    if dbapi_connection.closed:
+        raise DisconnectionError("the connection was closed")
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as error:
+        raise DisconnectionError(f"the connection's socket is gone: {error}") from None
+    if readable:
+        raise DisconnectionError("the server closed the connection or sent unasked data")
+
+
+@contextmanager
+def autocommit(connection: Connection) -> Iterator[Connection]:
+    """Each statement of the block in a transaction of its own: for reads that need no snapshot.
+
+    On PostgreSQL the driver is put in autocommit for the block, which saves the BEGIN and
+    COMMIT round trips of a transaction; SQLite reads outside ``BEGIN`` already work this
+    way. A connection already in a transaction stays in it.
+    """
+    if connection.dialect.name != "postgresql":
+        yield connection
+        return
+    driver = connection.connection.driver_connection
+    if driver.autocommit or driver.info.transaction_status != _PG_IDLE:
+        yield connection
+        return
+    driver.autocommit = True
+    try:
+        yield connection
+    finally:
+        if not driver.closed:
+            driver.autocommit = False
+
+
+_PG_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE, without importing the driver for SQLite
 
 
 def ping(engine: Engine) -> None:

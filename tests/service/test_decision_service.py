@@ -101,6 +101,7 @@ def test_no_bureau_answer_refers_and_never_declines(decide, bureau, uow_factory,
     assert counts(uow_factory)["bureau_reports"] == 0
 
 
+@BOTH_DATABASES
 def test_a_request_for_human_review_opens_a_review_case_due_in_a_month(decide, uow_factory):
     view = decide(application(human_review_requested=True))
 
@@ -199,6 +200,35 @@ def test_the_same_key_with_another_body_is_a_conflict_and_stores_nothing(decide,
     with pytest.raises(IdempotencyConflict, match="different request body"):
         decide(application(amount=501), key="retry-1")
     assert counts(uow_factory) == stored
+
+
+@BOTH_DATABASES
+@pytest.mark.parametrize("twin_key", ["twin", "other"])
+def test_a_twin_stored_while_this_request_was_deciding_answers_it(
+    decide, bureau, uow_factory, twin_key
+):
+    # The twin is stored after this request's reads and before its write: the check made in
+    # the writer's turn finds it (a replay for the same key, a refusal for another).
+    twin = {}
+    fetch = bureau.fetch_report
+
+    def fetch_after_the_twin_is_stored(code):
+        if not twin:
+            twin["running"] = True
+            twin["view"] = decide(application(), key=twin_key)
+        return fetch(code)
+
+    bureau.fetch_report = fetch_after_the_twin_is_stored
+    if twin_key == "twin":
+        view = decide(application(), key="twin")
+        assert view.idempotent_replay and view.decision_id == twin["view"].decision_id
+    else:
+        with pytest.raises(ApplicationAlreadyDecided, match="APP-0001 was already decided"):
+            decide(application(), key="twin")
+    counted = counts(uow_factory)
+    assert (counted["decisions"], counted["decision_log"], counted["idempotency_records"]) == (
+        1, 1, 1,
+    )  # fmt: skip
 
 
 @BOTH_DATABASES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -157,3 +158,29 @@ def test_the_database_enforces_foreign_keys(migrated_engine: Engine) -> None:
         )
     with migrated_engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(ApiClient)) == 0
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_the_server_ended_is_replaced_without_an_error(
+    postgres_url: str,
+) -> None:
+    engine = create_engine_for(postgres_url)
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        # The pool holds the connection; the server ends its session (as a restart would).
+        with create_engine_for(postgres_url).connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            admin.commit()
+            deadline = time.monotonic() + 10
+            gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            while admin.execute(gone, {"pid": first}).scalar_one():
+                assert time.monotonic() < deadline, "the backend did not end"
+                admin.rollback()  # a new snapshot of pg_stat_activity
+                time.sleep(0.05)
+        # The next checkout notices the closed socket and opens a new connection: no error.
+        with engine.connect() as connection:
+            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert pid != first
+    finally:
+        engine.dispose()

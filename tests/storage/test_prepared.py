@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Float, bindparam, cast, insert, select, update
+from sqlalchemy import Float, bindparam, cast, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from scoring.storage.prepared import Prepared, PreparedStatementError
+from scoring.storage.prepared import Pipeline, Prepared, PreparedStatementError
 from scoring.storage.tables import ApiClient, ApiKey
 
 CLIENTS = ApiClient.__table__
@@ -119,3 +119,57 @@ def test_numbers_the_driver_types_itself_are_read_as_sqlalchemy_reads_them(conne
     value, same = as_float.one(connection, {"id": key_id})
     assert (value, same) == (float(key_id), key_id)
     assert isinstance(value, float) and isinstance(same, int)
+
+
+ADD_KEY_QUIETLY = Prepared(insert(KEYS))
+KEY_COUNT = Prepared(select(func.count()).select_from(KEYS))
+
+
+def test_a_pipeline_sends_statements_and_reads_rows_in_order(connection):
+    with connection.begin() as transaction, Pipeline(connection) as pipeline:
+        ADD_KEY_QUIETLY.run(connection, _key("ffffffffffff"))
+        ADD_KEY_QUIETLY.run(connection, _key("gggggggggggg"))
+        # A read waits for the statements before it and sees their rows.
+        assert KEY_COUNT.scalar(connection) == 2
+        ADD_KEY_QUIETLY.run(connection, _key("hhhhhhhhhhhh"))
+        pipeline.leave()
+        # Out of the pipeline, SQLAlchemy's own execution works on the same transaction.
+        assert connection.execute(select(func.count()).select_from(KEYS)).scalar_one() == 3
+        transaction.commit()
+    assert KEY_COUNT.scalar(connection) == 3
+
+
+def test_a_failure_in_a_pipeline_is_an_integrity_error_and_nothing_stays(connection):
+    with connection.begin():
+        ADD_KEY.run(connection, _key("iiiiiiiiiiii"))
+    with (
+        pytest.raises(IntegrityError) as raised,
+        connection.begin() as transaction,
+        Pipeline(connection),
+    ):
+        ADD_KEY_QUIETLY.run(connection, _key("jjjjjjjjjjjj"))
+        ADD_KEY_QUIETLY.run(connection, _key("iiiiiiiiiiii"))  # the prefix is unique
+        ADD_KEY_QUIETLY.run(connection, _key("kkkkkkkkkkkk"))
+        transaction.commit()  # on PostgreSQL the conflict is learnt here
+    assert "hhhhhhhh" not in str(raised.value)
+    connection.rollback()  # what SQLAlchemy asks for after a failed commit (a no-op here)
+    assert Prepared(select(KEYS.c.key_prefix)).all(connection) == [("iiiiiiiiiiii",)]
+    with connection.begin():  # the connection is usable again
+        ADD_KEY_QUIETLY.run(connection, _key("llllllllllll"))
+    assert KEY_COUNT.scalar(connection) == 2
+
+
+def test_reads_under_autocommit_open_no_transaction(connection):
+    from scoring.storage.db import autocommit
+
+    with autocommit(connection):
+        assert KEY_COUNT.scalar(connection) == 0
+        assert not connection.in_transaction()
+        if connection.dialect.name == "postgresql":
+            status = connection.connection.driver_connection.info.transaction_status
+            assert status == 0  # idle: the read committed by itself
+    # Afterwards a transaction is a transaction again: a rollback undoes the insert.
+    with connection.begin() as transaction:
+        ADD_KEY_QUIETLY.run(connection, _key("mmmmmmmmmmmm"))
+        transaction.rollback()
+    assert KEY_COUNT.scalar(connection) == 0
