@@ -23,7 +23,7 @@ class Settings:
     bureau_url: str
     identity_vault_key_file: Path
     # Decisions worked at once per API process (threads); the rest wait their turn.
-    decision_threads: int = 2
+    decision_threads: int = 3
 
     @property
     def secrets_dir(self) -> Path:
@@ -54,7 +54,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env.get("INSTALLMENT_IDENTITY_VAULT_KEY_FILE")
             or home / "secrets" / "identity-vault.key"
         ).resolve(),
-        decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "2")),
+        decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "3")),
     )
 
 

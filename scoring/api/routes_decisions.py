@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated
 
@@ -14,7 +15,13 @@ from scoring.api.deps import BearerKeyDep, RuntimeDep, UnitOfWorkDep, authorize,
 from scoring.api.errors import error_responses
 from scoring.api.schemas_decisions import DecisionPublic
 from scoring.service.api_keys import DECISIONS_READ, DECISIONS_WRITE, AuthenticatedClient
-from scoring.service.decisions import DecisionView, get_decision, make_decision
+from scoring.service.decision_writer import writer_for
+from scoring.service.decisions import (
+    DecisionView,
+    PreparedDecision,
+    get_decision,
+    prepare_decision,
+)
 from scoring.service.errors import ServiceError
 from scoring.storage.db import autocommit
 
@@ -51,17 +58,16 @@ async def create_decision(
     metrics = request.app.state.metrics
     started = time.perf_counter()
 
-    def decide() -> DecisionView:
-        # The key is checked and the application decided in one hand-off to the thread pool,
-        # on one database connection.
+    def decide() -> DecisionView | PreparedDecision:
+        # The key is checked and the application read and decided in one hand-off to the
+        # thread pool, on one database connection; storing is the decision writer's.
         with uow.engine.connect() as connection:
             with autocommit(connection):
                 client = authorize(runtime, presented, DECISIONS_WRITE, connection=connection)
-            return make_decision(
+            return prepare_decision(
                 request=body,
                 client=client,
                 idempotency_key=idempotency_key,
-                uow=uow,
                 bureau=runtime.bureau,
                 models=runtime.models,
                 policy=runtime.policy,
@@ -71,7 +77,13 @@ async def create_decision(
             )
 
     try:
-        view = await anyio.to_thread.run_sync(decide, limiter=_limiter(request))
+        prepared = await anyio.to_thread.run_sync(decide, limiter=_limiter(request))
+        if isinstance(prepared, DecisionView):
+            view = prepared
+        else:
+            # Stored with the other decisions waiting at the time, in one transaction; the
+            # answer comes only once it is committed.
+            view = await asyncio.wrap_future(writer_for(uow.engine).submit(prepared))
     except ServiceError as error:
         metrics.errors.labels(code=error.code).inc()
         raise

@@ -50,6 +50,13 @@ class Runtime:
         self.closers.clear()
 
 
+def _stop_decision_writer(engine: Engine) -> None:
+    # Imported here: the decision service is heavy and most commands never store decisions.
+    from scoring.service.decision_writer import stop_writer
+
+    stop_writer(engine)
+
+
 def build_runtime(
     *,
     settings: Settings | None = None,
@@ -68,7 +75,8 @@ def build_runtime(
 
     settings = settings or get_settings()
     engine = create_engine_for(database_url or settings.database_url)
-    closers: list[Callable[[], None]] = [engine.dispose]
+    # Closed in reverse: the decision writer stores what is waiting before the engine goes.
+    closers: list[Callable[[], None]] = [engine.dispose, lambda: _stop_decision_writer(engine)]
     bureau = BureauClient(
         bureau_url or (IN_PROCESS_BUREAU_URL if bureau_transport else settings.bureau_url),
         transport=bureau_transport,

@@ -11,6 +11,11 @@ One request runs in three steps:
 3. **store** (one transaction, before anything is answered): customer, bureau report,
    application, decision, its minimised inputs, a review case when a person must decide,
    the hash-chained log entry and the idempotency record.
+
+``make_decision`` runs the three in the caller's thread. The API runs steps 1 and 2
+(``prepare_decision``) in its decision threads and hands step 3 to the process's decision
+writer (``scoring.service.decision_writer``), which stores the decisions waiting at the
+time together (``store_decisions``: one transaction, group commit).
 """
 
 from __future__ import annotations
@@ -166,6 +171,35 @@ def make_decision(
     closes it after), else on a connection of ``uow``'s engine; commits its own
     transactions either way.
     """
+    opened = contextlib.nullcontext(connection) if connection is not None else uow.engine.connect()
+    with opened as connection:
+        prepared = prepare_decision(
+            request=request, client=client, idempotency_key=idempotency_key,
+            bureau=bureau, models=models, policy=policy, pseudonym_key=pseudonym_key,
+            clock=clock, connection=connection,
+        )  # fmt: skip
+        if isinstance(prepared, DecisionView):
+            return prepared
+        return store_decision(connection, prepared)
+
+
+def prepare_decision(
+    *,
+    request: Any,
+    client: AuthenticatedClient,
+    idempotency_key: str | None,
+    bureau: BureauSource,
+    models: Any,
+    policy: Policy,
+    pseudonym_key: bytes,
+    clock: Clock,
+    connection: Connection,
+) -> DecisionView | PreparedDecision:
+    """Read and decide, without storing: the rows to store, or the stored answer of a retry.
+
+    The reads run on ``connection`` outside any transaction; the rows are stored by
+    :func:`store_decision` or, with others, by :func:`store_decisions`.
+    """
     try:
         code = personal_code.parse(request.personal_code)
     except personal_code.InvalidPersonalCode as error:
@@ -177,97 +211,183 @@ def make_decision(
             "Idempotency-Key must hold 1 to 255 characters", field="Idempotency-Key"
         )
 
-    # The hot path works on one plain connection with prepared statements; the ORM session
-    # is made only for the rare steps that need it (a replayed answer, a review case).
-    opened = contextlib.nullcontext(connection) if connection is not None else uow.engine.connect()
-    with opened as connection:
-        # Two reads, each its own snapshot, so no transaction (on PostgreSQL no BEGIN and
-        # COMMIT round trips): the check, then the history in one statement.
-        with autocommit(connection):
-            # One query tells whether this application or key was decided before and who
-            # the applicant is; only a retry or a conflict reads further.
-            customer_id, objected_at, earlier, key_hash = _READ_CHECK.one(
-                connection,
-                {
-                    "pseudonym": pseudonym,
-                    "client_id": client.client_id,
-                    "external_id": request.application_id,
-                    "key": idempotency_key,
-                },
-            )
-            if earlier is not None or key_hash is not None:
-                stored = _earlier_answer(
-                    connection, client_id=client.client_id, key=idempotency_key,
-                    fingerprint=fingerprint, external_id=request.application_id,
-                )  # fmt: skip
-                if stored is not None:
-                    return stored
-            history = _load_history(
-                connection, customer_id=customer_id, objected=objected_at is not None
-            )
-
-        applied_at = clock()
-        purchase = request.purchase
-        facts = ApplicationFacts(
-            amount_eur=float(purchase.amount_eur),
-            term_months=int(purchase.term_months),
-            product_category=purchase.product_category,
-            age_years=code.age_on(applied_at.date()),
-            human_review_requested=bool(request.human_review_requested),
-            objected_to_profiling=history.objected,
+    # Two reads, each its own snapshot, so no transaction (on PostgreSQL no BEGIN and
+    # COMMIT round trips): the check, then the history in one statement. The hot path uses
+    # prepared statements; the ORM is used only for a replayed answer or a review case.
+    with autocommit(connection):
+        # One query tells whether this application or key was decided before and who
+        # the applicant is; only a retry or a conflict reads further.
+        customer_id, objected_at, earlier, key_hash = _READ_CHECK.one(
+            connection,
+            {
+                "pseudonym": pseudonym,
+                "client_id": client.client_id,
+                "external_id": request.application_id,
+                "key": idempotency_key,
+            },
         )
-        scoring = _assess(
-            facts=facts, code=code.value, history=history,
-            applied_at=applied_at, bureau=bureau, models=models, policy=policy,
-        )  # fmt: skip
+        if earlier is not None or key_hash is not None:
+            stored = _earlier_answer(
+                connection, client_id=client.client_id, key=idempotency_key,
+                fingerprint=fingerprint, external_id=request.application_id,
+            )  # fmt: skip
+            if stored is not None:
+                return stored
+        history = _load_history(
+            connection, customer_id=customer_id, objected=objected_at is not None
+        )
 
-        decision_id = str(uuid.uuid4())
-        decided_at = clock()
-        # Every row and the log entry are built before the writer's turn, which only writes.
-        rows = _rows(
-            decision_id=decision_id, decided_at=decided_at, applied_at=applied_at,
-            request=request, client=client, pseudonym=pseudonym, facts=facts,
-            scoring=scoring, policy=policy, fingerprint=fingerprint, key=idempotency_key,
-        )  # fmt: skip
-        for attempt in range(1, STORE_ATTEMPTS + 1):
-            try:
-                # On PostgreSQL the statements are pipelined: BEGIN goes with the check, the
-                # inserts with the chain head's lock, the log entry with COMMIT, three round
-                # trips in all.
-                with (
-                    decision_log.writer_turn(connection),
-                    connection.begin() as transaction,
-                    Pipeline(connection) as pipeline,
-                ):
-                    # On SQLite the head is the database's write lock and is taken first, so
-                    # the check below sees every decision committed before this one; on
-                    # PostgreSQL it is the chain's row lock, taken by the append just before
-                    # commit, and a concurrent twin shows up as a unique-key conflict instead.
-                    head = None
-                    if decision_log.locks_head_first(connection):
-                        head = decision_log.lock_head(connection)
-                    stored = _write(connection, rows, head=head, pipeline=pipeline)
-                    if stored is not None:
-                        transaction.rollback()  # ends the write lock within this turn
-                        return stored
-                    transaction.commit()
-                return rows.view
-            except IntegrityError:
-                # Another request stored the same application, key, customer or bureau
-                # report after our check: its answer is ours (replay or 409), else store
-                # once more. A conflict found at COMMIT leaves SQLAlchemy's transaction to
-                # be rolled back by hand.
-                connection.rollback()
-                with connection.begin():
-                    stored = _earlier_answer(
-                        connection, client_id=client.client_id, key=idempotency_key,
-                        fingerprint=fingerprint, external_id=request.application_id,
-                    )  # fmt: skip
+    applied_at = clock()
+    purchase = request.purchase
+    facts = ApplicationFacts(
+        amount_eur=float(purchase.amount_eur),
+        term_months=int(purchase.term_months),
+        product_category=purchase.product_category,
+        age_years=code.age_on(applied_at.date()),
+        human_review_requested=bool(request.human_review_requested),
+        objected_to_profiling=history.objected,
+    )
+    scoring = _assess(
+        facts=facts, code=code.value, history=history,
+        applied_at=applied_at, bureau=bureau, models=models, policy=policy,
+    )  # fmt: skip
+
+    decision_id = str(uuid.uuid4())
+    decided_at = clock()
+    # Every row and the log entry are built before the writer's turn, which only writes.
+    return _rows(
+        decision_id=decision_id, decided_at=decided_at, applied_at=applied_at,
+        request=request, client=client, pseudonym=pseudonym, facts=facts,
+        scoring=scoring, policy=policy, fingerprint=fingerprint, key=idempotency_key,
+    )  # fmt: skip
+
+
+def store_decision(connection: Connection, rows: PreparedDecision) -> DecisionView:
+    """Store one prepared decision with its log entry; the earlier answer if there is one.
+
+    Raises what the earlier answer is, when it is a refusal (409), and the database's
+    errors; a unique-key conflict with a concurrent twin is resolved here.
+    """
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            # On PostgreSQL the statements are pipelined: BEGIN goes with the check, the
+            # inserts with the chain head's lock, the log entry with COMMIT, three round
+            # trips in all.
+            with (
+                decision_log.writer_turn(connection),
+                connection.begin() as transaction,
+                Pipeline(connection) as pipeline,
+            ):
+                # On SQLite the head is the database's write lock and is taken first, so
+                # the check below sees every decision committed before this one; on
+                # PostgreSQL it is the chain's row lock, taken by the append just before
+                # commit, and a concurrent twin shows up as a unique-key conflict instead.
+                head = None
+                if decision_log.locks_head_first(connection):
+                    head = decision_log.lock_head(connection)
+                stored = _write(connection, rows, head=head, pipeline=pipeline)
                 if stored is not None:
+                    transaction.rollback()  # ends the write lock within this turn
                     return stored
-                if attempt == STORE_ATTEMPTS:
-                    raise
+                transaction.commit()
+            return rows.view
+        except IntegrityError:
+            # Another request stored the same application, key, customer or bureau
+            # report after our check: its answer is ours (replay or 409), else store
+            # once more. A conflict found at COMMIT leaves SQLAlchemy's transaction to
+            # be rolled back by hand.
+            connection.rollback()
+            with connection.begin():
+                stored = _earlier_answer(
+                    connection, client_id=rows.client_id, key=rows.key,
+                    fingerprint=rows.fingerprint, external_id=rows.external_id,
+                )  # fmt: skip
+            if stored is not None:
+                return stored
+            if attempt == STORE_ATTEMPTS:
+                raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def store_decisions(
+    connection: Connection, batch: Sequence[PreparedDecision]
+) -> list[DecisionView | Exception]:
+    """Store prepared decisions in one transaction (group commit); per decision, its answer.
+
+    The decisions are chained into the log in the order given. One that needs more than
+    plain inserts (an earlier answer to give, a review case to open) is stored on its own
+    after the others, as is everything when the group meets a unique-key conflict. When the
+    group's transaction fails otherwise, nothing of it is stored and the error is raised.
+    """
+    results: list[DecisionView | Exception | None] = [None] * len(batch)
+    alone: list[int] = []
+    if len(batch) == 1:
+        alone = [0]
+    else:
+        try:
+            alone = _write_group(connection, batch, results)
+        except IntegrityError:
+            connection.rollback()
+            results = [None] * len(batch)
+            alone = list(range(len(batch)))
+    for i in alone:
+        try:
+            results[i] = store_decision(connection, batch[i])
+        except Exception as error:  # this decision's answer: a refusal, or a database error
+            results[i] = error
+    return results  # type: ignore[return-value]
+
+
+def _write_group(
+    connection: Connection,
+    batch: Sequence[PreparedDecision],
+    results: list[DecisionView | Exception | None],
+) -> list[int]:
+    """Write the batch's plain decisions in one transaction; the positions of the others."""
+    alone: list[int] = []
+    with (
+        decision_log.writer_turn(connection),
+        connection.begin() as transaction,
+        Pipeline(connection),
+    ):
+        head = None
+        if decision_log.locks_head_first(connection):
+            head = decision_log.lock_head(connection)
+        # On PostgreSQL the checks travel together and the first read waits for all.
+        checks = [_WRITE_CHECK.send(connection, _write_check_params(rows)) for rows in batch]
+        written = []
+        for i, (rows, check) in enumerate(zip(batch, checks, strict=True)):
+            customer_id, earlier, key_hash, report_row_id, report_customer_id = check.one()
+            if (
+                earlier is not None
+                or key_hash is not None
+                or rows.pending_review is not None
+                or (report_row_id is not None and report_customer_id != customer_id)
+            ):
+                alone.append(i)
+                continue
+            _insert_rows(
+                connection, rows, customer_known=customer_id is not None,
+                report_known=report_row_id is not None,
+            )  # fmt: skip
+            written.append(i)
+        if not written:
+            transaction.rollback()
+            return alone
+        if head is None:
+            head = decision_log.lock_head(connection)
+        decision_log.append_many(
+            connection,
+            head=head,
+            entries=[
+                (batch[i].decision["id"], batch[i].decision["decided_at"], batch[i].log_entry)
+                for i in written
+            ],
+        )
+        transaction.commit()
+    for i in written:
+        results[i] = batch[i].view
+    return alone
 
 
 def get_decision(*, uow: Any, client: AuthenticatedClient, decision_id: str) -> DecisionView:
@@ -566,8 +686,8 @@ def _assess(
 
 
 @dataclass(frozen=True)
-class _Rows:
-    """What one decision stores, as plain values; ids of rows inserted first are added later."""
+class PreparedDecision:
+    """What one decision stores, as plain values, and the answer once it is stored."""
 
     pseudonym: str
     client_id: str
@@ -598,7 +718,7 @@ def _rows(
     policy: Policy,
     fingerprint: str,
     key: str | None,
-) -> _Rows:
+) -> PreparedDecision:
     purchase = request.purchase
     report = scoring.report
     report_values = None
@@ -705,7 +825,7 @@ def _rows(
     decision = SimpleNamespace(**values)
     letter_report = SimpleNamespace(**report_values) if report_values else None
     view = _view(decision, request.application_id, facts_row=facts.__dict__, report=letter_report)
-    return _Rows(
+    return PreparedDecision(
         pseudonym=pseudonym,
         client_id=client.client_id,
         external_id=request.application_id,
@@ -740,7 +860,7 @@ def _rows(
 
 def _write(
     connection: Connection,
-    rows: _Rows,
+    rows: PreparedDecision,
     *,
     head: decision_log.ChainHead | None,
     pipeline: Pipeline,
@@ -752,14 +872,7 @@ def _write(
     The ``pipeline`` is left before any work through the ORM.
     """
     customer_id, earlier, key_hash, report_row_id, report_customer_id = _WRITE_CHECK.one(
-        connection,
-        {
-            "pseudonym": rows.pseudonym,
-            "client_id": rows.client_id,
-            "external_id": rows.external_id,
-            "key": rows.key,
-            "report_id": rows.report["report_id"] if rows.report else None,
-        },
+        connection, _write_check_params(rows)
     )
     if earlier is not None or key_hash is not None:
         pipeline.leave()
@@ -767,17 +880,49 @@ def _write(
             connection, client_id=rows.client_id, key=rows.key,
             fingerprint=rows.fingerprint, external_id=rows.external_id,
         )  # fmt: skip
-
     if report_row_id is not None and (customer_id is None or report_customer_id != customer_id):
         raise InvalidApplication("the bureau answered with another person's report id")
+    _insert_rows(
+        connection, rows, customer_known=customer_id is not None,
+        report_known=report_row_id is not None,
+    )  # fmt: skip
     decision_id = rows.decision["id"]
+    if rows.pending_review is not None:
+        pipeline.leave()
+        _open_review_case(
+            connection, decision_id=decision_id, outcome=rows.pending_review,
+            at=rows.decision["decided_at"],
+        )  # fmt: skip
+    decision_log.append_canonical(
+        session=connection, head=head, decision_id=decision_id,
+        at=rows.decision["decided_at"], canonical=rows.log_entry,
+    )  # fmt: skip
+    return None
+
+
+def _write_check_params(rows: PreparedDecision) -> dict[str, Any]:
+    return {
+        "pseudonym": rows.pseudonym,
+        "client_id": rows.client_id,
+        "external_id": rows.external_id,
+        "key": rows.key,
+        "report_id": rows.report["report_id"] if rows.report else None,
+    }
+
+
+def _insert_rows(
+    connection: Connection, rows: PreparedDecision, *, customer_known: bool, report_known: bool
+) -> None:
+    """The decision's rows but its log entry and review case.
+
+    Rows refer to the customer, report and application by their natural keys (subqueries),
+    not by ids read back, so in a pipeline they all go out without waiting for answers.
+    """
     report_id = rows.report["report_id"] if rows.report else None
-    # Rows refer to the customer, report and application by their natural keys (subqueries),
-    # not by ids read back, so in a pipeline they all go out without waiting for answers.
-    if customer_id is None:
+    if not customer_known:
         # A new applicant: known only by pseudonym, never a customer so far (a thin file).
         _INSERT_CUSTOMER.run(connection, {"pseudonym": rows.pseudonym, "customer_since": None})
-    if rows.report is not None and report_row_id is None:
+    if rows.report is not None and not report_known:
         _INSERT_REPORT.run(connection, {**rows.report, "pseudonym": rows.pseudonym})
         for entry in rows.default_entries:
             _INSERT_DEFAULT_ENTRY.run(connection, {**entry, "report_id": report_id})
@@ -790,17 +935,6 @@ def _write(
     _INSERT_DECISION_INPUT.run(connection, rows.decision_input)
     if rows.idempotency is not None:
         _INSERT_IDEMPOTENCY.run(connection, rows.idempotency)
-    if rows.pending_review is not None:
-        pipeline.leave()
-        _open_review_case(
-            connection, decision_id=decision_id, outcome=rows.pending_review,
-            at=rows.decision["decided_at"],
-        )  # fmt: skip
-    decision_log.append_canonical(
-        session=connection, head=head, decision_id=decision_id,
-        at=rows.decision["decided_at"], canonical=rows.log_entry,
-    )  # fmt: skip
-    return None
 
 
 _BUREAU_REPORTS = t.BureauReport.__table__
