@@ -77,9 +77,10 @@ class DecisionWriter:
                 keys = _keys(item[0])
                 if keys & seen:
                     later.append(item)
-                else:
+                elif item[1].set_running_or_notify_cancel():
                     seen |= keys
                     group.append(item)
+                # else the caller gave up before its turn (cancelled): nothing is stored
             self._waiting.extendleft(reversed(later))
             return group
 

@@ -172,17 +172,20 @@ def _drop_if_closed(dbapi_connection, _record, _proxy) -> None:  # type: ignore[
 
     An idle connection has nothing to read. When the server ends the session (a restart, an
     administrator's ``pg_terminate_backend``, an idle timeout) it sends a last message and
-    closes the socket, which then reads as ready: one ``select`` call finds that, where a
+    closes the socket, which then reads as ready: one ``poll`` call finds that, where a
     ping would cost a round trip per checkout. A connection lost without the socket telling
     (a cable pulled between hosts) fails its first statement instead, and is invalidated.
     """
     if dbapi_connection.closed:
         raise DisconnectionError("the connection was closed")
+    # poll, not select: select refuses descriptors above 1023, which a busy server reaches.
+    poller = select.poll()
     try:
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        ready = poller.poll(0)
     except (OSError, ValueError) as error:
         raise DisconnectionError(f"the connection's socket is gone: {error}") from None
-    if readable:
+    if ready:
         raise DisconnectionError("the server closed the connection or sent unasked data")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from datetime import date
 
 import pytest
@@ -128,8 +129,13 @@ def test_the_writer_keeps_decisions_of_one_customer_in_separate_groups(prepare, 
     writer.close()  # no thread taking groups: they are read here
     same = [prepare(application(application_id=f"S-{n}", code=CODES[0])) for n in range(3)]
     other = prepare(application(application_id="O-1", code=CODES[1]))
-    for decision in (*same, other):
-        writer._waiting.append((decision, None))
+    gone = prepare(application(application_id="C-1", code=CODES[2]))
+    futures = {}
+    for decision in (*same, gone, other):
+        futures[decision.external_id] = Future()
+        writer._waiting.append((decision, futures[decision.external_id]))
+    futures["C-1"].cancel()  # its caller gave up while it waited: it is dropped
     writer._closed = False
     groups = [writer._next_group(), writer._next_group(), writer._next_group()]
     assert [[d.external_id for d, _ in g] for g in groups] == [["S-0", "O-1"], ["S-1"], ["S-2"]]
+    assert all(futures[name].running() for name in ("S-0", "S-1", "S-2", "O-1"))
