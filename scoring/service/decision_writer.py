@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections import deque
 from concurrent.futures import Future
 from typing import Any
@@ -27,7 +26,9 @@ log = logging.getLogger(__name__)
 # Enough to take every decision a process has in flight; more would only lengthen a turn.
 MAX_GROUP = 32
 
-_WRITERS: weakref.WeakKeyDictionary[Any, DecisionWriter] = weakref.WeakKeyDictionary()
+# A writer's thread holds its engine, so writers are stopped by ``stop_writer`` (the
+# runtime's close), not collected.
+_WRITERS: dict[Any, DecisionWriter] = {}
 _WRITERS_GUARD = threading.Lock()
 
 

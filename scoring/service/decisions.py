@@ -319,30 +319,22 @@ def store_decisions(
     after the others, as is everything when the group meets a unique-key conflict. When the
     group's transaction fails otherwise, nothing of it is stored and the error is raised.
     """
-    results: list[DecisionView | Exception | None] = [None] * len(batch)
-    alone: list[int] = []
-    if len(batch) == 1:
-        alone = [0]
-    else:
+    results: list[DecisionView | Exception] = [rows.view for rows in batch]
+    alone = list(range(len(batch)))
+    if len(batch) > 1:
         try:
-            alone = _write_group(connection, batch, results)
+            alone = _write_group(connection, batch)
         except IntegrityError:
             connection.rollback()
-            results = [None] * len(batch)
-            alone = list(range(len(batch)))
     for i in alone:
         try:
             results[i] = store_decision(connection, batch[i])
         except Exception as error:  # this decision's answer: a refusal, or a database error
             results[i] = error
-    return results  # type: ignore[return-value]
+    return results
 
 
-def _write_group(
-    connection: Connection,
-    batch: Sequence[PreparedDecision],
-    results: list[DecisionView | Exception | None],
-) -> list[int]:
+def _write_group(connection: Connection, batch: Sequence[PreparedDecision]) -> list[int]:
     """Write the batch's plain decisions in one transaction; the positions of the others."""
     alone: list[int] = []
     with (
@@ -362,7 +354,7 @@ def _write_group(
                 earlier is not None
                 or key_hash is not None
                 or rows.pending_review is not None
-                or (report_row_id is not None and report_customer_id != customer_id)
+                or _anothers_report(customer_id, report_row_id, report_customer_id)
             ):
                 alone.append(i)
                 continue
@@ -385,8 +377,6 @@ def _write_group(
             ],
         )
         transaction.commit()
-    for i in written:
-        results[i] = batch[i].view
     return alone
 
 
@@ -880,7 +870,7 @@ def _write(
             connection, client_id=rows.client_id, key=rows.key,
             fingerprint=rows.fingerprint, external_id=rows.external_id,
         )  # fmt: skip
-    if report_row_id is not None and (customer_id is None or report_customer_id != customer_id):
+    if _anothers_report(customer_id, report_row_id, report_customer_id):
         raise InvalidApplication("the bureau answered with another person's report id")
     _insert_rows(
         connection, rows, customer_known=customer_id is not None,
@@ -898,6 +888,13 @@ def _write(
         at=rows.decision["decided_at"], canonical=rows.log_entry,
     )  # fmt: skip
     return None
+
+
+def _anothers_report(
+    customer_id: int | None, report_row_id: int | None, report_customer_id: int | None
+) -> bool:
+    """Whether the bureau report is stored already, for another customer (or a new one)."""
+    return report_row_id is not None and report_customer_id != customer_id
 
 
 def _write_check_params(rows: PreparedDecision) -> dict[str, Any]:
@@ -938,12 +935,11 @@ def _insert_rows(
 
 
 _BUREAU_REPORTS = t.BureauReport.__table__
-_CUSTOMER_ID = _CUSTOMER_BY_PSEUDONYM.scalar_subquery()
-_REPORT_ROW_ID = (
-    select(_BUREAU_REPORTS.c.id)
-    .where(_BUREAU_REPORTS.c.report_id == bindparam("report_id"))
-    .scalar_subquery()
+_REPORT_ROW = select(_BUREAU_REPORTS.c.id, _BUREAU_REPORTS.c.customer_id).where(
+    _BUREAU_REPORTS.c.report_id == bindparam("report_id")
 )
+_CUSTOMER_ID = _CUSTOMER_BY_PSEUDONYM.scalar_subquery()
+_REPORT_ROW_ID = _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.id).scalar_subquery()
 _INSERT_CUSTOMER = Prepared(insert(_CUSTOMERS))
 _INSERT_REPORT = Prepared(insert(_BUREAU_REPORTS).values(customer_id=_CUSTOMER_ID))
 _INSERT_DEFAULT_ENTRY = Prepared(
@@ -957,19 +953,14 @@ _INSERT_DECISION = Prepared(
 )
 _INSERT_DECISION_INPUT = Prepared(insert(DecisionInput.__table__))
 _INSERT_IDEMPOTENCY = Prepared(insert(_IDEMPOTENCY))
-_REPORT_ROW = select(_BUREAU_REPORTS.c.id, _BUREAU_REPORTS.c.customer_id).where(
-    _BUREAU_REPORTS.c.report_id == bindparam("report_id")
-)
 _WRITE_CHECK = Prepared(
     select(
-        _CUSTOMER_BY_PSEUDONYM.scalar_subquery().label("customer_id"),
+        _CUSTOMER_ID.label("customer_id"),
         _APPLICATION_OF_CLIENT.scalar_subquery().label("application_id"),
         _IDEMPOTENCY_RECORD.with_only_columns(_IDEMPOTENCY.c.request_hash)
         .scalar_subquery()
         .label("idempotency_hash"),
-        _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.id)
-        .scalar_subquery()
-        .label("report_row_id"),
+        _REPORT_ROW_ID.label("report_row_id"),
         _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.customer_id)
         .scalar_subquery()
         .label("report_customer_id"),
