@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -461,11 +462,19 @@ def _http_scenario(
             concurrency=config.concurrency, duration_s=config.http_seconds,
         )  # fmt: skip
         progress(f"{label}: POST /v1/decisions")
+        # The kernel spreads connections, not requests, over processes sharing the port.
+        split: list[int] = []
+        counting = threading.Timer(
+            min(1.0, config.http_seconds / 2),
+            lambda: split.extend(_connections(server.pid, port) for server in servers),
+        )
+        counting.start()
         load = run_load(
             name="POST /v1/decisions", host="127.0.0.1", port=port, make_request=decision,
             concurrency=config.concurrency, duration_s=config.http_seconds,
             max_requests=len(bodies) - warmup, check=_decision_check, first_index=warmup,
         )  # fmt: skip
+        counting.join()
         stored = _count_decisions(database_url) - before
         peak_mib = [_peak_rss_mib(server.pid) for server in servers]
     answered = warm.statuses.get(201, 0) + load.statuses.get(201, 0)
@@ -475,6 +484,7 @@ def _http_scenario(
         summary.update(database=database, bureau=bureau, processes=processes)
         if result is load:
             summary["server_peak_mib"] = peak_mib
+            summary["connections"] = split
             summary["stored"] = stored
             summary["answered_201"] = answered
             summary["problems"] = dict(result.problems)
@@ -487,6 +497,17 @@ def _http_setups(config: BenchConfig) -> list[tuple[str, int]]:
     setups = [(bureau, 1) for bureau in config.bureaus]
     setups += [("in-process", n) for n in config.replicas if n > 1]
     return setups
+
+
+def _connections(pid: int, port: int) -> int:
+    """How many established connections to ``port`` the process ``pid`` holds."""
+    import psutil
+
+    try:
+        held = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return 0
+    return sum(1 for c in held if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
 
 
 def _peak_rss_mib(pid: int) -> float | None:
@@ -524,14 +545,15 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
                 )  # fmt: skip
     columns = ["database", "bureau", "API processes", "endpoint", "concurrency", "requests",
                "errors", "req/s", "p50 ms", "p99 ms", "max ms", "stored / 201",
-               "peak RSS MiB"]  # fmt: skip
+               "connections per process", "peak RSS MiB"]  # fmt: skip
     rows = []
     for r in results:
         stored = f"{r['stored']:,} / {r['answered_201']:,}" if "stored" in r else ""
         memory = " + ".join(f"{m:,.0f}" for m in r["server_peak_mib"] if m) if "stored" in r else ""
+        split = " + ".join(str(n) for n in r.get("connections", []))
         rows.append([r["database"], r["bureau"], r["processes"], r["name"], r["concurrency"],
                      r["requests"], r["errors"], r["throughput_rps"], r["p50_ms"], r["p99_ms"],
-                     r["max_ms"], stored, memory])  # fmt: skip
+                     r["max_ms"], stored, split, memory])  # fmt: skip
     notes.insert(
         0,
         f"`installment serve` (one uvicorn worker, uvloop + httptools) in its own process, or "
@@ -540,7 +562,9 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
         f"{config.http_seconds:g} s per endpoint from `benchmarks/loadgen.py` on the same "
         f"machine; each decision is a new application of a world customer. `stored / 201` "
         f"compares decisions counted in the database with the 201 answers (warm-up included); "
-        f"peak RSS is each API process's own high-water mark.",
+        f"`connections per process` is how the kernel spread the load's connections over the "
+        f"processes (`SO_REUSEPORT` hashes each connection; requests follow their "
+        f"connection); peak RSS is each API process's own high-water mark.",
     )
     return Section("http", "Decisions over HTTP", columns, rows, notes, {"results": results})
 

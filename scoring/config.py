@@ -22,8 +22,9 @@ class Settings:
     pseudonym_key_file: Path
     bureau_url: str
     identity_vault_key_file: Path
-    # Decisions worked at once per API process (threads); the rest wait their turn.
-    decision_threads: int = 3
+    # Decisions worked at once per API process (threads); the rest wait their turn. None:
+    # chosen by what a decision waits on (``Runtime.decision_threads``).
+    decision_threads: int | None = None
 
     @property
     def secrets_dir(self) -> Path:
@@ -54,18 +55,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env.get("INSTALLMENT_IDENTITY_VAULT_KEY_FILE")
             or home / "secrets" / "identity-vault.key"
         ).resolve(),
-        decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "3")),
+        decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "auto")),
     )
 
 
-def _decision_threads(text: str) -> int:
+def _decision_threads(text: str) -> int | None:
+    if text.strip().lower() in ("", "auto"):
+        return None
     try:
         threads = int(text)
     except ValueError:
         threads = 0
     if not 1 <= threads <= 256:
         raise ValueError(
-            f"INSTALLMENT_DECISION_THREADS must be a whole number from 1 to 256, got {text!r}"
+            "INSTALLMENT_DECISION_THREADS must be a whole number from 1 to 256 or 'auto', "
+            f"got {text!r}"
         )
     return threads
 

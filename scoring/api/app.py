@@ -45,6 +45,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         try:
             yield
         finally:
+            pool = getattr(app.state, "decision_pool", None)
+            if pool is not None:  # decisions under way finish first
+                app.state.decision_pool = None
+                pool.shutdown(wait=True)
             gc.set_threshold(*thresholds)
             gc.unfreeze()
             if owned is not None:
@@ -57,6 +61,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         "minimised by data contract, and contestable under GDPR Art. 22. "
         "Authenticate with `Authorization: Bearer <API key>`.",
         lifespan=lifespan,
+        # No OpenTelemetry: operations read /metrics. With it on, every request asked the
+        # global tracer, meter and logger providers whether they were configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = None
     if runtime is not None:

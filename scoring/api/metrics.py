@@ -79,11 +79,15 @@ class ApiMetrics:
             "Shadow scores in which the challenger would have decided otherwise.",
             registry=self.registry,
         )
+        self._by_outcome: dict[str, Any] = {}
         stats = getattr(bureau, "stats", None)
         self.registry.register(_BureauCollector(stats.snapshot if stats is not None else None))
 
     def decision_made(self, *, outcome: str, seconds: float, challenger_disagrees: bool | None):
-        self.decisions.labels(outcome=outcome).inc()
+        counter = self._by_outcome.get(outcome)
+        if counter is None:  # each outcome's child is looked up once, not per decision
+            counter = self._by_outcome[outcome] = self.decisions.labels(outcome=outcome)
+        counter.inc()
         self.latency.observe(seconds)
         if challenger_disagrees is not None:
             self.challenger_scored.inc()

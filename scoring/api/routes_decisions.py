@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
-import anyio
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from data_contracts.requests import DecisionRequest
@@ -15,13 +14,7 @@ from scoring.api.deps import BearerKeyDep, RuntimeDep, UnitOfWorkDep, authorize,
 from scoring.api.errors import error_responses
 from scoring.api.schemas_decisions import DecisionPublic
 from scoring.service.api_keys import DECISIONS_READ, DECISIONS_WRITE, AuthenticatedClient
-from scoring.service.decision_writer import writer_for
-from scoring.service.decisions import (
-    DecisionView,
-    PreparedDecision,
-    get_decision,
-    prepare_decision,
-)
+from scoring.service.decisions import DecisionView, get_decision, make_decision
 from scoring.service.errors import ServiceError
 from scoring.storage.db import autocommit
 
@@ -58,16 +51,17 @@ async def create_decision(
     metrics = request.app.state.metrics
     started = time.perf_counter()
 
-    def decide() -> DecisionView | PreparedDecision:
-        # The key is checked and the application read and decided in one hand-off to the
-        # thread pool, on one database connection; storing is the decision writer's.
+    def decide() -> DecisionView:
+        # The key is checked and the application read, decided and stored in one hand-off
+        # to a decision thread, on one database connection.
         with uow.engine.connect() as connection:
             with autocommit(connection):
                 client = authorize(runtime, presented, DECISIONS_WRITE, connection=connection)
-            return prepare_decision(
+            return make_decision(
                 request=body,
                 client=client,
                 idempotency_key=idempotency_key,
+                uow=uow,
                 bureau=runtime.bureau,
                 models=runtime.models,
                 policy=runtime.policy,
@@ -77,13 +71,8 @@ async def create_decision(
             )
 
     try:
-        prepared = await anyio.to_thread.run_sync(decide, limiter=_limiter(request))
-        if isinstance(prepared, DecisionView):
-            view = prepared
-        else:
-            # Stored with the other decisions waiting at the time, in one transaction; the
-            # answer comes only once it is committed.
-            view = await asyncio.wrap_future(writer_for(uow.engine).submit(prepared))
+        # Answered only once the decision is stored (make_decision commits before it returns).
+        view = await asyncio.wrap_future(_decision_pool(request).submit(decide))
     except ServiceError as error:
         metrics.errors.labels(code=error.code).inc()
         raise
@@ -120,16 +109,16 @@ def _answer(view: DecisionView, *, status_code: int, location: bool) -> Response
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 
 
-def _limiter(request: Request) -> anyio.CapacityLimiter:
-    """At most ``decision_threads`` decisions in the thread pool at once, per process.
+def _decision_pool(request: Request) -> ThreadPoolExecutor:
+    """The process's decision threads (``Runtime.decision_threads``); more decisions wait.
 
-    Decisions are CPU work under one interpreter lock: more of them at once than the process
-    can run only stretch each one (and the database write turn of the one that holds it),
-    while waiting here costs nothing. Enough threads stay to overlap bureau calls.
+    Ends with the application (its lifespan), after the decisions under way.
     """
     state = request.app.state
-    limiter = getattr(state, "decision_limiter", None)
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(state.runtime.settings.decision_threads)
-        state.decision_limiter = limiter
-    return limiter
+    pool = getattr(state, "decision_pool", None)
+    if pool is None:
+        pool = ThreadPoolExecutor(
+            max_workers=state.runtime.decision_threads(), thread_name_prefix="decision"
+        )
+        state.decision_pool = pool
+    return pool

@@ -195,6 +195,11 @@ class BureauClient:
             headers={"Accept": "application/json", "User-Agent": "installment-bureau-client"},
         )
 
+    @property
+    def in_process(self) -> bool:
+        """Whether reports come from a transport in this process (no network wait)."""
+        return self._direct is not None
+
     def __enter__(self) -> BureauClient:
         return self
 

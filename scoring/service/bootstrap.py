@@ -44,17 +44,24 @@ class Runtime:
         """A fresh unit of work (one per request; not shared between threads)."""
         return UnitOfWork(self.sessions)
 
+    def decision_threads(self) -> int:
+        """Decisions one API process works at once: the setting, or else by what they wait on.
+
+        A decision on SQLite with the bureau in this process waits on nothing: one thread,
+        since threads that take turns at the interpreter lock switch at every database
+        statement and model call: a quarter more CPU per decision at four requests
+        in flight (`BENCHMARKS.md`). PostgreSQL round trips or a bureau over HTTP leave a
+        thread waiting; three threads overlap those waits.
+        """
+        if self.settings.decision_threads is not None:
+            return self.settings.decision_threads
+        local = self.engine.dialect.name == "sqlite" and getattr(self.bureau, "in_process", False)
+        return 1 if local else 3
+
     def close(self) -> None:
         for close in reversed(self.closers):
             close()
         self.closers.clear()
-
-
-def _stop_decision_writer(engine: Engine) -> None:
-    # Imported here: the decision service is heavy and most commands never store decisions.
-    from scoring.service.decision_writer import stop_writer
-
-    stop_writer(engine)
 
 
 def build_runtime(
@@ -75,8 +82,7 @@ def build_runtime(
 
     settings = settings or get_settings()
     engine = create_engine_for(database_url or settings.database_url)
-    # Closed in reverse: the decision writer stores what is waiting before the engine goes.
-    closers: list[Callable[[], None]] = [engine.dispose, lambda: _stop_decision_writer(engine)]
+    closers: list[Callable[[], None]] = [engine.dispose]
     bureau = BureauClient(
         bureau_url or (IN_PROCESS_BUREAU_URL if bureau_transport else settings.bureau_url),
         transport=bureau_transport,

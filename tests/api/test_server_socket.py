@@ -60,7 +60,8 @@ def test_decision_threads_come_from_the_environment_and_are_checked(tmp_path):
     from scoring.config import load_settings
 
     home = {"INSTALLMENT_HOME": str(tmp_path)}
-    assert load_settings(home).decision_threads == 3
+    assert load_settings(home).decision_threads is None  # chosen by the runtime
+    assert load_settings({**home, "INSTALLMENT_DECISION_THREADS": "auto"}).decision_threads is None
     assert load_settings({**home, "INSTALLMENT_DECISION_THREADS": "2"}).decision_threads == 2
     for bad in ("0", "many", "1000"):
         with pytest.raises(ValueError, match="INSTALLMENT_DECISION_THREADS must be a whole"):

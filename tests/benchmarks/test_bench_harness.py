@@ -55,6 +55,8 @@ def test_harness_runs_every_decision_benchmark_on_a_tiny_world(tmp_path):
     assert replicas["errors"] == 0 and replicas["requests"] > 0
     assert replicas["stored"] == replicas["answered_201"]
     assert len(replicas["server_peak_mib"]) == 2 and all(replicas["server_peak_mib"])
+    # The load's two connections, counted where the kernel put them.
+    assert sum(served["connections"]) == sum(replicas["connections"]) == 2
 
     assert batch.raw["applications"] > 250
     assert batch.raw["max_additivity_gap"] < 1e-9
