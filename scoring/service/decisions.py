@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import uuid
 from collections.abc import Callable, Sequence
@@ -38,7 +37,6 @@ from sqlalchemy import (
     Integer,
     bindparam,
     cast,
-    func,
     insert,
     literal_column,
     null,
@@ -377,11 +375,7 @@ def _joined_session(connection: Connection) -> Session:
 def _load_history(connection: Connection, *, customer_id: int | None, objected: bool) -> _History:
     if customer_id is None:
         return _History(False, CustomerHistory.empty())
-    params = {"customer_id": customer_id}
-    if connection.dialect.name == "sqlite":
-        rows = json.loads(_HISTORY_AS_JSON.scalar(connection, params))
-    else:
-        rows = _HISTORY_OF_CUSTOMER.all(connection, params)
+    rows = _HISTORY_OF_CUSTOMER.all(connection, {"customer_id": customer_id})
     return _History(objected, _customer_history(rows))
 
 
@@ -407,7 +401,7 @@ _READ_CHECK = Prepared(
 # amounts as floats (the same double float(Decimal) gives), so rows become arrays at once.
 # Invoices (kind 0) and their payments (kind 1) come in one statement, so they are one
 # snapshot without a transaction: a payment never arrives without its invoice.
-_HISTORY_ROWS = (
+_HISTORY_OF_CUSTOMER = Prepared(
     union_all(
         select(
             literal_column("0", Integer).label("kind"), _INVOICES.c.id,
@@ -423,15 +417,6 @@ _HISTORY_ROWS = (
         .where(_INVOICES.c.customer_id == bindparam("customer_id")),
     )
 )  # fmt: skip
-_HISTORY_OF_CUSTOMER = Prepared(_HISTORY_ROWS)
-# On SQLite each row fetched is one step of the statement, and the driver lets go of the
-# interpreter lock for every step: some ninety times for a customer with a few years of
-# invoices, each a thread switch when another thread is waiting for the lock. Aggregated
-# into one row of JSON in the database, the history comes in one step. (SQLite writes
-# numbers with 15 significant digits, more than the day numbers and cent amounts hold.)
-_HISTORY_AS_JSON = Prepared(
-    select(func.json_group_array(func.json_array(*_HISTORY_ROWS.subquery().c)))
-)
 
 
 def _customer_history(rows: Sequence[Any]) -> CustomerHistory:

@@ -183,47 +183,6 @@ def test_internal_arrears_from_stored_history_decline_by_rule(decide, uow_factor
     assert features["current_dpd"] > 60 and features["thin_file"] == 0.0
 
 
-def test_the_history_read_in_one_json_row_on_sqlite_equals_the_rows(uow_factory):
-    import numpy as np
-
-    from scoring.service import decisions
-
-    with uow_factory() as uow:
-        customer = t.Customer(
-            pseudonym=pseudonymise(CODE, key=PSEUDONYM_KEY), customer_since=date(2020, 1, 1)
-        )
-        uow.session.add(customer)
-        uow.session.flush()
-        for n, (amount, paid_on, collection) in enumerate(
-            [("80.00", None, None), ("19.99", date(2026, 3, 9), None),
-             ("1234.56", None, date(2026, 5, 1)), ("0.10", date(2026, 2, 1), None)]
-        ):  # fmt: skip
-            invoice = t.Invoice(
-                invoice_number=f"INV-{n}", customer_id=customer.id,
-                issued_on=date(2026, 1 + n, 1), due_on=date(2026, 1 + n, 15),
-                amount=Decimal(amount), paid=Decimal("0"), paid_in_full_on=paid_on,
-                reminders_sent=n, sent_to_collection_on=collection,
-            )  # fmt: skip
-            uow.session.add(invoice)
-            uow.session.flush()
-            for k in range(n):
-                uow.session.add(
-                    t.Payment(
-                        payment_number=f"PAY-{n}-{k}", invoice_id=invoice.id,
-                        paid_on=date(2026, 1 + n, 3 + k), amount=Decimal("3.33"),
-                    )
-                )  # fmt: skip
-        customer_id = customer.id
-
-    with uow_factory().engine.connect() as connection:
-        read = decisions._load_history(connection, customer_id=customer_id, objected=False)
-        rows = decisions._HISTORY_OF_CUSTOMER.all(connection, {"customer_id": customer_id})
-    expected = decisions._customer_history(rows)
-    assert len(read.events.issued) == 4 and len(read.events.paid_on) == 6
-    for name in expected.__dataclass_fields__:
-        assert np.array_equal(getattr(read.events, name), getattr(expected, name), equal_nan=True)
-
-
 @BOTH_DATABASES
 def test_a_retry_with_the_same_key_and_body_returns_the_same_decision(decide, uow_factory):
     first = decide(application(), key="retry-1")
