@@ -17,7 +17,7 @@ import math
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -216,36 +216,22 @@ def append_canonical(
     """:func:`append` of a payload already in canonical JSON (built outside the lock)."""
     if head is None:
         head = lock_head(session)
-    last = append_many(_connection(session), head=head, entries=[(decision_id, at, canonical)])
-    return ChainEntry(last.seq, canonical, head.entry_hash, last.entry_hash)
-
-
-def append_many(
-    connection: Connection, *, head: ChainHead, entries: Sequence[tuple[str, datetime, str]]
-) -> ChainHead:
-    """Chain ``(decision_id, at, canonical payload)`` entries after ``head``, in order.
-
-    ``head`` is the locked head of this transaction (:func:`lock_head`); it is moved once, to
-    the last entry, which is returned.
-    """
-    for decision_id, at, canonical in entries:
-        seq = head.seq + 1
-        digest = entry_hash(prev_hash=head.entry_hash, seq=seq, canonical_payload=canonical)
-        _APPEND.run(
-            connection,
-            {
-                "seq": seq,
-                "decision_id": decision_id,
-                "payload": canonical,
-                "prev_hash": head.entry_hash,
-                "entry_hash": digest,
-                "created_at": at,
-            },
-        )
-        head = ChainHead(seq, digest)
-    if entries:
-        _ADVANCE.run(connection, {"new_seq": head.seq, "new_hash": head.entry_hash})
-    return head
+    seq = head.seq + 1
+    digest = entry_hash(prev_hash=head.entry_hash, seq=seq, canonical_payload=canonical)
+    connection = _connection(session)
+    _APPEND.run(
+        connection,
+        {
+            "seq": seq,
+            "decision_id": decision_id,
+            "payload": canonical,
+            "prev_hash": head.entry_hash,
+            "entry_hash": digest,
+            "created_at": at,
+        },
+    )
+    _ADVANCE.run(connection, {"new_seq": seq, "new_hash": digest})
+    return ChainEntry(seq, canonical, head.entry_hash, digest)
 
 
 def entry_count(*, session: Session) -> int:

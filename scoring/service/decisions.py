@@ -789,7 +789,14 @@ def _write(
     The ``pipeline`` is left before any work through the ORM.
     """
     customer_id, earlier, key_hash, report_row_id, report_customer_id = _WRITE_CHECK.one(
-        connection, _write_check_params(rows)
+        connection,
+        {
+            "pseudonym": rows.pseudonym,
+            "client_id": rows.client_id,
+            "external_id": rows.external_id,
+            "key": rows.key,
+            "report_id": rows.report["report_id"] if rows.report else None,
+        },
     )
     if earlier is not None or key_hash is not None:
         pipeline.leave()
@@ -797,7 +804,8 @@ def _write(
             connection, client_id=rows.client_id, key=rows.key,
             fingerprint=rows.fingerprint, external_id=rows.external_id,
         )  # fmt: skip
-    if _anothers_report(customer_id, report_row_id, report_customer_id):
+    # The bureau report is stored already, for another customer (or for a new one).
+    if report_row_id is not None and report_customer_id != customer_id:
         raise InvalidApplication("the bureau answered with another person's report id")
     _insert_rows(
         connection, rows, customer_known=customer_id is not None,
@@ -815,23 +823,6 @@ def _write(
         at=rows.decision["decided_at"], canonical=rows.log_entry,
     )  # fmt: skip
     return None
-
-
-def _anothers_report(
-    customer_id: int | None, report_row_id: int | None, report_customer_id: int | None
-) -> bool:
-    """Whether the bureau report is stored already, for another customer (or a new one)."""
-    return report_row_id is not None and report_customer_id != customer_id
-
-
-def _write_check_params(rows: PreparedDecision) -> dict[str, Any]:
-    return {
-        "pseudonym": rows.pseudonym,
-        "client_id": rows.client_id,
-        "external_id": rows.external_id,
-        "key": rows.key,
-        "report_id": rows.report["report_id"] if rows.report else None,
-    }
 
 
 def _insert_rows(

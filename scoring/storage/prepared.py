@@ -147,23 +147,39 @@ class Prepared:
 
     def one(self, connection: Connection, params: Mapping[str, Any] | None = None) -> tuple:
         """The only row; ``PreparedStatementError`` if there is none or more than one."""
-        return self.send(connection, params).one()
+        rows = self.all(connection, params)
+        if len(rows) != 1:
+            raise PreparedStatementError(f"expected one row, got {len(rows)}")
+        return rows[0]
 
     def first(
         self, connection: Connection, params: Mapping[str, Any] | None = None
     ) -> tuple | None:
         """The first row, or None."""
-        return self.send(connection, params).first()
+        cursor, compiled = self._execute(connection, params)
+        try:
+            row = cursor.fetchone()
+            results = _results(compiled, cursor, connection.dialect)
+        except connection.dialect.loaded_dbapi.Error as error:
+            # In a pipeline, reading waits for earlier statements, whose errors come here.
+            raise _wrapped(error, connection, compiled.sql, cursor) from error
+        finally:
+            cursor.close()
+        return row if row is None or results is None else _typed(row, results)
 
     def all(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple]:
         """Every row, as tuples."""
-        return self.send(connection, params).all()
-
-    def send(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Sent:
-        """Run now, read the rows later: in a :class:`Pipeline`, statements sent one after
-        another travel together, and the first read waits for all of them."""
         cursor, compiled = self._execute(connection, params)
-        return Sent(cursor, compiled, connection)
+        try:
+            rows = cursor.fetchall()
+            results = _results(compiled, cursor, connection.dialect)
+        except connection.dialect.loaded_dbapi.Error as error:
+            raise _wrapped(error, connection, compiled.sql, cursor) from error
+        finally:
+            cursor.close()
+        if results is None:
+            return rows
+        return [_typed(row, results) for row in rows]
 
     def scalar(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row, or None when there is no row."""
@@ -216,44 +232,6 @@ class Pipeline:
             pipeline.__exit__(exc_type, exc, traceback)
         except connection.dialect.loaded_dbapi.Error as error:
             raise _wrapped(error, connection, "(pipelined statements)", None) from error
-
-
-class Sent:
-    """A statement that was run and whose rows are read once, by one of the methods."""
-
-    def __init__(self, cursor: Any, compiled: _Compiled, connection: Connection) -> None:
-        self._cursor = cursor
-        self._compiled = compiled
-        self._connection = connection
-
-    def one(self) -> tuple:
-        """The only row; ``PreparedStatementError`` if there is none or more than one."""
-        rows = self.all()
-        if len(rows) != 1:
-            raise PreparedStatementError(f"expected one row, got {len(rows)}")
-        return rows[0]
-
-    def first(self) -> tuple | None:
-        """The first row, or None."""
-        row, results = self._read(lambda cursor: cursor.fetchone())
-        return row if row is None or results is None else _typed(row, results)
-
-    def all(self) -> list[tuple]:
-        """Every row, as tuples."""
-        rows, results = self._read(lambda cursor: cursor.fetchall())
-        return rows if results is None else [_typed(row, results) for row in rows]
-
-    def _read(self, fetch: Callable[[Any], Any]) -> tuple[Any, Any]:
-        cursor, compiled, connection = self._cursor, self._compiled, self._connection
-        try:
-            rows = fetch(cursor)
-            results = _results(compiled, cursor, connection.dialect)
-        except connection.dialect.loaded_dbapi.Error as error:
-            # In a pipeline, reading waits for earlier statements, whose errors come here.
-            raise _wrapped(error, connection, compiled.sql, cursor) from error
-        finally:
-            cursor.close()
-        return rows, results
 
 
 def _results(

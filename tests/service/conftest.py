@@ -72,19 +72,3 @@ def decide(uow_factory, client, bureau, models, policy, clock):
         return make_decision(request=request, idempotency_key=key, **arguments)
 
     return run
-
-
-@pytest.fixture
-def prepare(migrated_engine, client, bureau, models, policy, clock):
-    """Call ``prepare_decision`` with the fixtures (reads and scores, stores nothing)."""
-    from scoring.service.decisions import prepare_decision
-
-    def run(request, *, key=None):
-        with migrated_engine.connect() as connection:
-            return prepare_decision(
-                request=request, client=client, idempotency_key=key, bureau=bureau,
-                models=models, policy=policy, pseudonym_key=PSEUDONYM_KEY, clock=clock,
-                connection=connection,
-            )  # fmt: skip
-
-    return run
