@@ -24,6 +24,7 @@ import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -61,6 +62,9 @@ class BenchConfig:
     warmup: int = 50
     http_seconds: float = 15.0
     concurrency: int = 8
+    # Times each HTTP set-up is run; the machine's speed drifts between minutes, so one run
+    # alone can land in a fast or a slow one.
+    http_rounds: int = 1
     databases: tuple[str, ...] = ("sqlite", "postgres")
     bureaus: tuple[str, ...] = ("in-process", "separate")
     # API processes sharing one port and the database, besides the single process.
@@ -538,12 +542,15 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
                     notes.append(f"PostgreSQL skipped: {type(error).__name__}: {error}")
                     continue
                 ingest(config, url, progress=progress)
-            for bureau, processes in _http_setups(config):
-                results += _http_scenario(
-                    config, database=database, database_url=url, bureau=bureau,
-                    processes=processes, progress=progress,
-                )  # fmt: skip
-    columns = ["database", "bureau", "API processes", "endpoint", "concurrency", "requests",
+            for round_ in range(1, config.http_rounds + 1):
+                for bureau, processes in _http_setups(config):
+                    for result in _http_scenario(
+                        config, database=database, database_url=url, bureau=bureau,
+                        processes=processes, progress=progress,
+                    ):  # fmt: skip
+                        results.append({**result, "round": round_})
+    columns = ["database", "bureau", "API processes", "round", "endpoint", "concurrency",
+               "requests",
                "errors", "req/s", "p50 ms", "p99 ms", "max ms", "stored / 201",
                "connections per process", "peak RSS MiB"]  # fmt: skip
     rows = []
@@ -551,7 +558,8 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
         stored = f"{r['stored']:,} / {r['answered_201']:,}" if "stored" in r else ""
         memory = " + ".join(f"{m:,.0f}" for m in r["server_peak_mib"] if m) if "stored" in r else ""
         split = " + ".join(str(n) for n in r.get("connections", []))
-        rows.append([r["database"], r["bureau"], r["processes"], r["name"], r["concurrency"],
+        rows.append([r["database"], r["bureau"], r["processes"], r["round"], r["name"],
+                     r["concurrency"],
                      r["requests"], r["errors"], r["throughput_rps"], r["p50_ms"], r["p99_ms"],
                      r["max_ms"], stored, split, memory])  # fmt: skip
     notes.insert(
@@ -566,7 +574,30 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
         f"processes (`SO_REUSEPORT` hashes each connection; requests follow their "
         f"connection); peak RSS is each API process's own high-water mark.",
     )
+    if config.http_rounds > 1:
+        notes.insert(1, _rounds_note(results, config.http_rounds))
     return Section("http", "Decisions over HTTP", columns, rows, notes, {"results": results})
+
+
+def _rounds_note(results: list[dict[str, Any]], rounds: int) -> str:
+    """Median decisions/s and p99 of each set-up over its rounds, with the spread."""
+    by_setup: dict[tuple, list[dict[str, Any]]] = {}
+    for r in results:
+        if r["name"] == "POST /v1/decisions":
+            by_setup.setdefault((r["database"], r["bureau"], r["processes"]), []).append(r)
+    parts = []
+    for (database, bureau, processes), runs in by_setup.items():
+        rps = [r["throughput_rps"] for r in runs]
+        p99 = [r["p99_ms"] for r in runs]
+        parts.append(
+            f"{database}, bureau {bureau}, {processes} process{'es' if processes > 1 else ''}: "
+            f"{statistics.median(rps):,.0f} decisions/s (runs {min(rps):,.0f}-{max(rps):,.0f}), "
+            f"p99 {statistics.median(p99):.1f} ms ({min(p99):.1f}-{max(p99):.1f})"
+        )
+    return (
+        f"Each set-up was run {rounds} times, one round of all set-ups after another; "
+        "medians over the rounds: " + "; ".join(parts) + "."
+    )
 
 
 def _sized_world(config: BenchConfig, customers: int, *, progress: Progress) -> Path:

@@ -38,6 +38,9 @@ def bench(
     decisions: Annotated[int, typer.Option(min=1, help="In-process decisions timed.")] = 1000,
     seconds: Annotated[float, typer.Option(min=0.1, help="HTTP load per endpoint, s.")] = 15.0,
     concurrency: Annotated[int, typer.Option(min=1, help="HTTP connections.")] = 8,
+    rounds: Annotated[
+        int, typer.Option(min=1, max=20, help="Times each HTTP set-up is run (medians shown).")
+    ] = 1,
     replicas: Annotated[
         str, typer.Option(help="API process counts to run besides one, comma-separated.")
     ] = "2",
@@ -73,7 +76,7 @@ def bench(
     folder = state or Path(tempfile.mkdtemp(prefix="installment-bench-"))
     config = BenchConfig(
         state=folder.resolve(), customers=customers, decisions=decisions,
-        http_seconds=seconds, concurrency=concurrency, databases=chosen,
+        http_seconds=seconds, concurrency=concurrency, http_rounds=rounds, databases=chosen,
         postgres_url=postgres_url, batch_customers=batch_customers,
         replicas=_replicas(replicas),
         training_sizes=_sizes(training_sizes),
