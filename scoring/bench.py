@@ -550,8 +550,7 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
                     ):  # fmt: skip
                         results.append({**result, "round": round_})
     columns = ["database", "bureau", "API processes", "round", "endpoint", "concurrency",
-               "requests",
-               "errors", "req/s", "p50 ms", "p99 ms", "max ms", "stored / 201",
+               "requests", "errors", "req/s", "p50 ms", "p99 ms", "max ms", "stored / 201",
                "connections per process", "peak RSS MiB"]  # fmt: skip
     rows = []
     for r in results:
@@ -559,9 +558,8 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
         memory = " + ".join(f"{m:,.0f}" for m in r["server_peak_mib"] if m) if "stored" in r else ""
         split = " + ".join(str(n) for n in r.get("connections", []))
         rows.append([r["database"], r["bureau"], r["processes"], r["round"], r["name"],
-                     r["concurrency"],
-                     r["requests"], r["errors"], r["throughput_rps"], r["p50_ms"], r["p99_ms"],
-                     r["max_ms"], stored, split, memory])  # fmt: skip
+                     r["concurrency"], r["requests"], r["errors"], r["throughput_rps"],
+                     r["p50_ms"], r["p99_ms"], r["max_ms"], stored, split, memory])  # fmt: skip
     notes.insert(
         0,
         f"`installment serve` (one uvicorn worker, uvloop + httptools) in its own process, or "

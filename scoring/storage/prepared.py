@@ -156,30 +156,31 @@ class Prepared:
         self, connection: Connection, params: Mapping[str, Any] | None = None
     ) -> tuple | None:
         """The first row, or None."""
+        row, results = self._read(connection, params, lambda cursor: cursor.fetchone())
+        return row if row is None or results is None else _typed(row, results)
+
+    def all(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple]:
+        """Every row, as tuples."""
+        rows, results = self._read(connection, params, lambda cursor: cursor.fetchall())
+        return rows if results is None else [_typed(row, results) for row in rows]
+
+    def _read(
+        self,
+        connection: Connection,
+        params: Mapping[str, Any] | None,
+        fetch: Callable[[Any], Any],
+    ) -> tuple[Any, Any]:
+        """Run, fetch with ``fetch`` and close the cursor: (what it fetched, result types)."""
         cursor, compiled = self._execute(connection, params)
         try:
-            row = cursor.fetchone()
+            fetched = fetch(cursor)
             results = _results(compiled, cursor, connection.dialect)
         except connection.dialect.loaded_dbapi.Error as error:
             # In a pipeline, reading waits for earlier statements, whose errors come here.
             raise _wrapped(error, connection, compiled.sql, cursor) from error
         finally:
             cursor.close()
-        return row if row is None or results is None else _typed(row, results)
-
-    def all(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple]:
-        """Every row, as tuples."""
-        cursor, compiled = self._execute(connection, params)
-        try:
-            rows = cursor.fetchall()
-            results = _results(compiled, cursor, connection.dialect)
-        except connection.dialect.loaded_dbapi.Error as error:
-            raise _wrapped(error, connection, compiled.sql, cursor) from error
-        finally:
-            cursor.close()
-        if results is None:
-            return rows
-        return [_typed(row, results) for row in rows]
+        return fetched, results
 
     def scalar(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row, or None when there is no row."""
