@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -67,6 +66,7 @@ from scoring.domain.decision import (
     decide,
 )
 from scoring.domain.hash_chain import canonical_json
+from scoring.domain.identifiers import time_ordered_uuid
 from scoring.domain.policy import Policy
 from scoring.domain.pseudonym import pseudonymise
 from scoring.domain.reasons import Reason
@@ -250,7 +250,7 @@ def prepare_decision(
         applied_at=applied_at, bureau=bureau, models=models, policy=policy,
     )  # fmt: skip
 
-    decision_id = str(uuid.uuid4())
+    decision_id = str(time_ordered_uuid())
     decided_at = clock()
     # Every row and the log entry are built before the writer's turn, which only writes.
     return _rows(

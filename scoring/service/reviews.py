@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from scoring.domain import review as rules
 from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES
+from scoring.domain.identifiers import time_ordered_uuid
 from scoring.domain.review import (
     Actor,
     CaseKind,
@@ -921,7 +922,7 @@ def _resolve(
         else None
     )
     resulting = Decision(
-        id=str(uuid.uuid4()),
+        id=str(time_ordered_uuid()),
         application_id=original.application_id,
         outcome=new_outcome,
         automated=False,
