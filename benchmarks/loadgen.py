@@ -1,16 +1,25 @@
-"""A closed-loop HTTP/1.1 load generator for a server on this machine.
+"""An HTTP/1.1 load generator for a server on this machine, closed-loop or paced.
 
-Each of ``concurrency`` keep-alive connections sends a request, reads the whole answer, and
-sends the next, until the time or the request budget runs out. Requests are prepared bytes
-and answers are parsed only as far as the status line and the body length, so one core of
-the generator drives several thousand requests per second and leaves the other to the
-server under test. Only loopback addresses are accepted.
+Closed loop: each of ``concurrency`` keep-alive connections sends a request, reads the
+whole answer, and sends the next, until the time or the request budget runs out. That
+finds the most the server can do; its latencies are mostly the queue the connections make.
+
+Paced (``rate``): the i-th request is due ``i / rate`` seconds after the start, whatever
+the server does, as customers at checkout arrive. It goes out on whichever of the
+``concurrency`` connections is free, and its latency counts from when it was due, so a
+request held up because every connection was busy is counted as late, not left out (no
+"coordinated omission"). That measures latency at a given load.
+
+Requests are prepared bytes and answers are parsed only as far as the status line and the
+body length, so one core of the generator drives several thousand requests per second and
+leaves the other to the server under test. Only loopback addresses are accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +45,10 @@ class LoadResult:
     name: str
     concurrency: int
     seconds: float
+    # Requests per second asked for (paced load), or None for a closed loop.
+    rate: float | None = None
+    # Paced load: requests that fell due before the end (sent or not).
+    offered: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     problems: Counter = field(default_factory=Counter)
@@ -49,6 +62,12 @@ class LoadResult:
         return sum(n for status, n in self.statuses.items() if 200 <= status < 300)
 
     @property
+    def unsent(self) -> int:
+        """Paced load: requests due before the end that no free connection could send."""
+        lost = sum(n for problem, n in self.problems.items() if problem.startswith("connection"))
+        return max(0, self.offered - self.requests - lost) if self.rate is not None else 0
+
+    @property
     def throughput(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
@@ -59,6 +78,8 @@ class LoadResult:
         return {
             "name": self.name,
             "concurrency": self.concurrency,
+            "offered_rps": self.rate,
+            "unsent": self.unsent,
             "requests": self.requests,
             "ok": self.ok,
             "errors": self.requests - self.ok + sum(self.problems.values()),
@@ -116,23 +137,35 @@ async def _run(
     max_requests: int | None,
     check: AnswerCheck | None,
     first_index: int,
+    rate: float | None,
 ) -> LoadResult:
-    result = LoadResult(name=name, concurrency=concurrency, seconds=0.0)
+    result = LoadResult(name=name, concurrency=concurrency, seconds=0.0, rate=rate)
     numbers = itertools.count(first_index)
     last = None if max_requests is None else first_index + max_requests
-    started = time.perf_counter()
-    deadline = started + duration_s
+    started = deadline = 0.0
 
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 i = next(numbers)
-                if (last is not None and i >= last) or time.perf_counter() >= deadline:
+                if last is not None and i >= last:
                     return
-                payload = make_request(i)
-                sent = time.perf_counter()
-                writer.write(payload)
+                now = time.perf_counter()
+                if rate is None:
+                    sent = now
+                else:
+                    due = started + (i - first_index) / rate
+                    if due >= deadline:
+                        return
+                    if due > now:
+                        await asyncio.sleep(due - now)
+                        sent = time.perf_counter()
+                    else:
+                        # Late: every connection was busy when it fell due; the wait counts.
+                        sent = due
+                if now >= deadline:
+                    return  # due in time but no connection was free before the end: unsent
+                writer.write(make_request(i))
                 try:
                     status, body = await _read_answer(reader)
                 except (asyncio.IncompleteReadError, ConnectionError) as error:
@@ -147,11 +180,22 @@ async def _run(
         finally:
             writer.close()
 
+    opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     try:
-        await asyncio.gather(*(connection() for _ in range(concurrency)))
+        # Every connection is open before the clock starts, so a paced load starts on time.
+        for _ in range(concurrency):
+            opened.append(await asyncio.open_connection(host, port))
+        started = time.perf_counter()
+        deadline = started + duration_s
+        await asyncio.gather(*(connection(reader, writer) for reader, writer in opened))
     except OSError as error:
+        for _, writer in opened:
+            writer.close()
         raise LoadError(f"cannot load {host}:{port}: {error}") from None
     result.seconds = time.perf_counter() - started
+    if rate is not None:
+        due_in_time = math.ceil(duration_s * rate)
+        result.offered = due_in_time if max_requests is None else min(due_in_time, max_requests)
     return result
 
 
@@ -166,16 +210,20 @@ def run_load(
     max_requests: int | None = None,
     check: AnswerCheck | None = None,
     first_index: int = 0,
+    rate: float | None = None,
 ) -> LoadResult:
     """Drive ``concurrency`` connections for ``duration_s`` (or ``max_requests``) and measure.
 
     ``make_request(i)`` gives the bytes of the i-th request (numbered from ``first_index``,
-    so each request can carry a unique id).
+    so each request can carry a unique id). With ``rate`` the requests are paced at that
+    many per second (see the module's text) instead of sent back to back.
     """
     if host not in LOOPBACK:
         raise LoadError(f"load is generated only against this machine, not {host!r}")
     if concurrency < 1 or duration_s <= 0:
         raise LoadError("concurrency must be at least 1 and duration positive")
+    if rate is not None and rate <= 0:
+        raise LoadError("a paced load needs a positive rate (requests per second)")
     try:
         import uvloop
 
@@ -186,6 +234,6 @@ def run_load(
         _run(
             name=name, host=host, port=port, make_request=make_request,
             concurrency=concurrency, duration_s=duration_s, max_requests=max_requests,
-            check=check, first_index=first_index,
+            check=check, first_index=first_index, rate=rate,
         )
     )  # fmt: skip

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import signal
@@ -65,6 +66,11 @@ class BenchConfig:
     # Times each HTTP set-up is run; the machine's speed drifts between minutes, so one run
     # alone can land in a fast or a slow one.
     http_rounds: int = 1
+    # After the closed loop, decisions paced at this many per second (None: not run), on up
+    # to ``paced_connections`` connections: the latency at a given load, where the closed
+    # loop finds the most the server can do.
+    http_rate: float | None = 400.0
+    paced_connections: int = 32
     databases: tuple[str, ...] = ("sqlite", "postgres")
     bureaus: tuple[str, ...] = ("in-process", "separate")
     # API processes sharing one port and the database, besides the single process.
@@ -438,7 +444,8 @@ def _http_scenario(
         run_id = uuid.uuid4().hex[:8]
         warmup = max(config.warmup, 2 * config.concurrency)
         # Far more bodies than the time allows, each application id used once.
-        expected = int(config.http_seconds * 2000) + warmup
+        paced_count = math.ceil(config.http_seconds * config.http_rate) if config.http_rate else 0
+        expected = int(config.http_seconds * 2000) + warmup + paced_count
         bodies = [
             json.dumps(b, separators=(",", ":")).encode()
             for b in decision_bodies(config.world, count=expected, prefix=f"HTTP-{run_id}")
@@ -476,14 +483,27 @@ def _http_scenario(
         load = run_load(
             name="POST /v1/decisions", host="127.0.0.1", port=port, make_request=decision,
             concurrency=config.concurrency, duration_s=config.http_seconds,
-            max_requests=len(bodies) - warmup, check=_decision_check, first_index=warmup,
+            max_requests=len(bodies) - warmup - paced_count, check=_decision_check,
+            first_index=warmup,
         )  # fmt: skip
         counting.join()
+        phases = [floor, load]
+        if config.http_rate:
+            progress(f"{label}: POST /v1/decisions paced at {config.http_rate:g}/s")
+            phases.append(
+                run_load(
+                    name=f"POST /v1/decisions at {config.http_rate:g}/s",
+                    host="127.0.0.1", port=port, make_request=decision,
+                    concurrency=config.paced_connections, duration_s=config.http_seconds,
+                    max_requests=paced_count, check=_decision_check,
+                    first_index=len(bodies) - paced_count, rate=config.http_rate,
+                )
+            )  # fmt: skip
         stored = _count_decisions(database_url) - before
         peak_mib = [_peak_rss_mib(server.pid) for server in servers]
-    answered = warm.statuses.get(201, 0) + load.statuses.get(201, 0)
+    answered = sum(phase.statuses.get(201, 0) for phase in (warm, *phases[1:]))
     out = []
-    for result in (floor, load):
+    for result in phases:
         summary = result.summary()
         summary.update(database=database, bureau=bureau, processes=processes)
         if result is load:
@@ -550,16 +570,18 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
                     ):  # fmt: skip
                         results.append({**result, "round": round_})
     columns = ["database", "bureau", "API processes", "round", "endpoint", "concurrency",
-               "requests", "errors", "req/s", "p50 ms", "p99 ms", "max ms", "stored / 201",
-               "connections per process", "peak RSS MiB"]  # fmt: skip
+               "requests", "errors", "unsent", "req/s", "p50 ms", "p99 ms", "max ms",
+               "stored / 201", "connections per process", "peak RSS MiB"]  # fmt: skip
     rows = []
     for r in results:
         stored = f"{r['stored']:,} / {r['answered_201']:,}" if "stored" in r else ""
         memory = " + ".join(f"{m:,.0f}" for m in r["server_peak_mib"] if m) if "stored" in r else ""
         split = " + ".join(str(n) for n in r.get("connections", []))
+        unsent = r["unsent"] if r.get("offered_rps") else ""
         rows.append([r["database"], r["bureau"], r["processes"], r["round"], r["name"],
-                     r["concurrency"], r["requests"], r["errors"], r["throughput_rps"],
-                     r["p50_ms"], r["p99_ms"], r["max_ms"], stored, split, memory])  # fmt: skip
+                     r["concurrency"], r["requests"], r["errors"], unsent, r["throughput_rps"],
+                     r["p50_ms"], r["p99_ms"], r["max_ms"], stored, split,
+                     memory])  # fmt: skip
     notes.insert(
         0,
         f"`installment serve` (one uvicorn worker, uvloop + httptools) in its own process, or "
@@ -567,31 +589,55 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
         f"closed-loop load of {config.concurrency} keep-alive connections for "
         f"{config.http_seconds:g} s per endpoint from `benchmarks/loadgen.py` on the same "
         f"machine; each decision is a new application of a world customer. `stored / 201` "
-        f"compares decisions counted in the database with the 201 answers (warm-up included); "
+        f"compares decisions counted in the database with the 201 answers (warm-up and every "
+        f"phase of the set-up included); "
         f"`connections per process` is how the kernel spread the load's connections over the "
         f"processes (`SO_REUSEPORT` hashes each connection; requests follow their "
         f"connection); peak RSS is each API process's own high-water mark.",
     )
+    if config.http_rate:
+        notes.insert(
+            1,
+            f"`POST /v1/decisions at {config.http_rate:g}/s` is an open-loop load: the i-th "
+            f"request falls due i/{config.http_rate:g} s after the start whatever the server "
+            f"does, goes out on whichever of up to {config.paced_connections} connections is "
+            f"free, and its latency counts from when it fell due, so a request held up behind "
+            f"a slow one counts its wait. It measures latency at that load, where the closed "
+            f"loop finds the most the server can do; `unsent` counts requests due before the "
+            f"end that no connection was free to send (the server fell behind the rate).",
+        )
     if config.http_rounds > 1:
-        notes.insert(1, _rounds_note(results, config.http_rounds))
+        notes.insert(2 if config.http_rate else 1, _rounds_note(results, config.http_rounds))
     return Section("http", "Decisions over HTTP", columns, rows, notes, {"results": results})
 
 
 def _rounds_note(results: list[dict[str, Any]], rounds: int) -> str:
     """Median decisions/s and p99 of each set-up over its rounds, with the spread."""
     by_setup: dict[tuple, list[dict[str, Any]]] = {}
+    paced: dict[tuple, list[dict[str, Any]]] = {}
     for r in results:
+        setup = (r["database"], r["bureau"], r["processes"])
         if r["name"] == "POST /v1/decisions":
-            by_setup.setdefault((r["database"], r["bureau"], r["processes"]), []).append(r)
+            by_setup.setdefault(setup, []).append(r)
+        elif r.get("offered_rps"):
+            paced.setdefault(setup, []).append(r)
     parts = []
-    for (database, bureau, processes), runs in by_setup.items():
+    for setup, runs in by_setup.items():
+        database, bureau, processes = setup
         rps = [r["throughput_rps"] for r in runs]
         p99 = [r["p99_ms"] for r in runs]
-        parts.append(
+        part = (
             f"{database}, bureau {bureau}, {processes} process{'es' if processes > 1 else ''}: "
             f"{statistics.median(rps):,.0f} decisions/s (runs {min(rps):,.0f}-{max(rps):,.0f}), "
             f"p99 {statistics.median(p99):.1f} ms ({min(p99):.1f}-{max(p99):.1f})"
         )
+        if setup in paced:
+            at = [r["p99_ms"] for r in paced[setup]]
+            part += (
+                f", paced at {paced[setup][0]['offered_rps']:g}/s p99 "
+                f"{statistics.median(at):,.1f} ms ({min(at):,.1f}-{max(at):,.1f})"
+            )
+        parts.append(part)
     return (
         f"Each set-up was run {rounds} times, one round of all set-ups after another; "
         "medians over the rounds: " + "; ".join(parts) + "."

@@ -41,6 +41,12 @@ def bench(
     rounds: Annotated[
         int, typer.Option(min=1, max=20, help="Times each HTTP set-up is run (medians shown).")
     ] = 1,
+    rate: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Decisions/s of the paced (open-loop) HTTP phase; 0 leaves it out."
+        ),
+    ] = 400.0,
     replicas: Annotated[
         str, typer.Option(help="API process counts to run besides one, comma-separated.")
     ] = "2",
@@ -76,7 +82,8 @@ def bench(
     folder = state or Path(tempfile.mkdtemp(prefix="installment-bench-"))
     config = BenchConfig(
         state=folder.resolve(), customers=customers, decisions=decisions,
-        http_seconds=seconds, concurrency=concurrency, http_rounds=rounds, databases=chosen,
+        http_seconds=seconds, concurrency=concurrency, http_rounds=rounds,
+        http_rate=rate or None, databases=chosen,
         postgres_url=postgres_url, batch_customers=batch_customers,
         replicas=_replicas(replicas),
         training_sizes=_sizes(training_sizes),
