@@ -603,13 +603,13 @@ def bench_http(config: BenchConfig, *, progress: Progress) -> Section:
         notes.insert(
             1,
             f"`POST /v1/decisions at {config.http_rate:g}/s`, run with the API processes side "
-            f"by side, is an open-loop load: the i-th "
-            f"request falls due i/{config.http_rate:g} s after the start whatever the server "
-            f"does, goes out on whichever of up to {config.paced_connections} connections is "
-            f"free, and its latency counts from when it fell due, so a request held up behind "
-            f"a slow one counts its wait. It measures latency at that load, where the closed "
-            f"loop finds the most the server can do; `unsent` counts requests due before the "
-            f"end that no connection was free to send (the server fell behind the rate).",
+            f"by side, is an open-loop load: the i-th request falls due i/{config.http_rate:g} "
+            f"s after the start whatever the server does, goes out on whichever of up to "
+            f"{config.paced_connections} connections is free, and its latency counts from when "
+            f"it fell due, so a request held up behind a slow one counts its wait. It measures "
+            f"latency at that load, where the closed loop finds the most the server can do; "
+            f"`unsent` counts requests due before the end that no connection was free to send "
+            f"(the server fell behind the rate).",
         )
     if config.http_rounds > 1:
         notes.insert(2 if config.http_rate else 1, _rounds_note(results, config.http_rounds))

@@ -129,16 +129,21 @@ class _SlowOnce:
         await asyncio.gather(*clients, return_exceptions=True)
 
 
-def test_a_paced_load_sends_at_its_rate_and_counts_a_stall_against_the_requests_behind_it():
-    server = _SlowOnce(stall_s=0.3, stall_at=10)
+def _load_with_one_stall(*, stall_at: int, **load):
+    """``run_load`` on one connection against a server that holds answer ``stall_at`` 0.3 s."""
+    server = _SlowOnce(stall_s=0.3, stall_at=stall_at)
     request = http_request("GET", "/", host="127.0.0.1", port=server.port)
     try:
-        paced = run_load(
-            name="paced", host="127.0.0.1", port=server.port, make_request=lambda i: request,
-            concurrency=1, duration_s=1.0, rate=50.0,
+        return run_load(
+            name="load", host="127.0.0.1", port=server.port, make_request=lambda i: request,
+            concurrency=1, **load,
         )  # fmt: skip
     finally:
         server.stop()
+
+
+def test_a_paced_load_sends_at_its_rate_and_counts_a_stall_against_the_requests_behind_it():
+    paced = _load_with_one_stall(stall_at=10, duration_s=1.0, rate=50.0)
     assert paced.offered == 50 and paced.statuses == {204: paced.requests}
     # The stall held up the one connection; the requests that fell due meanwhile were sent
     # late, and their latency counts from when they were due, not from when they went out.
@@ -151,15 +156,7 @@ def test_a_paced_load_sends_at_its_rate_and_counts_a_stall_against_the_requests_
 
 
 def test_a_closed_loop_sends_back_to_back_and_times_each_request_from_its_send():
-    server = _SlowOnce(stall_s=0.3, stall_at=5)
-    request = http_request("GET", "/", host="127.0.0.1", port=server.port)
-    try:
-        closed = run_load(
-            name="closed", host="127.0.0.1", port=server.port, make_request=lambda i: request,
-            concurrency=1, duration_s=0.6,
-        )  # fmt: skip
-    finally:
-        server.stop()
+    closed = _load_with_one_stall(stall_at=5, duration_s=0.6)
     assert closed.requests > 20 and closed.unsent == 0 and closed.rate is None
     # Only the stalled request itself is slow: a closed loop does not see the wait it caused.
     assert sum(ms > 250 for ms in closed.latencies_ms) == 1
