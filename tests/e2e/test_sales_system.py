@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -49,6 +49,9 @@ class Shop:
     database_url: str
     versions: dict[str, str]
     codes: list[str]
+    # Customers with every invoice paid, and with one unpaid 90 days or more past its due date.
+    paid_up: list[str]
+    in_arrears: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +98,16 @@ def shop(tmp_path_factory):
         uow=UnitOfWork(runtime.sessions), client="sales-system",
         scopes=["decisions:write", "decisions:read"],
     )  # fmt: skip
+    invoices = world.invoices
+    unpaid = invoices[invoices["paid_in_full_on"].isna()]
+    overdue = unpaid[unpaid["due_on"].dt.date <= datetime.now(UTC).date() - timedelta(days=90)]
     with TestClient(create_app(runtime)) as api:
         yield Shop(
             api=api, headers={"Authorization": f"Bearer {issued.key}"}, runtime=runtime,
             simulator=simulator, settings=settings, database_url=database_url,
             versions=run.versions, codes=list(world.customers["personal_code"]),
+            paid_up=sorted(set(invoices["personal_code"]) - set(unpaid["personal_code"])),
+            in_arrears=sorted(set(overdue["personal_code"])),
         )  # fmt: skip
     runtime.close()
 
@@ -188,12 +196,18 @@ def test_pending_review_on_request_and_idempotent_retry(shop):
 def test_refer_when_the_bureau_is_down_and_the_service_stays_up(shop):
     shop.simulator.update_faults({"down": True})
     try:
-        _, answer = apply(shop, shop.codes[1], amount=800, term=12)
+        _, answer = apply(shop, shop.paid_up[0], amount=800, term=12)
+        # Debt with the company itself is known without the bureau: that knock-out still
+        # declines, with its own reason, and never for want of the bureau's answer.
+        _, owing = apply(shop, shop.in_arrears[0], amount=800, term=12)
     finally:
         shop.simulator.update_faults({"down": False})
     decision = answer.json()
     assert decision["outcome"] == "refer"
     assert [r["code"] for r in decision["reasons"]] == ["S01_BUREAU_UNAVAILABLE"]
+    assert (owing.json()["outcome"], [r["code"] for r in owing.json()["reasons"]]) == (
+        "decline", ["P02_INTERNAL_ARREARS"]
+    )
     assert shop.api.get("/readyz").status_code == 200
     assert 'installment_bureau_calls_total{outcome="unavailable"}' in shop.api.get("/metrics").text
 
