@@ -5,12 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from data_contracts.requests import DecisionRequest
-from scoring.api.deps import BearerKeyDep, RuntimeDep, UnitOfWorkDep, authorize, require_scope
+from scoring.api.deps import (
+    BearerKeyDep,
+    RuntimeDep,
+    UnitOfWorkDep,
+    authorize,
+    bearer_key,
+    get_runtime,
+    get_unit_of_work,
+    require_scope,
+)
+from scoring.api.direct_route import DirectRoute, json_body
 from scoring.api.errors import error_responses
 from scoring.api.schemas_decisions import DecisionPublic
 from scoring.service.api_keys import DECISIONS_READ, DECISIONS_WRITE, AuthenticatedClient
@@ -23,16 +33,6 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 ReaderDep = Annotated[AuthenticatedClient, Depends(require_scope(DECISIONS_READ))]
 
 
-@router.post(
-    "",
-    response_model=DecisionPublic,
-    status_code=201,
-    summary="Decide an instalment application",
-    responses={
-        200: {"model": DecisionPublic, "description": "The stored decision of a retried request"},
-        **error_responses(400, 401, 403, 409, 413, 415, 422, 503),
-    },
-)
 async def create_decision(
     body: DecisionRequest,
     presented: BearerKeyDep,
@@ -87,6 +87,53 @@ async def create_decision(
             challenger_disagrees=view.challenger_disagrees,
         )
     return _answer(view, status_code=status, location=True)
+
+
+async def _presented_key(request: Request) -> str:
+    return await bearer_key(request.headers.get("authorization"))
+
+
+async def _unit_of_work(request: Request) -> Any:
+    return await get_unit_of_work(await get_runtime(request))
+
+
+async def _request(request: Request) -> Request:
+    return request
+
+
+async def _idempotency_key(request: Request) -> str | None:
+    return request.headers.get("idempotency-key")
+
+
+class _DecisionRoute(DirectRoute):
+    """``create_decision``'s parameters, each from the dependency it declares, found directly.
+
+    The key is read first, so a request without one is refused before its body is read.
+    """
+
+    resolvers = {
+        "presented": _presented_key,
+        "body": json_body(DecisionRequest),
+        "runtime": get_runtime,
+        "uow": _unit_of_work,
+        "request": _request,
+        "idempotency_key": _idempotency_key,
+    }
+
+
+router.add_api_route(
+    "",
+    create_decision,
+    methods=["POST"],
+    route_class_override=_DecisionRoute,
+    response_model=DecisionPublic,
+    status_code=201,
+    summary="Decide an instalment application",
+    responses={
+        200: {"model": DecisionPublic, "description": "The stored decision of a retried request"},
+        **error_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    },
+)
 
 
 @router.get(
