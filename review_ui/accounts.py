@@ -21,19 +21,17 @@ from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from scoring.service import audit
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
-from scoring.storage.tables_ui import WebSession
+from scoring.storage.tables_ui import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, WebSession
 
 ROLES = ("reviewer", "senior_reviewer", "auditor")
 MAX_FAILED_SIGN_INS = 5
 LOCK_OUT = timedelta(minutes=15)
-IDLE_TIMEOUT = timedelta(minutes=30)
-ABSOLUTE_TIMEOUT = timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 12
 # Writing last_seen_at on every page view would serialise reviewers on SQLite for nothing.
 _TOUCH_INTERVAL = timedelta(minutes=1)
@@ -287,13 +285,7 @@ def delete_expired_sessions(*, uow: UnitOfWork, now: datetime) -> int:
     """Delete every session that is revoked, idle too long or past its end; how many went."""
     result = uow.session.execute(
         delete(WebSession)
-        .where(
-            or_(
-                WebSession.revoked_at.is_not(None),
-                WebSession.expires_at <= now,
-                WebSession.last_seen_at <= now - IDLE_TIMEOUT,
-            )
-        )
+        .where(WebSession.ended_by(now))
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

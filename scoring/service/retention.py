@@ -10,7 +10,10 @@ Data classes and their rules (``data_contracts.retention``):
   entry; an invoice not yet settled is an open claim and is kept;
 - a customer row: 5 years after the relationship ended, or at once for a person who never
   was a customer, but only when nothing else of theirs remains; a recorded objection to
-  profiling keeps the bare row so the objection goes on being honoured.
+  profiling keeps the bare row so the objection goes on being honoured;
+- a reviewer's signed-in session: as soon as it is over (signed out or revoked, 30 minutes
+  idle, or 12 hours after sign-in). Signing in also clears ended sessions; the sweep
+  clears them when nobody signs in.
 
 The decision log keeps its entries: they are the hash-chained evidence (AI Act Art. 12,
 19) and carry a pseudonym, never an identification code. The decision rows they point
@@ -41,6 +44,7 @@ from scoring.storage.ingest import HISTORY_CLIENT_ID
 from scoring.storage.tables_defaults import IdentityVaultEntry
 from scoring.storage.tables_privacy import RemovedDecision
 from scoring.storage.tables_reviews import WebhookEvent
+from scoring.storage.tables_ui import WebSession
 
 BATCH_SIZE = 500
 ACTOR = "retention-sweep"
@@ -54,6 +58,7 @@ COUNTED = (
     "invoices",
     "payments",
     "customers",
+    "web_sessions",
 )
 
 Progress = Callable[[str, int, int], None]
@@ -86,6 +91,7 @@ class SweepPlan:
     orphan_reports: list[int] = field(default_factory=list)
     invoices: list[InvoiceItem] = field(default_factory=list)
     customers: list[int] = field(default_factory=list)
+    web_sessions: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -96,6 +102,7 @@ class SweepPlan:
             "invoices": len(self.invoices),
             "payments": sum(i.payments for i in self.invoices),
             "customers": len(self.customers),
+            "web_sessions": len(self.web_sessions),
         }
 
 
@@ -133,6 +140,7 @@ def plan_sweep(*, session: Session, as_of: date) -> SweepPlan:
     _plan_orphan_reports(session, plan)
     _plan_invoices(session, plan)
     _plan_customers(session, plan)
+    _plan_web_sessions(session, plan)
     return plan
 
 
@@ -319,6 +327,12 @@ def _plan_customers(session: Session, plan: SweepPlan) -> None:
     plan.customers = [cid for cid in expired if remaining[cid] <= 0]
 
 
+def _plan_web_sessions(session: Session, plan: SweepPlan) -> None:
+    # Over by the start of the sweep's day, as every other rule reads its day.
+    ended = WebSession.ended_by(_start_of(plan.as_of))
+    plan.web_sessions = list(session.scalars(select(WebSession.token_hash).where(ended)))
+
+
 # -- carrying out ----------------------------------------------------------------------------
 
 
@@ -400,6 +414,7 @@ def run_sweep(
         ("bureau_reports", plan.application_reports + plan.orphan_reports, _report_batch),
         ("invoices", plan.invoices, _invoice_batch),
         ("customers", plan.customers, _customer_batch),
+        ("web_sessions", plan.web_sessions, _web_session_batch),
     ]
     done: dict[str, int] = dict.fromkeys(COUNTED, 0)
     batches = 0
@@ -453,3 +468,12 @@ def _invoice_batch(
 
 def _customer_batch(session: Session, ids: Sequence[int], *, at: datetime) -> dict[str, int]:
     return {"customers": remove_customers(session, ids)}
+
+
+def _web_session_batch(session: Session, hashes: Sequence[str], *, at: datetime) -> dict[str, int]:
+    removed = session.execute(
+        delete(WebSession)
+        .where(WebSession.token_hash.in_(hashes))
+        .execution_options(synchronize_session=False)
+    )
+    return {"web_sessions": removed.rowcount or 0}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ColumnElement, ForeignKey, String, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scoring.storage.tables import Base, User
+
+# A session ends after this long without a request, and this long after sign-in at the latest.
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
 
 
 class WebSession(Base):
@@ -25,3 +29,12 @@ class WebSession(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+    @classmethod
+    def ended_by(cls, now: datetime) -> ColumnElement[bool]:
+        """Sessions over by ``now``: signed out or revoked, idle too long, or past their end."""
+        return or_(
+            cls.revoked_at.is_not(None),
+            cls.expires_at <= now,
+            cls.last_seen_at <= now - IDLE_TIMEOUT,
+        )

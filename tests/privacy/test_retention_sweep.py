@@ -226,3 +226,39 @@ def test_an_interrupted_sweep_leaves_whole_batches_and_the_next_run_finishes(ses
     assert rest.counts["applications"] == 2 and count(sessions, t.Customer) == 0
     with sessions() as session:
         assert plan_sweep(session=session, as_of=AS_OF).counts() == dict.fromkeys(rest.counts, 0)
+
+
+def test_reviewer_sessions_go_once_they_are_over(sessions):
+    from scoring.storage.tables_ui import WebSession
+
+    start = datetime(2030, 6, 15, tzinfo=UTC)  # AS_OF, as the sweep reads it
+    minute = timedelta(minutes=1)
+    with sessions() as session, session.begin():
+        reviewer = t.User(username="mari", password_hash="x", role="reviewer")
+        session.add(reviewer)
+        session.flush()
+
+        def signed_in(token, at, *, seen=None, revoked=None):
+            session.add(
+                WebSession(
+                    token_hash=token, user_id=reviewer.id, csrf_token="c", created_at=at,
+                    last_seen_at=seen or at, expires_at=at + timedelta(hours=12),
+                    revoked_at=revoked,
+                )
+            )  # fmt: skip
+
+        signed_in("signed-out", start - 10 * minute, revoked=start - 5 * minute)
+        signed_in("idle", start - 40 * minute, seen=start - 30 * minute)
+        signed_in("past-its-end", start - timedelta(hours=12), seen=start - minute)
+        signed_in("in-use", start - timedelta(hours=11), seen=start - 29 * minute)
+
+    report = sweep(sessions)
+
+    with sessions() as session:
+        assert session.scalars(select(WebSession.token_hash)).all() == ["in-use"]
+        entries = audit.entries_for(
+            session=session, entity_type="retention_run", entity_id=report.run_id
+        )
+    assert report.counts["web_sessions"] == 3
+    assert [e.action for e in entries] == ["retention.web_sessions_removed"]
+    assert sweep(sessions).total == 0
