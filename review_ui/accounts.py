@@ -46,6 +46,8 @@ AUDIT_ENTITY = "reviewer_account"
 # into the wrong field, say): such text is not kept.
 NOT_A_USERNAME = "(not a username)"
 ANONYMOUS = "anonymous"
+# What a throttled address's entry is keyed by: its guesses need not name any one account.
+SIGN_IN_FORM = "(sign-in form)"
 
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so a refusal takes as long either way.
@@ -222,6 +224,18 @@ def _refuse(uow: UnitOfWork, *, username: str, now: datetime) -> NoReturn:
     _record(uow.session, now=now, actor=ANONYMOUS, action="sign_in_refused", username=shown)
     uow.commit()
     raise SignInRefused()
+
+
+def record_throttled(*, uow: UnitOfWork, now: datetime, refused: int, window: timedelta) -> None:
+    """Record that one address had ``refused`` sign-ins refused within ``window`` (no address)."""
+    _record(
+        uow.session,
+        now=now,
+        actor=ANONYMOUS,
+        action="sign_ins_throttled",
+        username=SIGN_IN_FORM,
+        details={"refused": refused, "within_minutes": int(window.total_seconds() // 60)},
+    )
 
 
 def _label(username: str) -> str:

@@ -10,7 +10,7 @@ A request body over 64 KiB is refused with 413 before anything reads it as a for
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from review_ui.throttle import SignInThrottle
 from review_ui.waterfall import waterfall_svg
 from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
 
@@ -44,10 +45,14 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class ReviewUi:
-    """What the pages need from outside: a way to open a unit of work, and the clock."""
+    """What the pages need from outside: a way to open a unit of work, and the clock.
+
+    And the process's count of refused sign-ins per client address.
+    """
 
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

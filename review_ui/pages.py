@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Annotated
 
@@ -23,6 +24,11 @@ from scoring.domain.review import InvalidInput, NewTerms, NotPermitted, ReviewEr
 from scoring.service import reviews, webhooks
 
 router = APIRouter()
+
+THROTTLED = (
+    "Too many sign-ins from this address were refused; sign-in is paused here for "
+    "{minutes} minute(s). Ask an administrator if you have forgotten your password."
+)
 
 
 def _redirect(request: Request, name: str, **params: str) -> RedirectResponse:
@@ -79,10 +85,25 @@ def login(
             username=username,
             status_code=403,
         )
+    now = ui.clock()
+    address = request.client.host if request.client else "unknown"
+    wait = ui.throttle.wait(address, now)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        page = _login_page(
+            request, error=THROTTLED.format(minutes=minutes), username=username, status_code=429
+        )
+        page.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+        return page
     try:
         with ui.unit_of_work() as uow:
-            signed = accounts.sign_in(uow=uow, username=username, password=password, now=ui.clock())
+            signed = accounts.sign_in(uow=uow, username=username, password=password, now=now)
     except accounts.SignInRefused as refusal:
+        if ui.throttle.refused(address, now):
+            with ui.unit_of_work() as uow:
+                accounts.record_throttled(
+                    uow=uow, now=now, refused=ui.throttle.limit, window=ui.throttle.window
+                )
         return _login_page(request, error=str(refusal), username=username, status_code=401)
     response = _redirect(request, "queue")
     response.set_cookie(
