@@ -521,9 +521,9 @@ def _http_scenario(
 
 
 def _http_setups(config: BenchConfig) -> list[tuple[str, int]]:
-    """(bureau, API processes) pairs: each bureau with one process, then replicas."""
+    """(bureau, API processes) pairs: each bureau with one process, then with replicas."""
     setups = [(bureau, 1) for bureau in config.bureaus]
-    setups += [("in-process", n) for n in config.replicas if n > 1]
+    setups += [(bureau, n) for n in config.replicas if n > 1 for bureau in config.bureaus]
     return setups
 
 
