@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import httpx
 
 from scoring.bureau.breaker import CircuitBreaker
-from scoring.bureau.wire import PooledWire
+from scoring.bureau.wire import HttpxWire, PooledWire
 from scoring.domain import personal_code as _personal_code
 from scoring.domain.bureau import RISK_CLASSES, BureauReport, DefaultEntry
 
@@ -183,30 +183,18 @@ class BureauClient:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._rng_lock = threading.Lock()
-        # Queries go out one of three ways; timeouts, retries and checks are the same:
-        # - a transport that answers them directly (the in-process simulator) is called
-        #   without building httpx requests;
-        # - any other injected transport (httpx.MockTransport in tests) through httpx;
-        # - with none, over the network through urllib3's pool (``scoring.bureau.wire``),
-        #   which costs a decision less than half of httpx's CPU.
+        # A transport that answers queries itself (the in-process simulator) is the wire;
+        # any other (httpx.MockTransport in tests) goes through httpx; with none, queries
+        # go over the network through urllib3's pool. See ``scoring.bureau.wire``.
         self._in_process = getattr(transport, "exchange", None) is not None
-        self._wire: PooledWire | None = None
-        self._http: httpx.Client | None = None
+        self._wire: Any
         if self._in_process:
-            self._direct = transport.exchange  # type: ignore[union-attr]
+            self._wire = transport
         elif transport is None:
             self._wire = PooledWire(base_url, REPORTS_PATH, max_connections=max_connections)
-            self._direct = self._wire.exchange
         else:
-            self._direct = None
-            self._http = httpx.Client(
-                base_url=base_url,
-                transport=transport,
-                timeout=timeout_s,
-                limits=httpx.Limits(
-                    max_connections=max_connections, max_keepalive_connections=max_connections
-                ),
-                headers={"Accept": "application/json", "User-Agent": "installment-bureau-client"},
+            self._wire = HttpxWire(
+                base_url, REPORTS_PATH, transport, max_connections=max_connections
             )
 
     @property
@@ -222,10 +210,7 @@ class BureauClient:
 
     def close(self) -> None:
         """Close the pooled connections."""
-        if self._wire is not None:
-            self._wire.close()
-        if self._http is not None:
-            self._http.close()
+        self._wire.close()
 
     def fetch_report(
         self, personal_code: str, *, purpose: str = "instalment_application"
@@ -305,25 +290,13 @@ class BureauClient:
         # exception (whose request body or text may hold the personal code) is chained.
         failure = None
         try:
-            if self._direct is not None:
-                status, content = self._direct(body, timeout_s=timeout_s)
-            else:
-                assert self._http is not None
-                response = self._http.post(
-                    REPORTS_PATH,
-                    content=body,
-                    headers={"Content-Type": "application/json"},
-                    timeout=httpx.Timeout(timeout_s),
-                )
-                status, content = response.status_code, response.content
-        except (httpx.TimeoutException, TimeoutError):
+            status, content = self._wire.exchange(body, timeout_s=timeout_s)
+        except TimeoutError:
             failure = BureauUnavailable(
                 f"bureau did not answer within {timeout_s:.3f} s", reason="timeout"
             )
-        except (httpx.TransportError, ConnectionError) as exc:
-            failure = BureauUnavailable(
-                f"bureau connection failed ({type(exc).__name__})", reason="connection_error"
-            )
+        except ConnectionError as exc:
+            failure = BureauUnavailable(str(exc), reason="connection_error")
         if failure is not None:
             raise failure
         if status >= 500 or status == 429:

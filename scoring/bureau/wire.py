@@ -1,23 +1,25 @@
-"""The bureau client's network path: report queries over pooled HTTP/1.1 keep-alive connections.
+"""How the bureau client's report queries travel: one ``exchange`` each, whatever the way.
+
+A wire sends one report query and returns the status and body of the answer, nothing
+else: deadlines, retries, the circuit breaker and the checks of the answer stay in
+:class:`~scoring.bureau.client.BureauClient`. Every wire raises only ``TimeoutError`` (no
+answer in time, or no free connection in time) and ``ConnectionError`` (anything else on
+the way), neither chained to the library's exception, whose text could carry the request.
+The in-process simulator's transport has the same ``exchange``.
 
 Every decision asks the bureau once, so the client's own cost per query is paid on every
-decision. httpx, which the client uses for injected transports, spent about 330 µs of CPU
-per query on this machine (request and response models, headers, URL handling, and h11's
-pure-Python HTTP parsing); urllib3's connection pool, over the standard library's HTTP
-connection, spends about 145 µs for the same query (``BENCHMARKS.md``).
-
-:class:`PooledWire` sends one report query and returns the status and body, nothing else:
-deadlines, retries, the circuit breaker and the checks of the answer stay in
-:class:`~scoring.bureau.client.BureauClient`. urllib3 retries nothing here. It raises only
-``TimeoutError`` (no answer in time, or no free connection in time) and
-``ConnectionError`` (anything else on the way), neither chained to urllib3's exception,
-whose text could carry the request.
+decision. Over the network the client uses :class:`PooledWire`, urllib3's connection pool
+over the standard library's HTTP connection: about 145 µs of CPU per query on this
+machine, where httpx spent about 330 µs (request and response models, headers, URL
+handling, and h11's pure-Python HTTP parsing). :class:`HttpxWire` carries an injected
+httpx transport (``httpx.MockTransport`` in tests).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import httpx
 import urllib3
 from urllib3.exceptions import (
     EmptyPoolError,
@@ -76,3 +78,35 @@ class PooledWire:
 
     def close(self) -> None:
         self._pool.close()
+
+
+class HttpxWire:
+    """The same exchange through an httpx transport given by the caller."""
+
+    def __init__(
+        self, base_url: str, path: str, transport: httpx.BaseTransport, *, max_connections: int
+    ) -> None:
+        self.path = path
+        self._http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers=HEADERS,
+        )
+
+    def exchange(self, body: bytes, *, timeout_s: float) -> tuple[int, bytes]:
+        """The status and body of the answer to ``body``, within ``timeout_s`` per step."""
+        failure: OSError | None = None
+        try:
+            response = self._http.post(self.path, content=body, timeout=httpx.Timeout(timeout_s))
+            return response.status_code, response.content
+        except httpx.TimeoutException:
+            failure = TimeoutError("no answer from the bureau in time")
+        except httpx.TransportError as error:
+            failure = ConnectionError(f"bureau connection failed ({type(error).__name__})")
+        raise failure
+
+    def close(self) -> None:
+        self._http.close()
