@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from scoring.domain.hash_chain import (
@@ -25,6 +25,7 @@ from scoring.domain.hash_chain import (
     verify_chain,
 )
 from scoring.storage.tables import AuditLogEntry
+from scoring.storage.write_turn import is_postgres, take_write_lock
 
 # Any fixed number distinct from the migration lock: audit appends take turns on it.
 _POSTGRES_AUDIT_LOCK = 7_245_101
@@ -46,11 +47,10 @@ def _payload(
 
 
 def _take_turn(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _POSTGRES_AUDIT_LOCK})
     else:
-        # A write statement (deleting nothing) takes SQLite's write lock for the transaction.
-        session.execute(delete(AuditLogEntry).where(AuditLogEntry.seq < 0))
+        take_write_lock(session)
 
 
 def append(

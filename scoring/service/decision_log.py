@@ -11,14 +11,9 @@ version and policy version that made it.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
-import os
-import threading
-import weakref
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,11 +32,11 @@ from scoring.domain.hash_chain import (
 )
 from scoring.domain.policy import Policy
 from scoring.service.errors import DecisionNotFound
-from scoring.storage.db import in_memory_sqlite
 from scoring.storage.prepared import Prepared
 from scoring.storage.tables import Decision, DecisionLogEntry
 from scoring.storage.tables_decisions import CHAIN_HEAD_ID, DecisionLogHead
 from scoring.storage.tables_privacy import RemovedDecision
+from scoring.storage.write_turn import is_postgres
 
 # Two probabilities of default agree when they differ by less than this (float noise only).
 PD_TOLERANCE = 1e-9
@@ -87,59 +82,10 @@ _LOCK_HEAD_POSTGRES = Prepared(_READ_HEAD.with_for_update())
 _LOCK_HEAD_SQLITE = Prepared(_TOUCH_HEAD)
 _APPEND = Prepared(_INSERT_ENTRY)
 _ADVANCE = Prepared(_MOVE_HEAD)
-# SQLite writers queue here instead of in SQLite's busy handler, which sleeps in steps of up
-# to 100 ms and so inflates tail latency: the threads of one process on a lock per engine,
-# the processes sharing a database file (API replicas) on an exclusive ``flock`` of a file
-# beside it, which the kernel hands to the next waiter as soon as it is released.
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[Any, _WriterQueue] = weakref.WeakKeyDictionary()
-_SQLITE_WRITERS_GUARD = threading.Lock()
-
-
-class _WriterQueue:
-    """The turn of one SQLite writer at a time, across threads and processes."""
-
-    def __init__(self, database: str | None) -> None:
-        self._threads = threading.Lock()
-        self._path = f"{database}-writer.lock" if database else None
-        self._fd: int | None = None
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        with self._threads:
-            if self._path is None:
-                yield
-                return
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-def _writer_queue(engine: Any) -> _WriterQueue:
-    with _SQLITE_WRITERS_GUARD:
-        queue = _SQLITE_WRITERS.get(engine)
-        if queue is None:
-            database = engine.url.database or ""
-            file = None if in_memory_sqlite(database) else database
-            queue = _SQLITE_WRITERS[engine] = _WriterQueue(file)
-            weakref.finalize(engine, queue.close)
-        return queue
 
 
 def _connection(session: Session | Connection) -> Connection:
     return session if isinstance(session, Connection) else session.connection()
-
-
-def _engine(session: Session | Connection) -> Any:
-    return session.engine if isinstance(session, Connection) else session.get_bind()
 
 
 def lock_head(session: Session | Connection) -> ChainHead:
@@ -161,26 +107,7 @@ def locks_head_first(session: Session | Connection) -> bool:
     before writing can be refused its upgrade; on PostgreSQL the head is a row lock, held
     shortest when taken just before commit.
     """
-    return _engine(session).dialect.name != "postgresql"
-
-
-@contextmanager
-def writer_turn(session: Session | Connection) -> Iterator[None]:
-    """Queue behind the other SQLite writers of the database for the block (else no-op).
-
-    The other writers are this process's threads and other processes on the same file.
-    Commit inside the block; on an error the transaction is rolled back before the turn ends.
-    """
-    engine = _engine(session)
-    if engine.dialect.name == "postgresql":
-        yield
-        return
-    with _writer_queue(engine).turn():
-        try:
-            yield
-        except BaseException:
-            session.rollback()
-            raise
+    return not is_postgres(session)
 
 
 def append(

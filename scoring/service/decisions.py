@@ -85,6 +85,7 @@ from scoring.storage.db import autocommit
 from scoring.storage.prepared import Pipeline, Prepared
 from scoring.storage.sql import day_number
 from scoring.storage.tables_decisions import DecisionInput
+from scoring.storage.write_turn import write_turn
 
 CONTEST_PATH = "/v1/decisions/{decision_id}/contest"
 # Routing reasons that make a review case, and the case kind each one opens.
@@ -272,7 +273,7 @@ def store_decision(connection: Connection, rows: PreparedDecision) -> DecisionVi
             # inserts with the chain head's lock, the log entry with COMMIT, three round
             # trips in all.
             with (
-                decision_log.writer_turn(connection),
+                write_turn(connection),
                 connection.begin() as transaction,
                 Pipeline(connection) as pipeline,
             ):

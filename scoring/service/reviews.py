@@ -21,7 +21,7 @@ from decimal import Decimal
 from statistics import median
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from scoring.domain import review as rules
@@ -58,6 +58,7 @@ from scoring.storage.tables import (
 )
 from scoring.storage.tables_decisions import DecisionInput
 from scoring.storage.tables_reviews import ReviewCaseProgress, ReviewSkip
+from scoring.storage.write_turn import is_postgres, take_write_lock
 
 Clock = Callable[[], datetime]
 # A customer with fewer months of history than this is outside what the model learnt well.
@@ -320,29 +321,16 @@ def _load_case(session: Session, case_id: str) -> ReviewCase:
 
 def _lock_case(session: Session, case_id: str) -> ReviewCase:
     """Load a case for changing it, holding its row (PostgreSQL) or the write lock (SQLite)."""
-    _take_write_turn(session)
+    take_write_lock(session)
     case = session.scalar(
         select(ReviewCase).where(ReviewCase.id == case_id).with_for_update()
-        if _is_postgres(session)
+        if is_postgres(session)
         else select(ReviewCase).where(ReviewCase.id == case_id)
     )
     if case is None:
         raise ReviewNotFound(f"no review case {case_id}")
     session.refresh(case)
     return case
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _take_write_turn(session: Session) -> None:
-    # SQLite: a write statement as the first of the transaction takes the database write
-    # lock, so the reads that follow cannot go stale before this transaction writes.
-    if not _is_postgres(session):
-        session.execute(
-            delete(ReviewSkip).where(ReviewSkip.until < datetime(1970, 1, 1, tzinfo=UTC))
-        )
 
 
 def _record(
@@ -398,7 +386,7 @@ def contest_decision(
     now = clock()
     with uow:
         session = uow.session
-        _take_write_turn(session)
+        take_write_lock(session)
         decision = session.get(Decision, decision_id)
         if decision is None or (client is not None and decision.application.client_id != client):
             raise DecisionNotFound(f"no decision {decision_id}")
@@ -615,9 +603,9 @@ def claim_next_case(
     now = clock()
     with uow:
         session = uow.session
-        _take_write_turn(session)
+        take_write_lock(session)
         query = select(ReviewCase).where(_claimable(reviewer, now)).order_by(*_QUEUE_ORDER).limit(1)
-        if _is_postgres(session):
+        if is_postgres(session):
             query = query.with_for_update(skip_locked=True, of=ReviewCase)
         candidate = session.scalars(query).first()
         if candidate is None:

@@ -25,13 +25,14 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import ApiClient
 from scoring.storage.tables_reviews import WebhookEvent, WebhookSubscription
+from scoring.storage.write_turn import is_postgres, take_write_lock
 
 Clock = Callable[[], datetime]
 SIGNATURE_HEADER = "Installment-Signature"
@@ -293,16 +294,6 @@ class _Job:
     held_until: datetime
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _take_write_turn(session: Session) -> None:
-    """On SQLite, take the database write lock first, so two workers never pick one event."""
-    if not _is_postgres(session):
-        session.execute(update(WebhookEvent).where(WebhookEvent.id == "").values(attempts=0))
-
-
 def _take_next(uow: UnitOfWork, *, due_by: datetime, now: datetime) -> _Job | None:
     """Hold the next event due by ``due_by`` for this worker, committed before it is posted.
 
@@ -316,7 +307,7 @@ def _take_next(uow: UnitOfWork, *, due_by: datetime, now: datetime) -> _Job | No
     )
     with uow:
         session = uow.session
-        postgres = _is_postgres(session)
+        postgres = is_postgres(session)
         if not postgres:
             # An idle worker only reads; the write lock is taken when there is work, in a
             # transaction of its own (a read transaction cannot wait for SQLite's write lock).
@@ -324,7 +315,7 @@ def _take_next(uow: UnitOfWork, *, due_by: datetime, now: datetime) -> _Job | No
             uow.commit()
             if idle:
                 return None
-        _take_write_turn(session)
+        take_write_lock(session)
         query = (
             select(WebhookEvent, WebhookSubscription)
             .join(WebhookSubscription, WebhookSubscription.id == WebhookEvent.subscription_id)
@@ -378,7 +369,7 @@ def _record_attempt(
     """Store how the post went; False when the hold had lapsed and another worker took over."""
     with uow:
         session = uow.session
-        _take_write_turn(session)
+        take_write_lock(session)
         event = session.get(WebhookEvent, job.event_id, with_for_update=True)
         if event is None or event.status != "pending" or event.locked_until != job.held_until:
             return False

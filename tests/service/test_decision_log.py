@@ -13,6 +13,7 @@ from scoring.service import decision_log
 from scoring.service.model_provider import StaticModelProvider
 from scoring.storage import tables as t
 from scoring.storage.db import UnitOfWork
+from scoring.storage.write_turn import write_turn
 
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -179,7 +180,7 @@ def test_sqlite_writers_of_other_processes_queue_on_the_lock_file_beside_the_dat
     try:
         assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()
-        with engine.connect() as connection, decision_log.writer_turn(connection):
+        with engine.connect() as connection, write_turn(connection):
             waited = time.monotonic() - started
         assert holder.wait(timeout=10) == 0
     finally:
@@ -194,7 +195,7 @@ def test_in_memory_sqlite_writers_queue_within_the_process_only(tmp_path, monkey
 
     monkeypatch.chdir(tmp_path)  # no lock file appears in the working folder either
     engine = create_engine_for("sqlite://")
-    with engine.connect() as connection, decision_log.writer_turn(connection):
+    with engine.connect() as connection, write_turn(connection):
         pass
     assert list(tmp_path.iterdir()) == []
     engine.dispose()

@@ -1,0 +1,116 @@
+"""Writers' turns: how every writer of the database waits for its turn, on both dialects.
+
+SQLite has one write lock per database. A transaction that reads first and writes later can
+be refused the upgrade of its lock, or act on reads that another writer made stale, so a
+writer takes the lock with its first statement (:func:`take_write_lock`). Writers that
+come often (decisions) also queue here (:func:`write_turn`) instead of in SQLite's busy
+handler, which sleeps in steps of up to 100 ms and so inflates tail latency: the threads of
+one process on a lock per engine, the processes sharing a database file (API replicas) on
+an exclusive ``flock`` of a file beside it, which the kernel hands to the next waiter as
+soon as it is released.
+
+PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``, a chain's head
+row, an advisory lock for the audit chain), so both helpers do nothing there.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from scoring.storage.db import in_memory_sqlite
+
+# A write that changes nothing: as a transaction's first statement it takes SQLite's write
+# lock (the statement opens the table for writing before its condition is evaluated).
+_NO_OP_WRITE = text("UPDATE decision_log_head SET seq = seq WHERE 0")
+
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, _WriterQueue] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+def engine_of(bind: Session | Connection) -> Engine:
+    """The engine a session or connection works on."""
+    if isinstance(bind, Connection):
+        return bind.engine
+    engine = bind.get_bind()
+    return engine if isinstance(engine, Engine) else engine.engine
+
+
+def is_postgres(bind: Session | Connection) -> bool:
+    """Whether ``bind`` works on PostgreSQL (else SQLite)."""
+    return engine_of(bind).dialect.name == "postgresql"
+
+
+def take_write_lock(bind: Session | Connection) -> None:
+    """On SQLite, take the database write lock now, for the rest of the transaction.
+
+    Call it as the transaction's first statement; the reads that follow then cannot go stale
+    before the transaction writes. On PostgreSQL it does nothing.
+    """
+    if not is_postgres(bind):
+        bind.execute(_NO_OP_WRITE)
+
+
+@contextmanager
+def write_turn(bind: Session | Connection) -> Iterator[None]:
+    """Queue behind the other SQLite writers of the database for the block (else no-op).
+
+    The other writers are this process's threads and other processes on the same file.
+    Commit inside the block; on an error the transaction is rolled back before the turn ends.
+    """
+    engine = engine_of(bind)
+    if engine.dialect.name == "postgresql":
+        yield
+        return
+    with _writer_queue(engine).turn():
+        try:
+            yield
+        except BaseException:
+            bind.rollback()
+            raise
+
+
+class _WriterQueue:
+    """The turn of one SQLite writer at a time, across threads and processes."""
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = f"{database}-writer.lock" if database else None
+        self._fd: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            if self._path is None:
+                yield
+                return
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _writer_queue(engine: Engine) -> _WriterQueue:
+    with _SQLITE_WRITERS_GUARD:
+        queue = _SQLITE_WRITERS.get(engine)
+        if queue is None:
+            database = engine.url.database or ""
+            file = None if in_memory_sqlite(database) else database
+            queue = _SQLITE_WRITERS[engine] = _WriterQueue(file)
+            weakref.finalize(engine, queue.close)
+        return queue
