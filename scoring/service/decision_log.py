@@ -22,6 +22,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
+from scoring.domain.decision_record import CHECKED_COLUMNS
 from scoring.domain.hash_chain import (
     GENESIS_HASH,
     ChainBreak,
@@ -40,17 +41,6 @@ from scoring.storage.write_turn import is_postgres
 
 # Two probabilities of default agree when they differ by less than this (float noise only).
 PD_TOLERANCE = 1e-9
-# Decision columns that must say what the log entry says.
-_CHECKED_COLUMNS = (
-    "outcome",
-    "automated",
-    "probability_of_default",
-    "risk_grade",
-    "model_version",
-    "policy_version",
-    "input_hash",
-    "bureau_report_id",
-)
 _VERIFY_BATCH = 1000
 
 
@@ -229,7 +219,7 @@ def _compare_decisions(session: Session, rows: list[DecisionLogEntry]) -> list[C
         expected = payload.get("record", {})
         differing = [
             column
-            for column in _CHECKED_COLUMNS
+            for column in CHECKED_COLUMNS
             if not _same(getattr(decision, column), expected.get(column))
         ]
         if [r["code"] for r in decision.reasons or []] != expected.get("reason_codes"):

@@ -65,6 +65,7 @@ from scoring.domain.decision import (
     Outcome,
     decide,
 )
+from scoring.domain.decision_record import decision_record
 from scoring.domain.hash_chain import canonical_json
 from scoring.domain.identifiers import time_ordered_uuid
 from scoring.domain.policy import Policy
@@ -722,20 +723,7 @@ def _rows(
             "contributions": values["contributions"],
             "counterfactual": counterfactual,
             "shadow": scoring.shadow,
-            "record": {
-                "outcome": values["outcome"],
-                "automated": values["automated"],
-                "probability_of_default": values["probability_of_default"],
-                "risk_grade": values["risk_grade"],
-                "model_name": values["model_name"],
-                "model_version": values["model_version"],
-                "policy_version": values["policy_version"],
-                "contract_versions": versions,
-                "input_hash": input_hash,
-                "bureau_report_id": values["bureau_report_id"],
-                "reason_codes": [r["code"] for r in reasons],
-                "policy_rules": rules,
-            },
+            "record": decision_record(values, reasons=reasons, policy_rules=rules),
         }
     )
     # The view reads attributes as of a stored row; plain namespaces cost a fraction of ORM

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from scoring.domain import review as rules
 from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES
+from scoring.domain.decision_record import RECORDED_COLUMNS, decision_record
 from scoring.domain.identifiers import time_ordered_uuid
 from scoring.domain.review import (
     Actor,
@@ -953,20 +954,11 @@ def _resolve(
                 if terms
                 else None
             ),
-            "record": {
-                "outcome": resulting.outcome,
-                "automated": resulting.automated,
-                "probability_of_default": resulting.probability_of_default,
-                "risk_grade": resulting.risk_grade,
-                "model_name": resulting.model_name,
-                "model_version": resulting.model_version,
-                "policy_version": resulting.policy_version,
-                "contract_versions": resulting.contract_versions,
-                "input_hash": resulting.input_hash,
-                "bureau_report_id": resulting.bureau_report_id,
-                "reason_codes": [r["code"] for r in resulting.reasons],
-                "policy_rules": [],
-            },
+            "record": decision_record(
+                {column: getattr(resulting, column) for column in RECORDED_COLUMNS},
+                reasons=resulting.reasons,
+                policy_rules=resulting.policy_rules,
+            ),
         },
     )
     case.status = CaseStatus.RESOLVED.value
