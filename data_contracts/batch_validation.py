@@ -277,6 +277,8 @@ def _failures(
         if item.success:
             continue
         config = item.expectation_config
+        if config is None:  # every result of a suite run carries its expectation
+            continue
         column = config.kwargs.get("column")
         if column is not None and column not in present:
             continue  # the column-set failure already names the missing column

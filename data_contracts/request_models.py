@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic.config import JsonDict
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from data_contracts.loader import Contract, ContractError, FieldSpec
 from scoring.domain.personal_code import InvalidPersonalCode
@@ -100,7 +101,7 @@ def _field_info(spec: FieldSpec) -> Any:
         default: Any = ...
     else:
         default = spec.default
-    extra = {
+    extra: JsonDict = {
         "x-personal-data": spec.personal_data,
         "x-purpose": spec.purpose,
         "x-legal-basis": spec.legal_basis,
@@ -147,7 +148,7 @@ def _redacting_base(name: str, personal_paths: set[str], label: str) -> type[Bas
                     # An unknown field named by a personal code: name it without the code.
                     loc = (*loc[:-1], _REDACTED)
                 path = ".".join(str(part) for part in loc if not isinstance(part, int))
-                details: dict[str, Any] = {
+                details: InitErrorDetails = {
                     "type": PydanticCustomError(
                         error["type"], "{detail}", {"detail": error["msg"]}
                     ),

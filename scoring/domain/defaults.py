@@ -454,14 +454,14 @@ def plan_report(
             )
 
     for key, entry in register.items():
-        default = current.get(key)
-        reason = _removal_reason(default, as_of)
+        reported = current.get(key)
+        reason = _removal_reason(reported, as_of)
         if reason is not None:
             line = replace(_line_for(entry, Transaction.REMOVAL), note=reason)
-        elif default is not None and default.ended_on is not None and entry.ended_on is None:
+        elif reported is not None and reported.ended_on is not None and entry.ended_on is None:
             line = replace(
                 _line_for(entry, Transaction.CORRECTION),
-                ended_on=default.ended_on,
+                ended_on=reported.ended_on,
                 note="paid in full",
             )
         else:
@@ -473,7 +473,7 @@ def plan_report(
                 "identity_on_file",
                 "the identification code is not in the identity vault; register it first",
             )
-            shown = default or PaymentDefault(
+            shown = reported or PaymentDefault(
                 entry.customer, entry.started_on, entry.ended_on, entry.amount, ZERO, 0, ()
             )
             hold(shown, line.transaction, (missing,))

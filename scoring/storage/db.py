@@ -201,6 +201,7 @@ def autocommit(connection: Connection) -> Iterator[Connection]:
         yield connection
         return
     driver = connection.connection.driver_connection
+    assert driver is not None  # a checked-out connection has its driver connection
     if driver.autocommit or driver.info.transaction_status != _PG_IDLE:
         yield connection
         return

@@ -28,6 +28,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 
 
@@ -81,6 +82,7 @@ class Prepared:
         if columns is not None:
             kwargs["column_keys"] = sorted(columns)
         compiled = self.statement.compile(**kwargs)
+        assert isinstance(compiled, SQLCompiler)  # a statement compiles to SQL
         prefetch = getattr(compiled, "insert_prefetch", None) or []
         if prefetch:
             missing = sorted(column.key for column in prefetch)
@@ -99,7 +101,7 @@ class Prepared:
                 required.add(name)
             else:
                 defaults.append((name, bind.effective_value))
-        order = tuple(compiled.positiontup) if compiled.positional else None
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
         result_types = tuple(
             column.type.dialect_impl(dialect)
             for column in getattr(self.statement, "exported_columns", ())
@@ -207,6 +209,7 @@ class Pipeline:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._open: Any = None
+        self._driver: Any = None
 
     def __enter__(self) -> Pipeline:
         if self._connection.dialect.name == "postgresql":
@@ -262,7 +265,7 @@ def _typed(row: Sequence[Any], results: tuple[Callable[[Any], Any] | None, ...])
     )
 
 
-def _wrapped(error: Exception, connection: Connection, sql: str, cursor: Any) -> DBAPIError:
+def _wrapped(error: Any, connection: Connection, sql: str, cursor: Any) -> DBAPIError:
     """The driver's error as SQLAlchemy would raise it (IntegrityError, OperationalError...).
 
     A lost connection is invalidated, as SQLAlchemy does, so the pool does not hand it out
@@ -275,7 +278,7 @@ def _wrapped(error: Exception, connection: Connection, sql: str, cursor: Any) ->
         cursor.close()
     if lost and not already:
         connection.invalidate(error)
-    return DBAPIError.instance(
+    wrapped = DBAPIError.instance(
         sql,
         None,
         error,
@@ -284,3 +287,5 @@ def _wrapped(error: Exception, connection: Connection, sql: str, cursor: Any) ->
         connection_invalidated=lost,
         dialect=dialect,
     )
+    assert isinstance(wrapped, DBAPIError)  # the driver's errors derive from its Error
+    return wrapped

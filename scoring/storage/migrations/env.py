@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -13,7 +13,7 @@ from scoring.storage.tables import Base, UtcDateTime
 config = context.config
 
 
-def _render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations stay importable without the application: the UTC decorator is
     # only a Python-side conversion, its column is a plain timezone-aware DateTime.
     if kind == "type" and isinstance(item, UtcDateTime):
