@@ -73,7 +73,12 @@ class ExpectColumnToHaveContractType(gxe.ExpectColumnValuesToBeInTypeList):
     string and time-zone-aware dtypes, so this compares dtype names instead.
     """
 
-    def _validate(self, metrics, runtime_configuration=None, execution_engine=None):
+    def _validate(
+        self,
+        metrics: dict[str, Any],
+        runtime_configuration: dict[str, Any] | None = None,
+        execution_engine: Any = None,
+    ) -> dict[str, Any]:
         column = self.configuration.kwargs.get("column")
         expected = self.configuration.kwargs.get("type_list") or []
         observed = next(

@@ -63,7 +63,7 @@ def _annotation(owner: str, spec: FieldSpec, contract: Contract) -> Any:
             )
         annotation = list[_annotation(owner, spec.items, contract)]  # type: ignore[misc]
     elif spec.enum:
-        annotation = Literal[tuple(spec.enum)]  # type: ignore[valid-type]
+        annotation = Literal[tuple(spec.enum)]
     elif spec.logical_type in _SCALARS:
         annotation = _SCALARS[spec.logical_type]
     elif spec.logical_type == "date":
