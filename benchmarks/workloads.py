@@ -143,10 +143,10 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
 
     import pandas as pd
 
-    from models.features import FEATURE_NAMES, BureauFacts, CustomerHistory
     from models.world import read_world
     from scoring.domain.counterfactual import find_counterfactual
     from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
+    from scoring.features import FEATURE_NAMES, BureauFacts, CustomerHistory
     from scoring.service.decisions import _model_matrix, feature_matrix
 
     world = read_world(world_dir)
@@ -215,9 +215,9 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
 
 def batch(*, home: str, world: str) -> dict:
     """Features, PD and SHAP contributions for every application of a world."""
-    from models.features import application_features
     from models.registry import load_champion
     from models.world import read_world
+    from scoring.features import application_features
 
     settings = _settings(home, None)
     model = load_champion(settings=settings)

@@ -44,7 +44,7 @@ def snapshot_from_world(world_dir: Path) -> pd.DataFrame:
     """
     from types import SimpleNamespace
 
-    from models.features import build_training_snapshot
+    from scoring.features import build_training_snapshot
 
     world_dir = Path(world_dir)
     if not world_dir.is_dir():
