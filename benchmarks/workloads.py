@@ -51,10 +51,11 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
 
 def decision_bodies(world_dir: Path, *, count: int, prefix: str, seed: int = 0) -> list[dict]:
     """Request bodies for applicants of the world (their codes, purchases like theirs)."""
-    import pandas as pd
+    from data_contracts.world_folder import read_frame
 
-    apps = pd.read_parquet(
-        Path(world_dir) / "applications.parquet",
+    apps = read_frame(
+        world_dir,
+        "applications.parquet",
         columns=["personal_code", "amount_eur", "term_months", "product_category"],
     )
     rng = np.random.default_rng(seed)
