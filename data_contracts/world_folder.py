@@ -155,7 +155,8 @@ def read_manifest(path: Path) -> dict:
     try:
         manifest = json.loads(manifest_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise WorldFormatError(f"{path}: {MANIFEST} is not valid JSON ({error.msg})") from None
+        message = error.msg  # type: ignore[union-attr]
+        raise WorldFormatError(f"{path}: {MANIFEST} is not valid JSON ({message})") from None
     if not isinstance(manifest, dict):
         raise WorldFormatError(f"{path}: {MANIFEST} must hold a JSON object")
     version = manifest.get("format_version")
