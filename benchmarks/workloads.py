@@ -51,10 +51,11 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
 
 def decision_bodies(world_dir: Path, *, count: int, prefix: str, seed: int = 0) -> list[dict]:
     """Request bodies for applicants of the world (their codes, purchases like theirs)."""
-    import pandas as pd
+    from data_contracts.world_folder import read_frame
 
-    apps = pd.read_parquet(
-        Path(world_dir) / "applications.parquet",
+    apps = read_frame(
+        world_dir,
+        "applications.parquet",
         columns=["personal_code", "amount_eur", "term_months", "product_category"],
     )
     rng = np.random.default_rng(seed)
@@ -143,10 +144,10 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
 
     import pandas as pd
 
-    from models.features import FEATURE_NAMES, BureauFacts, CustomerHistory
     from models.world import read_world
     from scoring.domain.counterfactual import find_counterfactual
     from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
+    from scoring.features import FEATURE_NAMES, BureauFacts, CustomerHistory
     from scoring.service.decisions import _model_matrix, feature_matrix
 
     world = read_world(world_dir)
@@ -215,9 +216,9 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
 
 def batch(*, home: str, world: str) -> dict:
     """Features, PD and SHAP contributions for every application of a world."""
-    from models.features import application_features
     from models.registry import load_champion
     from models.world import read_world
+    from scoring.features import application_features
 
     settings = _settings(home, None)
     model = load_champion(settings=settings)

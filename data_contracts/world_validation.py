@@ -58,16 +58,15 @@ def validate_world_files(
     All files are validated (not only up to the first failure) so one run shows every
     problem; the full results of the failed files are saved in ``report_dir``.
     """
-    import pyarrow.parquet as pq
-
     from data_contracts.loader import validate_batch
+    from data_contracts.world_folder import read_arrow
 
     summaries: list[str] = []
     for name in files or WORLD_FILE_CONTRACTS:
         spec = WORLD_FILE_CONTRACTS[name]
         if progress is not None:
             progress(name)
-        frame = pq.read_table(world_dir / name).to_pandas()
+        frame = read_arrow(world_dir, name).to_pandas()
         frame = frame.drop(columns=[c for c in spec.link_columns if c in frame.columns])
         contract = load_contract(spec.contract)
         result = validate_batch(frame, contract, table=spec.table)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_contracts.world_folder import PROTECTED_FILE, read_frame
 from models.evaluation import metrics as m
 
 ATTRIBUTES = ("age_band", "sex", "language")
@@ -126,18 +127,20 @@ def protected_groups(
 def read_world_groups(world_dir: Path) -> pd.DataFrame | None:
     """Protected groups per application of a world folder, or None when it keeps none."""
     world_dir = Path(world_dir)
-    path = world_dir / "protected" / "attributes.parquet"
-    if not path.exists():
+    if not (world_dir / PROTECTED_FILE).exists():
         return None
     return protected_groups(
-        applications=pd.read_parquet(
-            world_dir / "applications.parquet",
+        applications=read_frame(
+            world_dir,
+            "applications.parquet",
             columns=["application_id", "personal_code", "applied_at"],
         ),
-        customers=pd.read_parquet(
-            world_dir / "customers.parquet", columns=["personal_code", "birth_date"]
+        customers=read_frame(
+            world_dir, "customers.parquet", columns=["personal_code", "birth_date"]
         ),
-        attributes=pd.read_parquet(path, columns=["personal_code", "sex", "language"]),
+        attributes=read_frame(
+            world_dir, PROTECTED_FILE, columns=["personal_code", "sex", "language"]
+        ),
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_contracts.world_folder import TRUTH_FILE, read_frame
 from models.evaluation import metrics as m
 from models.training.scoring_model import ScoringModel
 
@@ -43,10 +44,9 @@ def read_truth(world_dir: Path | None) -> pd.Series | None:
     """True PD per application id, when the folder is a generated world with truth."""
     if world_dir is None:
         return None
-    path = Path(world_dir) / "truth" / "applications_truth.parquet"
-    if not path.exists():
+    if not (Path(world_dir) / TRUTH_FILE).exists():
         return None
-    truth = pd.read_parquet(path, columns=["application_id", "true_pd"])
+    truth = read_frame(world_dir, TRUTH_FILE, columns=["application_id", "true_pd"])
     return truth.set_index("application_id")["true_pd"]
 
 

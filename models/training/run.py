@@ -44,7 +44,8 @@ def snapshot_from_world(world_dir: Path) -> pd.DataFrame:
     """
     from types import SimpleNamespace
 
-    from models.features import build_training_snapshot
+    from data_contracts.world_folder import read_frame
+    from scoring.features import build_training_snapshot
 
     world_dir = Path(world_dir)
     if not world_dir.is_dir():
@@ -54,7 +55,7 @@ def snapshot_from_world(world_dir: Path) -> pd.DataFrame:
         path = world_dir / f"{name}.parquet"
         if not path.is_file():
             raise FileNotFoundError(f"world folder {world_dir} lacks {path.name}")
-        tables[name] = pd.read_parquet(path)
+        tables[name] = read_frame(world_dir, path.name)
     return build_training_snapshot(SimpleNamespace(**tables))
 
 

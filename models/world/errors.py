@@ -1,10 +1,15 @@
-"""Typed errors of the synthetic world: each message says what is wrong and what to do."""
+"""Typed errors of the synthetic world: each message says what is wrong and what to do.
+
+``WorldError`` and ``WorldFormatError`` belong to the world folder's format and its reader
+(``data_contracts.world_folder``), which serving reads without importing ``models``; they
+are the same classes here.
+"""
 
 from __future__ import annotations
 
+from data_contracts.world_folder import WorldError, WorldFormatError
 
-class WorldError(Exception):
-    """Base of every error raised by ``models.world``."""
+__all__ = ["WorldArgumentError", "WorldError", "WorldFolderError", "WorldFormatError"]
 
 
 class WorldArgumentError(WorldError, ValueError):
@@ -13,7 +18,3 @@ class WorldArgumentError(WorldError, ValueError):
 
 class WorldFolderError(WorldError):
     """The output folder cannot be used (it holds something that is not a world)."""
-
-
-class WorldFormatError(WorldError):
-    """A world folder is missing, incomplete, tampered with or of an unknown format."""

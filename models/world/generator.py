@@ -7,6 +7,7 @@ from datetime import date
 
 import numpy as np
 
+from data_contracts.world_folder import SCHEMAS
 from models.world.applications import (
     applications_table,
     draw_applications,
@@ -21,7 +22,7 @@ from models.world.history import simulate_history
 from models.world.life import draw_lives
 from models.world.parameters import MODEL, GenerativeModel
 from models.world.people import customers_table, draw_people, protected_table
-from models.world.tables import ATTRIBUTE_FILES, SCHEMAS, World, to_frame
+from models.world.tables import ATTRIBUTE_FILES, World, to_frame
 
 # The world is built in memory before it is written (about 10 MB per 1,000 people), so the
 # largest world must fit this machine class (24 GiB) with room to spare.

@@ -1,4 +1,7 @@
-"""The in-memory world and the exact Parquet schema of each of its files."""
+"""The in-memory world and its tables as the Parquet schemas of the world folder.
+
+The schemas and the format version are the world folder's (``data_contracts.world_folder``).
+"""
 
 from __future__ import annotations
 
@@ -10,97 +13,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-FORMAT_VERSION = 1
+from data_contracts.world_folder import SCHEMAS
+
 GENERATOR_VERSION = "1.0.0"
 
 NULL_DAY = np.iinfo(np.int64).min  # marks a null date inside integer day arrays
 
-_DATE = pa.date32()
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
-_EUR = pa.float64()
-
-SCHEMAS: dict[str, pa.Schema] = {
-    "customers.parquet": pa.schema(
-        [
-            ("personal_code", pa.string()),
-            ("birth_date", _DATE),
-            ("customer_since", _DATE),
-            ("relationship_ended_on", _DATE),
-            ("segment", pa.string()),
-        ]
-    ),
-    "invoices.parquet": pa.schema(
-        [
-            ("invoice_id", pa.string()),
-            ("personal_code", pa.string()),
-            ("issued_on", _DATE),
-            ("due_on", _DATE),
-            ("amount_eur", _EUR),
-            ("paid_eur", _EUR),
-            ("paid_in_full_on", _DATE),
-            ("reminders_sent", pa.int64()),
-            ("sent_to_collection_on", _DATE),
-        ]
-    ),
-    "payments.parquet": pa.schema(
-        [
-            ("payment_id", pa.string()),
-            ("invoice_id", pa.string()),
-            ("paid_on", _DATE),
-            ("amount_eur", _EUR),
-        ]
-    ),
-    "bureau_reports.parquet": pa.schema(
-        [
-            ("report_id", pa.string()),
-            ("personal_code", pa.string()),
-            ("requested_at", _TIMESTAMP),
-            ("score", pa.int64()),
-            ("risk_class", pa.string()),
-            ("pd_band_low", pa.float64()),
-            ("pd_band_high", pa.float64()),
-            ("open_default_count", pa.int64()),
-            ("closed_default_count", pa.int64()),
-        ]
-    ),
-    "bureau_default_entries.parquet": pa.schema(
-        [
-            ("report_id", pa.string()),
-            ("creditor_sector", pa.string()),
-            ("amount_eur", _EUR),
-            ("started_on", _DATE),
-            ("ended_on", _DATE),
-        ]
-    ),
-    "applications.parquet": pa.schema(
-        [
-            ("application_id", pa.string()),
-            ("personal_code", pa.string()),
-            ("applied_at", _TIMESTAMP),
-            ("amount_eur", _EUR),
-            ("term_months", pa.int64()),
-            ("product_category", pa.string()),
-            ("channel", pa.string()),
-            ("bureau_report_id", pa.string()),
-            ("defaulted_12m", pa.bool_()),
-        ]
-    ),
-    "protected/attributes.parquet": pa.schema(
-        [
-            ("personal_code", pa.string()),
-            ("sex", pa.string()),
-            ("language", pa.string()),
-            ("region", pa.string()),
-        ]
-    ),
-    "truth/applications_truth.parquet": pa.schema(
-        [
-            ("application_id", pa.string()),
-            ("true_pd", pa.float64()),
-            ("latent_creditworthiness", pa.float64()),
-        ]
-    ),
-}
 
 # Which World attribute holds which file.
 ATTRIBUTE_FILES: dict[str, str] = {

@@ -139,7 +139,7 @@ class ReportSource:
         """Load each person's most recent report and its default entries from a world folder."""
         folder = Path(world_dir)
         latest: dict[str, dict[str, Any]] = {}
-        for row in _read_rows(folder / "bureau_reports.parquet", REPORT_COLUMNS):
+        for row in _read_rows(folder, "bureau_reports.parquet", REPORT_COLUMNS):
             current = latest.get(row["personal_code"])
             # Latest report per person; report_id breaks ties so the choice is stable.
             if current is None or (row["requested_at"], row["report_id"]) > (
@@ -149,7 +149,7 @@ class ReportSource:
                 latest[row["personal_code"]] = row
         kept_ids = {row["report_id"] for row in latest.values()}
         entries_by_report: dict[str, list[dict[str, Any]]] = {}
-        rows = _read_rows(folder / "bureau_default_entries.parquet", ENTRY_COLUMNS)
+        rows = _read_rows(folder, "bureau_default_entries.parquet", ENTRY_COLUMNS)
         for entry in sorted(rows, key=lambda e: (e["report_id"], e["started_on"])):
             if entry["report_id"] not in kept_ids:
                 continue
@@ -214,25 +214,15 @@ class ReportSource:
         }
 
 
-def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    # ParquetFile avoids pyarrow.dataset, whose import pulls in pandas and slows start-up.
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _read_rows(folder: Path, name: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``columns`` of a world file, by the world folder's reader; timestamps as raw integers."""
+    # Imported here: the simulator without a world starts without pyarrow.
+    from data_contracts import world_folder
 
-    if not path.is_file():
-        raise WorldFormatError(f"world folder has no {path.name} (expected at {path})")
-    parquet = pq.ParquetFile(path)
-    missing = [name for name in columns if name not in parquet.schema_arrow.names]
-    if missing:
-        raise WorldFormatError(f"{path.name} lacks column(s): {', '.join(missing)}")
-    table = parquet.read(columns=list(columns))
-    for index, column in enumerate(table.columns):
-        if pa.types.is_timestamp(column.type):
-            # Only the order of timestamps matters here; their raw integers keep it, and
-            # converting tz-aware values to Python would import pandas.
-            raw = pa.chunked_array([chunk.view(pa.int64()) for chunk in column.chunks], pa.int64())
-            table = table.set_column(index, table.field(index).name, raw)
-    return table.to_pylist()
+    try:
+        return world_folder.read_rows(folder, name, columns)
+    except world_folder.WorldFormatError as error:
+        raise WorldFormatError(str(error)) from None
 
 
 def _iso_date(value: Any) -> str | None:

@@ -5,7 +5,7 @@ One request runs in three steps:
 1. **read** (one short transaction): the idempotency record, the customer by pseudonym
    and their invoices and payments;
 2. **decide** (no transaction open): bureau report, features through
-   ``models.features`` (the code training uses), champion PD and SHAP contributions,
+   ``scoring.features`` (the code training uses), champion PD and SHAP contributions,
    the policy (``scoring.domain.decision``), the counterfactual (all candidate terms scored
    in one batch), the challenger in shadow;
 3. **store** (one transaction, before anything is answered): customer, bureau report,
@@ -45,15 +45,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.features import (
-    FEATURE_NAMES,
-    BureauFacts,
-    CustomerHistory,
-    FeatureInputError,
-    applicant_features,
-    applicant_history_aggregates,
-    cutoff_day,
-)
 from scoring.bureau.client import BureauError
 from scoring.domain import personal_code
 from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES, BureauReport
@@ -72,6 +63,15 @@ from scoring.domain.policy import Policy
 from scoring.domain.pseudonym import pseudonymise
 from scoring.domain.reasons import Reason
 from scoring.domain.review import CaseKind
+from scoring.features import (
+    FEATURE_NAMES,
+    BureauFacts,
+    CustomerHistory,
+    FeatureInputError,
+    applicant_features,
+    applicant_history_aggregates,
+    cutoff_day,
+)
 from scoring.service import decision_log
 from scoring.service.api_keys import AuthenticatedClient
 from scoring.service.errors import (

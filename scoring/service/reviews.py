@@ -67,7 +67,7 @@ SHORT_HISTORY_MONTHS = 6
 # A bureau report older than this at the time of the application is flagged as stale.
 STALE_BUREAU_REPORT = timedelta(days=30)
 # The model's inputs taken from the application or computed from its instalment, named as
-# in models.features.APPLICATION_FEATURES (a test keeps the two equal).
+# in scoring.features.APPLICATION_FEATURES (a test keeps the two equal).
 APPLICATION_FEATURES = (
     "amount_eur",
     "term_months",

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from data_contracts.world_folder import FORMAT_VERSION as WORLD_FORMAT_VERSION
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.domain.pseudonym import pseudonymise
 from scoring.storage.db import StorageError
@@ -36,7 +37,6 @@ from scoring.storage.tables import (
     Payment,
 )
 
-WORLD_FORMAT_VERSION = 1
 # Historical applications in a world came from the sales system before this engine
 # decided anything; they are stored under their own client so their ids cannot
 # collide with applications the live API receives.

@@ -7,8 +7,8 @@ import warnings
 import pytest
 from models_small_world import build_small_world
 
-from models.features import build_training_snapshot
 from scoring.config import load_settings
+from scoring.features import build_training_snapshot
 
 warnings.filterwarnings("ignore", message=".*valid feature names.*")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from models.features import FEATURE_NAMES
+from scoring.features import FEATURE_NAMES
 
 INCREASING = {
     "max_dpd_3m", "max_dpd_6m", "max_dpd_12m", "max_dpd_24m", "mean_dpd_12m",

@@ -13,6 +13,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from data_contracts.world_folder import FORMAT_VERSION
+
 CLASSES = np.array(["very_good", "good", "satisfactory", "poor"])
 PRODUCTS = np.array(
     ["heat_pump", "solar_panels", "electronics", "phone", "smart_home", "home_appliance"]
@@ -183,5 +185,5 @@ def write_small_world(world: SmallWorld, path) -> None:
     world.protected_attributes.to_parquet(root / "protected" / "attributes.parquet", index=False)
     world.applications_truth.to_parquet(root / "truth" / "applications_truth.parquet",
                                         index=False)
-    manifest = {"format_version": 1, "as_of": world.as_of.isoformat()}
+    manifest = {"format_version": FORMAT_VERSION, "as_of": world.as_of.isoformat()}
     (root / "manifest.json").write_text(json.dumps(manifest))

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from models.features import (
+from scoring.domain.reasons import FACTORS, model_reasons
+from scoring.features import (
     FEATURE_NAMES,
     PRODUCT_CATEGORY_CODE,
     BureauFacts,
@@ -23,7 +24,6 @@ from models.features import (
     cutoff_day,
     history_aggregates,
 )
-from scoring.domain.reasons import FACTORS, model_reasons
 
 
 @parametrize_with_checks([DaysToMonths(), SafeRatio(), SafeRatio(denominator_index=0)])

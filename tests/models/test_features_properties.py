@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.features import PRODUCT_CATEGORY_CODE, application_features
+from scoring.features import PRODUCT_CATEGORY_CODE, application_features
 
 DAY0 = np.datetime64("2023-01-01", "D")
 CLASSES = ["very_good", "good", "satisfactory", "poor"]

@@ -510,6 +510,6 @@ def test_case_detail_lists_the_application_inputs_apart_from_the_payment_history
 
 
 def test_the_application_inputs_are_the_models_application_features():
-    from models.features import APPLICATION_FEATURES
+    from scoring.features import APPLICATION_FEATURES
 
     assert tuple(APPLICATION_FEATURES) == reviews.APPLICATION_FEATURES

@@ -40,7 +40,7 @@ class LinearModel:
 
     @property
     def feature_names(self) -> list[str]:
-        from models.features import FEATURE_NAMES
+        from scoring.features import FEATURE_NAMES
 
         return list(FEATURE_NAMES)
 
