@@ -77,9 +77,9 @@ def _people_and_cases(settings: Settings, world_dir: Path, *, console: Console) 
     from sqlalchemy import func, select
 
     from data_contracts.requests import DecisionRequest
+    from scoring.bootstrap import build_runtime
     from scoring.bureau.simulator import ReportSource, in_process_transport
     from scoring.service.api_keys import authenticate, create_api_key
-    from scoring.service.bootstrap import build_runtime
     from scoring.service.decisions import make_decision
     from scoring.service.reviews import contest_decision
     from scoring.storage.tables import ReviewCase
@@ -295,7 +295,7 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
 
     import uvicorn
 
-    from scoring.api.app import create_app
+    from scoring.bootstrap import create_server_app
 
     # A plain SIGTERM must unwind through the clean-up below, not end the process on the spot.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -356,5 +356,5 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
             '"product_category": "electronics"}, "channel": "web"}\''
         )
         console.print("Stop with Ctrl-C.")
-        uvicorn.run(create_app(), host="127.0.0.1", port=API_PORT, log_level="warning")
+        uvicorn.run(create_server_app(), host="127.0.0.1", port=API_PORT, log_level="warning")
     return state

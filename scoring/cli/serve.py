@@ -42,9 +42,8 @@ def serve(
     if bureau_url and in_process_bureau:
         raise fail("give --bureau-url or --in-process-bureau, not both")
     from scoring.api import server
-    from scoring.api.app import create_app
+    from scoring.bootstrap import build_runtime, create_server_app
     from scoring.config import get_settings
-    from scoring.service.bootstrap import build_runtime
     from scoring.storage.db import StorageError
     from scoring.storage.migrate import upgrade
 
@@ -70,7 +69,7 @@ def serve(
         delivery = DeliveryWorker(uow_factory=runtime.unit_of_work, clock=runtime.clock).start()
         typer.echo("delivering webhook events in the background (--no-webhooks turns it off)")
     try:
-        server.run(create_app(runtime), host=host, port=port, reuse_port=reuse_port)
+        server.run(create_server_app(runtime), host=host, port=port, reuse_port=reuse_port)
     except server.ServerSocketError as error:
         raise fail(str(error)) from None
     finally:
