@@ -1,7 +1,8 @@
-"""Benchmark workloads and the HTTP load generator used by ``installment bench``.
+"""The benchmarks and the soak run behind ``installment bench`` and ``installment soak``.
 
-``scoring.bench`` orchestrates the runs and writes ``BENCHMARKS.md``; this package holds what
-runs inside them: a keep-alive HTTP/1.1 load generator for 127.0.0.1 (:mod:`.loadgen`) and
-workloads that run in a child process each, so their peak memory is their own
-(:mod:`.workloads`).
+:mod:`.harness` orchestrates the benchmark runs and writes ``BENCHMARKS.md``; :mod:`.soak`
+runs one API process under a steady load and reconciles what it stored. What runs inside
+them: a keep-alive HTTP/1.1 load generator for 127.0.0.1 (:mod:`.loadgen`) and workloads
+that run in a child process each, so their peak memory is their own (:mod:`.workloads`).
+The commands themselves are in :mod:`scoring.cli.bench` and :mod:`scoring.cli.soak`.
 """

@@ -88,9 +88,9 @@ def _settings(home: str, database_url: str | None):
 def decisions(*, home: str, count: int, warmup: int, database_url: str | None = None) -> dict:
     """Full in-process decisions (``make_decision``: read, score, explain, store) and parts."""
     from data_contracts.requests import DecisionRequest
+    from scoring.bootstrap import build_runtime
     from scoring.bureau.simulator import ReportSource, in_process_transport
     from scoring.service.api_keys import authenticate, create_api_key
-    from scoring.service.bootstrap import build_runtime
     from scoring.service.decisions import make_decision
 
     settings = _settings(home, database_url)

@@ -18,12 +18,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from review_ui.throttle import SignInThrottle
 from review_ui.waterfall import waterfall_svg
-from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
+from scoring.storage.db import UnitOfWork
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "review_session"
@@ -50,12 +49,9 @@ class ReviewUi:
     And the process's count of refused sign-ins per client address.
     """
 
-    sessions: sessionmaker[Session]
+    unit_of_work: Callable[[], UnitOfWork]
     clock: Callable[[], datetime]
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
-
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
 
 
 class NotSignedIn(Exception):
@@ -106,25 +102,25 @@ def render(
 
 def create_review_app(
     *,
-    database_url: str | None = None,
-    sessions: sessionmaker[Session] | None = None,
+    unit_of_work: Callable[[], UnitOfWork],
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
-    """The reviewer UI on ``sessions`` (the API's runtime) or else the configured database."""
+    """The reviewer UI, opening its units of work with ``unit_of_work`` (the runtime's).
+
+    The composition root (:mod:`scoring.bootstrap`) mounts it in the API app on the
+    runtime the API uses; it builds no engine of its own.
+    """
     from review_ui.pages import router
-    from scoring.config import get_settings
     from scoring.domain.review import NotPermitted, ReviewError
     from scoring.service.reviews import ReviewNotFound
 
-    if sessions is None:
-        sessions = session_factory(create_engine_for(database_url or get_settings().database_url))
     app = FastAPI(
         title="Reviewer UI",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.review_ui = ReviewUi(sessions=sessions, clock=clock)
+    app.state.review_ui = ReviewUi(unit_of_work=unit_of_work, clock=clock)
     app.add_middleware(FormSizeLimit, max_bytes=MAX_FORM_BYTES)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)

@@ -4,8 +4,8 @@ from datetime import date
 
 from rich.console import Console
 
+from scoring.cli.demo_setup import prepare
 from scoring.config import load_settings
-from scoring.demo import prepare
 
 
 def test_the_demo_builds_a_world_a_database_and_a_champion_and_reuses_them(tmp_path):

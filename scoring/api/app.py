@@ -12,25 +12,27 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from review_ui.app import create_review_app
 from scoring import __version__
 from scoring.api import routes_decisions, routes_reviews, routes_subjects
 from scoring.api.errors import error_response, error_responses, install_error_handlers
 from scoring.api.metrics import ApiMetrics
-from scoring.service.bootstrap import Runtime
+from scoring.bootstrap import Runtime
 
 # Allocations between collections of the youngest generation (CPython's default is 700).
 GC_YOUNG_THRESHOLD = 20_000
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
-    """Build the API application; without ``runtime`` the real adapters are wired at start."""
+    """Build the API application; without ``runtime`` the real adapters are wired at start.
+
+    The reviewer UI is not part of it: ``scoring.bootstrap.create_server_app`` mounts it.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = None
         if getattr(app.state, "runtime", None) is None:
-            from scoring.service.bootstrap import build_runtime
+            from scoring.bootstrap import build_runtime
 
             owned = build_runtime()
             _attach(app, owned)
@@ -101,14 +103,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(routes_decisions.router)
     app.include_router(routes_reviews.router)
     app.include_router(routes_subjects.router)
-    # The UI works on the same database as the API: the runtime's when one is given now,
-    # else the configured one, which is also what the lifespan's runtime uses.
-    review = (
-        create_review_app(sessions=runtime.sessions, clock=runtime.clock)
-        if runtime is not None
-        else create_review_app()
-    )
-    app.mount("/review", review)
     return app
 
 

@@ -19,9 +19,9 @@ from fastapi import Depends, Header, Request
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from scoring.bootstrap import Runtime
 from scoring.config import Settings
 from scoring.service.api_keys import AuthenticatedClient, authenticate, authenticate_on
-from scoring.service.bootstrap import Runtime
 from scoring.service.errors import AuthenticationFailed
 from scoring.storage.db import UnitOfWork
 

@@ -550,7 +550,7 @@ def run_simulator(
     command = [
         sys.executable,
         "-c",
-        "from scoring.bureau.commands import main; main()",
+        "from scoring.cli.bureau import main; main()",
         "--world", str(world_dir), "--host", host, "--port", str(port),
         "--latency-ms", str(faults.latency_ms), "--failure-rate", str(faults.failure_rate),
         "--malformed-rate", str(faults.malformed_rate), "--seed", str(seed),

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
+from benchmarks.harness import BenchConfig, Section, run, update_report
 from benchmarks.loadgen import LoadError, http_request, run_load
-from scoring.bench import BenchConfig, Section, run, update_report
 
 
 def _section(kind: str, value: float) -> Section:

@@ -95,7 +95,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
             "-m",
             "uvicorn",
             "--factory",
-            "scoring.api.app:create_app",
+            "scoring.bootstrap:create_server_app",
             "--host",
             "127.0.0.1",
             "--port",

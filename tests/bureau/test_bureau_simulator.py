@@ -248,10 +248,10 @@ def test_world_missing_a_column_is_refused_by_name(tiny_world, tmp_path):
 def test_cli_reports_a_bad_world_folder(tmp_path):
     import typer
 
-    from scoring.bureau.commands import register
+    from scoring.cli.bureau import bureau_sim
 
     app = typer.Typer()
-    register(app)
+    app.command("bureau-sim")(bureau_sim)
     app.command("noop")(lambda: None)  # keeps bureau-sim a named subcommand
     result = CliRunner().invoke(app, ["bureau-sim", "--world", str(tmp_path)])
     assert result.exit_code == 2

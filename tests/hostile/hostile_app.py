@@ -51,9 +51,9 @@ def build_runtime(engine: Engine, home: Path, *, clock=None) -> Runtime:  # type
 
 def build_app(runtime: Runtime) -> FastAPI:
     """The API app with its mounted reviewer UI reading ``runtime``'s database."""
-    from scoring.api.app import create_app
+    from scoring.bootstrap import create_server_app
 
-    return create_app(runtime)
+    return create_server_app(runtime)
 
 
 def issue_key(runtime: Runtime, *, client: str = "sales", scopes=ALL_SCOPES) -> str:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from review_ui_web import PASSWORD
 from sqlalchemy import Engine
 
 from review_ui.accounts import add_user
-from scoring.storage.db import UnitOfWork, create_engine_for
+from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
 
 # Cases are built by the review tests' shared builder, tests/review/review_cases.py.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "review"))
@@ -80,7 +80,10 @@ def client(ui_db_url: str, clock: FakeClock, accounts: dict[str, str]) -> Iterat
     """The UI mounted at /review as in the real app, on a local host name."""
     from review_ui.app import create_review_app
 
+    sessions = session_factory(create_engine_for(ui_db_url))
     outer = FastAPI()
-    outer.mount("/review", create_review_app(database_url=ui_db_url, clock=clock))
+    outer.mount(
+        "/review", create_review_app(unit_of_work=lambda: UnitOfWork(sessions), clock=clock)
+    )
     with TestClient(outer, base_url="http://localhost", follow_redirects=False) as test_client:
         yield test_client

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoring.soak import Exchange, SoakConfig, reconcile, run_soak
+from benchmarks.soak import Exchange, SoakConfig, reconcile, run_soak
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ def test_a_short_soak_answers_stores_and_logs_every_decision_once(tmp_path):
     assert report.rss_growth_mib() is not None
     assert "result: OK" in report.text()
 
-    from scoring.bench import update_report
+    from benchmarks.harness import update_report
 
     target = tmp_path / "BENCHMARKS.md"
     target.write_text("# Benchmarks\n\n<!-- bench:http -->\nkept\n<!-- /bench:http -->\n")
@@ -74,7 +74,7 @@ def test_reconciliation_reports_a_retry_answered_with_another_decision(migrated_
 
 
 def test_a_soak_refuses_a_rate_or_duration_that_is_not_positive(tmp_path):
-    from scoring.soak import SoakError
+    from benchmarks.soak import SoakError
 
     with pytest.raises(SoakError, match="must be positive"):
         run_soak(SoakConfig(state=tmp_path, minutes=0, rate=5))

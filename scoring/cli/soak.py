@@ -1,4 +1,5 @@
-"""The ``soak`` command: a bounded steady load on one API process, then a reconciliation."""
+"""``installment soak``: a bounded steady load on one API process, then a reconciliation
+(:mod:`benchmarks.soak`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from scoring.cli.common import fail
 
 
 def soak(
@@ -28,7 +31,7 @@ def soak(
     """Run the API under a steady load; exit 1 on any 5xx, lost or duplicated decision."""
     import tempfile
 
-    from scoring.soak import SoakConfig, SoakError, run_soak
+    from benchmarks.soak import SoakConfig, SoakError, run_soak
 
     folder = state or Path(tempfile.mkdtemp(prefix="installment-soak-"))
     config = SoakConfig(
@@ -37,11 +40,10 @@ def soak(
     try:
         result = run_soak(config, progress=lambda m: typer.echo(f"· {m}", err=True))
     except SoakError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=2) from None
+        raise fail(str(error)) from None
     typer.echo(result.text())
     if report is not None:
-        from scoring.bench import update_report
+        from benchmarks.harness import update_report
 
         command = f"installment soak --minutes {minutes:g} --rate {rate:g}"
         command += f" --customers {customers}" if customers != 800 else ""
@@ -50,7 +52,3 @@ def soak(
         typer.echo(f"updated {report}")
     if not result.ok:
         raise typer.Exit(code=1)
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(soak)

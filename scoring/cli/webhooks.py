@@ -1,4 +1,4 @@
-"""CLI commands of the review workflow: webhook subscriptions and the delivery worker."""
+"""``installment webhooks add|list|deliver``: webhook subscriptions and the delivery worker."""
 
 from __future__ import annotations
 
@@ -6,29 +6,17 @@ from typing import Annotated
 
 import typer
 
+from scoring.cli.common import DatabaseUrlOption, database_url_or_configured, fail
+
 webhooks_app = typer.Typer(
     help="Webhooks that tell the sales system about review outcomes.", no_args_is_help=True
 )
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Database URL; default INSTALLMENT_DATABASE_URL or SQLite in INSTALLMENT_HOME.",
-    ),
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
 
 def _unit_of_work_factory(database_url: str | None):  # type: ignore[no-untyped-def]
-    from scoring.config import get_settings
     from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
 
-    sessions = session_factory(create_engine_for(database_url or get_settings().database_url))
+    sessions = session_factory(create_engine_for(database_url_or_configured(database_url)))
     return lambda: UnitOfWork(sessions)
 
 
@@ -52,7 +40,7 @@ def add(
             uow=_unit_of_work_factory(database_url)(), client=client, url=url, secret=secret
         )
     except (ServiceError, StorageError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(
         f"webhook {created.subscription.id} for client {created.subscription.client_id}: "
         f"{created.subscription.url}"
@@ -114,9 +102,3 @@ def deliver(
         )
     except KeyboardInterrupt:
         typer.echo("stopped")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(webhooks_app, name="webhooks")
-    # `installment webhook add` reads naturally too; same commands, hidden from the listing.
-    app.add_typer(webhooks_app, name="webhook", hidden=True)

@@ -1,4 +1,4 @@
-"""CLI commands for the database: schema upgrade and loading a world folder."""
+"""``installment db-upgrade`` and ``installment ingest``: the schema and loading a world folder."""
 
 from __future__ import annotations
 
@@ -7,34 +7,22 @@ from typing import Annotated
 
 import typer
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Database URL; default INSTALLMENT_DATABASE_URL or SQLite in INSTALLMENT_HOME.",
-    ),
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
+from scoring.cli.common import DatabaseUrlOption, database_url_or_configured, fail
 
 
 def db_upgrade(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Create or upgrade the database schema to the newest migration."""
-    from scoring.config import get_settings
     from scoring.storage.db import StorageError, masked_url
     from scoring.storage.migrate import current_revision, upgrade
 
-    url = database_url or get_settings().database_url
+    url = database_url_or_configured(database_url)
     try:
         upgrade(url)
         revision = current_revision(url)
     except StorageError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     typer.echo(f"database {masked_url(url)} is at revision {revision}")
 
 
@@ -81,7 +69,7 @@ def ingest(
             try:
                 keys[name] = read_or_create_key(path)
             except (OSError, ValueError) as error:
-                raise _fail(f"cannot use the {name} key {path}: {error}") from None
+                raise fail(f"cannot use the {name} key {path}: {error}") from None
         upgrade(url)
         engine = create_engine_for(url)
         try:
@@ -96,16 +84,10 @@ def ingest(
         finally:
             engine.dispose()
     except StorageError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     for table, count in summary.tables.items():
         typer.echo(f"{table:<24} {count.inserted:>9} inserted {count.already_present:>9} present")
     typer.echo(
         f"loaded {world_dir} into {masked_url(url)}: {summary.inserted} rows inserted, "
         f"{summary.already_present} already present"
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Add this package's commands to the ``installment`` app."""
-    app.command("db-upgrade")(db_upgrade)
-    app.command("ingest")(ingest)

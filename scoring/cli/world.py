@@ -1,4 +1,4 @@
-"""CLI commands for the synthetic world."""
+"""``installment generate`` and ``installment world-stats``: the synthetic world."""
 
 from __future__ import annotations
 
@@ -132,9 +132,3 @@ def world_stats(
         )
         raise typer.Exit(code=2) from None
     typer.echo(json.dumps(world_statistics(loaded).as_dict(), indent=2))
-
-
-def register(app: typer.Typer) -> None:
-    """Add this package's commands to the ``installment`` app."""
-    app.command()(generate)
-    app.command("world-stats")(world_stats)

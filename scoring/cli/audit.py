@@ -1,4 +1,4 @@
-"""CLI commands of the decision log: verify the chain, replay a decision."""
+"""``installment audit verify|replay``: check the decision log, replay a decision."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from typing import Annotated
 
 import typer
 
+from scoring.cli.common import database_url_or_configured, fail
+
 audit_app = typer.Typer(help="Check the decision log and replay decisions.", no_args_is_help=True)
 
 
 def _engine():
-    from scoring.config import get_settings
     from scoring.storage.db import create_engine_for
 
-    return create_engine_for(get_settings().database_url)
+    return create_engine_for(database_url_or_configured(None))
 
 
 @audit_app.command("verify")
@@ -28,8 +29,7 @@ def verify() -> None:
             breaks = decision_log.verify(session=uow.session)
             entries = decision_log.entry_count(session=uow.session)
     except StorageError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(error)) from None
     finally:
         engine.dispose()
     if breaks:
@@ -59,8 +59,7 @@ def replay(decision_id: Annotated[str, typer.Argument(help="The decision to reco
                 models=RegistryModelProvider(),
             )
     except (ServiceError, StorageError, PolicyError, LookupError) as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(error)) from None
     finally:
         engine.dispose()
     typer.echo(f"decision {result.decision_id}")
@@ -76,7 +75,3 @@ def replay(decision_id: Annotated[str, typer.Argument(help="The decision to reco
         typer.echo("DIFFERS: " + "; ".join(result.differences))
         raise typer.Exit(1)
     typer.echo("replay matches the stored decision")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(audit_app, name="audit")

@@ -1,4 +1,4 @@
-"""CLI commands of the risk team: train and promote PD models."""
+"""``installment train``, ``promote`` and ``monitor``: the risk team's PD models."""
 
 from __future__ import annotations
 
@@ -206,10 +206,3 @@ def monitor(
     for note in result.notes:
         console.print(f"[yellow]note[/] {note}", highlight=False)
     console.print(f"report: {path}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this package's commands to the ``installment`` app."""
-    app.command("train")(train)
-    app.command("promote")(promote)
-    app.command("monitor")(monitor)

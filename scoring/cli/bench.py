@@ -1,4 +1,5 @@
-"""The ``bench`` command: run the benchmarks and record them in BENCHMARKS.md."""
+"""``installment bench``: run the benchmarks (:mod:`benchmarks.harness`) and record them in
+BENCHMARKS.md."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from scoring.cli.common import fail
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -73,7 +76,14 @@ def bench(
 
     from rich.console import Console
 
-    from scoring.bench import BENCHMARKS_FILE, KINDS, BenchConfig, BenchError, run, update_report
+    from benchmarks.harness import (
+        BENCHMARKS_FILE,
+        KINDS,
+        BenchConfig,
+        BenchError,
+        run,
+        update_report,
+    )
 
     kinds = list(KINDS) if which == "all" else [which]
     chosen = tuple(d.strip() for d in databases.split(",") if d.strip())
@@ -93,8 +103,7 @@ def bench(
     try:
         sections = run(kinds, config, progress=lambda m: console.print(f"[dim]… {m}[/]"))
     except BenchError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(error)) from None
     out = Console()
     for section in sections:
         out.rule(section.title)
@@ -106,7 +115,3 @@ def bench(
         command = "installment bench " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [which])
         update_report(target, sections, command=command)
         console.print(f"updated {target}")
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(bench)

@@ -1,4 +1,7 @@
-"""CLI commands for payment-default reporting: the report run, verification, disputes, notices."""
+"""``installment report-defaults`` and ``installment default ...``: payment-default reporting.
+
+The report run, and the defaults' verification, disputes and notices.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from scoring.cli.common import DatabaseUrlOption, database_url_or_configured, fail
+
 if TYPE_CHECKING:
     from scoring.storage.db import UnitOfWork
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Database URL; default INSTALLMENT_DATABASE_URL or SQLite in INSTALLMENT_HOME.",
-    ),
-]
 CustomerOption = Annotated[str, typer.Option("--customer", help="The customer's pseudonym.")]
 StartOption = Annotated[
     str, typer.Option("--start", help="The default's start date (YYYY-MM-DD), as listed.")
@@ -30,35 +28,29 @@ default_app = typer.Typer(
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
 def _date(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from None
+        raise fail(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from None
 
 
 def _run(call, database_url: str | None):  # type: ignore[no-untyped-def]
     """Call ``call(uow)`` on the configured database, turning known errors into messages."""
-    from scoring.config import get_settings
     from scoring.service.errors import ServiceError
     from scoring.storage.db import StorageError, UnitOfWork, create_engine_for
     from scoring.storage.identity_vault import IdentityVaultError
 
-    url = database_url or get_settings().database_url
+    url = database_url_or_configured(database_url)
     try:
         engine = create_engine_for(url)
     except StorageError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     try:
         uow: UnitOfWork = UnitOfWork.for_engine(engine)
         return call(uow)
     except (ServiceError, StorageError, IdentityVaultError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     finally:
         engine.dispose()
 
@@ -83,7 +75,7 @@ def report_defaults(
     try:
         vault_key = read_or_create_key(settings.identity_vault_key_file)
     except (OSError, ValueError) as error:
-        raise _fail(
+        raise fail(
             f"cannot use the identity vault key {settings.identity_vault_key_file}: {error}"
         ) from None
 
@@ -270,9 +262,3 @@ def notice(
         database_url,
     )
     typer.echo(f"recorded the notice of {sent} for the default of {customer} starting {started_on}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this package's commands to the ``installment`` app."""
-    app.command("report-defaults")(report_defaults)
-    app.add_typer(default_app, name="default")

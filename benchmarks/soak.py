@@ -13,7 +13,7 @@ database and the decision log:
 Latency percentiles are reported per minute and the server's resident memory is sampled
 every second. The run fails on any 5xx, transport error, lost or duplicated decision, or
 chain break. World, database and model live in one state folder (a temporary one unless
-named), built with the benchmark's preparation (``scoring.bench.prepare``).
+named), built with the benchmark's preparation (``benchmarks.harness.prepare``).
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ class SoakReport:
         return "\n".join(lines)
 
     def section(self) -> Any:
-        """The run as a ``BENCHMARKS.md`` section (see ``scoring.bench.update_report``)."""
-        from scoring.bench import Section
+        """The run as a ``BENCHMARKS.md`` section (see ``benchmarks.harness.update_report``)."""
+        from benchmarks.harness import Section
 
         rows = [
             [r["minute"], r["requests"], r["errors"], r["p50_ms"], r["p95_ms"], r["p99_ms"],
@@ -215,7 +215,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def prepare_state(config: SoakConfig, *, progress: Progress) -> tuple[str, Path]:
     """World, migrated database holding it and a champion; returns (database URL, world)."""
-    from scoring.bench import BenchConfig, ingest, prepare
+    from benchmarks.harness import BenchConfig, ingest, prepare
 
     bench = BenchConfig(state=config.state, customers=config.customers, bootstrap_resamples=5)
     try:
@@ -455,7 +455,7 @@ def run_soak(config: SoakConfig, *, progress: Progress = lambda _m: None) -> Soa
     """Prepare, start the server, run the load, stop it, reconcile, report."""
     import sys
 
-    from scoring.bench import BenchError, child_server, free_port
+    from benchmarks.harness import BenchError, child_server, free_port
 
     if config.rate <= 0 or config.minutes <= 0:
         raise SoakError("--minutes and --rate must be positive")

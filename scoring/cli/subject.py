@@ -1,31 +1,25 @@
-"""CLI commands for storage limitation and data-subject requests.
+"""``installment subject export|erase|object``: data-subject requests (GDPR Art. 15, 17, 21).
 
-``installment retention-sweep`` and ``installment subject export|erase|object``. The
-subject commands read the personal code from standard input, never from an argument,
-so it stays out of shell history and process lists.
+The personal code is read from standard input, never from an argument, so it stays out
+of shell history and process lists.
 """
 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from scoring.cli.common import DatabaseUrlOption, fail, migrated_sessions
 
 subject_app = typer.Typer(
     help="Data-subject requests (GDPR Art. 15, 17, 21); the code is read from stdin.",
     no_args_is_help=True,
 )
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="Database URL; default INSTALLMENT_DATABASE_URL or SQLite in INSTALLMENT_HOME.",
-    ),
-]
 CodeStdinOption = Annotated[
     bool,
     typer.Option(
@@ -35,64 +29,15 @@ CodeStdinOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _sessions(database_url: str | None):  # type: ignore[no-untyped-def]
-    from scoring.config import get_settings
-    from scoring.storage.db import create_engine_for, session_factory
-    from scoring.storage.migrate import upgrade
-
-    url = database_url or get_settings().database_url
-    upgrade(url)
-    engine = create_engine_for(url)
-    return engine, session_factory(engine)
-
-
-def retention_sweep(
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Report what would be removed; change nothing.")
-    ] = False,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="Sweep as on this day (YYYY-MM-DD); default today (UTC)."),
-    ] = None,
-    database_url: DatabaseUrlOption = None,
-) -> None:
-    """Delete records past the retention period their data contract gives (audited)."""
-    from scoring.service.retention import COUNTED, run_sweep
-    from scoring.storage.db import StorageError
-
-    try:
-        day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
-    except ValueError:
-        raise _fail(f"--as-of {as_of!r} is not a date in the form YYYY-MM-DD") from None
-    try:
-        engine, sessions = _sessions(database_url)
-        try:
-            report = run_sweep(sessions=sessions, as_of=day, dry_run=dry_run)
-        finally:
-            engine.dispose()
-    except StorageError as error:
-        raise _fail(str(error)) from None
-    verb = "would remove" if dry_run else "removed"
-    for name in COUNTED:
-        typer.echo(f"{name:<16} {report.counts.get(name, 0):>9}")
-    suffix = " (dry run: nothing changed)" if dry_run else f" in {report.batches} batch(es)"
-    typer.echo(f"retention sweep as of {day}: {verb} {report.total} records{suffix}")
-
-
 def _read_code(code_stdin: bool) -> str:
     if not code_stdin:
-        raise _fail(
+        raise fail(
             "pass the personal code on standard input with --code-stdin, "
             "e.g. `installment subject export --code-stdin < code.txt`; never as an argument"
         )
     code = sys.stdin.readline().strip()
     if not code:
-        raise _fail("standard input held no personal code")
+        raise fail("standard input held no personal code")
     return code
 
 
@@ -103,16 +48,16 @@ def _subject_call(action, code: str, database_url: str | None):  # type: ignore[
 
     try:
         key = read_or_create_key(get_settings().pseudonym_key_file)
-        engine, sessions = _sessions(database_url)
+        engine, sessions = migrated_sessions(database_url)
         try:
             with sessions() as session:
                 return action(session=session, code=code, pseudonym_key=key, now=datetime.now(UTC))
         finally:
             engine.dispose()
     except InvalidSubjectRequest as error:
-        raise _fail(f"personal code: {error.message}") from None
+        raise fail(f"personal code: {error.message}") from None
     except StorageError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 @subject_app.command("export")
@@ -132,7 +77,7 @@ def subject_export(
     from scoring.service.subject_requests import export_subject, render_export_html
 
     if output_format.lower() not in ("json", "html"):
-        raise _fail(f"--format must be json or html, not {output_format!r}")
+        raise fail(f"--format must be json or html, not {output_format!r}")
     code = _read_code(code_stdin)
     export = _subject_call(export_subject, code, database_url)
     text = (
@@ -177,9 +122,3 @@ def subject_object(
     typer.echo(
         f"objection to profiling {state} ({receipt.objected_at.isoformat()}): {receipt.effect}"
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Add this package's commands to the ``installment`` app."""
-    app.command("retention-sweep")(retention_sweep)
-    app.add_typer(subject_app, name="subject")

@@ -1,12 +1,14 @@
 """``installment demo``: set everything up on embedded defaults and run the product.
 
-Each step is idempotent, so running the demo again reuses what the last run made.
+Each step is idempotent, so running the demo again reuses what the last run made. The demo
+reviewer accounts (``installment demo-seed`` makes them alone) are set up here too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,10 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from scoring.config import Settings, read_or_create_key
+
+if TYPE_CHECKING:
+    from scoring.storage.db import UnitOfWork
 
 DEMO_SEED = 2026
 API_PORT = 8700
@@ -71,10 +77,9 @@ def _people_and_cases(settings: Settings, world_dir: Path, *, console: Console) 
     from sqlalchemy import func, select
 
     from data_contracts.requests import DecisionRequest
-    from review_ui.demo import seed_demo_reviewers
+    from scoring.bootstrap import build_runtime
     from scoring.bureau.simulator import ReportSource, in_process_transport
     from scoring.service.api_keys import authenticate, create_api_key
-    from scoring.service.bootstrap import build_runtime
     from scoring.service.decisions import make_decision
     from scoring.service.reviews import contest_decision
     from scoring.storage.tables import ReviewCase
@@ -155,6 +160,44 @@ def _people_and_cases(settings: Settings, world_dir: Path, *, console: Console) 
     ]
     lines += [f"  {username:10} {role:16} {password}" for username, role, password in accounts]
     return lines
+
+
+DEMO_ACCOUNTS = (
+    ("reviewer", "reviewer"),
+    ("senior", "senior_reviewer"),
+    ("auditor", "auditor"),
+)
+
+
+def seed_demo_reviewers(
+    *, uow: UnitOfWork, trained_on: date | None = None
+) -> list[tuple[str, str, str]]:
+    """Create (or reset the password of) the demo accounts; returns (username, role, password).
+
+    One reviewer, one senior reviewer and one auditor, with fresh passwords.
+    """
+    from sqlalchemy import select
+
+    from review_ui.accounts import add_user, set_password
+    from scoring.storage.tables import User
+
+    seeded = []
+    for username, role in DEMO_ACCOUNTS:
+        # Random per run: a demo database copied elsewhere does not carry a known password.
+        password = f"demo-{secrets.token_urlsafe(9)}"
+        exists = uow.session.scalar(select(User.id).where(User.username == username))
+        if exists is None:
+            add_user(
+                uow=uow,
+                username=username,
+                role=role,
+                password=password,
+                training_completed_on=trained_on,
+            )
+        else:
+            set_password(uow=uow, username=username, password=password, role=role)
+        seeded.append((username, role, password))
+    return seeded
 
 
 def _world(world_dir: Path, *, customers: int, as_of: date, console: Console) -> None:
@@ -252,7 +295,7 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
 
     import uvicorn
 
-    from scoring.api.app import create_app
+    from scoring.bootstrap import create_server_app
 
     # A plain SIGTERM must unwind through the clean-up below, not end the process on the spot.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -313,5 +356,5 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
             '"product_category": "electronics"}, "channel": "web"}\''
         )
         console.print("Stop with Ctrl-C.")
-        uvicorn.run(create_app(), host="127.0.0.1", port=API_PORT, log_level="warning")
+        uvicorn.run(create_server_app(), host="127.0.0.1", port=API_PORT, log_level="warning")
     return state

@@ -1,4 +1,4 @@
-"""CLI command that runs the bureau simulator."""
+"""``installment bureau-sim``: run the bureau simulator."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from scoring.cli.common import fail
 
 
 def bureau_sim(
@@ -32,8 +34,7 @@ def bureau_sim(
     try:
         source = ReportSource.from_world(world)
     except WorldFormatError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     faults = FaultSettings(
         latency_ms=latency_ms, failure_rate=failure_rate, malformed_rate=malformed_rate
     )
@@ -44,8 +45,3 @@ def bureau_sim(
 def main() -> None:
     """Run ``bureau-sim`` alone (used to start the simulator as a subprocess)."""
     typer.run(bureau_sim)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this package's commands to the ``installment`` app."""
-    app.command("bureau-sim")(bureau_sim)

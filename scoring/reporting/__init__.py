@@ -1,1 +1,0 @@
-"""Reporting to outside parties: payment defaults to the credit bureau."""
