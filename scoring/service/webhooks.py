@@ -17,7 +17,6 @@ import logging
 import random
 import secrets
 import threading
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import ApiClient
 from scoring.storage.tables_reviews import WebhookEvent, WebhookSubscription
+from scoring.storage.webhook_outbox import WebhookOutbox
 from scoring.storage.write_turn import is_postgres, take_write_lock
 
 Clock = Callable[[], datetime]
@@ -180,36 +180,13 @@ def enqueue(
     now: datetime,
 ) -> list[str]:
     """Put one event per active subscription of the clients into the outbox; returns the ids."""
-    ids = []
-    rows = session.scalars(
-        select(WebhookSubscription).where(
-            WebhookSubscription.client_id.in_(list(client_ids)),
-            WebhookSubscription.active.is_(True),
-        )
+    return WebhookOutbox(session).enqueue(
+        client_ids=client_ids,
+        event_type=event_type,
+        review_case_id=review_case_id,
+        data=data,
+        now=now,
     )
-    for subscription in rows:
-        event_id = str(uuid.uuid4())
-        session.add(
-            WebhookEvent(
-                id=event_id,
-                subscription_id=subscription.id,
-                event_type=event_type,
-                review_case_id=review_case_id,
-                payload={
-                    "id": event_id,
-                    "type": event_type,
-                    "created_at": now.astimezone(UTC).isoformat(),
-                    "data": data,
-                },
-                created_at=now,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
-        ids.append(event_id)
-    session.flush()
-    return ids
 
 
 def events(
