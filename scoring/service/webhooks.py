@@ -24,15 +24,12 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
-from scoring.storage.tables import ApiClient
-from scoring.storage.tables_reviews import WebhookEvent, WebhookSubscription
+from scoring.storage.tables_reviews import WebhookSubscription
 from scoring.storage.webhook_outbox import WebhookOutbox
-from scoring.storage.write_turn import is_postgres, take_write_lock
 
 Clock = Callable[[], datetime]
 SIGNATURE_HEADER = "Installment-Signature"
@@ -128,10 +125,8 @@ def add_subscription(
     secret = secret or secrets.token_urlsafe(32)
     now = clock()
     with uow:
-        session = uow.session
-        row = session.get(ApiClient, client) or session.scalar(
-            select(ApiClient).where(ApiClient.name == client)
-        )
+        outbox = uow.webhook_outbox
+        row = outbox.api_client(client)
         if row is None:
             raise WebhookError(
                 f"no API client {client!r}; issue the client an API key first, "
@@ -141,8 +136,7 @@ def add_subscription(
         subscription = WebhookSubscription(
             client_id=row.id, url=url, secret=secret, created_at=now, active=True
         )
-        session.add(subscription)
-        session.flush()
+        outbox.add_subscription(subscription)
         view = _subscription_view(subscription)
     return NewSubscription(view, secret)
 
@@ -150,7 +144,7 @@ def add_subscription(
 def deactivate_subscription(*, uow: UnitOfWork, subscription_id: int) -> SubscriptionView:
     """Stop sending new events to a subscription; events already queued are still delivered."""
     with uow:
-        row = uow.session.get(WebhookSubscription, subscription_id)
+        row = uow.webhook_outbox.subscription(subscription_id)
         if row is None:
             raise WebhookError(f"no webhook subscription {subscription_id}", field="id")
         row.active = False
@@ -159,8 +153,7 @@ def deactivate_subscription(*, uow: UnitOfWork, subscription_id: int) -> Subscri
 
 def subscriptions(*, session: Session) -> list[SubscriptionView]:
     """All subscriptions, newest first."""
-    rows = session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id.desc()))
-    return [_subscription_view(row) for row in rows]
+    return [_subscription_view(row) for row in WebhookOutbox(session).subscriptions()]
 
 
 def _subscription_view(row: WebhookSubscription) -> SubscriptionView:
@@ -197,16 +190,9 @@ def events(
     limit: int = 200,
 ) -> list[EventView]:
     """Outbox events with their delivery state, newest first (for the UI and the CLI)."""
-    query = (
-        select(WebhookEvent, WebhookSubscription.url)
-        .join(WebhookSubscription, WebhookSubscription.id == WebhookEvent.subscription_id)
-        .order_by(WebhookEvent.created_at.desc(), WebhookEvent.id)
-        .limit(limit)
+    rows = WebhookOutbox(session).events(
+        review_case_id=review_case_id, pending_only=pending_only, limit=limit
     )
-    if review_case_id is not None:
-        query = query.where(WebhookEvent.review_case_id == review_case_id)
-    if pending_only:
-        query = query.where(WebhookEvent.status == "pending")
     return [
         EventView(
             id=event.id,
@@ -223,7 +209,7 @@ def events(
             last_status_code=event.last_status_code,
             delivered_at=event.delivered_at,
         )
-        for event, url in session.execute(query)
+        for event, url in rows
     ]
 
 
@@ -277,36 +263,13 @@ def _take_next(uow: UnitOfWork, *, due_by: datetime, now: datetime) -> _Job | No
     One event per hold: a hold taken for a whole batch could lapse while its last events
     still wait their turn, and another worker would post them a second time.
     """
-    due = and_(
-        WebhookEvent.status == "pending",
-        WebhookEvent.next_attempt_at <= due_by,
-        or_(WebhookEvent.locked_until.is_(None), WebhookEvent.locked_until < now),
-    )
     with uow:
-        session = uow.session
-        postgres = is_postgres(session)
-        if not postgres:
-            # An idle worker only reads; the write lock is taken when there is work, in a
-            # transaction of its own (a read transaction cannot wait for SQLite's write lock).
-            idle = not session.scalar(select(exists().where(due)))
-            uow.commit()
-            if idle:
-                return None
-        take_write_lock(session)
-        query = (
-            select(WebhookEvent, WebhookSubscription)
-            .join(WebhookSubscription, WebhookSubscription.id == WebhookEvent.subscription_id)
-            .where(due)
-            .order_by(WebhookEvent.next_attempt_at, WebhookEvent.created_at)
-            .limit(1)
+        held = uow.webhook_outbox.hold_next_due(
+            due_by=due_by, now=now, hold_until=now + DELIVERY_HOLD
         )
-        if postgres:
-            query = query.with_for_update(skip_locked=True, of=WebhookEvent)
-        row = session.execute(query).first()
-        if row is None:
+        if held is None:
             return None
-        event, subscription = row
-        event.locked_until = now + DELIVERY_HOLD
+        event, subscription = held
         body = json.dumps(event.payload, sort_keys=True, separators=(",", ":")).encode()
         return _Job(
             event.id,
@@ -345,9 +308,7 @@ def _record_attempt(
 ) -> bool:
     """Store how the post went; False when the hold had lapsed and another worker took over."""
     with uow:
-        session = uow.session
-        take_write_lock(session)
-        event = session.get(WebhookEvent, job.event_id, with_for_update=True)
+        event = uow.webhook_outbox.lock_event(job.event_id)
         if event is None or event.status != "pending" or event.locked_until != job.held_until:
             return False
         event.attempts += 1
