@@ -263,10 +263,9 @@ def _take_next(uow: UnitOfWork, *, due_by: datetime, now: datetime) -> _Job | No
     One event per hold: a hold taken for a whole batch could lapse while its last events
     still wait their turn, and another worker would post them a second time.
     """
+    held_until = now + DELIVERY_HOLD
     with uow:
-        held = uow.webhook_outbox.hold_next_due(
-            due_by=due_by, now=now, hold_until=now + DELIVERY_HOLD
-        )
+        held = uow.webhook_outbox.hold_next_due(due_by=due_by, now=now, hold_until=held_until)
         if held is None:
             return None
         event, subscription = held
@@ -277,7 +276,7 @@ def _take_next(uow: UnitOfWork, *, due_by: datetime, now: datetime) -> _Job | No
             subscription.secret,
             event.event_type,
             body,
-            event.locked_until,
+            held_until,
         )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from scoring.domain.review import CLAIM_IDLE_LIMIT, Actor, CaseKind, CaseStatus, Role
@@ -173,7 +173,8 @@ class ReviewCaseRepository:
     def take_claim(self, case: ReviewCase, reviewer: Actor, now: datetime) -> bool:
         """Give the case to the reviewer unless someone got there first; False if they did."""
         # The guard repeats the claimable condition: the row count proves nobody got there first.
-        result = self.session.execute(
+        # (An UPDATE's result is a CursorResult; the stubs type Session.execute more widely.)
+        result: CursorResult[Any] = self.session.execute(  # type: ignore[assignment]
             update(ReviewCase)
             .where(ReviewCase.id == case.id, _open_or_lapsed(now), _escalation_allows(reviewer))
             .values(status=CaseStatus.CLAIMED.value, claimed_by=reviewer.user_id, claimed_at=now)

@@ -157,6 +157,8 @@ def _resolve(
 ) -> None:
     """Store the new decision linked to the original, notify the client, close the case."""
     original = case.decision
+    # Both callers set the outcome before they resolve.
+    assert case.outcome is not None
     outcome = ReviewOutcome(case.outcome)
     new_outcome = rules.resulting_outcome(outcome, original_outcome=original.outcome)
     terms = (

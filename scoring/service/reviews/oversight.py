@@ -35,8 +35,11 @@ def oversight_stats(*, session: Session, now: datetime) -> OversightStats:
         per_reviewer[user.username if user else "unknown"].append(outcome)
         for code in _reason_codes(decision.reasons):
             per_reason[code].append(outcome)
-        days.append((case.resolved_at - case.received_at).total_seconds() / 86400)
-        if case.resolved_at <= due:
+        resolved_at = case.resolved_at
+        # The schema refuses a resolved case without its resolution time.
+        assert resolved_at is not None
+        days.append((resolved_at - case.received_at).total_seconds() / 86400)
+        if resolved_at <= due:
             on_time += 1
         else:
             late += 1
