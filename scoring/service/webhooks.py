@@ -17,7 +17,6 @@ import logging
 import random
 import secrets
 import threading
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,14 +24,12 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
-from scoring.storage.tables import ApiClient
-from scoring.storage.tables_reviews import WebhookEvent, WebhookSubscription
-from scoring.storage.write_turn import is_postgres, take_write_lock
+from scoring.storage.tables_reviews import WebhookSubscription
+from scoring.storage.webhook_outbox import WebhookOutbox
 
 Clock = Callable[[], datetime]
 SIGNATURE_HEADER = "Installment-Signature"
@@ -128,10 +125,8 @@ def add_subscription(
     secret = secret or secrets.token_urlsafe(32)
     now = clock()
     with uow:
-        session = uow.session
-        row = session.get(ApiClient, client) or session.scalar(
-            select(ApiClient).where(ApiClient.name == client)
-        )
+        outbox = uow.webhook_outbox
+        row = outbox.api_client(client)
         if row is None:
             raise WebhookError(
                 f"no API client {client!r}; issue the client an API key first, "
@@ -141,8 +136,7 @@ def add_subscription(
         subscription = WebhookSubscription(
             client_id=row.id, url=url, secret=secret, created_at=now, active=True
         )
-        session.add(subscription)
-        session.flush()
+        outbox.add_subscription(subscription)
         view = _subscription_view(subscription)
     return NewSubscription(view, secret)
 
@@ -150,7 +144,7 @@ def add_subscription(
 def deactivate_subscription(*, uow: UnitOfWork, subscription_id: int) -> SubscriptionView:
     """Stop sending new events to a subscription; events already queued are still delivered."""
     with uow:
-        row = uow.session.get(WebhookSubscription, subscription_id)
+        row = uow.webhook_outbox.subscription(subscription_id)
         if row is None:
             raise WebhookError(f"no webhook subscription {subscription_id}", field="id")
         row.active = False
@@ -159,8 +153,7 @@ def deactivate_subscription(*, uow: UnitOfWork, subscription_id: int) -> Subscri
 
 def subscriptions(*, session: Session) -> list[SubscriptionView]:
     """All subscriptions, newest first."""
-    rows = session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id.desc()))
-    return [_subscription_view(row) for row in rows]
+    return [_subscription_view(row) for row in WebhookOutbox(session).subscriptions()]
 
 
 def _subscription_view(row: WebhookSubscription) -> SubscriptionView:
@@ -180,36 +173,13 @@ def enqueue(
     now: datetime,
 ) -> list[str]:
     """Put one event per active subscription of the clients into the outbox; returns the ids."""
-    ids = []
-    rows = session.scalars(
-        select(WebhookSubscription).where(
-            WebhookSubscription.client_id.in_(list(client_ids)),
-            WebhookSubscription.active.is_(True),
-        )
+    return WebhookOutbox(session).enqueue(
+        client_ids=client_ids,
+        event_type=event_type,
+        review_case_id=review_case_id,
+        data=data,
+        now=now,
     )
-    for subscription in rows:
-        event_id = str(uuid.uuid4())
-        session.add(
-            WebhookEvent(
-                id=event_id,
-                subscription_id=subscription.id,
-                event_type=event_type,
-                review_case_id=review_case_id,
-                payload={
-                    "id": event_id,
-                    "type": event_type,
-                    "created_at": now.astimezone(UTC).isoformat(),
-                    "data": data,
-                },
-                created_at=now,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
-        ids.append(event_id)
-    session.flush()
-    return ids
 
 
 def events(
@@ -220,16 +190,9 @@ def events(
     limit: int = 200,
 ) -> list[EventView]:
     """Outbox events with their delivery state, newest first (for the UI and the CLI)."""
-    query = (
-        select(WebhookEvent, WebhookSubscription.url)
-        .join(WebhookSubscription, WebhookSubscription.id == WebhookEvent.subscription_id)
-        .order_by(WebhookEvent.created_at.desc(), WebhookEvent.id)
-        .limit(limit)
+    rows = WebhookOutbox(session).events(
+        review_case_id=review_case_id, pending_only=pending_only, limit=limit
     )
-    if review_case_id is not None:
-        query = query.where(WebhookEvent.review_case_id == review_case_id)
-    if pending_only:
-        query = query.where(WebhookEvent.status == "pending")
     return [
         EventView(
             id=event.id,
@@ -246,7 +209,7 @@ def events(
             last_status_code=event.last_status_code,
             delivered_at=event.delivered_at,
         )
-        for event, url in session.execute(query)
+        for event, url in rows
     ]
 
 
@@ -300,36 +263,12 @@ def _take_next(uow: UnitOfWork, *, due_by: datetime, now: datetime) -> _Job | No
     One event per hold: a hold taken for a whole batch could lapse while its last events
     still wait their turn, and another worker would post them a second time.
     """
-    due = and_(
-        WebhookEvent.status == "pending",
-        WebhookEvent.next_attempt_at <= due_by,
-        or_(WebhookEvent.locked_until.is_(None), WebhookEvent.locked_until < now),
-    )
+    held_until = now + DELIVERY_HOLD
     with uow:
-        session = uow.session
-        postgres = is_postgres(session)
-        if not postgres:
-            # An idle worker only reads; the write lock is taken when there is work, in a
-            # transaction of its own (a read transaction cannot wait for SQLite's write lock).
-            idle = not session.scalar(select(exists().where(due)))
-            uow.commit()
-            if idle:
-                return None
-        take_write_lock(session)
-        query = (
-            select(WebhookEvent, WebhookSubscription)
-            .join(WebhookSubscription, WebhookSubscription.id == WebhookEvent.subscription_id)
-            .where(due)
-            .order_by(WebhookEvent.next_attempt_at, WebhookEvent.created_at)
-            .limit(1)
-        )
-        if postgres:
-            query = query.with_for_update(skip_locked=True, of=WebhookEvent)
-        row = session.execute(query).first()
-        if row is None:
+        held = uow.webhook_outbox.hold_next_due(due_by=due_by, now=now, hold_until=held_until)
+        if held is None:
             return None
-        event, subscription = row
-        event.locked_until = now + DELIVERY_HOLD
+        event, subscription = held
         body = json.dumps(event.payload, sort_keys=True, separators=(",", ":")).encode()
         return _Job(
             event.id,
@@ -337,7 +276,7 @@ def _take_next(uow: UnitOfWork, *, due_by: datetime, now: datetime) -> _Job | No
             subscription.secret,
             event.event_type,
             body,
-            event.locked_until,
+            held_until,
         )
 
 
@@ -368,9 +307,7 @@ def _record_attempt(
 ) -> bool:
     """Store how the post went; False when the hold had lapsed and another worker took over."""
     with uow:
-        session = uow.session
-        take_write_lock(session)
-        event = session.get(WebhookEvent, job.event_id, with_for_update=True)
+        event = uow.webhook_outbox.lock_event(job.event_id)
         if event is None or event.status != "pending" or event.locked_until != job.held_until:
             return False
         event.attempts += 1

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
@@ -20,6 +21,12 @@ from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    # Imported where used: these modules import this one.
+    from scoring.storage.audit_log import AuditLog
+    from scoring.storage.review_cases import ReviewCaseRepository
+    from scoring.storage.webhook_outbox import WebhookOutbox
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
@@ -267,6 +274,27 @@ class UnitOfWork:
                 self.session.rollback()
         finally:
             self.session.close()
+
+    @property
+    def review_cases(self) -> ReviewCaseRepository:
+        """The review cases of this unit of work's transaction."""
+        from scoring.storage.review_cases import ReviewCaseRepository
+
+        return ReviewCaseRepository(self.session)
+
+    @property
+    def audit_log(self) -> AuditLog:
+        """The audit log, appended to in this unit of work's transaction."""
+        from scoring.storage.audit_log import AuditLog
+
+        return AuditLog(self.session)
+
+    @property
+    def webhook_outbox(self) -> WebhookOutbox:
+        """The webhook outbox, written in this unit of work's transaction."""
+        from scoring.storage.webhook_outbox import WebhookOutbox
+
+        return WebhookOutbox(self.session)
 
     def commit(self) -> None:
         """Make the work so far durable."""

@@ -1,0 +1,200 @@
+"""The reviewer queue: what a reviewer holds and may claim, and claiming, keeping, releasing,
+skipping and escalating a case.
+
+Two reviewers can never hold the same case: the repository picks the next case with
+``SKIP LOCKED`` on PostgreSQL and under the write lock on SQLite, and a claim is a
+conditional UPDATE whose row count is checked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from scoring.domain import review as rules
+from scoring.domain.review import Actor, CaseStatus, Role
+from scoring.service.reviews.views import ReviewCaseView, case_view_of, case_views_of
+from scoring.service.reviews.workflow import (
+    Clock,
+    lock_case,
+    record,
+    require_holder,
+    unclaim,
+    utc_now,
+)
+from scoring.storage.db import UnitOfWork
+from scoring.storage.review_cases import ReviewCaseRepository
+from scoring.storage.tables import ReviewCase
+
+
+def queue_for(*, session: Session, reviewer: Actor, now: datetime) -> list[ReviewCaseView]:
+    """The cases a reviewer holds, then those they may claim, each group oldest due first."""
+    if not rules.may_work_cases(reviewer):
+        return []
+    cases = ReviewCaseRepository(session)
+    held = cases.held_by(reviewer.user_id)
+    claimable = cases.claimable_for(reviewer, now)
+    listed = held + [c for c in claimable if c.claimed_by != reviewer.user_id]
+    return case_views_of(listed, cases.progress_of(listed), now)
+
+
+def awaiting_signature_for(
+    *, session: Session, reviewer: Actor, now: datetime
+) -> list[ReviewCaseView]:
+    """Proposals a senior reviewer may second-sign (not their own), oldest due first."""
+    if reviewer.role is not Role.SENIOR_REVIEWER:
+        return []
+    cases = ReviewCaseRepository(session)
+    waiting = cases.awaiting_signature_for(reviewer.user_id)
+    return case_views_of(waiting, cases.progress_of(waiting), now)
+
+
+def list_cases(
+    *, session: Session, now: datetime, status: CaseStatus | None = None, limit: int = 500
+) -> list[ReviewCaseView]:
+    """All cases (or those in one status), oldest due first: the read-only overview."""
+    cases = ReviewCaseRepository(session)
+    listed = cases.overview(status=status, limit=limit)
+    return case_views_of(listed, cases.progress_of(listed), now)
+
+
+def claim_next_case(
+    *, uow: UnitOfWork, reviewer: Actor, clock: Clock = utc_now
+) -> ReviewCaseView | None:
+    """Give the reviewer the next case (oldest due first); None when nothing is waiting."""
+    rules.require_worker(reviewer, "claim cases")
+    now = clock()
+    with uow:
+        candidate = uow.review_cases.next_claimable_for(reviewer, now)
+        if candidate is None:
+            return None
+        return _claim(uow, candidate, reviewer, now)
+
+
+def claim_case(
+    *, uow: UnitOfWork, case_id: str, reviewer: Actor, clock: Clock = utc_now
+) -> ReviewCaseView:
+    """Claim one particular case from the queue, if nobody else holds it."""
+    rules.require_worker(reviewer, "claim cases")
+    now = clock()
+    with uow:
+        cases = uow.review_cases
+        case = lock_case(cases, case_id)
+        if case.status == CaseStatus.CLAIMED.value and case.claimed_by == reviewer.user_id:
+            case.claimed_at = now
+            return case_view_of(case, cases.progress_for_change(case.id), now)
+        progress = cases.progress(case_id)
+        escalated_by = progress.escalated_by if progress is not None else None
+        waiting = case.status in (CaseStatus.OPEN.value, CaseStatus.CLAIMED.value)
+        if waiting and not rules.may_claim(reviewer, escalated_by=escalated_by):
+            raise rules.NotPermitted(
+                f"case {case_id} was escalated to the senior reviewers"
+                + (" by you" if escalated_by == reviewer.user_id else "")
+                + "; another senior reviewer must take it"
+            )
+        if not cases.is_claimable_by(case_id, reviewer, now):
+            raise rules.WrongState(
+                f"case {case_id} is {case.status.replace('_', ' ')}"
+                + (" by another reviewer" if case.status == CaseStatus.CLAIMED.value else "")
+                + "; it cannot be claimed now"
+            )
+        return _claim(uow, case, reviewer, now)
+
+
+def _claim(uow: UnitOfWork, case: ReviewCase, reviewer: Actor, now: datetime) -> ReviewCaseView:
+    cases = uow.review_cases
+    lapsed_holder = case.claimed_by if case.status == CaseStatus.CLAIMED.value else None
+    if not cases.take_claim(case, reviewer, now):
+        raise rules.WrongState(f"case {case.id} was claimed by someone else a moment ago")
+    if lapsed_holder is not None:
+        record(
+            uow.audit_log,
+            now=now,
+            actor="system",
+            action="claim_expired",
+            case_id=case.id,
+            details={"held_by": lapsed_holder},
+        )
+    record(uow.audit_log, now=now, actor=reviewer.label, action="claimed", case_id=case.id)
+    return case_view_of(case, cases.progress_for_change(case.id), now)
+
+
+def keep_claim(
+    *, uow: UnitOfWork, case_id: str, reviewer: Actor, clock: Clock = utc_now
+) -> ReviewCaseView:
+    """Renew the reviewer's claim while they work on the case, so it does not lapse."""
+    now = clock()
+    with uow:
+        cases = uow.review_cases
+        case = lock_case(cases, case_id)
+        require_holder(case, reviewer, "keep working on it")
+        case.claimed_at = now
+        return case_view_of(case, cases.progress_for_change(case.id), now)
+
+
+def release_case(
+    *, uow: UnitOfWork, case_id: str, reviewer: Actor, clock: Clock = utc_now
+) -> ReviewCaseView:
+    """Give a held case back to the queue."""
+    now = clock()
+    with uow:
+        cases = uow.review_cases
+        case = lock_case(cases, case_id)
+        require_holder(case, reviewer, "release it")
+        unclaim(case)
+        record(uow.audit_log, now=now, actor=reviewer.label, action="released", case_id=case.id)
+        return case_view_of(case, cases.progress_for_change(case.id), now)
+
+
+def skip_case(
+    *, uow: UnitOfWork, case_id: str, reviewer: Actor, clock: Clock = utc_now
+) -> ReviewCaseView:
+    """Skip for now: release the case if held, and do not offer it to this reviewer for a while."""
+    rules.require_worker(reviewer, "skip cases")
+    now = clock()
+    with uow:
+        cases = uow.review_cases
+        case = lock_case(cases, case_id)
+        if case.status == CaseStatus.CLAIMED.value and case.claimed_by == reviewer.user_id:
+            unclaim(case)
+        elif case.status == CaseStatus.RESOLVED.value:
+            raise rules.WrongState(f"case {case_id} is resolved; there is nothing to skip")
+        until = now + rules.SKIP_FOR
+        cases.skip(case_id, reviewer.user_id, until)
+        record(
+            uow.audit_log,
+            now=now,
+            actor=reviewer.label,
+            action="skipped",
+            case_id=case.id,
+            details={"until": until},
+        )
+        return case_view_of(case, cases.progress_for_change(case.id), now)
+
+
+def escalate_case(
+    *, uow: UnitOfWork, case_id: str, reviewer: Actor, note: str, clock: Clock = utc_now
+) -> ReviewCaseView:
+    """Hand a held case to the senior reviewers with a note; the holder cannot take it back."""
+    rules.require_worker(reviewer, "escalate cases")
+    note = rules.check_escalation_note(note)
+    now = clock()
+    with uow:
+        cases = uow.review_cases
+        case = lock_case(cases, case_id)
+        require_holder(case, reviewer, "escalate it")
+        progress = cases.progress_for_change(case.id)
+        progress.escalated_by = reviewer.user_id
+        progress.escalated_at = now
+        progress.escalation_note = note
+        unclaim(case)
+        record(
+            uow.audit_log,
+            now=now,
+            actor=reviewer.label,
+            action="escalated",
+            case_id=case.id,
+            details={"to": Role.SENIOR_REVIEWER.value, "note": note},
+        )
+        return case_view_of(case, progress, now)
