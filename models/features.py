@@ -33,6 +33,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from scoring.domain.errors import InvalidInputError
+
 __all__ = [
     "APPLICATION_FEATURES",
     "BUREAU_CLASS_RANK",
@@ -200,7 +202,7 @@ _MONTHS_AT = _rows([feature for feature, _ in _MONTHS], _FEATURE_ROW)
 _BUREAU_AT = _rows(BUREAU_FEATURES, _FEATURE_ROW)
 
 
-class FeatureInputError(ValueError):
+class FeatureInputError(InvalidInputError, ValueError):
     """An input table lacks a column or holds a value the features cannot read."""
 
 

@@ -24,6 +24,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from scoring.domain.errors import (
+    ConflictError,
+    EngineError,
+    InvalidInputError,
+    NotAuthenticatedError,
+)
 from scoring.service import audit
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
@@ -54,19 +60,19 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class AccountError(Exception):
+class AccountError(EngineError):
     """Base class of account errors; messages are safe to show to the person."""
 
 
-class InvalidAccount(AccountError):
+class InvalidAccount(AccountError, InvalidInputError):
     """A new account's username, role or password is not acceptable."""
 
 
-class UsernameTaken(AccountError):
+class UsernameTaken(AccountError, ConflictError):
     """Another account already has this username."""
 
 
-class SignInRefused(AccountError):
+class SignInRefused(AccountError, NotAuthenticatedError):
     """Wrong username or password, or a locked or inactive account (deliberately one message)."""
 
     def __init__(self) -> None:

@@ -23,6 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from review_ui.throttle import SignInThrottle
 from review_ui.waterfall import waterfall_svg
+from scoring.api.errors import status_for
+from scoring.domain.errors import (
+    EngineError,
+    NotAuthenticatedError,
+    NotFoundError,
+    NotPermittedError,
+)
 from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
 
 HERE = Path(__file__).resolve().parent
@@ -58,16 +65,12 @@ class ReviewUi:
         return UnitOfWork(self.sessions)
 
 
-class NotSignedIn(Exception):
+class NotSignedIn(NotAuthenticatedError):
     """No valid session: the person is sent to the sign-in page."""
 
 
-class Forbidden(Exception):
+class Forbidden(NotPermittedError):
     """The signed-in person's role does not allow this; answered with the 403 page."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _templates() -> Jinja2Templates:
@@ -113,8 +116,6 @@ def create_review_app(
     """The reviewer UI on ``sessions`` (the API's runtime) or else the configured database."""
     from review_ui.pages import router
     from scoring.config import get_settings
-    from scoring.domain.review import NotPermitted, ReviewError
-    from scoring.service.reviews import ReviewNotFound
 
     if sessions is None:
         sessions = session_factory(create_engine_for(database_url or get_settings().database_url))
@@ -135,15 +136,17 @@ def create_review_app(
         response.delete_cookie(SESSION_COOKIE, path=cookie_path(request))
         return response
 
-    @app.exception_handler(ReviewError)
-    def _refused(request: Request, error: ReviewError) -> HTMLResponse:
-        status = 403 if isinstance(error, NotPermitted) else 409
-        return render(request, "refused.html", {"message": str(error)}, status_code=status)
+    @app.exception_handler(EngineError)
+    def _refused(request: Request, error: EngineError) -> HTMLResponse:
+        # The status comes from the API's map, so a refusal answers alike on both.
+        return render(
+            request, "refused.html", {"message": error.message}, status_code=status_for(error)
+        )
 
-    @app.exception_handler(ReviewNotFound)
-    def _not_found(request: Request, _error: ReviewNotFound) -> HTMLResponse:
+    @app.exception_handler(NotFoundError)
+    def _not_found(request: Request, error: NotFoundError) -> HTMLResponse:
         # The same words for every address: nothing from the URL is echoed into the page.
-        return render(request, "404.html", {"message": NO_SUCH_CASE}, status_code=404)
+        return render(request, "404.html", {"message": NO_SUCH_CASE}, status_code=status_for(error))
 
     @app.exception_handler(404)
     def _no_such_page(request: Request, _error: Exception) -> HTMLResponse:
@@ -151,7 +154,9 @@ def create_review_app(
 
     @app.exception_handler(Forbidden)
     def _forbidden(request: Request, error: Forbidden) -> HTMLResponse:
-        return render(request, "403.html", {"message": error.message}, status_code=403)
+        return render(
+            request, "403.html", {"message": error.message}, status_code=status_for(error)
+        )
 
     return app
 

@@ -20,7 +20,8 @@ from review_ui.app import (
 )
 from review_ui.deps import CaseWorkerDep, FormSenderDep, SignedInDep, UiDep, actor_of
 from review_ui.permissions import can_work_cases, case_permissions
-from scoring.domain.review import InvalidInput, NewTerms, NotPermitted, ReviewError, WrongState
+from scoring.api.errors import status_for
+from scoring.domain.review import InvalidInput, NewTerms, ReviewError
 from scoring.service import reviews, webhooks
 
 router = APIRouter()
@@ -215,7 +216,7 @@ def escalate_case(
             case_id,
             error=f"Not escalated: {refusal}.",
             form={"escalation_note": note},
-            status_code=_status_of(refusal),
+            status_code=status_for(refusal),
         )
     return _redirect_with(
         request, "queue", notice="Escalated: the case waits for a senior reviewer."
@@ -301,7 +302,7 @@ def decide_case(
             case_id,
             error=f"Not saved: {refusal}.",
             form=form,
-            status_code=_status_of(refusal),
+            status_code=status_for(refusal),
         )
     notice = (
         "Saved: waiting for a senior reviewer's second signature."
@@ -351,7 +352,7 @@ def second_signature(
             case_id,
             error=f"Not saved: {refusal}.",
             form={"signature_justification": justification},
-            status_code=_status_of(refusal),
+            status_code=status_for(refusal),
         )
     notice = "Signed: the case is resolved." if verdict == "sign" else "Sent back to the queue."
     return _redirect_with(request, "case_page", notice=notice, case_id=case_id)
@@ -388,7 +389,7 @@ def extend_case(
             case_id,
             error=f"Not extended: {refusal}.",
             form={"extension_reason": reason},
-            status_code=_status_of(refusal),
+            status_code=status_for(refusal),
         )
     return _redirect_with(
         request, "case_page", notice="Extended; the customer's notice is sent.", case_id=case_id
@@ -424,11 +425,3 @@ def oversight(request: Request, ui: UiDep, _reviewer: SignedInDep) -> Response:
 def _redirect_with(request: Request, name: str, *, notice: str, **params: str) -> Response:
     url = request.url_for(name, **params).include_query_params(notice=notice)
     return RedirectResponse(url, status_code=303)
-
-
-def _status_of(refusal: ReviewError) -> int:
-    if isinstance(refusal, NotPermitted):
-        return 403
-    if isinstance(refusal, WrongState):
-        return 409
-    return 422

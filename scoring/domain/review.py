@@ -22,6 +22,7 @@ from scoring.domain.deadlines import (
     due_date,
     extension_notice_due,
 )
+from scoring.domain.errors import ConflictError, EngineError, InvalidInputError, NotPermittedError
 from scoring.domain.policy import Policy
 
 # Deadlines are calendar days in Estonia: a case due on a day is due until that day ends there.
@@ -93,19 +94,19 @@ class NewTerms:
     term_months: int
 
 
-class ReviewError(Exception):
+class ReviewError(EngineError):
     """Base class of the review rules' refusals; messages are one line and safe to show."""
 
 
-class NotPermitted(ReviewError):
+class NotPermitted(ReviewError, NotPermittedError):
     """The person's role does not allow the action."""
 
 
-class WrongState(ReviewError):
+class WrongState(ReviewError, ConflictError):
     """The case is not in a state where the action makes sense."""
 
 
-class InvalidInput(ReviewError):
+class InvalidInput(ReviewError, InvalidInputError):
     """A justification, reason, statement or offer is missing or malformed."""
 
 

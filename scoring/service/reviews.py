@@ -44,7 +44,13 @@ from scoring.letters.review import (
     render_review_outcome_letter,
 )
 from scoring.service import audit, decision_log, webhooks
-from scoring.service.errors import DecisionNotFound, ServiceError
+from scoring.service.errors import (
+    AlreadyContested,
+    DecisionNotFound,
+    InvalidContest,
+    NotContestable,
+    ReviewNotFound,
+)
 from scoring.service.policy_files import policy_for_version
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import (
@@ -80,34 +86,6 @@ ENTITY = "review_case"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-# Errors the API maps to HTTP statuses; the domain's ReviewError subclasses pass through
-# to the reviewer pages unchanged.
-
-
-class ReviewNotFound(ServiceError):
-    """No review case with that id is visible to the caller."""
-
-    code = "review_not_found"
-
-
-class AlreadyContested(ServiceError):
-    """The decision already has a contest case."""
-
-    code = "already_contested"
-
-
-class NotContestable(ServiceError):
-    """The decision cannot be contested (its window closed, or it is not automated)."""
-
-    code = "not_contestable"
-
-
-class InvalidContest(ServiceError):
-    """The contest request is malformed (an empty statement, bad attachment metadata)."""
-
-    code = "invalid_contest"
 
 
 # What callers get back: plain values, never ORM objects.

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from data_contracts import retention as rules
 from data_contracts.loader import RETENTION_RULES
 from scoring.domain.bureau import BUREAU_NAME
+from scoring.domain.errors import InvalidInputError
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.domain.pseudonym import pseudonymise
 from scoring.service import audit
@@ -46,7 +47,7 @@ SOURCES = {
 }
 
 
-class InvalidSubjectRequest(ServiceError):
+class InvalidSubjectRequest(ServiceError, InvalidInputError):
     """The request names no valid person; the message never repeats the code."""
 
     code = "invalid_personal_code"

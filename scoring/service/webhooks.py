@@ -28,6 +28,7 @@ import httpx
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
+from scoring.domain.errors import InvalidInputError
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import ApiClient
@@ -54,7 +55,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class WebhookError(ServiceError):
+class WebhookError(ServiceError, InvalidInputError):
     """A webhook subscription request cannot be carried out."""
 
     code = "webhook_error"
