@@ -30,6 +30,7 @@ from scoring.domain.errors import (
     InvalidInputError,
     NotAuthenticatedError,
 )
+from scoring.domain.permissions import Actor, Role
 from scoring.service import audit
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
@@ -80,27 +81,17 @@ class SignInRefused(AccountError, NotAuthenticatedError):
 
 
 @dataclass(frozen=True)
-class Reviewer:
-    """The signed-in person, as pages and permission predicates see them."""
-
-    id: int
-    username: str
-    role: str
-    training_completed_on: date | None = None
-
-
-@dataclass(frozen=True)
 class SignedIn:
     """A new session: the cookie token (shown once) and its CSRF token."""
 
     token: str
     csrf_token: str
-    reviewer: Reviewer
+    actor: Actor
 
 
 @dataclass(frozen=True)
 class ActiveSession:
-    reviewer: Reviewer
+    actor: Actor
     csrf_token: str
     expires_at: datetime
 
@@ -117,8 +108,9 @@ class AccountEvent:
     details: dict[str, object]
 
 
-def _reviewer(user: User) -> Reviewer:
-    return Reviewer(user.id, user.username, user.role, user.training_completed_on)
+def _actor(user: User) -> Actor:
+    """The person of a stored account; the row itself never leaves this module."""
+    return Actor(user.id, user.username, Role(user.role), user.training_completed_on)
 
 
 def _token_hash(token: str) -> str:
@@ -132,7 +124,7 @@ def add_user(
     role: str,
     password: str,
     training_completed_on: date | None = None,
-) -> Reviewer:
+) -> Actor:
     """Create a personal account with an argon2-hashed password."""
     if not _USERNAME.match(username):
         raise InvalidAccount(
@@ -156,12 +148,17 @@ def add_user(
     )
     session.add(user)
     session.flush()
-    return _reviewer(user)
+    return _actor(user)
+
+
+def account_exists(*, uow: UnitOfWork, username: str) -> bool:
+    """Whether an account with this username exists (active or not)."""
+    return uow.session.scalar(select(User.id).where(User.username == username)) is not None
 
 
 def set_password(
     *, uow: UnitOfWork, username: str, password: str, role: str | None = None
-) -> Reviewer:
+) -> Actor:
     """Give an existing account a new password (and role), unlock it and end its sessions."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
@@ -179,7 +176,7 @@ def set_password(
         user.role = role
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
-    return _reviewer(user)
+    return _actor(user)
 
 
 def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> SignedIn:
@@ -221,7 +218,7 @@ def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> 
     )
     session.flush()
     _record(session, now=now, actor=_label(user.username), action="signed_in", username=username)
-    return SignedIn(token=token, csrf_token=csrf_token, reviewer=_reviewer(user))
+    return SignedIn(token=token, csrf_token=csrf_token, actor=_actor(user))
 
 
 def _refuse(uow: UnitOfWork, *, username: str, now: datetime) -> NoReturn:
@@ -287,7 +284,7 @@ def active_session(*, uow: UnitOfWork, token: str, now: datetime) -> ActiveSessi
         return None
     if now - row.last_seen_at >= _TOUCH_INTERVAL:
         row.last_seen_at = now
-    return ActiveSession(_reviewer(row.user), row.csrf_token, row.expires_at)
+    return ActiveSession(_actor(row.user), row.csrf_token, row.expires_at)
 
 
 def sign_out(*, uow: UnitOfWork, token: str, now: datetime) -> None:

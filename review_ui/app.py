@@ -30,6 +30,7 @@ from scoring.domain.errors import (
     NotFoundError,
     NotPermittedError,
 )
+from scoring.domain.permissions import is_read_only, may_claim, may_work_cases
 from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
 
 HERE = Path(__file__).resolve().parent
@@ -85,6 +86,10 @@ def _templates() -> Jinja2Templates:
         "–" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
     templates.env.globals["waterfall"] = waterfall_svg
+    # Pages ask the domain's permission predicates, never role names.
+    templates.env.globals["is_read_only"] = is_read_only
+    templates.env.globals["may_work_cases"] = may_work_cases
+    templates.env.globals["may_claim"] = may_claim
     return templates
 
 
@@ -94,12 +99,12 @@ TEMPLATES = _templates()
 def render(
     request: Request, template: str, context: dict[str, object], *, status_code: int = 200
 ) -> HTMLResponse:
-    """A page from ``templates/`` with the signed-in reviewer and CSRF token in scope."""
+    """A page from ``templates/`` with the signed-in person (``me``) and CSRF token in scope."""
     return TEMPLATES.TemplateResponse(
         request,
         template,
         {
-            "me": getattr(request.state, "reviewer", None),
+            "me": getattr(request.state, "actor", None),
             "csrf_token": getattr(request.state, "csrf_token", None),
             **context,
         },

@@ -5,11 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from sqlalchemy import select
-
-from review_ui.accounts import add_user, set_password
+from review_ui.accounts import account_exists, add_user, set_password
 from scoring.storage.db import UnitOfWork
-from scoring.storage.tables import User
 
 DEMO_ACCOUNTS = (
     ("reviewer", "reviewer"),
@@ -26,8 +23,7 @@ def seed_demo_reviewers(
     for username, role in DEMO_ACCOUNTS:
         # Random per run: a demo database copied elsewhere does not carry a known password.
         password = f"demo-{secrets.token_urlsafe(9)}"
-        exists = uow.session.scalar(select(User.id).where(User.username == username))
-        if exists is None:
+        if not account_exists(uow=uow, username=username):
             add_user(
                 uow=uow,
                 username=username,
