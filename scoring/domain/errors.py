@@ -7,7 +7,7 @@ a secret. ``field`` names the input at fault when there is one.
 
 The root has a few branches, one per kind of answer a caller needs; every concrete error
 derives from exactly one of them (besides its own area's base class), and the caller's
-response (an HTTP status, a page, an exit code) is chosen by branch alone::
+response (an HTTP status, an error page) is chosen by branch alone::
 
     EngineError                       (root; any other refusal, answered 400)
     ├── InvalidInputError             the input is malformed or breaks a rule   (422)
@@ -24,14 +24,14 @@ and ``except ReviewError`` go on working, for instance::
     ReviewError (scoring.domain.review)     NotPermitted, WrongState, InvalidInput
     StorageError (scoring.storage.db)       InvalidDatabaseUrl, DatabaseUnavailable, ...
     BureauError (scoring.bureau.client)     BureauUnavailable, BureauMalformedAnswer, ...
-    RegistryError (models.registry)         no such model or version, promotion refused
+    RegistryError, PromotionRefused (models.registry)
     ContractError, ContractViolation, ForbiddenFeature (data_contracts.loader)
     WorldError (models.world.errors)        the synthetic world's arguments and folders
     AccountError (review_ui.accounts)       InvalidAccount, UsernameTaken, SignInRefused
 
 Programming errors (a prepared statement given the wrong parameters, a direct route whose
 resolvers do not fit, SHAP values that do not add up) are bugs, not refusals: they stay
-outside the tree and surface as 500s.
+outside the tree and surface as 500s. So do the benchmark and soak tools' own errors.
 
 Errors that are also a built-in kind (``ValueError``, ``LookupError``) keep that base too,
 so code that catches the built-in is unaffected. The HTTP statuses of the branches live in
