@@ -22,6 +22,8 @@ from open_data_contract_standard.model import (
     SchemaProperty,
 )
 
+from scoring.domain.errors import InvalidInputError
+
 if TYPE_CHECKING:
     import pandas
 
@@ -51,11 +53,11 @@ RETENTION_RULES: dict[str, str] = {
 _ISO_DURATION = re.compile(r"^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?$")
 
 
-class ContractError(ValueError):
+class ContractError(InvalidInputError, ValueError):
     """A contract file is missing, malformed, or lacks a property the code relies on."""
 
 
-class ForbiddenFeature(ValueError):
+class ForbiddenFeature(InvalidInputError, ValueError):
     """A model feature that the training snapshot contract does not allow."""
 
     def __init__(self, violations: list[str]) -> None:
@@ -63,7 +65,7 @@ class ForbiddenFeature(ValueError):
         super().__init__("; ".join(violations))
 
 
-class ContractViolation(ValueError):
+class ContractViolation(InvalidInputError, ValueError):
     """A batch of data does not satisfy its contract; the message is the readable report."""
 
     def __init__(self, summary: str, *, report_path: Path | None = None) -> None:

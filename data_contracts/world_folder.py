@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scoring.domain.errors import EngineError, InvalidInputError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -136,11 +138,11 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-class WorldError(Exception):
+class WorldError(EngineError):
     """Base of every error raised by ``models.world`` and by this module."""
 
 
-class WorldFormatError(WorldError):
+class WorldFormatError(WorldError, InvalidInputError):
     """A world folder is missing, incomplete, tampered with or of an unknown format."""
 
 

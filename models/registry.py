@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.training.scoring_model import ScoringModel
+from scoring.domain.errors import ConflictError, NotFoundError
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -26,7 +27,7 @@ CHALLENGER = "challenger"
 _REQUIREMENTS = ("lightgbm", "optbinning", "scikit-learn", "pandas", "numpy")
 
 
-class RegistryError(LookupError):
+class RegistryError(NotFoundError, LookupError):
     """A model version or alias the registry does not hold."""
 
 
@@ -105,9 +106,12 @@ def log_training(
                 "data_fingerprint": result.fingerprint,
             }
         )
-        params = dict(result.params, contract=f"{plan.contract_id} {plan.contract_version}",
-                      data_fingerprint=result.fingerprint,
-                      split=result.split.describe(plan.time))
+        params = dict(
+            result.params,
+            contract=f"{plan.contract_id} {plan.contract_version}",
+            data_fingerprint=result.fingerprint,
+            split=result.split.describe(plan.time),
+        )
         for kind, model in result.models.items():
             params[f"{kind}.calibration_slope"] = model.calibration.slope
             params[f"{kind}.calibration_intercept"] = model.calibration.intercept
@@ -214,7 +218,7 @@ def version_tags(version_or_alias: str | int, *, settings=None) -> dict[str, str
 DEFAULT_GATES = Path(__file__).parent / "training" / "promotion_gates.yaml"
 
 
-class PromotionRefused(RuntimeError):
+class PromotionRefused(ConflictError, RuntimeError):
     """A version failed a promotion gate; the message names the gate."""
 
 
@@ -234,9 +238,11 @@ def _contract_gate(candidate: dict[str, str], gates: dict[str, Any], contract) -
     want = gates.get("contract_id")
     got = candidate.get("contract_id")
     if not got or (want is not None and got != want):
-        return GateResult("contract", False,
-                          f"validated against {got} {candidate.get('contract_version')}, "
-                          f"required {want}")
+        return GateResult(
+            "contract",
+            False,
+            f"validated against {got} {candidate.get('contract_version')}, required {want}",
+        )
     features = [f for f in candidate.get("features", "").split(",") if f]
     if contract is not None:
         if not features:
@@ -245,9 +251,12 @@ def _contract_gate(candidate: dict[str, str], gates: dict[str, Any], contract) -
             contract.check_model_features(features)
         except ValueError as refused:  # ForbiddenFeature names every offending field
             return GateResult("contract", False, str(refused))
-    return GateResult("contract", True,
-                      f"validated against {got} {candidate.get('contract_version')}; "
-                      f"{len(features)} features allowed by {want}")
+    return GateResult(
+        "contract",
+        True,
+        f"validated against {got} {candidate.get('contract_version')}; "
+        f"{len(features)} features allowed by {want}",
+    )
 
 
 def _fairness_gate(candidate: dict[str, str], bounds: dict[str, Any]) -> GateResult:
@@ -267,13 +276,15 @@ def _fairness_gate(candidate: dict[str, str], bounds: dict[str, Any]) -> GateRes
             if value > float(limit):
                 over.append(f"{attribute} {metric} gap {value:.4f} above {limit}")
     if missing:
-        return GateResult("fairness", False,
-                          f"no fairness figures recorded ({missing[0]}, ...): train with "
-                          "protected attributes kept aside")
+        return GateResult(
+            "fairness",
+            False,
+            f"no fairness figures recorded ({missing[0]}, ...): train with "
+            "protected attributes kept aside",
+        )
     if over:
         return GateResult("fairness", False, "; ".join(over))
-    return GateResult("fairness", True,
-                      f"{judged} group gaps within bounds {dict(limits)}")
+    return GateResult("fairness", True, f"{judged} group gaps within bounds {dict(limits)}")
 
 
 def evaluate_gates(
@@ -291,27 +302,43 @@ def evaluate_gates(
     results = [_contract_gate(candidate, gates, contract)]
     ece = _metric(candidate, "ece")
     bound = float(gates["max_ece"])
-    results.append(GateResult("calibration", ece is not None and ece <= bound,
-                              f"ECE {ece} against bound {bound}"))
+    results.append(
+        GateResult(
+            "calibration", ece is not None and ece <= bound, f"ECE {ece} against bound {bound}"
+        )
+    )
     truth_ece = _metric(candidate, "truth_ece")
     if truth_ece is not None and "max_truth_ece" in gates:
         bound = float(gates["max_truth_ece"])
-        results.append(GateResult("calibration_vs_truth", truth_ece <= bound,
-                                  f"ECE against true PDs {truth_ece} against bound {bound}"))
+        results.append(
+            GateResult(
+                "calibration_vs_truth",
+                truth_ece <= bound,
+                f"ECE against true PDs {truth_ece} against bound {bound}",
+            )
+        )
     gaps = [v for k, v in candidate.items() if k.endswith("_max_gap")]
     worst = max((float(v) for v in gaps), default=None)
     bound = float(gates["max_additivity_gap"])
-    results.append(GateResult("explanations_add_up", worst is not None and worst <= bound,
-                              f"largest additivity gap {worst} against bound {bound}"))
+    results.append(
+        GateResult(
+            "explanations_add_up",
+            worst is not None and worst <= bound,
+            f"largest additivity gap {worst} against bound {bound}",
+        )
+    )
     if gates.get("fairness"):
         results.append(_fairness_gate(candidate, gates["fairness"]))
     if gates.get("auc_not_below_champion_ci") and champion is not None:
         auc = _metric(candidate, "auc")
         floor = _metric(champion, "auc_ci_low")
-        results.append(GateResult(
-            "auc_vs_champion", auc is not None and floor is not None and auc >= floor,
-            f"AUC {auc} against the champion's lower 95 % bound {floor}",
-        ))
+        results.append(
+            GateResult(
+                "auc_vs_champion",
+                auc is not None and floor is not None and auc >= floor,
+                f"AUC {auc} against the champion's lower 95 % bound {floor}",
+            )
+        )
     return results
 
 

@@ -24,6 +24,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from scoring.domain.errors import (
+    ConflictError,
+    EngineError,
+    InvalidInputError,
+    NotAuthenticatedError,
+)
+from scoring.domain.permissions import Actor, Role
 from scoring.service import audit
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
@@ -54,33 +61,23 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class AccountError(Exception):
+class AccountError(EngineError):
     """Base class of account errors; messages are safe to show to the person."""
 
 
-class InvalidAccount(AccountError):
+class InvalidAccount(AccountError, InvalidInputError):
     """A new account's username, role or password is not acceptable."""
 
 
-class UsernameTaken(AccountError):
+class UsernameTaken(AccountError, ConflictError):
     """Another account already has this username."""
 
 
-class SignInRefused(AccountError):
+class SignInRefused(AccountError, NotAuthenticatedError):
     """Wrong username or password, or a locked or inactive account (deliberately one message)."""
 
     def __init__(self) -> None:
         super().__init__(SIGN_IN_REFUSED)
-
-
-@dataclass(frozen=True)
-class Reviewer:
-    """The signed-in person, as pages and permission predicates see them."""
-
-    id: int
-    username: str
-    role: str
-    training_completed_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -89,12 +86,12 @@ class SignedIn:
 
     token: str
     csrf_token: str
-    reviewer: Reviewer
+    actor: Actor
 
 
 @dataclass(frozen=True)
 class ActiveSession:
-    reviewer: Reviewer
+    actor: Actor
     csrf_token: str
     expires_at: datetime
 
@@ -111,8 +108,9 @@ class AccountEvent:
     details: dict[str, object]
 
 
-def _reviewer(user: User) -> Reviewer:
-    return Reviewer(user.id, user.username, user.role, user.training_completed_on)
+def _actor(user: User) -> Actor:
+    """The person of a stored account; the row itself never leaves this module."""
+    return Actor(user.id, user.username, Role(user.role), user.training_completed_on)
 
 
 def _token_hash(token: str) -> str:
@@ -126,7 +124,7 @@ def add_user(
     role: str,
     password: str,
     training_completed_on: date | None = None,
-) -> Reviewer:
+) -> Actor:
     """Create a personal account with an argon2-hashed password."""
     if not _USERNAME.match(username):
         raise InvalidAccount(
@@ -150,12 +148,17 @@ def add_user(
     )
     session.add(user)
     session.flush()
-    return _reviewer(user)
+    return _actor(user)
+
+
+def account_exists(*, uow: UnitOfWork, username: str) -> bool:
+    """Whether an account with this username exists (active or not)."""
+    return uow.session.scalar(select(User.id).where(User.username == username)) is not None
 
 
 def set_password(
     *, uow: UnitOfWork, username: str, password: str, role: str | None = None
-) -> Reviewer:
+) -> Actor:
     """Give an existing account a new password (and role), unlock it and end its sessions."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
@@ -173,7 +176,7 @@ def set_password(
         user.role = role
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
-    return _reviewer(user)
+    return _actor(user)
 
 
 def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> SignedIn:
@@ -215,7 +218,7 @@ def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> 
     )
     session.flush()
     _record(session, now=now, actor=_label(user.username), action="signed_in", username=username)
-    return SignedIn(token=token, csrf_token=csrf_token, reviewer=_reviewer(user))
+    return SignedIn(token=token, csrf_token=csrf_token, actor=_actor(user))
 
 
 def _refuse(uow: UnitOfWork, *, username: str, now: datetime) -> NoReturn:
@@ -281,7 +284,7 @@ def active_session(*, uow: UnitOfWork, token: str, now: datetime) -> ActiveSessi
         return None
     if now - row.last_seen_at >= _TOUCH_INTERVAL:
         row.last_seen_at = now
-    return ActiveSession(_reviewer(row.user), row.csrf_token, row.expires_at)
+    return ActiveSession(_actor(row.user), row.csrf_token, row.expires_at)
 
 
 def sign_out(*, uow: UnitOfWork, token: str, now: datetime) -> None:

@@ -22,6 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from review_ui.throttle import SignInThrottle
 from review_ui.waterfall import waterfall_svg
+from scoring.api.errors import status_for
+from scoring.domain.errors import (
+    EngineError,
+    NotAuthenticatedError,
+    NotFoundError,
+    NotPermittedError,
+)
+from scoring.domain.permissions import is_read_only, may_claim, may_work_cases
 from scoring.storage.db import UnitOfWork
 
 HERE = Path(__file__).resolve().parent
@@ -54,16 +62,12 @@ class ReviewUi:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
 
 
-class NotSignedIn(Exception):
+class NotSignedIn(NotAuthenticatedError):
     """No valid session: the person is sent to the sign-in page."""
 
 
-class Forbidden(Exception):
+class Forbidden(NotPermittedError):
     """The signed-in person's role does not allow this; answered with the 403 page."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _templates() -> Jinja2Templates:
@@ -78,6 +82,10 @@ def _templates() -> Jinja2Templates:
         "–" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
     templates.env.globals["waterfall"] = waterfall_svg
+    # Pages ask the domain's permission predicates, never role names.
+    templates.env.globals["is_read_only"] = is_read_only
+    templates.env.globals["may_work_cases"] = may_work_cases
+    templates.env.globals["may_claim"] = may_claim
     return templates
 
 
@@ -87,12 +95,12 @@ TEMPLATES = _templates()
 def render(
     request: Request, template: str, context: dict[str, object], *, status_code: int = 200
 ) -> HTMLResponse:
-    """A page from ``templates/`` with the signed-in reviewer and CSRF token in scope."""
+    """A page from ``templates/`` with the signed-in person (``me``) and CSRF token in scope."""
     return TEMPLATES.TemplateResponse(
         request,
         template,
         {
-            "me": getattr(request.state, "reviewer", None),
+            "me": getattr(request.state, "actor", None),
             "csrf_token": getattr(request.state, "csrf_token", None),
             **context,
         },
@@ -111,8 +119,6 @@ def create_review_app(
     runtime the API uses; it builds no engine of its own.
     """
     from review_ui.pages import router
-    from scoring.domain.review import NotPermitted, ReviewError
-    from scoring.service.reviews import ReviewNotFound
 
     app = FastAPI(
         title="Reviewer UI",
@@ -131,15 +137,17 @@ def create_review_app(
         response.delete_cookie(SESSION_COOKIE, path=cookie_path(request))
         return response
 
-    @app.exception_handler(ReviewError)
-    def _refused(request: Request, error: ReviewError) -> HTMLResponse:
-        status = 403 if isinstance(error, NotPermitted) else 409
-        return render(request, "refused.html", {"message": str(error)}, status_code=status)
+    @app.exception_handler(EngineError)
+    def _refused(request: Request, error: EngineError) -> HTMLResponse:
+        # The status comes from the API's map, so a refusal answers alike on both.
+        return render(
+            request, "refused.html", {"message": error.message}, status_code=status_for(error)
+        )
 
-    @app.exception_handler(ReviewNotFound)
-    def _not_found(request: Request, _error: ReviewNotFound) -> HTMLResponse:
+    @app.exception_handler(NotFoundError)
+    def _not_found(request: Request, error: NotFoundError) -> HTMLResponse:
         # The same words for every address: nothing from the URL is echoed into the page.
-        return render(request, "404.html", {"message": NO_SUCH_CASE}, status_code=404)
+        return render(request, "404.html", {"message": NO_SUCH_CASE}, status_code=status_for(error))
 
     @app.exception_handler(404)
     def _no_such_page(request: Request, _error: Exception) -> HTMLResponse:
@@ -147,7 +155,9 @@ def create_review_app(
 
     @app.exception_handler(Forbidden)
     def _forbidden(request: Request, error: Forbidden) -> HTMLResponse:
-        return render(request, "403.html", {"message": error.message}, status_code=403)
+        return render(
+            request, "403.html", {"message": error.message}, status_code=status_for(error)
+        )
 
     return app
 

@@ -1,4 +1,4 @@
-"""Page dependencies: the signed-in reviewer, the CSRF check on every form, role gates."""
+"""Page dependencies: the signed-in person (an ``Actor``), the CSRF check, role gates."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from review_ui.accounts import Reviewer, active_session, csrf_matches
+from review_ui.accounts import active_session, csrf_matches
 from review_ui.app import SESSION_COOKIE, Forbidden, NotSignedIn, ReviewUi
-from review_ui.permissions import actor_of, can_read_cases, can_work_cases
+from scoring.domain.permissions import Actor, may_read_cases, may_work_cases
 
 FORGED_FORM = (
     "This form carried no valid security token, so it was refused and nothing was changed. "
@@ -25,7 +25,7 @@ def review_ui(request: Request) -> ReviewUi:
 UiDep = Annotated[ReviewUi, Depends(review_ui)]
 
 
-def signed_in(request: Request, ui: UiDep) -> Reviewer:
+def signed_in(request: Request, ui: UiDep) -> Actor:
     """The reviewer of a live session; otherwise the person is sent to sign in."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -34,17 +34,17 @@ def signed_in(request: Request, ui: UiDep) -> Reviewer:
         active = active_session(uow=uow, token=token, now=ui.clock())
     if active is None:
         raise NotSignedIn()
-    request.state.reviewer = active.reviewer
+    request.state.actor = active.actor
     request.state.csrf_token = active.csrf_token
-    if not can_read_cases(active.reviewer):
+    if not may_read_cases(active.actor):
         raise Forbidden("Your account has no role in the reviewer UI.")
-    return active.reviewer
+    return active.actor
 
 
-SignedInDep = Annotated[Reviewer, Depends(signed_in)]
+SignedInDep = Annotated[Actor, Depends(signed_in)]
 
 
-async def form_sender(request: Request, reviewer: SignedInDep) -> Reviewer:
+async def form_sender(request: Request, reviewer: SignedInDep) -> Actor:
     """The sender of a POST whose CSRF token matches the session's, checked before any change."""
     form = await request.form()
     token = form.get("csrf_token")
@@ -53,16 +53,16 @@ async def form_sender(request: Request, reviewer: SignedInDep) -> Reviewer:
     return reviewer
 
 
-FormSenderDep = Annotated[Reviewer, Depends(form_sender)]
+FormSenderDep = Annotated[Actor, Depends(form_sender)]
 
 
-def case_worker(reviewer: FormSenderDep) -> Reviewer:
+def case_worker(reviewer: FormSenderDep) -> Actor:
     """A reviewer or senior reviewer sending a valid form; auditors are refused."""
-    if not can_work_cases(reviewer):
+    if not may_work_cases(reviewer):
         raise Forbidden(READ_ONLY)
     return reviewer
 
 
-CaseWorkerDep = Annotated[Reviewer, Depends(case_worker)]
+CaseWorkerDep = Annotated[Actor, Depends(case_worker)]
 
-__all__ = ["CaseWorkerDep", "FormSenderDep", "SignedInDep", "UiDep", "actor_of"]
+__all__ = ["CaseWorkerDep", "FormSenderDep", "SignedInDep", "UiDep"]

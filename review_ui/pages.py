@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from review_ui import accounts
-from review_ui.accounts import Reviewer
 from review_ui.app import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -18,9 +17,11 @@ from review_ui.app import (
     cookie_secure,
     render,
 )
-from review_ui.deps import CaseWorkerDep, FormSenderDep, SignedInDep, UiDep, actor_of
-from review_ui.permissions import can_work_cases, case_permissions
-from scoring.domain.review import InvalidInput, NewTerms, NotPermitted, ReviewError, WrongState
+from review_ui.deps import CaseWorkerDep, FormSenderDep, SignedInDep, UiDep
+from review_ui.permissions import case_permissions
+from scoring.api.errors import status_for
+from scoring.domain.permissions import Actor, may_work_cases
+from scoring.domain.review import InvalidInput, NewTerms, ReviewError
 from scoring.service import reviews, webhooks
 
 router = APIRouter()
@@ -139,10 +140,10 @@ def queue(
     """Cases held and claimable (oldest due first); senior reviewers also see proposals to sign."""
     now = ui.clock()
     with ui.unit_of_work() as uow:
-        if can_work_cases(reviewer):
-            cases = reviews.queue_for(session=uow.session, reviewer=actor_of(reviewer), now=now)
+        if may_work_cases(reviewer):
+            cases = reviews.queue_for(session=uow.session, reviewer=reviewer, now=now)
             to_sign = reviews.awaiting_signature_for(
-                session=uow.session, reviewer=actor_of(reviewer), now=now
+                session=uow.session, reviewer=reviewer, now=now
             )
         else:
             cases = reviews.list_cases(session=uow.session, now=now)
@@ -157,9 +158,7 @@ def queue(
 @router.post("/queue/claim-next", name="claim_next")
 def claim_next(request: Request, ui: UiDep, reviewer: CaseWorkerDep) -> Response:
     """Claim the case that is due first and open it."""
-    claimed = reviews.claim_next_case(
-        uow=ui.unit_of_work(), reviewer=actor_of(reviewer), clock=ui.clock
-    )
+    claimed = reviews.claim_next_case(uow=ui.unit_of_work(), reviewer=reviewer, clock=ui.clock)
     if claimed is None:
         return _redirect_with(request, "queue", notice="No case is waiting for you.")
     return _redirect(request, "case_page", case_id=claimed.id)
@@ -167,26 +166,20 @@ def claim_next(request: Request, ui: UiDep, reviewer: CaseWorkerDep) -> Response
 
 @router.post("/cases/{case_id}/claim", name="claim_case")
 def claim_case(request: Request, case_id: str, ui: UiDep, reviewer: CaseWorkerDep) -> Response:
-    reviews.claim_case(
-        uow=ui.unit_of_work(), case_id=case_id, reviewer=actor_of(reviewer), clock=ui.clock
-    )
+    reviews.claim_case(uow=ui.unit_of_work(), case_id=case_id, reviewer=reviewer, clock=ui.clock)
     return _redirect(request, "case_page", case_id=case_id)
 
 
 @router.post("/cases/{case_id}/skip", name="skip_case")
 def skip_case(request: Request, case_id: str, ui: UiDep, reviewer: CaseWorkerDep) -> Response:
     """Skip for now: the case goes back and is not offered to this reviewer for a while."""
-    reviews.skip_case(
-        uow=ui.unit_of_work(), case_id=case_id, reviewer=actor_of(reviewer), clock=ui.clock
-    )
+    reviews.skip_case(uow=ui.unit_of_work(), case_id=case_id, reviewer=reviewer, clock=ui.clock)
     return _redirect_with(request, "queue", notice="Skipped for now.")
 
 
 @router.post("/cases/{case_id}/release", name="release_case")
 def release_case(request: Request, case_id: str, ui: UiDep, reviewer: CaseWorkerDep) -> Response:
-    reviews.release_case(
-        uow=ui.unit_of_work(), case_id=case_id, reviewer=actor_of(reviewer), clock=ui.clock
-    )
+    reviews.release_case(uow=ui.unit_of_work(), case_id=case_id, reviewer=reviewer, clock=ui.clock)
     return _redirect_with(request, "queue", notice="Released to the queue.")
 
 
@@ -203,7 +196,7 @@ def escalate_case(
         reviews.escalate_case(
             uow=ui.unit_of_work(),
             case_id=case_id,
-            reviewer=actor_of(reviewer),
+            reviewer=reviewer,
             note=note,
             clock=ui.clock,
         )
@@ -215,7 +208,7 @@ def escalate_case(
             case_id,
             error=f"Not escalated: {refusal}.",
             form={"escalation_note": note},
-            status_code=_status_of(refusal),
+            status_code=status_for(refusal),
         )
     return _redirect_with(
         request, "queue", notice="Escalated: the case waits for a senior reviewer."
@@ -236,7 +229,7 @@ def case_page(
 def _case_page(
     request: Request,
     ui: UiDep,
-    reviewer: Reviewer,
+    reviewer: Actor,
     case_id: str,
     *,
     error: str | None = None,
@@ -287,7 +280,7 @@ def decide_case(
         decided = reviews.decide_case(
             uow=ui.unit_of_work(),
             case_id=case_id,
-            reviewer=actor_of(reviewer),
+            reviewer=reviewer,
             outcome=outcome,
             justification=justification,
             new_terms=new_terms,
@@ -301,7 +294,7 @@ def decide_case(
             case_id,
             error=f"Not saved: {refusal}.",
             form=form,
-            status_code=_status_of(refusal),
+            status_code=status_for(refusal),
         )
     notice = (
         "Saved: waiting for a senior reviewer's second signature."
@@ -338,7 +331,7 @@ def second_signature(
         reviews.second_signature(
             uow=ui.unit_of_work(),
             case_id=case_id,
-            signer=actor_of(reviewer),
+            signer=reviewer,
             agree=verdict == "sign",
             justification=justification,
             clock=ui.clock,
@@ -351,7 +344,7 @@ def second_signature(
             case_id,
             error=f"Not saved: {refusal}.",
             form={"signature_justification": justification},
-            status_code=_status_of(refusal),
+            status_code=status_for(refusal),
         )
     notice = "Signed: the case is resolved." if verdict == "sign" else "Sent back to the queue."
     return _redirect_with(request, "case_page", notice=notice, case_id=case_id)
@@ -375,7 +368,7 @@ def extend_case(
         reviews.extend_case(
             uow=ui.unit_of_work(),
             case_id=case_id,
-            reviewer=actor_of(reviewer),
+            reviewer=reviewer,
             further_months=months,
             reason=reason,
             clock=ui.clock,
@@ -388,7 +381,7 @@ def extend_case(
             case_id,
             error=f"Not extended: {refusal}.",
             form={"extension_reason": reason},
-            status_code=_status_of(refusal),
+            status_code=status_for(refusal),
         )
     return _redirect_with(
         request, "case_page", notice="Extended; the customer's notice is sent.", case_id=case_id
@@ -424,11 +417,3 @@ def oversight(request: Request, ui: UiDep, _reviewer: SignedInDep) -> Response:
 def _redirect_with(request: Request, name: str, *, notice: str, **params: str) -> Response:
     url = request.url_for(name, **params).include_query_params(notice=notice)
     return RedirectResponse(url, status_code=303)
-
-
-def _status_of(refusal: ReviewError) -> int:
-    if isinstance(refusal, NotPermitted):
-        return 403
-    if isinstance(refusal, WrongState):
-        return 409
-    return 422

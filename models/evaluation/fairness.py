@@ -17,6 +17,7 @@ import pandas as pd
 
 from data_contracts.world_folder import PROTECTED_FILE, read_frame
 from models.evaluation import metrics as m
+from scoring.domain.errors import InvalidInputError
 
 ATTRIBUTES = ("age_band", "sex", "language")
 # Lower bounds of the age bands, in whole years at the application day.
@@ -26,7 +27,7 @@ GAP_METRICS = ("approval_rate", "default_rate_approved", "auc")
 POLICY_DIR = Path(__file__).resolve().parents[2] / "scoring" / "policies"
 
 
-class FairnessInputError(ValueError):
+class FairnessInputError(InvalidInputError, ValueError):
     """Protected attributes cannot be joined to the evaluated applications."""
 
 

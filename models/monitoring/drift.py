@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.domain.errors import InvalidInputError
+
 DEFAULT_BINS = 10
 # Empty bins would make PSI infinite; a small floor is the usual convention.
 SHARE_FLOOR = 1e-4
@@ -22,7 +24,7 @@ PSI_MODERATE = 0.10
 PSI_MAJOR = 0.25
 
 
-class DriftInputError(ValueError):
+class DriftInputError(InvalidInputError, ValueError):
     """Values or a reference that PSI cannot be computed from."""
 
 

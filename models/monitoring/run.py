@@ -7,9 +7,10 @@ from pathlib import Path
 
 from models.monitoring.report import MonitoringResult, analyse, write_monitoring_report
 from models.monitoring.store import read_monitoring_inputs
+from scoring.domain.errors import NotFoundError
 
 
-class NoReference(LookupError):
+class NoReference(NotFoundError, LookupError):
     """The model version carries no training-population reference (trained before it existed)."""
 
 

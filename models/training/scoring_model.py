@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.domain.errors import InvalidInputError
+
 MODEL_FILE = "scoring_model.json"
 BOOSTER_FILE = "booster.txt"
 SCORECARD_FILE = "scorecard.joblib"
@@ -32,7 +34,7 @@ KINDS = ("lightgbm", "scorecard")
 SINGLE_THREAD_ROWS = 2048
 
 
-class ModelInputError(ValueError):
+class ModelInputError(InvalidInputError, ValueError):
     """Features handed to a model do not match what it was trained on."""
 
 

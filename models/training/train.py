@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from models.training.scoring_model import PlattCalibration, ScoringModel, WoeScorecard
+from scoring.domain.errors import InvalidInputError
 
 MODEL_NAME = "installment-pd"
 MONOTONE_SIGN = {"increasing": 1, "decreasing": -1}
@@ -44,7 +45,7 @@ EARLY_STOPPING_ROUNDS = 50
 Progress = Callable[[str], None]
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(InvalidInputError, ValueError):
     """The snapshot cannot be trained on as given (missing columns, one class, too few rows)."""
 
 
@@ -146,8 +147,10 @@ def time_split(
     calibration_fraction: float = 0.2,
 ) -> TimeSplit:
     """Sort by time; the newest ``evaluation_fraction`` evaluates, the rest fits and calibrates."""
-    for name, value in (("evaluation_fraction", evaluation_fraction),
-                        ("calibration_fraction", calibration_fraction)):
+    for name, value in (
+        ("evaluation_fraction", evaluation_fraction),
+        ("calibration_fraction", calibration_fraction),
+    ):
         if not 0 < value < 1:
             raise ValueError(f"{name} must be between 0 and 1, got {value}")
     ordered = snapshot.sort_values([plan.time, plan.key], kind="stable").reset_index(drop=True)
@@ -199,8 +202,11 @@ def fit_lightgbm(split: TimeSplit, plan: TrainingPlan, *, seed: int = 0) -> Scor
         feature_names=list(plan.features),
         calibration=calibration,
         estimator=booster,
-        metadata={"params": {k: v for k, v in params.items() if k != "monotone_constraints"},
-                  "trees": booster.num_trees(), "monotone": plan.monotone},
+        metadata={
+            "params": {k: v for k, v in params.items() if k != "monotone_constraints"},
+            "trees": booster.num_trees(),
+            "monotone": plan.monotone,
+        },
     )
 
 
@@ -209,9 +215,7 @@ def fit_scorecard(split: TimeSplit, plan: TrainingPlan) -> ScoringModel:
     from optbinning import BinningProcess
     from sklearn.linear_model import LogisticRegression
 
-    fit_params = {
-        f: {"monotonic_trend": MONOTONE_TREND[d]} for f, d in plan.monotone.items()
-    }
+    fit_params = {f: {"monotonic_trend": MONOTONE_TREND[d]} for f, d in plan.monotone.items()}
     binning = BinningProcess(
         variable_names=list(plan.features),
         max_n_prebins=20,
@@ -289,8 +293,12 @@ def train_candidates(
     fingerprint = data_fingerprint(snapshot)
 
     step("splitting by time")
-    split = time_split(snapshot, plan, evaluation_fraction=evaluation_fraction,
-                       calibration_fraction=calibration_fraction)
+    split = time_split(
+        snapshot,
+        plan,
+        evaluation_fraction=evaluation_fraction,
+        calibration_fraction=calibration_fraction,
+    )
     if fit_sample < 1:
         split.fit = split.fit.sample(frac=fit_sample, random_state=seed).sort_index()
         if split.fit[plan.target].nunique() < 2:

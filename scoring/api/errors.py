@@ -18,8 +18,16 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scoring.service import errors as service_errors
-from scoring.service import reviews
+from scoring.domain.errors import (
+    ConflictError,
+    EngineError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    NotFoundError,
+    NotPermittedError,
+    UnavailableError,
+    branch_of,
+)
 from scoring.storage.db import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -30,19 +38,16 @@ MAX_JSON_DEPTH = 32
 _CODE_LIKE = re.compile(r"[0-9]{11}")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
-STATUS_OF: dict[type[service_errors.ServiceError], int] = {
-    service_errors.InvalidApplication: 422,
-    service_errors.AuthenticationFailed: 401,
-    service_errors.ScopeMissing: 403,
-    service_errors.DecisionNotFound: 404,
-    service_errors.IdempotencyConflict: 409,
-    service_errors.ApplicationAlreadyDecided: 409,
-    service_errors.NoChampionModel: 503,
-    service_errors.ApiKeyError: 400,
-    reviews.ReviewNotFound: 404,
-    reviews.AlreadyContested: 409,
-    reviews.NotContestable: 409,
-    reviews.InvalidContest: 422,
+# The one map from the branches of the error tree to HTTP statuses: the API and the
+# reviewer UI both answer by it, so one error has one status wherever it is raised.
+STATUS_OF: dict[type[EngineError], int] = {
+    EngineError: 400,
+    InvalidInputError: 422,
+    NotAuthenticatedError: 401,
+    NotPermittedError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    UnavailableError: 503,
 }
 _HTTP_CODES = {
     400: "bad_request",
@@ -107,8 +112,13 @@ async def _validation_failed(_request: Request, exc: RequestValidationError) -> 
     return error_response(422, "invalid_request", "; ".join(parts), field=first or None)
 
 
-async def _service_error(_request: Request, exc: service_errors.ServiceError) -> JSONResponse:
-    status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
+def status_for(error: EngineError) -> int:
+    """The HTTP status of an error, from its branch of the error tree."""
+    return STATUS_OF[branch_of(error)]
+
+
+async def _engine_error(_request: Request, exc: EngineError) -> JSONResponse:
+    status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     # Ids from the URL are echoed in messages; a client may have put a personal code there.
     message = _CODE_LIKE.sub("<redacted>", exc.message)
@@ -118,7 +128,9 @@ async def _service_error(_request: Request, exc: service_errors.ServiceError) ->
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable: %s", type(exc).__name__)
     return error_response(
-        503, "database_unavailable", "the database is unavailable; nothing was stored, retry later"
+        STATUS_OF[UnavailableError],
+        "database_unavailable",
+        "the database is unavailable; nothing was stored, retry later",
     )
 
 
@@ -137,7 +149,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error of ``app`` in the one error shape."""
     app.add_exception_handler(RequestValidationError, _validation_failed)
-    app.add_exception_handler(service_errors.ServiceError, _service_error)
+    app.add_exception_handler(EngineError, _engine_error)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -14,13 +14,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.api.deps import RuntimeDep, SessionDep, require_scope
-from scoring.api.errors import STATUS_OF, error_responses
+from scoring.api.errors import error_responses
 from scoring.service import subject_requests
 from scoring.service.api_keys import AuthenticatedClient
 
 SUBJECTS_WRITE = "subjects:write"
-
-STATUS_OF.update({subject_requests.InvalidSubjectRequest: 422})
 
 router = APIRouter(prefix="/v1/subjects", tags=["data-subject requests"])
 

@@ -15,11 +15,13 @@ import os
 import socket
 from typing import Any
 
+from scoring.domain.errors import UnavailableError
+
 # uvicorn's own logger, so the line reads like its other start-up lines.
 logger = logging.getLogger("uvicorn.error")
 
 
-class ServerSocketError(RuntimeError):
+class ServerSocketError(UnavailableError, RuntimeError):
     """The listening socket could not be opened."""
 
 

@@ -33,6 +33,7 @@ from scoring.bureau.breaker import CircuitBreaker
 from scoring.bureau.wire import HttpxWire, PooledWire
 from scoring.domain import personal_code as _personal_code
 from scoring.domain.bureau import RISK_CLASSES, BureauReport, DefaultEntry
+from scoring.domain.errors import EngineError, InvalidInputError, UnavailableError
 
 __all__ = [
     "REPORTS_PATH",
@@ -55,13 +56,13 @@ REPORTS_PATH = "/v1/reports"
 _MIN_ATTEMPT_S = 0.01
 
 
-class BureauError(Exception):
+class BureauError(EngineError):
     """No usable bureau report was obtained. ``kind`` names the failure for metrics."""
 
     kind = "error"
 
 
-class BureauUnavailable(BureauError):
+class BureauUnavailable(BureauError, UnavailableError):
     """The bureau gave no answer in time (timeout, connection error, 5xx, 429, circuit open).
 
     ``reason`` is one of ``timeout``, ``connection_error``, ``server_error``,
@@ -83,13 +84,13 @@ class BureauCircuitOpen(BureauUnavailable):
         super().__init__(message, reason="circuit_open")
 
 
-class BureauMalformedAnswer(BureauError):
+class BureauMalformedAnswer(BureauError, UnavailableError):
     """The bureau answered, but not with a valid report; the message names the bad field."""
 
     kind = "malformed"
 
 
-class BureauRequestRejected(BureauError):
+class BureauRequestRejected(BureauError, InvalidInputError):
     """The bureau refused the request with a 4xx status; retrying would not help."""
 
     kind = "rejected"

@@ -42,6 +42,7 @@ from fastapi import FastAPI, Request, Response
 from scoring.bureau.client import REPORTS_PATH, BureauMalformedAnswer, parse_report
 from scoring.domain import personal_code as _personal_code
 from scoring.domain.bureau import RISK_CLASSES
+from scoring.domain.errors import InvalidInputError
 
 __all__ = [
     "BureauSimulator",
@@ -72,7 +73,7 @@ DEFAULT_KEY = b"installment-bureau-simulator"
 _JSON = "application/json"
 
 
-class WorldFormatError(ValueError):
+class WorldFormatError(InvalidInputError, ValueError):
     """The world folder lacks a bureau file or a column, or holds an invalid report."""
 
 

@@ -176,17 +176,13 @@ def seed_demo_reviewers(
 
     One reviewer, one senior reviewer and one auditor, with fresh passwords.
     """
-    from sqlalchemy import select
-
-    from review_ui.accounts import add_user, set_password
-    from scoring.storage.tables import User
+    from review_ui.accounts import account_exists, add_user, set_password
 
     seeded = []
     for username, role in DEMO_ACCOUNTS:
         # Random per run: a demo database copied elsewhere does not carry a known password.
         password = f"demo-{secrets.token_urlsafe(9)}"
-        exists = uow.session.scalar(select(User.id).where(User.username == username))
-        if exists is None:
+        if not account_exists(uow=uow, username=username):
             add_user(
                 uow=uow,
                 username=username,

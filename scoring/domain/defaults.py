@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from scoring.domain.deadlines import add_months
+from scoring.domain.errors import InvalidInputError
 
 ZERO = Decimal("0.00")
 MIN_DAYS_SINCE_BREACH = 30
@@ -161,7 +162,7 @@ class ReportPlan:
     never_reportable: int = 0
 
 
-class DefaultsInputError(ValueError):
+class DefaultsInputError(InvalidInputError, ValueError):
     """The payment history cannot be read as defaults (for example a payment without invoice)."""
 
 

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from scoring.domain.errors import InvalidInputError
+
 _WEIGHTS_1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 1)
 _WEIGHTS_2 = (3, 4, 5, 6, 7, 8, 9, 1, 2, 3)
 _CENTURY = {1: 1800, 2: 1800, 3: 1900, 4: 1900, 5: 2000, 6: 2000, 7: 2100, 8: 2100}
@@ -19,7 +21,7 @@ _CENTURY = {1: 1800, 2: 1800, 3: 1900, 4: 1900, 5: 2000, 6: 2000, 7: 2100, 8: 21
 _SHAPE = re.compile(r"[1-8][0-9]{10}")
 
 
-class InvalidPersonalCode(ValueError):
+class InvalidPersonalCode(InvalidInputError, ValueError):
     """The text is not a valid Estonian personal identification code.
 
     The message never repeats the code itself, so it is safe to log and return.

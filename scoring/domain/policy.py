@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scoring.domain.errors import InvalidInputError
 
-class PolicyError(ValueError):
+
+class PolicyError(InvalidInputError, ValueError):
     """A policy file is incomplete or inconsistent."""
 
 

@@ -4,8 +4,9 @@ A case is ``open`` until a reviewer claims it, ``claimed`` while one reviewer ho
 ``awaiting_second_signature`` when the proposed outcome grants more credit than a single
 reviewer may, and ``resolved`` when the outcome stands. A reviewer who holds a case may
 escalate it with a note: it goes back to the queue for senior reviewers only, and not to
-the person who escalated it. Who may do what is decided by small predicates here; the
-service layer asks them before it changes anything.
+the person who escalated it. Who may do what is decided by the small predicates of
+``scoring.domain.permissions`` (re-exported here); the service layer asks them before it
+changes anything.
 
 Time is always passed in: nothing here reads a clock.
 """
@@ -21,6 +22,16 @@ from scoring.domain.deadlines import (
     MAX_EXTENSION_MONTHS,
     due_date,
     extension_notice_due,
+)
+from scoring.domain.errors import ConflictError, EngineError, InvalidInputError, NotPermittedError
+from scoring.domain.permissions import (
+    Actor,
+    Role,
+    may_claim,
+    may_extend,
+    may_read_cases,
+    may_second_sign,
+    may_work_cases,
 )
 from scoring.domain.policy import Policy
 
@@ -59,30 +70,9 @@ class ReviewOutcome(StrEnum):
     TERMS_CHANGED = "terms_changed"
 
 
-class Role(StrEnum):
-    REVIEWER = "reviewer"
-    SENIOR_REVIEWER = "senior_reviewer"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-
-
 class Escalation(StrEnum):
     NEAR_DUE = "near_due"
     OVERDUE = "overdue"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A person working in the review tool, as far as the rules need to know them."""
-
-    user_id: int
-    username: str
-    role: Role
-
-    @property
-    def label(self) -> str:
-        """How the audit log names this person."""
-        return f"user:{self.username}"
 
 
 @dataclass(frozen=True)
@@ -93,46 +83,23 @@ class NewTerms:
     term_months: int
 
 
-class ReviewError(Exception):
+class ReviewError(EngineError):
     """Base class of the review rules' refusals; messages are one line and safe to show."""
 
 
-class NotPermitted(ReviewError):
+class NotPermitted(ReviewError, NotPermittedError):
     """The person's role does not allow the action."""
 
 
-class WrongState(ReviewError):
+class WrongState(ReviewError, ConflictError):
     """The case is not in a state where the action makes sense."""
 
 
-class InvalidInput(ReviewError):
+class InvalidInput(ReviewError, InvalidInputError):
     """A justification, reason, statement or offer is missing or malformed."""
 
 
-# Who may do what: small predicates, one per action.
-
-
-def may_work_cases(actor: Actor) -> bool:
-    """Reviewers and senior reviewers work the queue; auditors and admins only read."""
-    return actor.role in (Role.REVIEWER, Role.SENIOR_REVIEWER)
-
-
-def may_second_sign(actor: Actor, *, decided_by: int | None) -> bool:
-    """A senior reviewer other than the one who proposed the outcome."""
-    return actor.role is Role.SENIOR_REVIEWER and actor.user_id != decided_by
-
-
-def may_extend(actor: Actor) -> bool:
-    return actor.role is Role.SENIOR_REVIEWER
-
-
-def may_claim(actor: Actor, *, escalated_by: int | None) -> bool:
-    """Any case worker may claim an ordinary case; an escalated one only another senior."""
-    if not may_work_cases(actor):
-        return False
-    if escalated_by is None:
-        return True
-    return actor.role is Role.SENIOR_REVIEWER and actor.user_id != escalated_by
+# Who may do what is asked of ``scoring.domain.permissions``; this refuses, naming the action.
 
 
 def require_worker(actor: Actor, action: str) -> None:
@@ -307,3 +274,14 @@ def needs_second_signature(
         return False
     amount = new_terms.amount_eur if new_terms is not None else applied_amount_eur
     return amount > policy.second_signature_above_eur
+
+
+__all__ = [
+    "Actor",
+    "Role",
+    "may_claim",
+    "may_extend",
+    "may_read_cases",
+    "may_second_sign",
+    "may_work_cases",
+]

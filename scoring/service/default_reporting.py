@@ -45,6 +45,7 @@ from scoring.domain.defaults import (
     plan_report,
     register_after,
 )
+from scoring.domain.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from scoring.service import audit
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
@@ -85,27 +86,27 @@ class DefaultReportingError(ServiceError):
     code = "default_reporting_error"
 
 
-class ReportDateInFuture(DefaultReportingError):
+class ReportDateInFuture(DefaultReportingError, InvalidInputError):
     code = "report_date_in_future"
 
 
-class ReportOutOfOrder(DefaultReportingError):
+class ReportOutOfOrder(DefaultReportingError, ConflictError):
     code = "report_out_of_order"
 
 
-class ReportAlreadyMade(DefaultReportingError):
+class ReportAlreadyMade(DefaultReportingError, ConflictError):
     code = "report_already_made"
 
 
-class CustomerNotFound(DefaultReportingError):
+class CustomerNotFound(DefaultReportingError, NotFoundError):
     code = "customer_not_found"
 
 
-class DefaultNotFound(DefaultReportingError):
+class DefaultNotFound(DefaultReportingError, NotFoundError):
     code = "default_not_found"
 
 
-class DatabaseUnreadable(DefaultReportingError):
+class DatabaseUnreadable(DefaultReportingError, UnavailableError):
     code = "database_unreadable"
 
 

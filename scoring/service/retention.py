@@ -32,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -187,16 +188,7 @@ def _plan_applications(session: Session, plan: SweepPlan) -> None:
         made = decisions.get(app.id, [])
         app_cases = [case for d in made for case in cases.get(d.id, [])]
         followed = contract_followed(app.client_id, made)
-        kept_until = rules.application_kept_until(
-            applied_on=app.applied_at.date(),
-            term_months=app.term_months,
-            contract_followed=followed,
-            last_decided_on=max((d.decided_at.date() for d in made), default=None),
-            cases_closed_on=[
-                c.resolved_at.date() if c.status == "resolved" and c.resolved_at else None
-                for c in app_cases
-            ],
-        )
+        kept_until = application_kept_until(app, made, app_cases)
         if rules.is_expired(kept_until, as_of=plan.as_of):
             plan.applications.append(
                 ApplicationItem(
@@ -222,6 +214,30 @@ def _plan_applications(session: Session, plan: SweepPlan) -> None:
             if row.id not in expired_apps:
                 still_used.add(row.bureau_report_id)
     plan.application_reports = sorted(expired_reports - still_used)
+
+
+def application_kept_until(
+    application: Any,
+    decisions: Sequence,  # type: ignore[type-arg]
+    cases: Sequence,  # type: ignore[type-arg]
+) -> date | None:
+    """Until when an application is kept, from its row, its decisions and its review cases.
+
+    The one place that reads the rule's dates off the stored records: the sweep and the
+    data-subject export and erasure all ask it. ``application`` needs ``client_id``,
+    ``applied_at`` and ``term_months``; each decision ``id``, ``outcome``, ``decided_at``
+    and ``supersedes_decision_id``; each case ``status`` and ``resolved_at``.
+    """
+    return rules.application_kept_until(
+        applied_on=application.applied_at.date(),
+        term_months=application.term_months,
+        contract_followed=contract_followed(application.client_id, decisions),
+        last_decided_on=max((d.decided_at.date() for d in decisions), default=None),
+        cases_closed_on=[
+            c.resolved_at.date() if c.status == "resolved" and c.resolved_at else None
+            for c in cases
+        ],
+    )
 
 
 def contract_followed(client_id: str, decisions: Sequence) -> bool:  # type: ignore[type-arg]

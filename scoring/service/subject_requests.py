@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 from data_contracts import retention as rules
 from data_contracts.loader import RETENTION_RULES
 from scoring.domain.bureau import BUREAU_NAME
+from scoring.domain.errors import InvalidInputError
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.domain.pseudonym import pseudonymise
 from scoring.service import audit
 from scoring.service.errors import ServiceError
 from scoring.service.retention import (
     ApplicationItem,
+    application_kept_until,
     contract_followed,
     remove_applications,
     remove_bureau_reports,
@@ -45,7 +47,7 @@ SOURCES = {
 }
 
 
-class InvalidSubjectRequest(ServiceError):
+class InvalidSubjectRequest(ServiceError, InvalidInputError):
     """The request names no valid person; the message never repeats the code."""
 
     code = "invalid_personal_code"
@@ -269,7 +271,7 @@ def _application_record(session: Session, application: t.Application) -> dict[st
         .where(t.ReviewCase.decision_id.in_(ids))
         .order_by(t.ReviewCase.received_at)
     ).all()
-    kept_until = _application_kept_until(application, decisions, cases)
+    kept_until = application_kept_until(application, decisions, cases)
     return {
         "external_id": application.external_id,
         "applied_at": _iso(application.applied_at),
@@ -324,20 +326,6 @@ def _application_record(session: Session, application: t.Application) -> dict[st
             for c in cases
         ],
     }
-
-
-def _application_kept_until(application: t.Application, decisions: Any, cases: Any) -> date | None:
-    followed = contract_followed(application.client_id, decisions)
-    return rules.application_kept_until(
-        applied_on=application.applied_at.date(),
-        term_months=application.term_months,
-        contract_followed=followed,
-        last_decided_on=max((d.decided_at.date() for d in decisions), default=None),
-        cases_closed_on=[
-            c.resolved_at.date() if c.status == "resolved" and c.resolved_at else None
-            for c in cases
-        ],
-    )
 
 
 def _invoice_kept_until(invoice: t.Invoice, payments: list[t.Payment]) -> str | None:
@@ -416,12 +404,12 @@ def _erase_applications(
         cases = session.scalars(
             select(t.ReviewCase).where(t.ReviewCase.decision_id.in_([d.id for d in decisions]))
         ).all()
-        kept_until = _application_kept_until(application, decisions, cases)
+        kept_until = application_kept_until(application, decisions, cases)
         followed = contract_followed(application.client_id, decisions)
         if kept_until is None:
             held[("an open review case of the decision must be answered first", None)] += 1
         elif as_of <= kept_until:
-            without_cases = _application_kept_until(application, decisions, [])
+            without_cases = application_kept_until(application, decisions, [])
             if without_cases is not None and kept_until > without_cases:
                 reason = "correspondence of a review case: 3 years after it closed (legal claims)"
             elif followed:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy.orm import Session
 
+from scoring.domain.errors import InvalidInputError
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables_reviews import WebhookSubscription
@@ -51,7 +52,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class WebhookError(ServiceError):
+class WebhookError(ServiceError, InvalidInputError):
     """A webhook subscription request cannot be carried out."""
 
     code = "webhook_error"

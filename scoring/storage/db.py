@@ -22,6 +22,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, NoSuch
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from scoring.domain.errors import EngineError, InvalidInputError, UnavailableError
+
 if TYPE_CHECKING:
     # Imported where used: these modules import this one.
     from scoring.storage.audit_log import AuditLog
@@ -32,15 +34,15 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 
-class StorageError(Exception):
+class StorageError(EngineError):
     """Base class of the storage layer's errors; messages are one line and safe to show."""
 
 
-class InvalidDatabaseUrl(StorageError):
+class InvalidDatabaseUrl(StorageError, InvalidInputError):
     """The database URL cannot be understood."""
 
 
-class DatabaseUnavailable(StorageError):
+class DatabaseUnavailable(StorageError, UnavailableError):
     """The database could not be reached or opened."""
 
     def __init__(self, url: str | URL, reason: str) -> None:

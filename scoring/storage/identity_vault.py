@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scoring.domain.errors import UnavailableError
 from scoring.domain.personal_code import parse
 from scoring.domain.pseudonym import pseudonymise
 from scoring.storage.tables_defaults import IdentityVaultEntry
@@ -25,7 +26,7 @@ from scoring.storage.tables_defaults import IdentityVaultEntry
 _NONCE_BYTES = 12
 
 
-class IdentityVaultError(Exception):
+class IdentityVaultError(UnavailableError):
     """The vault cannot give back a code (missing entry or wrong key); names no code."""
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from data_contracts.world_folder import FORMAT_VERSION as WORLD_FORMAT_VERSION
+from scoring.domain.errors import ConflictError, InvalidInputError
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.domain.pseudonym import pseudonymise
 from scoring.storage.db import StorageError
@@ -48,7 +49,7 @@ Progress = Callable[[str, int, int], None]
 """Called as ``progress(table, rows_done, rows_total)`` while a table loads."""
 
 
-class WorldFolderError(StorageError):
+class WorldFolderError(StorageError, InvalidInputError):
     """The world folder is missing, incomplete or malformed; nothing was loaded."""
 
 
@@ -60,7 +61,7 @@ class WorldFailedValidation(WorldFolderError):
         self.report_dir = report_dir
 
 
-class WorldRejected(StorageError):
+class WorldRejected(StorageError, ConflictError):
     """The database refused part of the world; the whole load was rolled back."""
 
 

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from scoring.domain.review import CLAIM_IDLE_LIMIT, Actor, CaseKind, CaseStatus, Role
+from scoring.domain.permissions import may_take_escalated
+from scoring.domain.review import CLAIM_IDLE_LIMIT, Actor, CaseKind, CaseStatus
 from scoring.storage.tables import Decision, Invoice, ReviewCase, User
 from scoring.storage.tables_decisions import DecisionInput
 from scoring.storage.tables_reviews import ReviewCaseProgress, ReviewSkip
@@ -43,7 +44,7 @@ def _open_or_lapsed(now: datetime) -> Any:
 
 def _escalation_allows(reviewer: Actor) -> Any:
     """``rules.may_claim`` as SQL: escalated cases only for a senior who did not escalate them."""
-    if reviewer.role is Role.SENIOR_REVIEWER:
+    if may_take_escalated(reviewer):
         barred = ReviewCaseProgress.escalated_by == reviewer.user_id
     else:
         barred = ReviewCaseProgress.escalated_by.is_not(None)

@@ -11,9 +11,9 @@ The API routes, the reviewer pages and the CLI call the names exported here and 
 below them.
 """
 
-from scoring.service.errors import DecisionNotFound
-from scoring.service.reviews.errors import (
+from scoring.service.errors import (
     AlreadyContested,
+    DecisionNotFound,
     InvalidContest,
     NotContestable,
     ReviewNotFound,
@@ -53,7 +53,7 @@ from scoring.service.reviews.views import (
     ReviewCaseView,
     SourcedValue,
 )
-from scoring.service.reviews.workflow import Clock, reviewer_from_user, utc_now
+from scoring.service.reviews.workflow import Clock, utc_now
 
 __all__ = [
     "APPLICATION_FEATURES",
@@ -88,7 +88,6 @@ __all__ = [
     "oversight_stats",
     "queue_for",
     "release_case",
-    "reviewer_from_user",
     "second_signature",
     "skip_case",
     "utc_now",

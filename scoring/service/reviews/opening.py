@@ -12,8 +12,12 @@ from sqlalchemy.orm import Session
 
 from scoring.domain import review as rules
 from scoring.domain.review import CaseKind, CaseStatus
-from scoring.service.errors import DecisionNotFound
-from scoring.service.reviews.errors import AlreadyContested, InvalidContest, NotContestable
+from scoring.service.errors import (
+    AlreadyContested,
+    DecisionNotFound,
+    InvalidContest,
+    NotContestable,
+)
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
 from scoring.service.reviews.workflow import Clock, record, utc_now
 from scoring.storage.audit_log import AuditLog

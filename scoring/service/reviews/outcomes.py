@@ -10,7 +10,8 @@ from typing import Any
 from scoring.domain import review as rules
 from scoring.domain.decision_record import RECORDED_COLUMNS, decision_record
 from scoring.domain.identifiers import time_ordered_uuid
-from scoring.domain.review import Actor, CaseStatus, NewTerms, ReviewOutcome, Role
+from scoring.domain.permissions import may_second_sign
+from scoring.domain.review import Actor, CaseStatus, NewTerms, ReviewOutcome
 from scoring.service import decision_log
 from scoring.service.policy_files import policy_for_version
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
@@ -108,7 +109,7 @@ def second_signature(
         if case.status != CaseStatus.AWAITING_SECOND_SIGNATURE.value:
             raise rules.WrongState(f"case {case_id} does not await a second signature")
         progress = cases.progress_for_change(case.id)
-        if signer.role is not Role.SENIOR_REVIEWER:
+        if not may_second_sign(signer):
             raise rules.NotPermitted(
                 f"a second signature must come from a senior reviewer; {signer.username} "
                 f"is {signer.role.value}"

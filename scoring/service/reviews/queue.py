@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from scoring.domain import review as rules
+from scoring.domain.permissions import may_second_sign
 from scoring.domain.review import Actor, CaseStatus, Role
 from scoring.service.reviews.views import ReviewCaseView, case_view_of, case_views_of
 from scoring.service.reviews.workflow import (
@@ -43,7 +44,7 @@ def awaiting_signature_for(
     *, session: Session, reviewer: Actor, now: datetime
 ) -> list[ReviewCaseView]:
     """Proposals a senior reviewer may second-sign (not their own), oldest due first."""
-    if reviewer.role is not Role.SENIOR_REVIEWER:
+    if not may_second_sign(reviewer):
         return []
     cases = ReviewCaseRepository(session)
     waiting = cases.awaiting_signature_for(reviewer.user_id)

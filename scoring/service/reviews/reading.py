@@ -17,8 +17,8 @@ from scoring.letters.review import (
     render_extension_notice,
     render_review_outcome_letter,
 )
+from scoring.service.errors import ReviewNotFound
 from scoring.service.policy_files import policy_for_version
-from scoring.service.reviews.errors import ReviewNotFound
 from scoring.service.reviews.views import (
     AuditEvent,
     CaseDetail,

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scoring.domain import review as rules
-from scoring.domain.review import Actor, CaseStatus, Role
-from scoring.service.reviews.errors import ReviewNotFound
+from scoring.domain.review import Actor, CaseStatus
+from scoring.service.errors import ReviewNotFound
 from scoring.service.reviews.views import ReviewCaseView
 from scoring.storage.audit_log import AuditLog
 from scoring.storage.review_cases import ReviewCaseRepository
-from scoring.storage.tables import ReviewCase, User
+from scoring.storage.tables import ReviewCase
 from scoring.storage.tables_reviews import ReviewCaseProgress
 
 Clock = Callable[[], datetime]
@@ -27,11 +27,6 @@ ENTITY = "review_case"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def reviewer_from_user(user: User) -> Actor:
-    """The rules' view of a stored user."""
-    return Actor(user_id=user.id, username=user.username, role=Role(user.role))
 
 
 def lock_case(cases: ReviewCaseRepository, case_id: str) -> ReviewCase:
