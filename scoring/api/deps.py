@@ -16,12 +16,11 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from scoring.bootstrap import Runtime
 from scoring.config import Settings
-from scoring.service.api_keys import AuthenticatedClient, authenticate, authenticate_on
+from scoring.service.api_keys import AuthenticatedClient, authenticate
 from scoring.service.errors import AuthenticationFailed
 from scoring.storage.db import UnitOfWork
 
@@ -86,8 +85,9 @@ async def bearer_key(
 ) -> str:
     """The presented API key, unchecked; 401 now, before the body is read, when none is sent.
 
-    For routes that check the key themselves in the thread that does their work
-    (:func:`authorize`), saving the thread-pool hand-off of :func:`authenticated_client`.
+    For routes whose use case checks the key itself in the thread that does its work
+    (``scoring.service.decisions.decide_application``), saving the thread-pool hand-off of
+    :func:`authenticated_client`.
     """
     presented = _bearer(authorization)
     if presented is None:
@@ -96,18 +96,6 @@ async def bearer_key(
 
 
 BearerKeyDep = Annotated[str, Depends(bearer_key)]
-
-
-def authorize(
-    runtime: Runtime, presented: str, scope: str, *, connection: Connection
-) -> AuthenticatedClient:
-    """Blocking: the client of ``presented`` if its key holds ``scope`` (401 or 403 if not).
-
-    Checked on ``connection``, the route's own, which then does the work that follows.
-    """
-    client = authenticate_on(connection, presented=presented, clock=runtime.clock)
-    client.require(scope)
-    return client
 
 
 ApiClientDep = Annotated[AuthenticatedClient, Depends(authenticated_client)]

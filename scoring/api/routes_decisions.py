@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
@@ -14,7 +15,6 @@ from scoring.api.deps import (
     BearerKeyDep,
     RuntimeDep,
     UnitOfWorkDep,
-    authorize,
     bearer_key,
     get_runtime,
     get_unit_of_work,
@@ -23,10 +23,10 @@ from scoring.api.deps import (
 from scoring.api.direct_route import DirectRoute, json_body
 from scoring.api.errors import error_responses
 from scoring.api.schemas_decisions import DecisionPublic
-from scoring.service.api_keys import DECISIONS_READ, DECISIONS_WRITE, AuthenticatedClient
-from scoring.service.decisions import DecisionView, get_decision, make_decision
+from scoring.service.api_keys import DECISIONS_READ, AuthenticatedClient
+from scoring.service.decisions import DecisionView, decide_application, get_decision
 from scoring.service.errors import ServiceError
-from scoring.storage.db import autocommit
+from scoring.storage.db import UnitOfWork
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
@@ -51,27 +51,23 @@ async def create_decision(
     metrics = request.app.state.metrics
     started = time.perf_counter()
 
-    def decide() -> DecisionView:
-        # The key is checked and the application read, decided and stored in one hand-off
-        # to a decision thread, on one database connection.
-        with uow.engine.connect() as connection:
-            with autocommit(connection):
-                client = authorize(runtime, presented, DECISIONS_WRITE, connection=connection)
-            return make_decision(
-                request=body,
-                client=client,
-                idempotency_key=idempotency_key,
-                uow=uow,
-                bureau=runtime.bureau,
-                models=runtime.models,
-                policy=runtime.policy,
-                pseudonym_key=runtime.pseudonym_key,
-                clock=runtime.clock,
-                connection=connection,
-            )
+    # The key is checked and the application read, decided and stored in one hand-off to a
+    # decision thread, on one database connection.
+    decide = partial(
+        decide_application,
+        uow=uow,
+        api_key=presented,
+        request=body,
+        idempotency_key=idempotency_key,
+        bureau=runtime.bureau,
+        models=runtime.models,
+        policy=runtime.policy,
+        pseudonym_key=runtime.pseudonym_key,
+        clock=runtime.clock,
+    )
 
     try:
-        # Answered only once the decision is stored (make_decision commits before it returns).
+        # Answered only once the decision is stored (the use case commits before it returns).
         view = await asyncio.wrap_future(_decision_pool(request).submit(decide))
     except ServiceError as error:
         metrics.errors.labels(code=error.code).inc()
@@ -93,7 +89,7 @@ async def _presented_key(request: Request) -> str:
     return await bearer_key(request.headers.get("authorization"))
 
 
-async def _unit_of_work(request: Request) -> Any:
+async def _unit_of_work(request: Request) -> UnitOfWork:
     return await get_unit_of_work(await get_runtime(request))
 
 

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scoring.service.errors import ApiKeyError, AuthenticationFailed, ScopeMissing
-from scoring.storage.prepared import Prepared
+from scoring.storage.api_keys import ApiKeyStore
 from scoring.storage.tables import ApiClient, ApiKey
 
 KEY_PREFIX = "ik"
@@ -131,24 +131,28 @@ def revoke_api_key(*, uow, prefix: str, clock: Clock = utc_now) -> str:
         return row.client_id
 
 
-def authenticate(*, session: Session, presented: str | None, clock: Clock = utc_now):
+def authenticate(
+    *, session: Session, presented: str | None, clock: Clock = utc_now
+) -> AuthenticatedClient:
     """The client of a presented key; ``AuthenticationFailed`` says what is wrong with it."""
-    return authenticate_on(session.connection(), presented=presented, clock=clock)
+    return authenticate_with(
+        api_keys=ApiKeyStore(session.connection()), presented=presented, clock=clock
+    )
 
 
-def authenticate_on(connection: Connection, *, presented: str | None, clock: Clock = utc_now):
-    """:func:`authenticate` on a plain connection (the API's per-request path)."""
+def authenticate_with(
+    *, api_keys: ApiKeyStore, presented: str | None, clock: Clock = utc_now
+) -> AuthenticatedClient:
+    """:func:`authenticate` through a key repository (the decision path's own connection)."""
     if not presented:
         raise AuthenticationFailed("send the API key as 'Authorization: Bearer <key>'")
     match = _PRESENTED.match(presented)
     if match is None:
         raise AuthenticationFailed("the API key is not valid")
-    # One indexed lookup by the unique prefix, read as plain columns (no ORM objects): it runs
-    # on every request, and reading it each time makes a revocation count at once.
-    row = _KEY_BY_PREFIX.first(connection, {"prefix": match.group(1)})
-    if row is None:
+    stored = api_keys.by_prefix(match.group(1))
+    if stored is None:
         raise AuthenticationFailed("the API key is not valid")
-    key_hash, key_prefix, scopes, revoked_at, expires_at, client_id, name, active = row
+    key_hash, key_prefix, scopes, revoked_at, expires_at, client_id, name, active = stored
     if not hmac.compare_digest(key_hash, hash_key(presented)):
         raise AuthenticationFailed("the API key is not valid")
     now = clock()
@@ -159,15 +163,3 @@ def authenticate_on(connection: Connection, *, presented: str | None, clock: Clo
     if not active:
         raise AuthenticationFailed("the client of this API key is deactivated")
     return AuthenticatedClient(client_id, name, frozenset(scopes), key_prefix)
-
-
-_KEYS = ApiKey.__table__
-_CLIENTS = ApiClient.__table__
-_KEY_BY_PREFIX = Prepared(
-    select(
-        _KEYS.c.key_hash, _KEYS.c.key_prefix, _KEYS.c.scopes, _KEYS.c.revoked_at,
-        _KEYS.c.expires_at, _CLIENTS.c.id.label("client_id"), _CLIENTS.c.name, _CLIENTS.c.active,
-    )
-    .join(_CLIENTS, _CLIENTS.c.id == _KEYS.c.client_id)
-    .where(_KEYS.c.key_prefix == bindparam("prefix"))
-)  # fmt: skip

@@ -3,6 +3,8 @@
 Appends are serialised on a one-row chain head (``decision_log_head``): on PostgreSQL by
 ``SELECT ... FOR UPDATE``, on SQLite by writing to the head first, which takes SQLite's
 single write lock. Two writers therefore never read the same head and never fork the chain.
+The statements are the repository's (``scoring.storage.decision_log``); the hashing, the
+checks and the replay are here.
 
 ``verify`` checks the chain and that each decision row still says what its entry says;
 ``replay`` recomputes a decision from the minimised inputs in its entry with the model
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
@@ -33,71 +35,38 @@ from scoring.domain.hash_chain import (
 )
 from scoring.domain.policy import Policy
 from scoring.service.errors import DecisionNotFound
-from scoring.storage.prepared import Prepared
-from scoring.storage.tables import Decision, DecisionLogEntry
-from scoring.storage.tables_decisions import CHAIN_HEAD_ID, DecisionLogHead
-from scoring.storage.tables_privacy import RemovedDecision
-from scoring.storage.write_turn import is_postgres
+from scoring.service.model_provider import ModelProvider
+from scoring.storage.decision_log import ChainHead, DecisionLogStore
+from scoring.storage.tables import DecisionLogEntry
+
+__all__ = [
+    "PD_TOLERANCE",
+    "ChainHead",
+    "ReplayResult",
+    "append",
+    "append_canonical",
+    "append_to",
+    "entry_count",
+    "lock_head",
+    "locks_head_first",
+    "log_entry_payload",
+    "replay",
+    "verify",
+]
 
 # Two probabilities of default agree when they differ by less than this (float noise only).
 PD_TOLERANCE = 1e-9
 _VERIFY_BATCH = 1000
 
 
-@dataclass(frozen=True)
-class ChainHead:
-    """The newest entry of the chain as read under its lock: sequence number and hash."""
-
-    seq: int
-    entry_hash: str
-
-
-_HEAD = DecisionLogHead.__table__
-_ENTRIES = DecisionLogEntry.__table__
-_READ_HEAD = select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == CHAIN_HEAD_ID)
-# SQLite has no row locks: writing the head first takes the database's single write lock.
-_TOUCH_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.id == CHAIN_HEAD_ID)
-    .values(seq=_HEAD.c.seq)
-    .returning(_HEAD.c.seq, _HEAD.c.entry_hash)
-)
-_MOVE_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.id == CHAIN_HEAD_ID)
-    .values(seq=bindparam("new_seq"), entry_hash=bindparam("new_hash"))
-)
-_INSERT_ENTRY = insert(_ENTRIES)
-_LOCK_HEAD_POSTGRES = Prepared(_READ_HEAD.with_for_update())
-_LOCK_HEAD_SQLITE = Prepared(_TOUCH_HEAD)
-_APPEND = Prepared(_INSERT_ENTRY)
-_ADVANCE = Prepared(_MOVE_HEAD)
-
-
-def _connection(session: Session | Connection) -> Connection:
-    return session if isinstance(session, Connection) else session.connection()
-
-
 def lock_head(session: Session | Connection) -> ChainHead:
     """Take the chain head for this transaction; other writers wait until it ends."""
-    connection = _connection(session)
-    if connection.dialect.name == "postgresql":
-        row = _LOCK_HEAD_POSTGRES.first(connection)
-    else:
-        row = _LOCK_HEAD_SQLITE.first(connection)
-    if row is None:
-        raise RuntimeError("the decision log has no chain head row; run `installment db-upgrade`")
-    return ChainHead(*row)
+    return DecisionLogStore(session).lock_head()
 
 
 def locks_head_first(session: Session | Connection) -> bool:
-    """Whether a writer must take the head before its first read (SQLite) or may take it last.
-
-    On SQLite the head's write is the database-wide write lock, and a transaction that read
-    before writing can be refused its upgrade; on PostgreSQL the head is a row lock, held
-    shortest when taken just before commit.
-    """
-    return not is_postgres(session)
+    """Whether a writer must take the head before its first read (SQLite) or may take it last."""
+    return DecisionLogStore(session).locks_head_first()
 
 
 def append(
@@ -131,51 +100,58 @@ def append_canonical(
     head: ChainHead | None = None,
 ) -> ChainEntry:
     """:func:`append` of a payload already in canonical JSON (built outside the lock)."""
+    return append_to(
+        DecisionLogStore(session), decision_id=decision_id, canonical=canonical, at=at, head=head
+    )
+
+
+def append_to(
+    log: DecisionLogStore,
+    *,
+    decision_id: str,
+    canonical: str,
+    at: datetime,
+    head: ChainHead | None = None,
+) -> ChainEntry:
+    """:func:`append_canonical` on a repository the caller holds (the decision path's)."""
     if head is None:
-        head = lock_head(session)
+        head = log.lock_head()
     seq = head.seq + 1
     digest = entry_hash(prev_hash=head.entry_hash, seq=seq, canonical_payload=canonical)
-    connection = _connection(session)
-    _APPEND.run(
-        connection,
-        {
-            "seq": seq,
-            "decision_id": decision_id,
-            "payload": canonical,
-            "prev_hash": head.entry_hash,
-            "entry_hash": digest,
-            "created_at": at,
-        },
+    log.append(
+        seq=seq,
+        decision_id=decision_id,
+        canonical=canonical,
+        prev_hash=head.entry_hash,
+        entry_hash=digest,
+        at=at,
     )
-    _ADVANCE.run(connection, {"new_seq": seq, "new_hash": digest})
     return ChainEntry(seq, canonical, head.entry_hash, digest)
 
 
 def entry_count(*, session: Session) -> int:
     """How many entries the log holds."""
-    from sqlalchemy import func
-
-    return session.scalar(select(func.count()).select_from(DecisionLogEntry)) or 0
+    return DecisionLogStore(session).entry_count()
 
 
 def verify(*, session: Session) -> list[ChainBreak]:
     """Every place where the log or a decision row differs from what was chained; empty if none."""
+    log = DecisionLogStore(session)
     breaks: list[ChainBreak] = []
     entries: list[ChainEntry] = []
     logged: set[str] = set()
     batch: list[DecisionLogEntry] = []
-    statement = select(DecisionLogEntry).order_by(DecisionLogEntry.seq)
-    for row in session.scalars(statement.execution_options(yield_per=_VERIFY_BATCH)):
+    for row in log.entries(batch=_VERIFY_BATCH):
         entries.append(ChainEntry(row.seq, row.payload, row.prev_hash, row.entry_hash))
         logged.add(row.decision_id)
         batch.append(row)
         if len(batch) >= _VERIFY_BATCH:
-            breaks += _compare_decisions(session, batch)
+            breaks += _compare_decisions(log, batch)
             batch = []
-    breaks += _compare_decisions(session, batch)
+    breaks += _compare_decisions(log, batch)
     breaks += verify_chain(entries)
 
-    head = session.get(DecisionLogHead, CHAIN_HEAD_ID)
+    head = log.head()
     last_seq, last_hash = (0, GENESIS_HASH)
     if entries:
         last_seq, last_hash = entries[-1].seq, entries[-1].entry_hash
@@ -187,24 +163,19 @@ def verify(*, session: Session) -> list[ChainBreak]:
                 "entries at the end were removed or the head was changed",
             )
         )
-    unlogged = session.scalars(select(Decision.id).order_by(Decision.decided_at)).all()
-    for decision_id in unlogged:
+    for decision_id in log.decision_ids():
         if decision_id not in logged:
             breaks.append(ChainBreak(0, f"decision {decision_id} has no log entry"))
     return sorted(breaks, key=lambda b: b.seq)
 
 
-def _compare_decisions(session: Session, rows: list[DecisionLogEntry]) -> list[ChainBreak]:
+def _compare_decisions(log: DecisionLogStore, rows: list[DecisionLogEntry]) -> list[ChainBreak]:
     if not rows:
         return []
     ids = {row.decision_id for row in rows}
-    stored = {d.id: d for d in session.scalars(select(Decision).where(Decision.id.in_(ids)))}
+    stored = log.decisions(ids)
     # Decisions removed lawfully (retention sweep, erasure) leave a tombstone; the log keeps them.
-    removed = set(
-        session.scalars(
-            select(RemovedDecision.decision_id).where(RemovedDecision.decision_id.in_(ids))
-        )
-    )
+    removed = log.removed(ids)
     breaks = []
     for row in rows:
         try:
@@ -263,12 +234,7 @@ class ReplayResult:
 
 def log_entry_payload(*, session: Session, decision_id: str) -> dict[str, Any]:
     """The newest log entry's payload of a decision; ``DecisionNotFound`` when it has none."""
-    payload = session.scalars(
-        select(DecisionLogEntry.payload)
-        .where(DecisionLogEntry.decision_id == decision_id)
-        .order_by(DecisionLogEntry.seq.desc())
-        .limit(1)
-    ).first()
+    payload = DecisionLogStore(session).newest_payload(decision_id)
     if payload is None:
         raise DecisionNotFound(f"the decision log holds no decision {decision_id}")
     return json.loads(payload)
@@ -278,7 +244,7 @@ def replay(
     *,
     session: Session,
     decision_id: str,
-    models: Any,
+    models: ModelProvider,
     policies: Callable[[str], Policy] | None = None,
 ) -> ReplayResult:
     """Recompute a decision from its logged inputs with its model and policy versions."""

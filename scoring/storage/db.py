@@ -27,6 +27,8 @@ from scoring.domain.errors import EngineError, InvalidInputError, UnavailableErr
 if TYPE_CHECKING:
     # Imported where used: these modules import this one.
     from scoring.storage.audit_log import AuditLog
+    from scoring.storage.connection_uow import ConnectionUnitOfWork
+    from scoring.storage.decision_store import DecisionStore
     from scoring.storage.review_cases import ReviewCaseRepository
     from scoring.storage.webhook_outbox import WebhookOutbox
 
@@ -258,6 +260,19 @@ class UnitOfWork:
     def engine(self) -> Engine:
         """The engine the sessions are bound to (for work done on a plain connection)."""
         return self._sessions.kw["bind"]
+
+    def on_connection(self) -> ConnectionUnitOfWork:
+        """A unit of work on one plain connection of the engine (the decision path's)."""
+        from scoring.storage.connection_uow import ConnectionUnitOfWork
+
+        return ConnectionUnitOfWork(self.engine)
+
+    @property
+    def decisions(self) -> DecisionStore:
+        """The decision repository, in this unit of work's transaction (inside the block)."""
+        from scoring.storage.decision_store import DecisionStore
+
+        return DecisionStore(self.session.connection(), session=self.session)
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._sessions()

@@ -1,0 +1,347 @@
+"""The decision use case: authorise, read, assess and store one application, then answer.
+
+One request runs in three steps on one database connection (a
+:class:`~scoring.storage.connection_uow.ConnectionUnitOfWork`):
+
+1. **read** (no transaction: each read its own snapshot): the key, whether this application
+   or key was decided before, the customer by pseudonym and their invoices and payments;
+2. **assess** (no transaction open): :func:`scoring.service.decisions.assess.assess`;
+3. **store** (one transaction in the writer's turn, before anything is answered): customer,
+   bureau report, application, decision, its minimised inputs, a review case when a person
+   must decide, the hash-chained log entry and the idempotency record.
+
+The API calls :func:`decide_application` in one of its decision threads; callers that hold
+an authenticated client already call :func:`make_decision`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+from data_contracts.requests import DecisionRequest
+from scoring.domain import personal_code
+from scoring.domain.decision import ApplicationFacts, DecisionOutcome
+from scoring.domain.identifiers import time_ordered_uuid
+from scoring.domain.policy import Policy
+from scoring.domain.pseudonym import pseudonymise
+from scoring.domain.review import CaseKind
+from scoring.features import CustomerHistory
+from scoring.service import decision_log
+from scoring.service.api_keys import DECISIONS_WRITE, AuthenticatedClient, authenticate_with
+from scoring.service.decisions.assess import (
+    ApplicantHistory,
+    BureauSource,
+    DecisionModels,
+    assess,
+)
+from scoring.service.decisions.record import PreparedDecision, prepared_decision, request_hash
+from scoring.service.decisions.views import DecisionView, stored_view
+from scoring.service.errors import (
+    ApplicationAlreadyDecided,
+    IdempotencyConflict,
+    InvalidApplication,
+)
+from scoring.service.reviews import open_case_for_pending_decision
+from scoring.storage.connection_uow import ConnectionUnitOfWork, WriteTransaction
+from scoring.storage.db import UnitOfWork
+from scoring.storage.decision_log import ChainHead
+from scoring.storage.decision_store import UniqueKeyConflict
+
+# Routing reasons that make a review case, and the case kind each one opens.
+REVIEW_CASE_KINDS = {
+    "S02_HUMAN_REVIEW_REQUESTED": "human_review_requested",
+    "S03_PROFILING_OBJECTION": "objection",
+    "S04_AUTOMATION_PAUSED": "human_review_requested",
+}
+# A store that lost a unique-key race to a concurrent twin is re-checked and tried once more.
+STORE_ATTEMPTS = 2
+
+Clock = Callable[[], datetime]
+
+
+class CaseOpener(Protocol):
+    """Opens the review case of a decision sent to a person, in the decision's transaction."""
+
+    def __call__(
+        self, work: ConnectionUnitOfWork, *, decision_id: str, kind: CaseKind, at: datetime
+    ) -> None: ...
+
+
+def open_review_case(
+    work: ConnectionUnitOfWork, *, decision_id: str, kind: CaseKind, at: datetime
+) -> None:
+    """The review service's case, opened through an ORM session joined to the transaction."""
+    with work.session() as session:
+        open_case_for_pending_decision(
+            session=session, decision_id=decision_id, kind=kind, clock=lambda: at
+        )
+        session.flush()
+
+
+def decide_application(
+    *,
+    uow: UnitOfWork,
+    api_key: str,
+    request: DecisionRequest,
+    idempotency_key: str | None,
+    bureau: BureauSource,
+    models: DecisionModels,
+    policy: Policy,
+    pseudonym_key: bytes,
+    clock: Clock,
+    open_case: CaseOpener = open_review_case,
+) -> DecisionView:
+    """Check ``api_key`` holds ``decisions:write``, then decide, store and answer (401, 403)."""
+    with uow.on_connection() as work:
+        with work.reads():
+            client = authenticate_with(api_keys=work.api_keys, presented=api_key, clock=clock)
+            client.require(DECISIONS_WRITE)
+        return _decide(
+            work, request=request, client=client, idempotency_key=idempotency_key,
+            bureau=bureau, models=models, policy=policy, pseudonym_key=pseudonym_key,
+            clock=clock, open_case=open_case,
+        )  # fmt: skip
+
+
+def make_decision(
+    *,
+    request: DecisionRequest,
+    client: AuthenticatedClient,
+    idempotency_key: str | None,
+    uow: UnitOfWork,
+    bureau: BureauSource,
+    models: DecisionModels,
+    policy: Policy,
+    pseudonym_key: bytes,
+    clock: Clock,
+    open_case: CaseOpener = open_review_case,
+) -> DecisionView:
+    """Decide one application of an authenticated client, store it, and return the stored view."""
+    with uow.on_connection() as work:
+        return _decide(
+            work, request=request, client=client, idempotency_key=idempotency_key,
+            bureau=bureau, models=models, policy=policy, pseudonym_key=pseudonym_key,
+            clock=clock, open_case=open_case,
+        )  # fmt: skip
+
+
+def _decide(
+    work: ConnectionUnitOfWork,
+    *,
+    request: DecisionRequest,
+    client: AuthenticatedClient,
+    idempotency_key: str | None,
+    bureau: BureauSource,
+    models: DecisionModels,
+    policy: Policy,
+    pseudonym_key: bytes,
+    clock: Clock,
+    open_case: CaseOpener,
+) -> DecisionView:
+    prepared = prepare_decision(
+        work, request=request, client=client, idempotency_key=idempotency_key,
+        bureau=bureau, models=models, policy=policy, pseudonym_key=pseudonym_key, clock=clock,
+    )  # fmt: skip
+    if isinstance(prepared, DecisionView):
+        return prepared
+    return store_decision(work, prepared, open_case=open_case)
+
+
+def prepare_decision(
+    work: ConnectionUnitOfWork,
+    *,
+    request: DecisionRequest,
+    client: AuthenticatedClient,
+    idempotency_key: str | None,
+    bureau: BureauSource,
+    models: DecisionModels,
+    policy: Policy,
+    pseudonym_key: bytes,
+    clock: Clock,
+) -> DecisionView | PreparedDecision:
+    """Read and decide, without storing: the rows to store, or the stored answer of a retry."""
+    try:
+        code = personal_code.parse(request.personal_code)
+    except personal_code.InvalidPersonalCode as error:
+        raise InvalidApplication(str(error), field="personal_code") from None
+    pseudonym = pseudonymise(code.value, key=pseudonym_key)
+    fingerprint = request_hash(request, pseudonym=pseudonym)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+        raise InvalidApplication(
+            "Idempotency-Key must hold 1 to 255 characters", field="Idempotency-Key"
+        )
+
+    # Two reads, each its own snapshot: the check, then the history in one statement.
+    with work.reads():
+        check = work.decisions.read_check(
+            pseudonym=pseudonym, client_id=client.client_id,
+            external_id=request.application_id, key=idempotency_key,
+        )  # fmt: skip
+        if check.earlier_application_id is not None or check.idempotency_hash is not None:
+            stored = _earlier_answer(
+                work, client_id=client.client_id, key=idempotency_key,
+                fingerprint=fingerprint, external_id=request.application_id,
+            )  # fmt: skip
+            if stored is not None:
+                return stored
+        if check.customer_id is None:
+            history = ApplicantHistory(False, CustomerHistory.empty())
+        else:
+            history = ApplicantHistory(
+                check.objected_at is not None, work.decisions.customer_history(check.customer_id)
+            )
+
+    applied_at = clock()
+    purchase = request.purchase
+    facts = ApplicationFacts(
+        amount_eur=float(purchase.amount_eur),
+        term_months=int(purchase.term_months),
+        product_category=purchase.product_category,
+        age_years=code.age_on(applied_at.date()),
+        human_review_requested=bool(request.human_review_requested),
+        objected_to_profiling=history.objected,
+    )
+    scoring = assess(
+        facts=facts, code=code.value, history=history,
+        applied_at=applied_at, bureau=bureau, models=models, policy=policy,
+    )  # fmt: skip
+
+    decision_id = str(time_ordered_uuid())
+    decided_at = clock()
+    return prepared_decision(
+        decision_id=decision_id, decided_at=decided_at, applied_at=applied_at,
+        request=request, client=client, pseudonym=pseudonym, facts=facts,
+        scoring=scoring, policy=policy, fingerprint=fingerprint, key=idempotency_key,
+    )  # fmt: skip
+
+
+def store_decision(
+    work: ConnectionUnitOfWork,
+    prepared: PreparedDecision,
+    *,
+    open_case: CaseOpener = open_review_case,
+) -> DecisionView:
+    """Store one prepared decision with its log entry; the earlier answer if there is one.
+
+    Raises what the earlier answer is, when it is a refusal (409), and the database's
+    errors; a unique-key conflict with a concurrent twin is resolved here.
+    """
+    rows = prepared.rows
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            with work.write_turn() as transaction:
+                # On SQLite the head is the database's write lock and is taken first, so
+                # the check below sees every decision committed before this one; on
+                # PostgreSQL it is the chain's row lock, taken by the append just before
+                # commit, and a concurrent twin shows up as a unique-key conflict instead.
+                head = None
+                if work.decision_log.locks_head_first():
+                    head = work.decision_log.lock_head()
+                stored = _write(work, prepared, head=head, transaction=transaction,
+                                open_case=open_case)  # fmt: skip
+                if stored is not None:
+                    transaction.rollback()  # ends the write lock within this turn
+                    return stored
+                transaction.commit()
+            return prepared.view
+        except UniqueKeyConflict:
+            # Another request stored the same application, key, customer or bureau
+            # report after our check: its answer is ours (replay or 409), else store
+            # once more. A conflict found at COMMIT leaves the transaction to be rolled
+            # back by hand.
+            work.rollback()
+            with work.transaction():
+                stored = _earlier_answer(
+                    work, client_id=rows.client_id, key=rows.key,
+                    fingerprint=prepared.fingerprint, external_id=rows.external_id,
+                )  # fmt: skip
+            if stored is not None:
+                return stored
+            if attempt == STORE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _earlier_answer(
+    work: ConnectionUnitOfWork,
+    *,
+    client_id: str,
+    key: str | None,
+    fingerprint: str,
+    external_id: str,
+) -> DecisionView | None:
+    # The application first, the key second: a concurrent request commits both in one
+    # transaction, and each statement may see a newer snapshot (PostgreSQL, read committed),
+    # so whoever sees its application also sees its key and answers with a replay, not 409.
+    decided = work.decisions.application_decided(client_id=client_id, external_id=external_id)
+    if key is not None:
+        record = work.decisions.idempotency_record(client_id=client_id, key=key)
+        if record is not None:
+            stored_hash, decision_id = record
+            if stored_hash != fingerprint or decision_id is None:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was used before with a different request body; "
+                    "use a new key for a new application",
+                    field="Idempotency-Key",
+                )
+            stored = work.decisions.stored(decision_id=decision_id, client_id=client_id)
+            return replace(stored_view(stored, decision_id=decision_id), idempotent_replay=True)
+    if decided:
+        raise ApplicationAlreadyDecided(
+            f"application {external_id} was already decided; fetch it with "
+            "GET /v1/decisions/{decision_id} or retry with its original Idempotency-Key",
+            field="application_id",
+        )
+    return None
+
+
+def _write(
+    work: ConnectionUnitOfWork,
+    prepared: PreparedDecision,
+    *,
+    head: ChainHead | None,
+    transaction: WriteTransaction,
+    open_case: CaseOpener,
+) -> DecisionView | None:
+    """Write the decision's rows and log entry; an earlier answer instead, if there is one.
+
+    One query first checks, in the writer's turn, for an earlier decision of this
+    application or key and finds the customer and the bureau report if already stored.
+    The pipeline is left before any work through the ORM.
+    """
+    rows = prepared.rows
+    check = work.decisions.write_check(rows)
+    if check.earlier_application_id is not None or check.idempotency_hash is not None:
+        transaction.leave_pipeline()
+        return _earlier_answer(
+            work, client_id=rows.client_id, key=rows.key,
+            fingerprint=prepared.fingerprint, external_id=rows.external_id,
+        )  # fmt: skip
+    # The bureau report is stored already, for another customer (or for a new one).
+    if check.report_row_id is not None and check.report_customer_id != check.customer_id:
+        raise InvalidApplication("the bureau answered with another person's report id")
+    work.decisions.insert(
+        rows, customer_known=check.customer_id is not None,
+        report_known=check.report_row_id is not None,
+    )  # fmt: skip
+    decision_id = rows.decision["id"]
+    if prepared.pending_review is not None:
+        transaction.leave_pipeline()
+        open_case(
+            work, decision_id=decision_id, kind=_case_kind(prepared.pending_review),
+            at=rows.decision["decided_at"],
+        )  # fmt: skip
+    decision_log.append_to(
+        work.decision_log, head=head, decision_id=decision_id,
+        at=rows.decision["decided_at"], canonical=prepared.log_entry,
+    )  # fmt: skip
+    return None
+
+
+def _case_kind(outcome: DecisionOutcome) -> CaseKind:
+    """The kind of review case a decision sent to a person opens, by its routing reason."""
+    routing = next((r.code for r in outcome.reasons if r.code in REVIEW_CASE_KINDS), None)
+    return CaseKind(REVIEW_CASE_KINDS.get(routing or "", "human_review_requested"))

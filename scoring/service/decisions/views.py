@@ -1,0 +1,183 @@
+"""What a caller learns about a decision, and its letters, from its stored (or storable) row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES
+from scoring.domain.counterfactual import Counterfactual, PurchaseTerms
+from scoring.domain.decision import Outcome
+from scoring.domain.reasons import Reason
+from scoring.service.api_keys import AuthenticatedClient
+from scoring.service.errors import DecisionNotFound
+from scoring.storage.db import UnitOfWork
+from scoring.storage.decision_store import StoredDecision
+
+CONTEST_PATH = "/v1/decisions/{decision_id}/contest"
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """What the caller learns about a decision; the challenger's answer is never part of it."""
+
+    decision_id: str
+    application_id: str
+    outcome: str
+    probability_of_default: float | None
+    risk_grade: str | None
+    reasons: list[dict[str, Any]]
+    policy_rules: list[dict[str, Any]]
+    counterfactual: dict[str, Any] | None
+    automated: bool
+    model: dict[str, str] | None
+    policy_version: str
+    contract_versions: dict[str, str]
+    decided_at: datetime
+    contest: dict[str, Any] | None
+    letter: dict[str, str] | None
+    # True when this answer is the stored decision returned again for a retried request.
+    idempotent_replay: bool = False
+    # Whether the challenger would have decided otherwise (for metrics; never shown).
+    challenger_disagrees: bool | None = None
+
+
+class DecisionColumns(Protocol):
+    """A decision's columns as attributes: a stored ``Decision`` row or the values to store."""
+
+    id: str
+    outcome: str
+    probability_of_default: float | None
+    risk_grade: str | None
+    model_name: str | None
+    model_version: str | None
+    policy_version: str
+    contract_versions: dict[str, str]
+    reasons: list[dict[str, Any]]
+    policy_rules: list[dict[str, Any]]
+    counterfactual: dict[str, Any] | None
+    automated: bool
+    decided_at: datetime
+    contestable_until: datetime | None
+
+
+class ReportColumns(Protocol):
+    """A bureau report's columns the letters name: a stored row or the values to store."""
+
+    report_id: str
+    requested_at: datetime
+    risk_class: str
+
+
+def get_decision(*, uow: UnitOfWork, client: AuthenticatedClient, decision_id: str) -> DecisionView:
+    """A stored decision of this client; ``DecisionNotFound`` for others' or unknown ids."""
+    with uow:
+        stored = uow.decisions.stored(decision_id=decision_id, client_id=client.client_id)
+        return stored_view(stored, decision_id=decision_id)
+
+
+def stored_view(stored: StoredDecision | None, *, decision_id: str) -> DecisionView:
+    """The view of a stored decision; ``DecisionNotFound`` when there is none (for this client)."""
+    if stored is None:
+        raise DecisionNotFound(f"no decision {decision_id} for this client")
+    return decision_view(
+        stored.decision, stored.external_id, facts_row=stored.facts, report=stored.report
+    )
+
+
+def decision_view(
+    decision: DecisionColumns,
+    external_id: str,
+    *,
+    facts_row: dict[str, Any],
+    report: ReportColumns | None,
+) -> DecisionView:
+    """The view of a decision, with its letters when it declines or refers."""
+    contest_url = CONTEST_PATH.format(decision_id=decision.id)
+    model = (
+        {"name": decision.model_name, "version": decision.model_version}
+        if decision.model_version
+        else None
+    )
+    letter = None
+    if decision.outcome in (Outcome.DECLINE.value, Outcome.REFER.value):
+        letter = _letters(decision, facts_row, report, contest_url)
+    return DecisionView(
+        decision_id=decision.id,
+        application_id=external_id,
+        outcome=decision.outcome,
+        probability_of_default=decision.probability_of_default,
+        risk_grade=decision.risk_grade,
+        reasons=[
+            {k: r[k] for k in ("code", "text_et", "text_en", "contribution")}
+            for r in decision.reasons
+        ],
+        policy_rules=list(decision.policy_rules),
+        counterfactual=decision.counterfactual,
+        automated=decision.automated,
+        model=model,
+        policy_version=decision.policy_version,
+        contract_versions=dict(decision.contract_versions),
+        decided_at=decision.decided_at,
+        contest=(
+            {"url": contest_url, "until": decision.contestable_until}
+            if decision.contestable_until
+            else None
+        ),
+        letter=letter,
+    )
+
+
+def _letters(
+    decision: DecisionColumns,
+    facts: dict[str, Any],
+    report: ReportColumns | None,
+    contest_url: str,
+) -> dict[str, str]:
+    from scoring.letters import BureauConsulted, DecisionLetter, render_decision_letter
+
+    bureau = None
+    if report is not None:
+        definition = RISK_CLASSES[report.risk_class]
+        bureau = BureauConsulted(
+            name=BUREAU_NAME,
+            report_id=report.report_id,
+            requested_on=report.requested_at.date(),
+            risk_class=report.risk_class,
+            class_label_et=definition.label_et,
+            class_label_en=definition.label_en,
+            class_text_et=definition.definition_et,
+            class_text_en=definition.definition_en,
+        )
+    until = decision.contestable_until or decision.decided_at
+    letter = DecisionLetter(
+        decision_id=decision.id,
+        decided_on=decision.decided_at.date(),
+        outcome=decision.outcome,
+        automated=decision.automated,
+        amount_eur=float(facts["amount_eur"]),
+        term_months=int(facts["term_months"]),
+        product_category=facts["product_category"],
+        reasons=[
+            Reason(r["code"], r["text_et"], r["text_en"], r.get("contribution"), r["kind"])
+            for r in decision.reasons
+        ],
+        bureau=bureau,
+        counterfactual=_counterfactual_from(decision.counterfactual),
+        contest_until=until.date(),
+        contest_url=contest_url,
+    )
+    return {lang: render_decision_letter(letter, language=lang) for lang in ("et", "en")}
+
+
+def _counterfactual_from(data: dict[str, Any] | None) -> Counterfactual | None:
+    if not data:
+        return None
+    return Counterfactual(
+        change=data["change"],
+        suggested=PurchaseTerms(**data["suggested"]),
+        alternatives=tuple(PurchaseTerms(**a) for a in data["alternatives"]),
+        text_et=data["text_et"],
+        text_en=data["text_en"],
+    )

@@ -1,0 +1,52 @@
+"""The API-key repository: a key's stored row and its client's, found by the key's prefix."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import Connection, bindparam, select
+
+from scoring.storage.prepared import Prepared
+from scoring.storage.tables import ApiClient, ApiKey
+
+
+class StoredKey(NamedTuple):
+    """A key's stored hash, scopes and validity with its client's id, name and status."""
+
+    key_hash: str
+    key_prefix: str
+    scopes: list[str]
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    client_id: str
+    name: str
+    active: bool
+
+
+class ApiKeyStore:
+    """API keys as read on ``connection`` (its transaction, or none under ``autocommit``)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def by_prefix(self, prefix: str) -> StoredKey | None:
+        """The key with this unique prefix and its client, or None.
+
+        One indexed lookup read as plain columns (no ORM objects): it runs on every request,
+        and reading it each time makes a revocation count at once.
+        """
+        row = _KEY_BY_PREFIX.first(self._connection, {"prefix": prefix})
+        return None if row is None else StoredKey(*row)
+
+
+_KEYS = ApiKey.__table__
+_CLIENTS = ApiClient.__table__
+_KEY_BY_PREFIX = Prepared(
+    select(
+        _KEYS.c.key_hash, _KEYS.c.key_prefix, _KEYS.c.scopes, _KEYS.c.revoked_at,
+        _KEYS.c.expires_at, _CLIENTS.c.id.label("client_id"), _CLIENTS.c.name, _CLIENTS.c.active,
+    )
+    .join(_CLIENTS, _CLIENTS.c.id == _KEYS.c.client_id)
+    .where(_KEYS.c.key_prefix == bindparam("prefix"))
+)  # fmt: skip
