@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -44,7 +45,7 @@ class ReadCheck(NamedTuple):
     """What the read check finds: the applicant, and an earlier decision of the request."""
 
     customer_id: int | None
-    objected_at: Any  # when the customer objected to profiling (a datetime), or None
+    objected_at: datetime | None  # when the customer objected to profiling
     earlier_application_id: int | None
     idempotency_hash: str | None
 
