@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from scoring.service.errors import ApiKeyError, AuthenticationFailed, ScopeMissing
 from scoring.storage.api_keys import ApiKeyStore
+from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import ApiClient, ApiKey
 
 KEY_PREFIX = "ik"
@@ -81,7 +82,7 @@ def _checked_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
 
 def create_api_key(
     *,
-    uow,
+    uow: UnitOfWork,
     client: str,
     scopes: Iterable[str],
     expires_at: datetime | None = None,
@@ -120,7 +121,7 @@ def create_api_key(
     return IssuedKey(client, prefix, key, checked, expires_at)
 
 
-def revoke_api_key(*, uow, prefix: str, clock: Clock = utc_now) -> str:
+def revoke_api_key(*, uow: UnitOfWork, prefix: str, clock: Clock = utc_now) -> str:
     """Revoke the key with ``prefix``; returns its client id. Revoking twice is harmless."""
     with uow:
         row = uow.session.scalar(select(ApiKey).where(ApiKey.key_prefix == prefix))

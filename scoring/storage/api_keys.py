@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select
 
 from scoring.storage.prepared import Prepared
 from scoring.storage.tables import ApiClient, ApiKey
@@ -40,8 +40,8 @@ class ApiKeyStore:
         return None if row is None else StoredKey(*row)
 
 
-_KEYS = ApiKey.__table__
-_CLIENTS = ApiClient.__table__
+_KEYS = cast(Table, ApiKey.__table__)
+_CLIENTS = cast(Table, ApiClient.__table__)
 _KEY_BY_PREFIX = Prepared(
     select(
         _KEYS.c.key_hash, _KEYS.c.key_prefix, _KEYS.c.scopes, _KEYS.c.revoked_at,

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from scoring.storage.prepared import Prepared
@@ -140,8 +141,8 @@ class DecisionLogStore:
         ).first()
 
 
-_HEAD = DecisionLogHead.__table__
-_ENTRIES = DecisionLogEntry.__table__
+_HEAD = cast(Table, DecisionLogHead.__table__)
+_ENTRIES = cast(Table, DecisionLogEntry.__table__)
 _READ_HEAD = select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == CHAIN_HEAD_ID)
 # SQLite has no row locks: writing the head first takes the database's single write lock.
 _TOUCH_HEAD = (

@@ -9,6 +9,7 @@ plain values: rows to insert (:class:`DecisionRows`), what a check found
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Connection,
     Float,
     Integer,
+    Table,
     bindparam,
     cast,
     insert,
@@ -201,6 +203,7 @@ def _stored(session: Session, *, decision_id: str, client_id: str) -> StoredDeci
             select(t.BureauReport).where(t.BureauReport.report_id == decision.bureau_report_id)
         )
     application = session.get(t.Application, decision.application_id)
+    assert application is not None  # the decision's foreign key
     facts = row.facts or {
         "amount_eur": float(application.amount),
         "term_months": application.term_months,
@@ -235,12 +238,17 @@ def _customer_history(rows: Sequence[Any]) -> CustomerHistory:
     )
 
 
-_IDEMPOTENCY = t.IdempotencyRecord.__table__
-_APPLICATIONS = t.Application.__table__
-_CUSTOMERS = t.Customer.__table__
-_INVOICES = t.Invoice.__table__
-_PAYMENTS = t.Payment.__table__
-_BUREAU_REPORTS = t.BureauReport.__table__
+def _table(model: type[t.Base]) -> Table:
+    """The table of a mapped class (typed as the ``Table`` it is)."""
+    return typing.cast(Table, model.__table__)
+
+
+_IDEMPOTENCY = _table(t.IdempotencyRecord)
+_APPLICATIONS = _table(t.Application)
+_CUSTOMERS = _table(t.Customer)
+_INVOICES = _table(t.Invoice)
+_PAYMENTS = _table(t.Payment)
+_BUREAU_REPORTS = _table(t.BureauReport)
 
 _IDEMPOTENCY_RECORD = select(_IDEMPOTENCY.c.request_hash, _IDEMPOTENCY.c.decision_id).where(
     _IDEMPOTENCY.c.client_id == bindparam("client_id"),
@@ -300,15 +308,15 @@ _REPORT_ROW_ID = _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.id).scalar_subq
 _INSERT_CUSTOMER = Prepared(insert(_CUSTOMERS))
 _INSERT_REPORT = Prepared(insert(_BUREAU_REPORTS).values(customer_id=_CUSTOMER_ID))
 _INSERT_DEFAULT_ENTRY = Prepared(
-    insert(t.BureauDefaultEntry.__table__).values(bureau_report_id=_REPORT_ROW_ID)
+    insert(_table(t.BureauDefaultEntry)).values(bureau_report_id=_REPORT_ROW_ID)
 )
 _INSERT_APPLICATION = Prepared(
     insert(_APPLICATIONS).values(customer_id=_CUSTOMER_ID, bureau_report_id=_REPORT_ROW_ID)
 )
 _INSERT_DECISION = Prepared(
-    insert(t.Decision.__table__).values(application_id=_APPLICATION_OF_CLIENT.scalar_subquery())
+    insert(_table(t.Decision)).values(application_id=_APPLICATION_OF_CLIENT.scalar_subquery())
 )
-_INSERT_DECISION_INPUT = Prepared(insert(DecisionInput.__table__))
+_INSERT_DECISION_INPUT = Prepared(insert(_table(DecisionInput)))
 _INSERT_IDEMPOTENCY = Prepared(insert(_IDEMPOTENCY))
 _WRITE_CHECK = Prepared(
     select(

@@ -38,6 +38,7 @@ from scoring.service.decisions.decide import (
     store_decision,
 )
 from scoring.service.decisions.record import (
+    ApplicationRequest,
     PreparedDecision,
     contract_versions,
     prepared_decision,
@@ -59,6 +60,7 @@ __all__ = [
     "REVIEW_CASE_KINDS",
     "STORE_ATTEMPTS",
     "ApplicantHistory",
+    "ApplicationRequest",
     "Assessment",
     "BureauSource",
     "CaseOpener",

@@ -21,7 +21,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-from data_contracts.requests import DecisionRequest
 from scoring.domain import personal_code
 from scoring.domain.decision import ApplicationFacts, DecisionOutcome
 from scoring.domain.identifiers import time_ordered_uuid
@@ -37,7 +36,12 @@ from scoring.service.decisions.assess import (
     DecisionModels,
     assess,
 )
-from scoring.service.decisions.record import PreparedDecision, prepared_decision, request_hash
+from scoring.service.decisions.record import (
+    ApplicationRequest,
+    PreparedDecision,
+    prepared_decision,
+    request_hash,
+)
 from scoring.service.decisions.views import DecisionView, stored_view
 from scoring.service.errors import (
     ApplicationAlreadyDecided,
@@ -85,7 +89,7 @@ def decide_application(
     *,
     uow: UnitOfWork,
     api_key: str,
-    request: DecisionRequest,
+    request: ApplicationRequest,
     idempotency_key: str | None,
     bureau: BureauSource,
     models: DecisionModels,
@@ -108,7 +112,7 @@ def decide_application(
 
 def make_decision(
     *,
-    request: DecisionRequest,
+    request: ApplicationRequest,
     client: AuthenticatedClient,
     idempotency_key: str | None,
     uow: UnitOfWork,
@@ -131,7 +135,7 @@ def make_decision(
 def _decide(
     work: ConnectionUnitOfWork,
     *,
-    request: DecisionRequest,
+    request: ApplicationRequest,
     client: AuthenticatedClient,
     idempotency_key: str | None,
     bureau: BureauSource,
@@ -153,7 +157,7 @@ def _decide(
 def prepare_decision(
     work: ConnectionUnitOfWork,
     *,
-    request: DecisionRequest,
+    request: ApplicationRequest,
     client: AuthenticatedClient,
     idempotency_key: str | None,
     bureau: BureauSource,

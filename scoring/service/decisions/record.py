@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
-from data_contracts.requests import DecisionRequest
 from scoring.domain.counterfactual import Counterfactual, PurchaseTerms
 from scoring.domain.decision import ApplicationFacts, DecisionOutcome, Outcome
 from scoring.domain.decision_record import decision_record
@@ -27,6 +26,44 @@ from scoring.service.decisions.views import DecisionView, decision_view
 from scoring.storage.decision_store import DecisionRows
 
 _CONTRACTS = ("decision_request", "payment_history", "bureau_report", "decision_record")
+
+
+class RequestedPurchase(Protocol):
+    """The purchase of a decision request."""
+
+    @property
+    def amount_eur(self) -> float: ...
+
+    @property
+    def term_months(self) -> int: ...
+
+    @property
+    def product_category(self) -> str: ...
+
+
+class ApplicationRequest(Protocol):
+    """A validated decision request: ``data_contracts.requests.DecisionRequest``.
+
+    That model is built from its data contract when imported, so type checkers cannot
+    see its fields; this protocol names the ones a decision reads.
+    """
+
+    @property
+    def application_id(self) -> str: ...
+
+    @property
+    def personal_code(self) -> str: ...
+
+    @property
+    def purchase(self) -> RequestedPurchase: ...
+
+    @property
+    def channel(self) -> str: ...
+
+    @property
+    def human_review_requested(self) -> bool | None: ...
+
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +85,7 @@ def contract_versions() -> dict[str, str]:
     return {name: load_contract(name).version for name in _CONTRACTS}
 
 
-def request_hash(request: DecisionRequest, *, pseudonym: str) -> str:
+def request_hash(request: ApplicationRequest, *, pseudonym: str) -> str:
     """SHA-256 of the request with the personal code replaced by its pseudonym."""
     body = request.model_dump(mode="json")
     body["personal_code"] = pseudonym
@@ -60,7 +97,7 @@ def prepared_decision(
     decision_id: str,
     decided_at: datetime,
     applied_at: datetime,
-    request: DecisionRequest,
+    request: ApplicationRequest,
     client: AuthenticatedClient,
     pseudonym: str,
     facts: ApplicationFacts,

@@ -31,7 +31,7 @@ class DecisionView:
     policy_rules: list[dict[str, Any]]
     counterfactual: dict[str, Any] | None
     automated: bool
-    model: dict[str, str] | None
+    model: dict[str, str | None] | None
     policy_version: str
     contract_versions: dict[str, str]
     decided_at: datetime
