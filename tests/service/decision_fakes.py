@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from models.features import CustomerHistory
 from scoring.domain.hash_chain import GENESIS_HASH
 from scoring.domain.review import CaseKind
+from scoring.features import CustomerHistory
 from scoring.service.api_keys import hash_key
 from scoring.storage.api_keys import StoredKey
 from scoring.storage.decision_log import ChainHead
