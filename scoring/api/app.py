@@ -6,7 +6,7 @@ Each area adds its router with one ``app.include_router(...)`` line below.
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -16,14 +16,16 @@ from scoring import __version__
 from scoring.api import routes_decisions, routes_reviews, routes_subjects
 from scoring.api.errors import error_response, error_responses, install_error_handlers
 from scoring.api.metrics import ApiMetrics
-from scoring.bootstrap import Runtime
+from scoring.service.runtime import Runtime
 
 # Allocations between collections of the youngest generation (CPython's default is 700).
 GC_YOUNG_THRESHOLD = 20_000
 
 
-def create_app(runtime: Runtime | None = None) -> FastAPI:
-    """Build the API application; without ``runtime`` the real adapters are wired at start.
+def create_app(
+    runtime: Runtime | None = None, *, runtime_factory: Callable[[], Runtime] | None = None
+) -> FastAPI:
+    """Build the API application on ``runtime``, or on one ``runtime_factory`` builds at start.
 
     The reviewer UI is not part of it: ``scoring.bootstrap.create_server_app`` mounts it.
     """
@@ -32,9 +34,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = None
         if getattr(app.state, "runtime", None) is None:
-            from scoring.bootstrap import build_runtime
-
-            owned = build_runtime()
+            if runtime_factory is None:
+                raise RuntimeError(
+                    "the API needs a runtime: pass one, or use scoring.bootstrap.create_server_app"
+                )
+            owned = runtime_factory()
             _attach(app, owned)
         # What is alive now (libraries, models, the runtime) lives as long as the process.
         # Out of the collector's reach, a full collection no longer walks those ~200,000

@@ -18,10 +18,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
-from scoring.bootstrap import Runtime
 from scoring.config import Settings
 from scoring.service.api_keys import AuthenticatedClient, authenticate
 from scoring.service.errors import AuthenticationFailed
+from scoring.service.runtime import Runtime
 from scoring.storage.db import UnitOfWork
 
 

@@ -10,57 +10,120 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import numpy as np
+import pandas as pd
 
 from scoring.service.errors import NoChampionModel
+
+if TYPE_CHECKING:
+    from scoring.config import Settings
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_POLL_SECONDS = 5.0
 
 
+class PDModel(Protocol):
+    """A model that scores probabilities of default and explains them (champion or challenger).
+
+    A matrix comes with the columns in ``feature_names`` order.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> object: ...
+
+    @property
+    def feature_names(self) -> Sequence[str]: ...
+
+    def predict_pd(self, features: np.ndarray | pd.DataFrame) -> np.ndarray: ...
+
+    def contributions(self, features: np.ndarray | pd.DataFrame) -> tuple[float, np.ndarray]: ...
+
+    def explain(self, features: np.ndarray | pd.DataFrame) -> tuple[float, pd.DataFrame]:
+        """Base value and per-feature contributions (columns named), in log-odds."""
+        ...
+
+
+class RegisteredVersion(Protocol):
+    """A registry's answer for a version or alias: the version it is."""
+
+    @property
+    def version(self) -> str | int: ...
+
+
+class ModelRegistry(Protocol):
+    """The model registry (``models.registry``, or a fake in tests)."""
+
+    CHALLENGER: str
+    RegistryError: type[Exception]
+
+    def load_model(
+        self, version_or_alias: str | int, *, settings: Settings | None = ...
+    ) -> PDModel:
+        """A registered version as a model that scores and explains."""
+        ...
+
+    def champion_version(self, *, settings: Settings | None = ...) -> str | None:
+        """The version the champion alias points to now."""
+        ...
+
+    def resolve_version(
+        self, version_or_alias: str | int, *, settings: Settings | None = ...
+    ) -> RegisteredVersion:
+        """The registry's entry for a version number or an alias."""
+        ...
+
+
 class ModelProvider(Protocol):
-    def champion(self) -> Any:
+    """Where the champion, the challenger and any registered version come from."""
+
+    def champion(self) -> PDModel:
         """The model that decides; raises ``NoChampionModel`` when there is none."""
 
-    def challenger(self) -> Any | None:
+    def challenger(self) -> PDModel | None:
         """The model scored in shadow, or None."""
 
-    def version(self, version: str) -> Any:
+    def version(self, version: str) -> PDModel:
         """A registered version by number (for replay)."""
 
 
 @dataclass(frozen=True)
 class _Pair:
-    champion: Any | None
-    challenger: Any | None
+    champion: PDModel | None
+    challenger: PDModel | None
 
 
 class StaticModelProvider:
     """Fixed models: for tests, benchmarks and replays of in-memory models."""
 
-    def __init__(self, champion: Any | None, challenger: Any | None = None) -> None:
+    def __init__(self, champion: PDModel | None, challenger: PDModel | None = None) -> None:
         self._pair = _Pair(champion, challenger)
         self._by_version = {m.version: m for m in (champion, challenger) if m is not None}
 
-    def champion(self) -> Any:
+    def champion(self) -> PDModel:
         if self._pair.champion is None:
             raise NoChampionModel(
                 "no champion model is promoted; promote one with `installment promote VERSION`"
             )
         return self._pair.champion
 
-    def challenger(self) -> Any | None:
+    def challenger(self) -> PDModel | None:
         return self._pair.challenger
 
-    def version(self, version: str) -> Any:
+    def version(self, version: str) -> PDModel:
         try:
             return self._by_version[str(version)]
         except KeyError:
             raise LookupError(f"model version {version} is not available here") from None
 
-    def promote(self, champion: Any, challenger: Any | None = None) -> None:
+    def promote(self, champion: PDModel, challenger: PDModel | None = None) -> None:
         """Swap in another pair (what a registry promotion does)."""
         self._pair = _Pair(champion, challenger)
         self._by_version.update({m.version: m for m in (champion, challenger) if m is not None})
@@ -72,15 +135,17 @@ class RegistryModelProvider:
     def __init__(
         self,
         *,
-        settings: Any = None,
+        settings: Settings | None = None,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
-        registry: Any = None,
+        registry: ModelRegistry | None = None,
     ) -> None:
         if registry is None:
             from models import registry as registry_module
 
-            registry = registry_module
-        self._registry = registry
+            # The module is the registry; its functions take untyped settings from MLflow's
+            # side, so it is named as the protocol rather than checked against it.
+            registry = cast(ModelRegistry, registry_module)
+        self._registry: ModelRegistry = registry
         self._settings = settings
         self.poll_seconds = poll_seconds
         self._pair = _Pair(None, None)
@@ -92,7 +157,7 @@ class RegistryModelProvider:
         self.last_error: str | None = None
         self.refresh()
 
-    def champion(self) -> Any:
+    def champion(self) -> PDModel:
         champion = self._pair.champion
         if champion is None:
             reason = f" ({self.last_error})" if self.last_error else ""
@@ -102,10 +167,10 @@ class RegistryModelProvider:
             )
         return champion
 
-    def challenger(self) -> Any | None:
+    def challenger(self) -> PDModel | None:
         return self._pair.challenger
 
-    def version(self, version: str) -> Any:
+    def version(self, version: str) -> PDModel:
         version = str(version)
         if version not in self._cache:
             self._cache[version] = self._registry.load_model(version, settings=self._settings)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scoring.service.errors import NoChampionModel
 from scoring.storage.db import StorageError, ping
+
+if TYPE_CHECKING:
+    from scoring.service.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,7 @@ class Readiness:
         return not self.problems
 
 
-def readiness(*, runtime: Any) -> Readiness:
+def readiness(*, runtime: Runtime | None) -> Readiness:
     """Check the database and the champion model; each problem is one readable line."""
     if runtime is None:
         return Readiness(["the service is still starting"])

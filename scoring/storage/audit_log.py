@@ -25,7 +25,13 @@ _POSTGRES_AUDIT_LOCK = 7_245_101
 
 
 def entry_payload(
-    *, at: datetime, actor: str, action: str, entity_type: str, entity_id: str, details: Any
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    details: Mapping[str, Any] | None,
 ) -> str:
     """The canonical text an entry's hash covers."""
     return canonical_json(

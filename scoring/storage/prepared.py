@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -115,7 +116,9 @@ class Prepared:
             result_types=result_types,
         )
 
-    def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
+    def execute(
+        self, connection: Connection, params: Mapping[str, Any] | None = None
+    ) -> DBAPICursor:
         """Run on ``connection``'s DBAPI connection, in its transaction; the driver's cursor.
 
         Rows read from the cursor itself come as the driver gives them; ``first``, ``all``
@@ -184,7 +187,7 @@ class Prepared:
             cursor.close()
         return fetched, results
 
-    def scalar(self, connection: Connection, params: Mapping[str, Any] | None = None) -> Any:
+    def scalar(self, connection: Connection, params: Mapping[str, Any] | None = None) -> object:
         """The first column of the first row, or None when there is no row."""
         row = self.first(connection, params)
         return None if row is None else row[0]

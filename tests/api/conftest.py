@@ -14,9 +14,9 @@ from api_requests import issue_key  # noqa: E402
 from service_fakes import FakeBureau, LinearModel, StepClock  # noqa: E402
 
 from scoring.config import load_settings  # noqa: E402
-from scoring.service.bootstrap import Runtime  # noqa: E402
 from scoring.service.model_provider import StaticModelProvider  # noqa: E402
 from scoring.service.policy_files import current_policy  # noqa: E402
+from scoring.service.runtime import Runtime  # noqa: E402
 from scoring.storage.db import session_factory  # noqa: E402
 
 

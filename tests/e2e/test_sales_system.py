@@ -61,10 +61,10 @@ def shop(tmp_path_factory):
     from models.training.run import snapshot_from_world, train_run
     from models.world import generate_world, write_world
     from scoring.api.app import create_app
+    from scoring.bootstrap import build_runtime
     from scoring.bureau.simulator import BureauSimulator, ReportSource, in_process_transport
     from scoring.config import load_settings, read_or_create_key
     from scoring.service.api_keys import create_api_key
-    from scoring.service.bootstrap import build_runtime
     from scoring.storage.db import UnitOfWork, create_engine_for
     from scoring.storage.ingest import ingest_world
     from scoring.storage.migrate import upgrade

@@ -19,9 +19,9 @@ from service_fakes import FakeBureau, LinearModel, StepClock  # noqa: E402
 
 from scoring.config import load_settings  # noqa: E402
 from scoring.service.api_keys import create_api_key  # noqa: E402
-from scoring.service.bootstrap import Runtime  # noqa: E402
 from scoring.service.model_provider import StaticModelProvider  # noqa: E402
 from scoring.service.policy_files import current_policy  # noqa: E402
+from scoring.service.runtime import Runtime  # noqa: E402
 from scoring.storage.db import UnitOfWork, session_factory  # noqa: E402
 from scoring.storage.tables import Base  # noqa: E402
 

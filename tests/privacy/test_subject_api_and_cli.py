@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from scoring.api.app import create_app
 from scoring.config import load_settings
 from scoring.service.api_keys import create_api_key
-from scoring.service.bootstrap import Runtime
 from scoring.service.decisions import make_decision
 from scoring.service.policy_files import current_policy
+from scoring.service.runtime import Runtime
 from scoring.storage import tables as t
 from scoring.storage.db import UnitOfWork
 

@@ -12,8 +12,8 @@ from scoring.api.app import create_app
 from scoring.config import load_settings
 from scoring.service import reviews
 from scoring.service.api_keys import create_api_key
-from scoring.service.bootstrap import Runtime
 from scoring.service.policy_files import policy_for_version
+from scoring.service.runtime import Runtime
 from scoring.storage.db import session_factory
 from scoring.storage.tables import AuditLogEntry, ReviewCase
 

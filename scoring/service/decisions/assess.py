@@ -30,32 +30,13 @@ from scoring.features import (
     applicant_history_aggregates,
     cutoff_day,
 )
+from scoring.service.model_provider import PDModel
 
 
 class BureauSource(Protocol):
     """Where bureau reports come from (the bureau client, or a fake in tests)."""
 
     def fetch_report(self, personal_code: str) -> BureauReport: ...
-
-
-class PDModel(Protocol):
-    """A model that scores probabilities of default and explains them (champion or challenger).
-
-    A matrix comes with the columns in ``feature_names`` order.
-    """
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def version(self) -> object: ...
-
-    @property
-    def feature_names(self) -> Sequence[str]: ...
-
-    def predict_pd(self, features: np.ndarray) -> np.ndarray: ...
-
-    def contributions(self, features: np.ndarray) -> tuple[float, np.ndarray]: ...
 
 
 class DecisionModels(Protocol):
