@@ -101,19 +101,19 @@ class FieldSpec:
     items: FieldSpec | None = None
 
     @property
-    def minimum(self) -> Any:
+    def minimum(self) -> float | None:
         return self.options.get("minimum")
 
     @property
-    def maximum(self) -> Any:
+    def maximum(self) -> float | None:
         return self.options.get("maximum")
 
     @property
-    def exclusive_minimum(self) -> Any:
+    def exclusive_minimum(self) -> float | None:
         return self.options.get("exclusiveMinimum")
 
     @property
-    def exclusive_maximum(self) -> Any:
+    def exclusive_maximum(self) -> float | None:
         return self.options.get("exclusiveMaximum")
 
     @property
