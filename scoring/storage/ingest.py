@@ -36,6 +36,7 @@ from scoring.storage.tables import (
     Customer,
     Invoice,
     Payment,
+    table_of,
 )
 
 # Historical applications in a world came from the sales system before this engine
@@ -332,14 +333,14 @@ class _TablePlan:
         return self.table.name
 
 
-_CUSTOMER = _Parent(Customer.__table__, "pseudonym", "pseudonym", "a person")
-_INVOICE = _Parent(Invoice.__table__, "invoice_number", "invoice_id", "an invoice")
-_REPORT = _Parent(BureauReport.__table__, "report_id", "report_id", "a bureau report")
+_CUSTOMER = _Parent(table_of(Customer), "pseudonym", "pseudonym", "a person")
+_INVOICE = _Parent(table_of(Invoice), "invoice_number", "invoice_id", "an invoice")
+_REPORT = _Parent(table_of(BureauReport), "report_id", "report_id", "a bureau report")
 
 LOAD_PLAN: tuple[_TablePlan, ...] = (
     _TablePlan(
         "customers.parquet",
-        Customer.__table__,
+        table_of(Customer),
         {
             "pseudonym": "pseudonym",
             "customer_since": "customer_since",
@@ -350,7 +351,7 @@ LOAD_PLAN: tuple[_TablePlan, ...] = (
     ),
     _TablePlan(
         "invoices.parquet",
-        Invoice.__table__,
+        table_of(Invoice),
         {
             "invoice_number": "invoice_id",
             "issued_on": "issued_on",
@@ -366,14 +367,14 @@ LOAD_PLAN: tuple[_TablePlan, ...] = (
     ),
     _TablePlan(
         "payments.parquet",
-        Payment.__table__,
+        table_of(Payment),
         {"payment_number": "payment_id", "paid_on": "paid_on", "amount": "amount_eur"},
         key="payment_number",
         parents={"invoice_id": _INVOICE},
     ),
     _TablePlan(
         "bureau_reports.parquet",
-        BureauReport.__table__,
+        table_of(BureauReport),
         {
             "report_id": "report_id",
             "requested_at": "requested_at",
@@ -389,7 +390,7 @@ LOAD_PLAN: tuple[_TablePlan, ...] = (
     ),
     _TablePlan(
         "bureau_default_entries.parquet",
-        BureauDefaultEntry.__table__,
+        table_of(BureauDefaultEntry),
         {
             "creditor_sector": "creditor_sector",
             "amount": "amount_eur",
@@ -400,7 +401,7 @@ LOAD_PLAN: tuple[_TablePlan, ...] = (
     ),
     _TablePlan(
         "applications.parquet",
-        Application.__table__,
+        table_of(Application),
         {
             "external_id": "application_id",
             "applied_at": "applied_at",
@@ -414,7 +415,7 @@ LOAD_PLAN: tuple[_TablePlan, ...] = (
         parents={
             "customer_id": _CUSTOMER,
             "bureau_report_id": _Parent(
-                BureauReport.__table__, "report_id", "bureau_report_id", "a bureau report"
+                table_of(BureauReport), "report_id", "bureau_report_id", "a bureau report"
             ),
         },
         scope={"client_id": HISTORY_CLIENT_ID},
@@ -594,9 +595,9 @@ class _Loader:
             try:
                 self.connection.exec_driver_sql(statement, parameters)
             except IntegrityError as error:
+                refusal = _first_line(error.orig or error)
                 raise WorldRejected(
-                    f"the database refused a row of {plan.name} ({_first_line(error.orig)}); "
-                    "nothing was loaded"
+                    f"the database refused a row of {plan.name} ({refusal}); nothing was loaded"
                 ) from None
             self._report(plan.name, start + chunk.num_rows, total)
 
@@ -690,7 +691,7 @@ def _seal_identities(
     from scoring.storage.identity_vault import sealed_entries
     from scoring.storage.tables_defaults import IdentityVaultEntry
 
-    vault = IdentityVaultEntry.__table__
+    vault = table_of(IdentityVaultEntry)
     wanted = list(pseudonyms.values())
     known: set[str] = set()
     for start in range(0, len(wanted), 1000):

@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -106,6 +107,13 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON(),
         list[Any]: JSON(),
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """The table a mapped class is stored in (``__table__``, typed as a plain clause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Customer(Base):
@@ -406,9 +414,7 @@ class ReviewCase(Base):
     resulting_decision_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
 
     decision: Mapped[Decision] = relationship(foreign_keys=[decision_id])
-    resulting_decision: Mapped[Decision | None] = relationship(
-        foreign_keys=[resulting_decision_id]
-    )
+    resulting_decision: Mapped[Decision | None] = relationship(foreign_keys=[resulting_decision_id])
     claimed_by_user: Mapped[User | None] = relationship(foreign_keys=[claimed_by])
     second_signer: Mapped[User | None] = relationship(foreign_keys=[second_signature_by])
 
