@@ -55,19 +55,19 @@ _MONTHS = (
 )
 
 
-def _rows(names: Sequence[str], positions: dict[str, int]) -> np.ndarray:
+def _row_positions(names: Sequence[str], positions: dict[str, int]) -> np.ndarray:
     return np.asarray([positions[name] for name in names], dtype=np.intp)
 
 
 # Where :func:`_feature_matrix` reads its inputs in a raw block (``_ROWS``, ``_NUMERATORS``,
 # ...) and where it writes each feature (``_AT``).
-_AS_RAW_ROWS, _AS_RAW_AT = _rows(_AS_RAW, _RAW_ROW), _rows(_AS_RAW, _FEATURE_ROW)
-_RATIO_NUMERATORS = _rows([numerator for _, numerator, _ in _RATIOS], _RAW_ROW)
-_RATIO_DENOMINATORS = _rows([denominator for _, _, denominator in _RATIOS], _RAW_ROW)
-_RATIOS_AT = _rows([feature for feature, _, _ in _RATIOS], _FEATURE_ROW)
-_MONTHS_DAYS = _rows([days for _, days in _MONTHS], _RAW_ROW)
-_MONTHS_AT = _rows([feature for feature, _ in _MONTHS], _FEATURE_ROW)
-_BUREAU_AT = _rows(BUREAU_FEATURES, _FEATURE_ROW)
+_AS_RAW_ROWS, _AS_RAW_AT = _row_positions(_AS_RAW, _RAW_ROW), _row_positions(_AS_RAW, _FEATURE_ROW)
+_RATIO_NUMERATORS = _row_positions([numerator for _, numerator, _ in _RATIOS], _RAW_ROW)
+_RATIO_DENOMINATORS = _row_positions([denominator for _, _, denominator in _RATIOS], _RAW_ROW)
+_RATIOS_AT = _row_positions([feature for feature, _, _ in _RATIOS], _FEATURE_ROW)
+_MONTHS_DAYS = _row_positions([days for _, days in _MONTHS], _RAW_ROW)
+_MONTHS_AT = _row_positions([feature for feature, _ in _MONTHS], _FEATURE_ROW)
+_BUREAU_AT = _row_positions(BUREAU_FEATURES, _FEATURE_ROW)
 
 
 def _unknown_category(values: Sequence) -> None:
