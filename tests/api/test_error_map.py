@@ -42,7 +42,7 @@ ERROR_MODULES = (
     "scoring.domain.personal_code",
     "scoring.domain.policy",
     "scoring.domain.review",
-    "scoring.service.default_reporting",
+    "scoring.service.payment_default_reporting",
     "scoring.service.errors",
     "scoring.service.reviews",
     "scoring.service.subject_requests",
@@ -77,12 +77,12 @@ STABLE_CODES = {
     "scoring.service.errors.InvalidContest": "invalid_contest",
     "scoring.service.subject_requests.InvalidSubjectRequest": "invalid_personal_code",
     "scoring.service.webhooks.WebhookError": "webhook_error",
-    "scoring.service.default_reporting.ReportDateInFuture": "report_date_in_future",
-    "scoring.service.default_reporting.ReportOutOfOrder": "report_out_of_order",
-    "scoring.service.default_reporting.ReportAlreadyMade": "report_already_made",
-    "scoring.service.default_reporting.CustomerNotFound": "customer_not_found",
-    "scoring.service.default_reporting.DefaultNotFound": "default_not_found",
-    "scoring.service.default_reporting.DatabaseUnreadable": "database_unreadable",
+    "scoring.service.payment_default_reporting.ReportDateInFuture": "report_date_in_future",
+    "scoring.service.payment_default_reporting.ReportOutOfOrder": "report_out_of_order",
+    "scoring.service.payment_default_reporting.ReportAlreadyMade": "report_already_made",
+    "scoring.service.payment_default_reporting.CustomerNotFound": "customer_not_found",
+    "scoring.service.payment_default_reporting.DefaultNotFound": "default_not_found",
+    "scoring.service.payment_default_reporting.DatabaseUnreadable": "database_unreadable",
 }
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.service import audit
-from scoring.service.default_reporting import (
+from scoring.service.payment_default_reporting import (
     CustomerNotFound,
     DefaultNotFound,
     DefaultReportingError,

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from scoring.service import audit
-from scoring.service import default_reporting as reporting
-from scoring.service.default_reporting import (
+from scoring.service.payment_default_reporting import (
     ReportAlreadyMade,
     ReportDateInFuture,
     ReportOutOfOrder,
@@ -21,6 +20,7 @@ from scoring.service.default_reporting import (
     report_defaults,
     verify_default,
 )
+from scoring.service.payment_default_reporting import run as reporting
 from scoring.storage.identity_vault import IdentityVaultError
 from scoring.storage.tables import AuditLogEntry
 from scoring.storage.tables_defaults import DefaultReportRun, IdentityVaultEntry
