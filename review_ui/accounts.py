@@ -34,7 +34,7 @@ from scoring.domain.permissions import Actor, Role
 from scoring.service import audit
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
-from scoring.storage.tables_ui import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, WebSession
+from scoring.storage.tables_web_sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, WebSession
 
 ROLES = ("reviewer", "senior_reviewer", "auditor")
 MAX_FAILED_SIGN_INS = 5

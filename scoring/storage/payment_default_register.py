@@ -16,7 +16,7 @@ from typing import TypeVarTuple
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Mapped, Session
 
-from scoring.domain.defaults import (
+from scoring.domain.payment_defaults import (
     DisputeRecord,
     InvoiceRecord,
     NoticeRecord,
@@ -27,7 +27,7 @@ from scoring.domain.defaults import (
 )
 from scoring.storage.identity_vault import IdentityVault, pseudonyms_on_file
 from scoring.storage.tables import Customer, Invoice, Payment
-from scoring.storage.tables_defaults import (
+from scoring.storage.tables_payment_defaults import (
     DefaultDispute,
     DefaultNotice,
     DefaultReportLine,

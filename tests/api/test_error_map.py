@@ -38,7 +38,7 @@ ERROR_MODULES = (
     "scoring.api.server",
     "scoring.bureau.client",
     "scoring.bureau.simulator",
-    "scoring.domain.defaults",
+    "scoring.domain.payment_defaults",
     "scoring.domain.personal_code",
     "scoring.domain.policy",
     "scoring.domain.review",

@@ -23,7 +23,7 @@ from scoring.service.payment_default_reporting import (
 from scoring.service.payment_default_reporting import run as reporting
 from scoring.storage.identity_vault import IdentityVaultError
 from scoring.storage.tables import AuditLogEntry
-from scoring.storage.tables_defaults import DefaultReportRun, IdentityVaultEntry
+from scoring.storage.tables_payment_defaults import DefaultReportRun, IdentityVaultEntry
 
 from .conftest import ANNA_CODE, BRUNO_CODE, VAULT_KEY, Ledger, noon
 

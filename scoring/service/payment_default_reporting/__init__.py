@@ -1,6 +1,6 @@
 """Payment-default reporting to the bureau: list, record, and write the report file.
 
-The domain (``scoring.domain.defaults``) derives defaults, guards them and plans a
+The domain (``scoring.domain.payment_defaults``) derives defaults, guards them and plans a
 report; these use cases load the payment history through the unit of work's
 ``payment_default_register``, keep the who-and-when records (verifications, disputes,
 notices), and make report runs. One module per use case:

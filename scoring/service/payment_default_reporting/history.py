@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from scoring.domain.defaults import DefaultsInputError, PaymentDefault, derive_defaults
+from scoring.domain.payment_defaults import DefaultsInputError, PaymentDefault, derive_defaults
 from scoring.service.payment_default_reporting.errors import (
     CustomerNotFound,
     DefaultNotFound,

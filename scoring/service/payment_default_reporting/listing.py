@@ -7,7 +7,12 @@ from datetime import date
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from scoring.domain.defaults import GuardFailure, PaymentDefault, guard_failures, never_reportable
+from scoring.domain.payment_defaults import (
+    GuardFailure,
+    PaymentDefault,
+    guard_failures,
+    never_reportable,
+)
 from scoring.service.payment_default_reporting.errors import database_unreadable
 from scoring.service.payment_default_reporting.history import (
     check_report_date,

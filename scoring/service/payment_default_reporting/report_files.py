@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
-from scoring.domain.defaults import ReportLine, ReportPlan
+from scoring.domain.payment_defaults import ReportLine, ReportPlan
 from scoring.storage.identity_vault import IdentityVault
 
 BUREAU_COLUMNS = (

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from scoring.domain.defaults import Transaction, plan_report, register_after
+from scoring.domain.payment_defaults import Transaction, plan_report, register_after
 from scoring.service.payment_default_reporting.errors import (
     DefaultReportingError,
     ReportAlreadyMade,
@@ -33,7 +33,7 @@ from scoring.service.payment_default_reporting.report_files import (
     write_temporary,
 )
 from scoring.storage.db import UnitOfWork
-from scoring.storage.tables_defaults import DefaultReportRun
+from scoring.storage.tables_payment_defaults import DefaultReportRun
 
 AUDIT_ENTITY_RUN = "default_report_run"
 
