@@ -26,6 +26,7 @@ from scoring.domain.errors import EngineError, InvalidInputError, UnavailableErr
 
 if TYPE_CHECKING:
     # Imported where used: these modules import this one.
+    from scoring.storage.accounts import AccountRepository
     from scoring.storage.audit_log import AuditLog
     from scoring.storage.payment_default_register import PaymentDefaultRegister
     from scoring.storage.review_cases import ReviewCaseRepository
@@ -313,3 +314,10 @@ class UnitOfWork:
         from scoring.storage.payment_default_register import PaymentDefaultRegister
 
         return PaymentDefaultRegister(self.session)
+
+    @property
+    def accounts(self) -> AccountRepository:
+        """Reviewer accounts and their web sessions, in this unit of work's transaction."""
+        from scoring.storage.accounts import AccountRepository
+
+        return AccountRepository(self.session)
