@@ -1,6 +1,7 @@
 """Reviewer accounts and signed-in sessions: argon2 passwords, lock-out, revocable sessions.
 
-Service functions take a unit of work and the current time, so tests control the clock.
+Service functions take a unit of work, whose ``accounts`` repository runs every query on
+the account and web-session tables, and the current time, so tests control the clock.
 A refused sign-in always says the same thing, whether the username exists, the password
 is wrong or the account is locked, so the page cannot be used to find accounts.
 
@@ -21,7 +22,6 @@ from typing import NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from scoring.domain.errors import (
@@ -32,9 +32,10 @@ from scoring.domain.errors import (
 )
 from scoring.domain.permissions import Actor, Role
 from scoring.service import audit
+from scoring.storage.audit_log import AuditLog
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
-from scoring.storage.tables_ui import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, WebSession
+from scoring.storage.tables_web_sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT
 
 ROLES = ("reviewer", "senior_reviewer", "auditor")
 MAX_FAILED_SIGN_INS = 5
@@ -135,25 +136,21 @@ def add_user(
         raise InvalidAccount(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
-    session = uow.session
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
+    accounts = uow.accounts
+    if accounts.user_id_named(username) is not None:
         raise UsernameTaken(f"an account named {username!r} exists already")
-    user = User(
+    user = accounts.add_user(
         username=username,
         password_hash=_hasher.hash(password),
         role=role,
-        failed_logins=0,
-        active=True,
         training_completed_on=training_completed_on,
     )
-    session.add(user)
-    session.flush()
     return _actor(user)
 
 
 def account_exists(*, uow: UnitOfWork, username: str) -> bool:
     """Whether an account with this username exists (active or not)."""
-    return uow.session.scalar(select(User.id).where(User.username == username)) is not None
+    return uow.accounts.user_id_named(username) is not None
 
 
 def set_password(
@@ -164,8 +161,8 @@ def set_password(
         raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     if role is not None and role not in ROLES:
         raise InvalidAccount(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    session = uow.session
-    user = session.scalar(select(User).where(User.username == username))
+    accounts = uow.accounts
+    user = accounts.user_named(username)
     if user is None:
         raise InvalidAccount(f"no account is named {username!r}")
     user.password_hash = _hasher.hash(password)
@@ -174,16 +171,15 @@ def set_password(
     user.active = True
     if role is not None:
         user.role = role
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    session.flush()
+    accounts.delete_sessions_of(user.id)
     return _actor(user)
 
 
 def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> SignedIn:
     """Check a password and open a session; five failures lock the account for 15 minutes."""
-    session = uow.session
+    accounts = uow.accounts
     username = username.strip().lower()
-    user = session.scalar(select(User).where(User.username == username))
+    user = accounts.user_named(username)
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
         _refuse(uow, username=username, now=now)
@@ -192,11 +188,11 @@ def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> 
         _refuse(uow, username=username, now=now)
     if not _verify(user.password_hash, password):
         failed = user.failed_logins + 1
-        values: dict[str, object] = {"failed_logins": failed}
-        if failed >= MAX_FAILED_SIGN_INS:
-            values = {"failed_logins": 0, "locked_until": now + LOCK_OUT}
         # Counted in the database, so parallel guesses cannot slip past the limit.
-        session.execute(update(User).where(User.id == user.id).values(**values))
+        if failed >= MAX_FAILED_SIGN_INS:
+            accounts.lock_out(user.id, until=now + LOCK_OUT)
+        else:
+            accounts.count_failed_sign_in(user.id, failed)
         _refuse(uow, username=username, now=now)
     user.failed_logins = 0
     user.locked_until = None
@@ -206,25 +202,23 @@ def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> 
     delete_expired_sessions(uow=uow, now=now)
     token = secrets.token_urlsafe(32)
     csrf_token = secrets.token_urlsafe(32)
-    session.add(
-        WebSession(
-            token_hash=_token_hash(token),
-            user_id=user.id,
-            csrf_token=csrf_token,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + ABSOLUTE_TIMEOUT,
-        )
+    accounts.add_session(
+        token_hash=_token_hash(token),
+        user_id=user.id,
+        csrf_token=csrf_token,
+        created_at=now,
+        expires_at=now + ABSOLUTE_TIMEOUT,
     )
-    session.flush()
-    _record(session, now=now, actor=_label(user.username), action="signed_in", username=username)
+    _record(
+        uow.audit_log, now=now, actor=_label(user.username), action="signed_in", username=username
+    )
     return SignedIn(token=token, csrf_token=csrf_token, actor=_actor(user))
 
 
 def _refuse(uow: UnitOfWork, *, username: str, now: datetime) -> NoReturn:
     """Record a refused sign-in (the same entry for every cause), keep it, and refuse."""
     shown = username if _USERNAME.match(username) else NOT_A_USERNAME
-    _record(uow.session, now=now, actor=ANONYMOUS, action="sign_in_refused", username=shown)
+    _record(uow.audit_log, now=now, actor=ANONYMOUS, action="sign_in_refused", username=shown)
     uow.commit()
     raise SignInRefused()
 
@@ -232,7 +226,7 @@ def _refuse(uow: UnitOfWork, *, username: str, now: datetime) -> NoReturn:
 def record_throttled(*, uow: UnitOfWork, now: datetime, refused: int, window: timedelta) -> None:
     """Record that one address had ``refused`` sign-ins refused within ``window`` (no address)."""
     _record(
-        uow.session,
+        uow.audit_log,
         now=now,
         actor=ANONYMOUS,
         action="sign_ins_throttled",
@@ -247,7 +241,7 @@ def _label(username: str) -> str:
 
 
 def _record(
-    session: Session,
+    audit_log: AuditLog,
     *,
     now: datetime,
     actor: str,
@@ -255,8 +249,7 @@ def _record(
     username: str,
     details: dict[str, object] | None = None,
 ) -> None:
-    audit.append(
-        session=session,
+    audit_log.append(
         at=now,
         actor=actor,
         action=action,
@@ -275,8 +268,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def active_session(*, uow: UnitOfWork, token: str, now: datetime) -> ActiveSession | None:
     """The session a cookie token belongs to, or None when unknown, revoked, idle or expired."""
-    session = uow.session
-    row = session.get(WebSession, _token_hash(token))
+    row = uow.accounts.web_session(_token_hash(token))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     if now >= row.expires_at or now - row.last_seen_at >= IDLE_TIMEOUT:
@@ -289,49 +281,40 @@ def active_session(*, uow: UnitOfWork, token: str, now: datetime) -> ActiveSessi
 
 def sign_out(*, uow: UnitOfWork, token: str, now: datetime) -> None:
     """Revoke the session of a cookie token; signing out twice is harmless."""
-    row = uow.session.get(WebSession, _token_hash(token))
+    row = uow.accounts.web_session(_token_hash(token))
     if row is not None and row.revoked_at is None:
         row.revoked_at = now
         username = row.user.username
         _record(
-            uow.session, now=now, actor=_label(username), action="signed_out", username=username
+            uow.audit_log, now=now, actor=_label(username), action="signed_out", username=username
         )
 
 
 def delete_expired_sessions(*, uow: UnitOfWork, now: datetime) -> int:
     """Delete every session that is revoked, idle too long or past its end; how many went."""
-    result = uow.session.execute(
-        delete(WebSession)
-        .where(WebSession.ended_by(now))
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+    return uow.accounts.delete_ended_sessions(now)
 
 
 def revoke_sessions(
     *, uow: UnitOfWork, username: str, now: datetime, actor: str, deactivate: bool = False
 ) -> int:
     """End every session of an account at once (and with ``deactivate`` close the account)."""
-    session = uow.session
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    accounts = uow.accounts
+    user = accounts.user_named(username.strip().lower())
     if user is None:
         raise InvalidAccount(f"no account is named {username!r}")
-    ended = session.execute(
-        delete(WebSession)
-        .where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    ended = accounts.delete_open_sessions_of(user.id)
     if deactivate:
         user.active = False
     _record(
-        session,
+        uow.audit_log,
         now=now,
         actor=actor,
         action="account_deactivated" if deactivate else "sessions_revoked",
         username=user.username,
-        details={"sessions_ended": ended or 0},
+        details={"sessions_ended": ended},
     )
-    return ended or 0
+    return ended
 
 
 def account_activity(*, session: Session, limit: int = 50) -> list[AccountEvent]:

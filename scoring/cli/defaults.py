@@ -67,7 +67,7 @@ def report_defaults(
     from datetime import UTC, datetime
 
     from scoring.config import get_settings, read_or_create_key
-    from scoring.service.default_reporting import report_defaults as make_report
+    from scoring.service.payment_default_reporting import report_defaults as make_report
 
     settings = get_settings()
     day = _date(as_of, "--as-of")
@@ -118,7 +118,7 @@ def list_defaults(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """List the derived payment defaults with what stops each from being reported."""
-    from scoring.service.default_reporting import list_defaults as list_views
+    from scoring.service.payment_default_reporting import list_defaults as list_views
 
     today = date.today()
     day = _date(as_of, "--as-of") if as_of else today
@@ -153,7 +153,7 @@ def verify(
     """Record that the default was checked and is correct."""
     from datetime import UTC, datetime
 
-    from scoring.service.default_reporting import verify_default
+    from scoring.service.payment_default_reporting import verify_default
 
     started_on = _date(start, "--start")
     result = _run(
@@ -183,7 +183,7 @@ def dispute(
     """Record that the customer disputes the default; it is held back until resolved."""
     from datetime import UTC, datetime
 
-    from scoring.service.default_reporting import record_dispute
+    from scoring.service.payment_default_reporting import record_dispute
 
     started_on = _date(start, "--start")
     _run(
@@ -216,7 +216,7 @@ def resolve(
     """Close the open disputes of a default."""
     from datetime import UTC, datetime
 
-    from scoring.service.default_reporting import resolve_dispute
+    from scoring.service.payment_default_reporting import resolve_dispute
 
     started_on = _date(start, "--start")
     count = _run(
@@ -246,7 +246,7 @@ def notice(
     """Record the notice sent to the debtor before reporting."""
     from datetime import UTC, datetime
 
-    from scoring.service.default_reporting import record_notice
+    from scoring.service.payment_default_reporting import record_notice
 
     started_on = _date(start, "--start")
     sent = _date(sent_on, "--sent-on")

@@ -42,10 +42,10 @@ from scoring.domain.deadlines import add_months
 from scoring.service import audit
 from scoring.storage import tables as t
 from scoring.storage.ingest import HISTORY_CLIENT_ID
-from scoring.storage.tables_defaults import IdentityVaultEntry
+from scoring.storage.tables_payment_defaults import IdentityVaultEntry
 from scoring.storage.tables_privacy import RemovedDecision
 from scoring.storage.tables_reviews import WebhookEvent
-from scoring.storage.tables_ui import WebSession
+from scoring.storage.tables_web_sessions import WebSession
 
 BATCH_SIZE = 500
 ACTOR = "retention-sweep"

@@ -26,9 +26,11 @@ from scoring.domain.errors import EngineError, InvalidInputError, UnavailableErr
 
 if TYPE_CHECKING:
     # Imported where used: these modules import this one.
+    from scoring.storage.accounts import AccountRepository
     from scoring.storage.audit_log import AuditLog
     from scoring.storage.connection_uow import ConnectionUnitOfWork
     from scoring.storage.decision_store import DecisionStore
+    from scoring.storage.payment_default_register import PaymentDefaultRegister
     from scoring.storage.review_cases import ReviewCaseRepository
     from scoring.storage.webhook_outbox import WebhookOutbox
 
@@ -320,3 +322,17 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Discard the work since the last commit."""
         self.session.rollback()
+
+    @property
+    def payment_default_register(self) -> PaymentDefaultRegister:
+        """Payment histories, default records and report runs of this unit of work."""
+        from scoring.storage.payment_default_register import PaymentDefaultRegister
+
+        return PaymentDefaultRegister(self.session)
+
+    @property
+    def accounts(self) -> AccountRepository:
+        """Reviewer accounts and their web sessions, in this unit of work's transaction."""
+        from scoring.storage.accounts import AccountRepository
+
+        return AccountRepository(self.session)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from scoring.domain.errors import UnavailableError
 from scoring.domain.personal_code import parse
 from scoring.domain.pseudonym import pseudonymise
-from scoring.storage.tables_defaults import IdentityVaultEntry
+from scoring.storage.tables_payment_defaults import IdentityVaultEntry
 
 _NONCE_BYTES = 12
 

@@ -689,7 +689,7 @@ def _seal_identities(
     connection: Connection, pseudonyms: dict[str, str], vault_key: bytes
 ) -> TableCount:
     from scoring.storage.identity_vault import sealed_entries
-    from scoring.storage.tables_defaults import IdentityVaultEntry
+    from scoring.storage.tables_payment_defaults import IdentityVaultEntry
 
     vault = table_of(IdentityVaultEntry)
     wanted = list(pseudonyms.values())

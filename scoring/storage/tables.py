@@ -460,8 +460,8 @@ class IdempotencyRecord(Base):
 # for Alembic and for anyone who imports the tables.
 from scoring.storage import (  # noqa: E402
     tables_decisions,  # noqa: F401
-    tables_defaults,  # noqa: F401
+    tables_payment_defaults,  # noqa: F401
     tables_privacy,  # noqa: F401
     tables_reviews,  # noqa: F401
-    tables_ui,  # noqa: F401
+    tables_web_sessions,  # noqa: F401
 )

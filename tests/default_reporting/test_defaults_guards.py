@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from scoring.domain.defaults import (
+from scoring.domain.payment_defaults import (
     DefaultsInputError,
     DisputeRecord,
     InvoiceRecord,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.service import audit
-from scoring.service.default_reporting import (
+from scoring.service.payment_default_reporting import (
     CustomerNotFound,
     DefaultNotFound,
     DefaultReportingError,
@@ -21,7 +21,11 @@ from scoring.service.default_reporting import (
 )
 from scoring.storage.identity_vault import IdentityVault, IdentityVaultError, register_identity
 from scoring.storage.tables import AuditLogEntry
-from scoring.storage.tables_defaults import DefaultDispute, DefaultVerification, IdentityVaultEntry
+from scoring.storage.tables_payment_defaults import (
+    DefaultDispute,
+    DefaultVerification,
+    IdentityVaultEntry,
+)
 
 from .conftest import ANNA_CODE, PSEUDONYM_KEY, VAULT_KEY, Ledger, noon
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from scoring.domain.defaults import (
+from scoring.domain.payment_defaults import (
     PaymentDefault,
     RegisterEntry,
     Transaction,

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from scoring.service import audit
-from scoring.service import default_reporting as reporting
-from scoring.service.default_reporting import (
+from scoring.service.payment_default_reporting import (
     ReportAlreadyMade,
     ReportDateInFuture,
     ReportOutOfOrder,
@@ -21,9 +20,10 @@ from scoring.service.default_reporting import (
     report_defaults,
     verify_default,
 )
+from scoring.service.payment_default_reporting import run as reporting
 from scoring.storage.identity_vault import IdentityVaultError
 from scoring.storage.tables import AuditLogEntry
-from scoring.storage.tables_defaults import DefaultReportRun, IdentityVaultEntry
+from scoring.storage.tables_payment_defaults import DefaultReportRun, IdentityVaultEntry
 
 from .conftest import ANNA_CODE, BRUNO_CODE, VAULT_KEY, Ledger, noon
 

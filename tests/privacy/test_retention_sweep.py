@@ -229,7 +229,7 @@ def test_an_interrupted_sweep_leaves_whole_batches_and_the_next_run_finishes(ses
 
 
 def test_reviewer_sessions_go_once_they_are_over(sessions):
-    from scoring.storage.tables_ui import WebSession
+    from scoring.storage.tables_web_sessions import WebSession
 
     start = datetime(2030, 6, 15, tzinfo=UTC)  # AS_OF, as the sweep reads it
     minute = timedelta(minutes=1)

@@ -17,7 +17,7 @@ from scoring.service.subject_requests import (
     render_export_html,
 )
 from scoring.storage import tables as t
-from scoring.storage.tables_defaults import IdentityVaultEntry
+from scoring.storage.tables_payment_defaults import IdentityVaultEntry
 
 from .conftest import CODE, OTHER_CODE, PSEUDONYM_KEY, count
 

@@ -14,7 +14,7 @@ from scoring.cli import app as cli
 from scoring.service import audit
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import AuditLogEntry
-from scoring.storage.tables_ui import WebSession
+from scoring.storage.tables_web_sessions import WebSession
 
 
 def _account_entries(ui_engine) -> list[tuple[str, str, str, dict]]:

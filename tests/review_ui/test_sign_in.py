@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from review_ui.accounts import IDLE_TIMEOUT, SIGN_IN_REFUSED
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
-from scoring.storage.tables_ui import WebSession
+from scoring.storage.tables_web_sessions import WebSession
 
 
 def test_a_reviewer_signs_in_and_lands_on_the_queue(client):

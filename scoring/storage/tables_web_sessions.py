@@ -1,4 +1,4 @@
-"""Tables of the reviewer web UI: signed-in sessions, revocable on the server."""
+"""The reviewers' web sessions: signed-in sessions of the review UI, revocable on the server."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import Base, Customer
-from scoring.storage.tables_defaults import (
+from scoring.storage.tables_payment_defaults import (
     DefaultDispute,
     DefaultNotice,
     DefaultReportLine,
