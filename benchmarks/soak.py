@@ -271,11 +271,10 @@ def _rss_kib(pid: int) -> int | None:
 
 def _applicants(world: Path, *, seed: int) -> list[str]:
     """Codes of world customers (known to the bureau) and some new applicants."""
-    import pandas as pd
-
+    from data_contracts.world_folder import read_frame
     from scoring.domain.personal_code import build
 
-    customers = pd.read_parquet(world / "customers.parquet", columns=["personal_code"])
+    customers = read_frame(world, "customers.parquet", columns=["personal_code"])
     codes = list(customers["personal_code"])
     chooser = random.Random(seed)
     for _ in range(max(10, len(codes) // 10)):

@@ -73,16 +73,13 @@ CONTEST_STATEMENTS = (
 
 def _people_and_cases(settings: Settings, world_dir: Path, *, console: Console) -> list[str]:
     """A sales-system key, reviewer accounts and, on the first run, decisions and contests."""
-    import pandas as pd
-    from sqlalchemy import func, select
-
     from data_contracts.requests import DecisionRequest
+    from data_contracts.world_folder import read_frame
     from scoring.bootstrap import build_runtime
     from scoring.bureau.simulator import ReportSource, in_process_transport
     from scoring.service.api_keys import authenticate, create_api_key
     from scoring.service.decisions import make_decision
     from scoring.service.reviews import contest_decision
-    from scoring.storage.tables import ReviewCase
 
     runtime = build_runtime(
         settings=settings,
@@ -96,10 +93,10 @@ def _people_and_cases(settings: Settings, world_dir: Path, *, console: Console) 
             accounts = seed_demo_reviewers(uow=uow)
         with runtime.unit_of_work() as uow:
             client = authenticate(session=uow.session, presented=issued.key)
-            cases = uow.session.scalar(select(func.count()).select_from(ReviewCase))
+            cases = uow.review_cases.exist()
         made = 0
         if not cases:
-            people = pd.read_parquet(world_dir / "customers.parquet", columns=["personal_code"])
+            people = read_frame(world_dir, "customers.parquet", columns=["personal_code"])
             codes = people["personal_code"].sample(n=40, random_state=DEMO_SEED).tolist()
             contested = 0
             for index, code in enumerate(codes):

@@ -134,6 +134,10 @@ class ReviewCaseRepository:
 
     # The queue.
 
+    def exist(self) -> bool:
+        """Whether any review case exists."""
+        return self.session.scalar(select(ReviewCase.id).limit(1)) is not None
+
     def held_by(self, user_id: int) -> list[ReviewCase]:
         """The cases a reviewer holds, oldest due first."""
         return list(
