@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from scoring.storage.payment_default_register import PaymentDefaultRegister
     from scoring.storage.retention_store import RetentionStore
     from scoring.storage.review_cases import ReviewCaseRepository
+    from scoring.storage.subject_records import SubjectRecords
     from scoring.storage.webhook_outbox import WebhookOutbox
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -344,3 +345,10 @@ class UnitOfWork:
         from scoring.storage.retention_store import RetentionStore
 
         return RetentionStore(self.session)
+
+    @property
+    def subject_records(self) -> SubjectRecords:
+        """Everything held about one person, read and changed in this transaction."""
+        from scoring.storage.subject_records import SubjectRecords
+
+        return SubjectRecords(self.session)

@@ -187,9 +187,9 @@ class RetentionStore:
             )
         ).all()
 
-    def records_held_per_customer(self, customer_ids: Sequence[int]) -> dict[int, int]:
+    def records_held_per_customer(self, customer_ids: Sequence[int]) -> defaultdict[int, int]:
         """How many invoices, applications and bureau reports each customer still has."""
-        remaining: dict[int, int] = defaultdict(int)
+        remaining: defaultdict[int, int] = defaultdict(int)
         for model in (t.Invoice, t.Application, t.BureauReport):
             for chunk in _chunks(customer_ids, _IN_CHUNK):
                 for customer_id, count in self.session.execute(
