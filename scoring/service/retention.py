@@ -132,7 +132,11 @@ def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
 
 def plan_sweep(*, session: Session, as_of: date) -> SweepPlan:
     """Everything past its retention period on ``as_of``; changes nothing."""
-    store = RetentionStore(session)
+    return plan_from(RetentionStore(session), as_of=as_of)
+
+
+def plan_from(store: RetentionStore, *, as_of: date) -> SweepPlan:
+    """``plan_sweep`` over a retention store (the session's, or a fake in tests)."""
     plan = SweepPlan(as_of=as_of)
     _plan_applications(store, plan)
     _plan_orphan_reports(store, plan)
@@ -271,7 +275,14 @@ def remove_applications(
     session: Session, items: Sequence[ApplicationItem], *, at: datetime, removed_by: str
 ) -> None:
     """Delete applications with their decisions, review cases and outbox events."""
-    RetentionStore(session).remove_applications(
+    remove_application_items(RetentionStore(session), items, at=at, removed_by=removed_by)
+
+
+def remove_application_items(
+    store: RetentionStore, items: Sequence[ApplicationItem], *, at: datetime, removed_by: str
+) -> None:
+    """``remove_applications`` in a given retention store; each decision keeps its item's rule."""
+    store.remove_applications(
         application_ids=[item.id for item in items],
         case_ids=[c for item in items for c in item.case_ids],
         removed_decisions=[(d, item.rule) for item in items for d in item.decision_ids],
@@ -345,7 +356,7 @@ _Batch = Callable[[UnitOfWork, Sequence[Any], datetime], dict[str, int]]
 def _application_batch(
     uow: UnitOfWork, items: Sequence[ApplicationItem], at: datetime
 ) -> dict[str, int]:
-    remove_applications(uow.session, items, at=at, removed_by="retention")
+    remove_application_items(uow.retention, items, at=at, removed_by="retention")
     return {
         "applications": len(items),
         "decisions": sum(len(i.decision_ids) for i in items),

@@ -24,7 +24,7 @@ from scoring.service.retention import (
     ApplicationItem,
     application_kept_until,
     contract_followed,
-    remove_applications,
+    remove_application_items,
 )
 from scoring.service.subject_export import (
     EXPORT_FORMAT,
@@ -48,6 +48,7 @@ __all__ = [
     "KeptRecords",
     "ObjectionReceipt",
     "application_kept_until",
+    "erase_held_records",
     "erase_subject",
     "export_subject",
     "object_to_profiling",
@@ -161,28 +162,10 @@ def erase_subject(
 ) -> ErasureReport:
     """Remove what no retention obligation holds; say what was kept and why; audited."""
     pseudonym = pseudonym_of(code, pseudonym_key=pseudonym_key)
-    as_of = now.date()
-    erased = {"applications": 0, "decisions": 0, "review_cases": 0, "bureau_reports": 0,
-              "invoices": 0, "payments": 0, "customers": 0}  # fmt: skip
-    kept: list[KeptRecords] = []
     with session.begin():
-        records, store = SubjectRecords(session), RetentionStore(session)
+        records = SubjectRecords(session)
         customer = records.customer_to_change(pseudonym)
-        if customer is not None:
-            _erase_applications(
-                session, records, customer, as_of=as_of, now=now, erased=erased, kept=kept
-            )
-            _erase_invoices(records, customer, as_of=as_of, erased=erased, kept=kept)
-            erased["customers"] = store.remove_customers([customer.id])
-            if not erased["customers"]:
-                kept.append(
-                    KeptRecords(
-                        "customer link (pseudonym, relationship dates, segment)",
-                        1,
-                        None,
-                        "links the records above that must be kept; removed with the last of them",
-                    )
-                )
+        erased, kept = erase_held_records(records, RetentionStore(session), customer, now=now)
         report = ErasureReport(
             received_at=now, held_data=customer is not None, erased=erased, kept=kept
         )
@@ -191,9 +174,34 @@ def erase_subject(
     return report
 
 
+def erase_held_records(
+    records: SubjectRecords, store: RetentionStore, customer: t.Customer | None, *, now: datetime
+) -> tuple[dict[str, int], list[KeptRecords]]:
+    """Remove the person's records no obligation holds: ``(erased counts, kept records)``."""
+    as_of = now.date()
+    erased = {"applications": 0, "decisions": 0, "review_cases": 0, "bureau_reports": 0,
+              "invoices": 0, "payments": 0, "customers": 0}  # fmt: skip
+    kept: list[KeptRecords] = []
+    if customer is None:
+        return erased, kept
+    _erase_applications(records, store, customer, as_of=as_of, now=now, erased=erased, kept=kept)
+    _erase_invoices(records, customer, as_of=as_of, erased=erased, kept=kept)
+    erased["customers"] = store.remove_customers([customer.id])
+    if not erased["customers"]:
+        kept.append(
+            KeptRecords(
+                "customer link (pseudonym, relationship dates, segment)",
+                1,
+                None,
+                "links the records above that must be kept; removed with the last of them",
+            )
+        )
+    return erased, kept
+
+
 def _erase_applications(
-    session: Session,
     records: SubjectRecords,
+    store: RetentionStore,
     customer: t.Customer,
     *,
     as_of: date,
@@ -238,12 +246,12 @@ def _erase_applications(
             if application.bureau_report_id is not None:
                 reports.append(application.bureau_report_id)
     if removable:
-        remove_applications(session, removable, at=now, removed_by="erasure")
+        remove_application_items(store, removable, at=now, removed_by="erasure")
         erased["applications"] = len(removable)
         erased["decisions"] = sum(len(i.decision_ids) for i in removable)
         erased["review_cases"] = sum(len(i.case_ids) for i in removable)
     unlinked = records.bureau_report_ids(customer.id)
-    erased["bureau_reports"] = RetentionStore(session).remove_bureau_reports(unlinked)
+    erased["bureau_reports"] = store.remove_bureau_reports(unlinked)
     for (reason, until), count in sorted(held.items(), key=lambda item: item[0][1] or ""):
         kept.append(
             KeptRecords(
