@@ -22,7 +22,8 @@ stays verifiable and a removal on purpose is told apart from tampering.
 
 The plan is read first; then each batch is one transaction that deletes its records and
 appends one audit log entry, so an interrupted sweep leaves whole batches and the next
-run finishes the rest. A second run finds nothing to do.
+run finishes the rest. A second run finds nothing to do. Every query lives in
+``scoring.storage.retention_store``, which the unit of work hands out as ``retention``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 The person is named by their identification code, which is checked and turned into the
 keyed pseudonym at once; the code itself is never stored, logged or put in an answer.
 Every request leaves an audit log entry under the pseudonym, the evidence that it was
-answered (Art. 5(2), 12); that entry outlives an erasure on purpose.
+answered (Art. 5(2), 12); that entry outlives an erasure on purpose. The records are
+read and changed through ``scoring.storage.subject_records`` and ``retention_store``;
+the export document is built in ``subject_export``.
 """
 
 from __future__ import annotations
