@@ -22,30 +22,25 @@ stays verifiable and a removal on purpose is told apart from tampering.
 
 The plan is read first; then each batch is one transaction that deletes its records and
 appends one audit log entry, so an interrupted sweep leaves whole batches and the next
-run finishes the rest. A second run finds nothing to do.
+run finishes the rest. A second run finds nothing to do. Every query lives in
+``scoring.storage.retention_store``, which the unit of work hands out as ``retention``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from data_contracts import retention as rules
 from scoring.domain.deadlines import add_months
-from scoring.service import audit
-from scoring.storage import tables as t
+from scoring.storage.db import UnitOfWork
 from scoring.storage.ingest import HISTORY_CLIENT_ID
-from scoring.storage.tables_payment_defaults import IdentityVaultEntry
-from scoring.storage.tables_privacy import RemovedDecision
-from scoring.storage.tables_reviews import WebhookEvent
-from scoring.storage.tables_web_sessions import WebSession
+from scoring.storage.retention_store import RetentionStore
 
 BATCH_SIZE = 500
 ACTOR = "retention-sweep"
@@ -63,6 +58,8 @@ COUNTED = (
 )
 
 Progress = Callable[[str, int, int], None]
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -126,7 +123,7 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:  # type: ignore[type-arg]
+def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -136,53 +133,25 @@ def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:  # type: ignore[t
 
 def plan_sweep(*, session: Session, as_of: date) -> SweepPlan:
     """Everything past its retention period on ``as_of``; changes nothing."""
+    return plan_from(RetentionStore(session), as_of=as_of)
+
+
+def plan_from(store: RetentionStore, *, as_of: date) -> SweepPlan:
+    """``plan_sweep`` over a retention store (the session's, or a fake in tests)."""
     plan = SweepPlan(as_of=as_of)
-    _plan_applications(session, plan)
-    _plan_orphan_reports(session, plan)
-    _plan_invoices(session, plan)
-    _plan_customers(session, plan)
-    _plan_web_sessions(session, plan)
+    _plan_applications(store, plan)
+    _plan_orphan_reports(store, plan)
+    _plan_invoices(store, plan)
+    _plan_customers(store, plan)
+    _plan_web_sessions(store, plan)
     return plan
 
 
-def _plan_applications(session: Session, plan: SweepPlan) -> None:
+def _plan_applications(store: RetentionStore, plan: SweepPlan) -> None:
     # Nothing younger than the shortest period (6 months) can have expired.
-    cutoff = _start_of(add_months(plan.as_of, -rules.QUOTE_MONTHS))
-    applications = session.execute(
-        select(
-            t.Application.id,
-            t.Application.customer_id,
-            t.Application.client_id,
-            t.Application.applied_at,
-            t.Application.term_months,
-            t.Application.bureau_report_id,
-        ).where(t.Application.applied_at < cutoff)
-    ).all()
-    decisions: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
-    cases: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
-    ids = [row.id for row in applications]
-    for chunk in _chunks(ids, 5000):
-        for row in session.execute(
-            select(
-                t.Decision.id,
-                t.Decision.application_id,
-                t.Decision.outcome,
-                t.Decision.decided_at,
-                t.Decision.supersedes_decision_id,
-            ).where(t.Decision.application_id.in_(chunk))
-        ):
-            decisions[row.application_id].append(row)
-    decision_ids = [d.id for rows in decisions.values() for d in rows]
-    for chunk in _chunks(decision_ids, 5000):
-        for row in session.execute(
-            select(
-                t.ReviewCase.id,
-                t.ReviewCase.decision_id,
-                t.ReviewCase.status,
-                t.ReviewCase.resolved_at,
-            ).where(t.ReviewCase.decision_id.in_(chunk))
-        ):
-            cases[row.decision_id].append(row)
+    applications = store.applications_before(_start_of(add_months(plan.as_of, -rules.QUOTE_MONTHS)))
+    decisions = store.decisions_by_application([row.id for row in applications])
+    cases = store.cases_by_decision([d.id for rows in decisions.values() for d in rows])
     expired_reports: set[int] = set()
     for app in applications:
         made = decisions.get(app.id, [])
@@ -204,22 +173,18 @@ def _plan_applications(session: Session, plan: SweepPlan) -> None:
                 expired_reports.add(app.bureau_report_id)
     # A report is removed with its applications only when no kept application refers to it.
     expired_apps = {a.id for a in plan.applications}
-    still_used: set[int] = set()
-    for chunk in _chunks(sorted(expired_reports), 5000):
-        for row in session.execute(
-            select(t.Application.id, t.Application.bureau_report_id).where(
-                t.Application.bureau_report_id.in_(chunk)
-            )
-        ):
-            if row.id not in expired_apps:
-                still_used.add(row.bureau_report_id)
+    still_used = {
+        report_id
+        for app_id, report_id in store.applications_using_reports(sorted(expired_reports))
+        if app_id not in expired_apps
+    }
     plan.application_reports = sorted(expired_reports - still_used)
 
 
 def application_kept_until(
     application: Any,
-    decisions: Sequence,  # type: ignore[type-arg]
-    cases: Sequence,  # type: ignore[type-arg]
+    decisions: Sequence[Any],
+    cases: Sequence[Any],
 ) -> date | None:
     """Until when an application is kept, from its row, its decisions and its review cases.
 
@@ -240,7 +205,7 @@ def application_kept_until(
     )
 
 
-def contract_followed(client_id: str, decisions: Sequence) -> bool:  # type: ignore[type-arg]
+def contract_followed(client_id: str, decisions: Sequence[Any]) -> bool:
     """Whether the application's standing decision granted the plan.
 
     Historical applications were loaded without a decision; they are the company's past
@@ -254,14 +219,8 @@ def contract_followed(client_id: str, decisions: Sequence) -> bool:  # type: ign
     return latest.outcome == "approve"
 
 
-def _plan_orphan_reports(session: Session, plan: SweepPlan) -> None:
-    cutoff = _start_of(add_months(plan.as_of, -rules.QUOTE_MONTHS))
-    referenced = select(t.Application.id).where(t.Application.bureau_report_id == t.BureauReport.id)
-    rows = session.execute(
-        select(t.BureauReport.id, t.BureauReport.requested_at).where(
-            t.BureauReport.requested_at < cutoff, ~referenced.exists()
-        )
-    ).all()
+def _plan_orphan_reports(store: RetentionStore, plan: SweepPlan) -> None:
+    rows = store.unused_reports_before(_start_of(add_months(plan.as_of, -rules.QUOTE_MONTHS)))
     plan.orphan_reports = [
         row.id
         for row in rows
@@ -269,50 +228,24 @@ def _plan_orphan_reports(session: Session, plan: SweepPlan) -> None:
     ]
 
 
-def _plan_invoices(session: Session, plan: SweepPlan) -> None:
+def _plan_invoices(store: RetentionStore, plan: SweepPlan) -> None:
     # An invoice of a year later than as_of - 8 cannot be 7 full financial years old.
     cutoff = date(plan.as_of.year - rules.ACCOUNTING_YEARS, 1, 1)
-    last_payment = func.max(t.Payment.paid_on)
-    rows = session.execute(
-        select(
-            t.Invoice.id,
-            t.Invoice.customer_id,
-            t.Invoice.issued_on,
-            t.Invoice.paid_in_full_on,
-            t.Invoice.sent_to_collection_on,
-            t.Invoice.amount,
-            t.Invoice.paid,
-            last_payment.label("last_paid_on"),
-            func.count(t.Payment.id).label("payments"),
-        )
-        .outerjoin(t.Payment, t.Payment.invoice_id == t.Invoice.id)
-        .where(t.Invoice.issued_on < cutoff)
-        .group_by(t.Invoice.id)
-    ).all()
-    for row in rows:
+    for row in store.invoices_issued_before(cutoff):
         settled = row.paid_in_full_on is not None or row.paid >= row.amount
         if not settled:
             continue
-        last_paid = row.last_paid_on
-        if isinstance(last_paid, str):  # SQLite returns max() of a date column as text
-            last_paid = date.fromisoformat(last_paid)
         kept_until = rules.accounting_kept_until(
-            [row.issued_on, row.paid_in_full_on, row.sent_to_collection_on, last_paid]
+            [row.issued_on, row.paid_in_full_on, row.sent_to_collection_on, row.last_paid_on]
         )
         if rules.is_expired(kept_until, as_of=plan.as_of):
             plan.invoices.append(InvoiceItem(row.id, row.customer_id, row.payments))
 
 
-def _plan_customers(session: Session, plan: SweepPlan) -> None:
-    candidates = session.execute(
-        select(t.Customer.id, t.Customer.customer_since, t.Customer.relationship_ended_on).where(
-            t.Customer.objected_to_profiling_at.is_(None),
-            (t.Customer.customer_since.is_(None)) | (t.Customer.relationship_ended_on.isnot(None)),
-        )
-    ).all()
+def _plan_customers(store: RetentionStore, plan: SweepPlan) -> None:
     expired = [
         row.id
-        for row in candidates
+        for row in store.customers_ended_or_never()
         if row.customer_since is None
         or rules.is_expired(
             rules.relationship_kept_until(row.relationship_ended_on), as_of=plan.as_of
@@ -320,33 +253,20 @@ def _plan_customers(session: Session, plan: SweepPlan) -> None:
     ]
     if not expired:
         return
-    remaining: dict[int, int] = defaultdict(int)
-    for model in (t.Invoice, t.Application, t.BureauReport):
-        for chunk in _chunks(expired, 5000):
-            for customer_id, count in session.execute(
-                select(model.customer_id, func.count())
-                .where(model.customer_id.in_(chunk))
-                .group_by(model.customer_id)
-            ):
-                remaining[customer_id] += count
+    remaining = store.records_held_per_customer(expired)
     # Rows this same sweep removes do not hold their customer back.
     for item in plan.applications:
         remaining[item.customer_id] -= 1
-    for item in plan.invoices:
-        remaining[item.customer_id] -= 1
-    removed_reports = plan.application_reports + plan.orphan_reports
-    for chunk in _chunks(removed_reports, 5000):
-        for (customer_id,) in session.execute(
-            select(t.BureauReport.customer_id).where(t.BureauReport.id.in_(chunk))
-        ):
-            remaining[customer_id] -= 1
+    for invoice in plan.invoices:
+        remaining[invoice.customer_id] -= 1
+    for customer_id in store.report_owners(plan.application_reports + plan.orphan_reports):
+        remaining[customer_id] -= 1
     plan.customers = [cid for cid in expired if remaining[cid] <= 0]
 
 
-def _plan_web_sessions(session: Session, plan: SweepPlan) -> None:
+def _plan_web_sessions(store: RetentionStore, plan: SweepPlan) -> None:
     # Over by the start of the sweep's day, as every other rule reads its day.
-    ended = WebSession.ended_by(_start_of(plan.as_of))
-    plan.web_sessions = list(session.scalars(select(WebSession.token_hash).where(ended)))
+    plan.web_sessions = store.web_sessions_ended_by(_start_of(plan.as_of))
 
 
 # -- carrying out ----------------------------------------------------------------------------
@@ -356,57 +276,30 @@ def remove_applications(
     session: Session, items: Sequence[ApplicationItem], *, at: datetime, removed_by: str
 ) -> None:
     """Delete applications with their decisions, review cases and outbox events."""
-    case_ids = [c for item in items for c in item.case_ids]
-    decision_ids = [d for item in items for d in item.decision_ids]
-    if case_ids:
-        session.execute(delete(WebhookEvent).where(WebhookEvent.review_case_id.in_(case_ids)))
-        session.execute(delete(t.ReviewCase).where(t.ReviewCase.id.in_(case_ids)))
-    if decision_ids:
-        session.execute(
-            delete(t.IdempotencyRecord).where(t.IdempotencyRecord.decision_id.in_(decision_ids))
-        )
-        session.execute(
-            update(t.Decision)
-            .where(t.Decision.id.in_(decision_ids))
-            .values(supersedes_decision_id=None)
-        )
-        session.execute(delete(t.Decision).where(t.Decision.id.in_(decision_ids)))
-        for item in items:
-            for decision_id in item.decision_ids:
-                session.merge(
-                    RemovedDecision(
-                        decision_id=decision_id,
-                        removed_at=at,
-                        removed_by=removed_by,
-                        rule=item.rule,
-                    )
-                )
-    session.execute(delete(t.Application).where(t.Application.id.in_([i.id for i in items])))
+    remove_application_items(RetentionStore(session), items, at=at, removed_by=removed_by)
+
+
+def remove_application_items(
+    store: RetentionStore, items: Sequence[ApplicationItem], *, at: datetime, removed_by: str
+) -> None:
+    """``remove_applications`` in a given retention store; each decision keeps its item's rule."""
+    store.remove_applications(
+        application_ids=[item.id for item in items],
+        case_ids=[c for item in items for c in item.case_ids],
+        removed_decisions=[(d, item.rule) for item in items for d in item.decision_ids],
+        at=at,
+        removed_by=removed_by,
+    )
 
 
 def remove_bureau_reports(session: Session, report_ids: Sequence[int]) -> int:
     """Delete bureau reports (with their default entries) that no application refers to."""
-    referenced = select(t.Application.id).where(t.Application.bureau_report_id == t.BureauReport.id)
-    result = session.execute(
-        delete(t.BureauReport).where(t.BureauReport.id.in_(report_ids), ~referenced.exists())
-    )
-    return result.rowcount or 0
+    return RetentionStore(session).remove_bureau_reports(report_ids)
 
 
 def remove_customers(session: Session, customer_ids: Sequence[int]) -> int:
     """Delete customer rows that nothing refers to any more, with their vault entries."""
-    conditions = [
-        ~select(model.id).where(model.customer_id == t.Customer.id).exists()
-        for model in (t.Invoice, t.Application, t.BureauReport)
-    ]
-    pseudonyms = session.scalars(
-        select(t.Customer.pseudonym).where(t.Customer.id.in_(customer_ids), *conditions)
-    ).all()
-    if not pseudonyms:
-        return 0
-    session.execute(delete(IdentityVaultEntry).where(IdentityVaultEntry.pseudonym.in_(pseudonyms)))
-    result = session.execute(delete(t.Customer).where(t.Customer.pseudonym.in_(pseudonyms)))
-    return result.rowcount or 0
+    return RetentionStore(session).remove_customers(customer_ids)
 
 
 def run_sweep(
@@ -425,7 +318,7 @@ def run_sweep(
     counts = plan.counts()
     if dry_run:
         return SweepReport(run_id=run_id, as_of=as_of, dry_run=True, counts=counts, batches=0)
-    steps: list[tuple[str, Sequence, Callable[[Session, Sequence], dict[str, int]]]] = [  # type: ignore[type-arg]
+    steps: list[tuple[str, Sequence[Any], _Batch]] = [
         ("applications", plan.applications, _application_batch),
         ("bureau_reports", plan.application_reports + plan.orphan_reports, _report_batch),
         ("invoices", plan.invoices, _invoice_batch),
@@ -437,11 +330,10 @@ def run_sweep(
     for name, items, remove in steps:
         finished = 0
         for chunk in _chunks(items, batch_size):
-            with sessions() as session, session.begin():
+            with UnitOfWork(sessions) as uow:
                 at = clock()
-                removed = remove(session, chunk, at=at)  # type: ignore[call-arg]
-                audit.append(
-                    session=session,
+                removed = remove(uow, chunk, at)
+                uow.audit_log.append(
                     at=at,
                     actor=ACTOR,
                     action=f"retention.{name}_removed",
@@ -458,10 +350,14 @@ def run_sweep(
     return SweepReport(run_id=run_id, as_of=as_of, dry_run=False, counts=done, batches=batches)
 
 
+# Removes one batch of a step in the unit of work's transaction; says how many of what went.
+_Batch = Callable[[UnitOfWork, Sequence[Any], datetime], dict[str, int]]
+
+
 def _application_batch(
-    session: Session, items: Sequence[ApplicationItem], *, at: datetime
+    uow: UnitOfWork, items: Sequence[ApplicationItem], at: datetime
 ) -> dict[str, int]:
-    remove_applications(session, items, at=at, removed_by="retention")
+    remove_application_items(uow.retention, items, at=at, removed_by="retention")
     return {
         "applications": len(items),
         "decisions": sum(len(i.decision_ids) for i in items),
@@ -469,27 +365,18 @@ def _application_batch(
     }
 
 
-def _report_batch(session: Session, ids: Sequence[int], *, at: datetime) -> dict[str, int]:
-    return {"bureau_reports": remove_bureau_reports(session, ids)}
+def _report_batch(uow: UnitOfWork, ids: Sequence[int], at: datetime) -> dict[str, int]:
+    return {"bureau_reports": uow.retention.remove_bureau_reports(ids)}
 
 
-def _invoice_batch(
-    session: Session, items: Sequence[InvoiceItem], *, at: datetime
-) -> dict[str, int]:
-    ids = [item.id for item in items]
-    payments = session.execute(delete(t.Payment).where(t.Payment.invoice_id.in_(ids)))
-    invoices = session.execute(delete(t.Invoice).where(t.Invoice.id.in_(ids)))
-    return {"invoices": invoices.rowcount or 0, "payments": payments.rowcount or 0}
+def _invoice_batch(uow: UnitOfWork, items: Sequence[InvoiceItem], at: datetime) -> dict[str, int]:
+    invoices, payments = uow.retention.remove_invoices([item.id for item in items])
+    return {"invoices": invoices, "payments": payments}
 
 
-def _customer_batch(session: Session, ids: Sequence[int], *, at: datetime) -> dict[str, int]:
-    return {"customers": remove_customers(session, ids)}
+def _customer_batch(uow: UnitOfWork, ids: Sequence[int], at: datetime) -> dict[str, int]:
+    return {"customers": uow.retention.remove_customers(ids)}
 
 
-def _web_session_batch(session: Session, hashes: Sequence[str], *, at: datetime) -> dict[str, int]:
-    removed = session.execute(
-        delete(WebSession)
-        .where(WebSession.token_hash.in_(hashes))
-        .execution_options(synchronize_session=False)
-    )
-    return {"web_sessions": removed.rowcount or 0}
+def _web_session_batch(uow: UnitOfWork, hashes: Sequence[str], at: datetime) -> dict[str, int]:
+    return {"web_sessions": uow.retention.remove_web_sessions(hashes)}

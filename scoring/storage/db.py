@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from scoring.storage.connection_uow import ConnectionUnitOfWork
     from scoring.storage.decision_store import DecisionStore
     from scoring.storage.payment_default_register import PaymentDefaultRegister
+    from scoring.storage.retention_store import RetentionStore
     from scoring.storage.review_cases import ReviewCaseRepository
+    from scoring.storage.subject_records import SubjectRecords
     from scoring.storage.webhook_outbox import WebhookOutbox
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -336,3 +338,17 @@ class UnitOfWork:
         from scoring.storage.accounts import AccountRepository
 
         return AccountRepository(self.session)
+
+    @property
+    def retention(self) -> RetentionStore:
+        """The records retention applies to, read and removed in this transaction."""
+        from scoring.storage.retention_store import RetentionStore
+
+        return RetentionStore(self.session)
+
+    @property
+    def subject_records(self) -> SubjectRecords:
+        """Everything held about one person, read and changed in this transaction."""
+        from scoring.storage.subject_records import SubjectRecords
+
+        return SubjectRecords(self.session)
