@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -181,10 +181,49 @@ def _plan_applications(store: RetentionStore, plan: SweepPlan) -> None:
     plan.application_reports = sorted(expired_reports - still_used)
 
 
+class KeptApplication(Protocol):
+    """What the retention rule reads of a stored application."""
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def applied_at(self) -> datetime: ...
+
+    @property
+    def term_months(self) -> int: ...
+
+
+class KeptDecision(Protocol):
+    """What the retention rule reads of a stored decision."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def outcome(self) -> str: ...
+
+    @property
+    def decided_at(self) -> datetime: ...
+
+    @property
+    def supersedes_decision_id(self) -> str | None: ...
+
+
+class KeptCase(Protocol):
+    """What the retention rule reads of a review case."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def resolved_at(self) -> datetime | None: ...
+
+
 def application_kept_until(
-    application: Any,
-    decisions: Sequence[Any],
-    cases: Sequence[Any],
+    application: KeptApplication,
+    decisions: Sequence[KeptDecision],
+    cases: Sequence[KeptCase],
 ) -> date | None:
     """Until when an application is kept, from its row, its decisions and its review cases.
 
@@ -205,7 +244,7 @@ def application_kept_until(
     )
 
 
-def contract_followed(client_id: str, decisions: Sequence[Any]) -> bool:
+def contract_followed(client_id: str, decisions: Sequence[KeptDecision]) -> bool:
     """Whether the application's standing decision granted the plan.
 
     Historical applications were loaded without a decision; they are the company's past
