@@ -1,6 +1,6 @@
 """Monitoring analysis and report: drift, approval rate, back-test per grade, review overturns.
 
-Pure over DataFrames (:class:`models.monitoring.store.MonitoringInputs`) and the reference
+Pure over DataFrames (:class:`scoring.storage.monitoring_inputs.MonitoringInputs`) and the reference
 population stored with the model version, so notebooks and tests feed it directly.
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from models.monitoring.drift import BinnedDistribution, psi, psi_reading
-from models.monitoring.store import MonitoringInputs
+from scoring.storage.monitoring_inputs import MonitoringInputs
 
 OVERTURNED = ("overturned", "terms_changed")
 

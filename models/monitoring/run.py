@@ -6,8 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 from models.monitoring.report import MonitoringResult, analyse, write_monitoring_report
-from models.monitoring.store import read_monitoring_inputs
 from scoring.domain.errors import NotFoundError
+from scoring.storage.monitoring_inputs import read_monitoring_inputs
 
 
 class NoReference(NotFoundError, LookupError):

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scoring.service.errors import ApiKeyError, AuthenticationFailed, ScopeMissing
@@ -101,13 +100,13 @@ def create_api_key(
     prefix = secrets.token_hex(6)
     key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     with uow:
-        session: Session = uow.session
-        row = session.get(ApiClient, client)
+        registry = uow.api_key_registry
+        row = registry.client(client)
         if row is None:
-            session.add(ApiClient(id=client, name=client, created_at=now, active=True))
+            registry.add_client(ApiClient(id=client, name=client, created_at=now, active=True))
         elif not row.active:
             raise ApiKeyError(f"client {client} is deactivated", field="client")
-        session.add(
+        registry.add_key(
             ApiKey(
                 client_id=client,
                 key_prefix=prefix,
@@ -124,7 +123,7 @@ def create_api_key(
 def revoke_api_key(*, uow: UnitOfWork, prefix: str, clock: Clock = utc_now) -> str:
     """Revoke the key with ``prefix``; returns its client id. Revoking twice is harmless."""
     with uow:
-        row = uow.session.scalar(select(ApiKey).where(ApiKey.key_prefix == prefix))
+        row = uow.api_key_registry.key(prefix)
         if row is None:
             raise ApiKeyError(f"no API key has the prefix {prefix!r}", field="prefix")
         if row.revoked_at is None:

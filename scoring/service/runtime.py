@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scoring.config import Settings
 from scoring.domain.policy import Policy
 from scoring.service.model_provider import ModelProvider
-from scoring.storage.db import UnitOfWork
+from scoring.storage.db import UnitOfWork, is_sqlite
 
 if TYPE_CHECKING:
     from scoring.bureau.client import BureauClient
@@ -56,7 +56,7 @@ class Runtime:
         """
         if self.settings.decision_threads is not None:
             return self.settings.decision_threads
-        local = self.engine.dialect.name == "sqlite" and getattr(self.bureau, "in_process", False)
+        local = is_sqlite(self.engine) and getattr(self.bureau, "in_process", False)
         return 1 if local else 3
 
     def close(self) -> None:

@@ -1,4 +1,8 @@
-"""The API-key repository: a key's stored row and its client's, found by the key's prefix."""
+"""API keys in storage: found by prefix on every request, issued and revoked by operators.
+
+``ApiKeyStore`` reads on the decision path's own connection; ``ApiKeyRegistry`` issues and
+revokes keys in a unit of work's session.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from datetime import datetime
 from typing import NamedTuple, cast
 
 from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy.orm import Session
 
 from scoring.storage.prepared import Prepared
 from scoring.storage.tables import ApiClient, ApiKey
@@ -38,6 +43,29 @@ class ApiKeyStore:
         """
         row = _KEY_BY_PREFIX.first(self._connection, {"prefix": prefix})
         return None if row is None else StoredKey(*row)
+
+
+class ApiKeyRegistry:
+    """Clients and their keys as ORM rows, changed in the session's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def client(self, client_id: str) -> ApiClient | None:
+        """The client with this id, or None."""
+        return self._session.get(ApiClient, client_id)
+
+    def add_client(self, client: ApiClient) -> None:
+        """Store a new client."""
+        self._session.add(client)
+
+    def add_key(self, key: ApiKey) -> None:
+        """Store a newly issued key (its hash, never the key)."""
+        self._session.add(key)
+
+    def key(self, prefix: str) -> ApiKey | None:
+        """The key with this prefix, or None."""
+        return self._session.scalar(select(ApiKey).where(ApiKey.key_prefix == prefix))
 
 
 _KEYS = cast(Table, ApiKey.__table__)

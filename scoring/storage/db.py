@@ -27,6 +27,7 @@ from scoring.domain.errors import EngineError, InvalidInputError, UnavailableErr
 if TYPE_CHECKING:
     # Imported where used: these modules import this one.
     from scoring.storage.accounts import AccountRepository
+    from scoring.storage.api_keys import ApiKeyRegistry
     from scoring.storage.audit_log import AuditLog
     from scoring.storage.connection_uow import ConnectionUnitOfWork
     from scoring.storage.decision_store import DecisionStore
@@ -131,6 +132,11 @@ def _configure_sqlite(engine: Engine) -> None:
 # requests from a thread pool of 40; a pool smaller than the requests in flight closes and
 # reopens connections all the time (each SQLite open runs its pragmas again).
 _POOL = {"pool_size": 16, "max_overflow": 24}
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Whether ``engine`` works on SQLite (else PostgreSQL)."""
+    return engine.dialect.name == "sqlite"
 
 
 def in_memory_sqlite(database: str) -> bool:
@@ -352,3 +358,10 @@ class UnitOfWork:
         from scoring.storage.subject_records import SubjectRecords
 
         return SubjectRecords(self.session)
+
+    @property
+    def api_key_registry(self) -> ApiKeyRegistry:
+        """Clients and their API keys, issued and revoked in this transaction."""
+        from scoring.storage.api_keys import ApiKeyRegistry
+
+        return ApiKeyRegistry(self.session)

@@ -11,7 +11,7 @@ import pytest
 
 from models.monitoring.drift import binned, psi, psi_reading, reference_population
 from models.monitoring.report import analyse, write_monitoring_report
-from models.monitoring.store import MonitoringInputs, read_monitoring_inputs
+from scoring.storage.monitoring_inputs import MonitoringInputs, read_monitoring_inputs
 
 RNG = np.random.default_rng(3)
 

@@ -1,4 +1,7 @@
-"""Read what monitoring needs from the decision store: decisions, their inputs, reviews.
+"""What model monitoring reads from the decision store: decisions, their inputs, reviews.
+
+The risk team's monitoring (``models.monitoring``) works on these frames; the queries
+live here, with the rest of the SQL.
 
 Tables written by other parts of the engine may be missing in an older database (for
 example ``review_cases`` holds no rows until reviewers work, ``decision_inputs`` appears with
@@ -7,8 +10,10 @@ the decision service); each absent source gives ``None`` and the report says so.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import bindparam, inspect, text
@@ -39,20 +44,15 @@ DECISION_COLUMNS = [
 ]
 
 
-def _codes(reasons) -> list[str]:
-    if isinstance(reasons, str):
-        import json
-
-        reasons = json.loads(reasons)
-    return [r.get("code") for r in reasons or [] if isinstance(r, dict) and r.get("code")]
+def _codes(reasons: str | list[Any] | None) -> list[str]:
+    """The reason codes of a stored decision's reasons (JSON text on some drivers)."""
+    listed = _json(reasons) or []
+    return [str(r["code"]) for r in listed if isinstance(r, dict) and r.get("code")]
 
 
-def _json(value):
-    if isinstance(value, str):
-        import json
-
-        return json.loads(value)
-    return value
+def _json(value: Any) -> Any:
+    """A JSON column's value, parsed when the driver hands it over as text."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def read_monitoring_inputs(engine: Engine, *, since: datetime | None = None) -> MonitoringInputs:
