@@ -155,9 +155,11 @@ def read_manifest(path: Path) -> dict:
     if not manifest_file.is_file():
         raise WorldFormatError(f"{path} has no {MANIFEST}, so it is not a world folder")
     try:
-        manifest = json.loads(manifest_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        message = error.msg  # type: ignore[union-attr]
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise WorldFormatError(f"{path}: {MANIFEST} is not valid JSON ({error.msg})") from None
+    except UnicodeDecodeError as error:
+        message = f"not UTF-8 text: {error.reason}"
         raise WorldFormatError(f"{path}: {MANIFEST} is not valid JSON ({message})") from None
     if not isinstance(manifest, dict):
         raise WorldFormatError(f"{path}: {MANIFEST} must hold a JSON object")

@@ -161,3 +161,11 @@ def test_generate_world_refuses_out_of_range_arguments(arguments: dict, message:
     valid = {"customers": 10, "seed": 1, "as_of": date(2025, 6, 30)}
     with pytest.raises(WorldArgumentError, match=message):
         generate_world(**(valid | arguments))
+
+
+def test_a_manifest_that_is_not_utf8_text_is_refused_with_the_reason(tmp_path: Path) -> None:
+    from data_contracts.world_folder import WorldFormatError, read_manifest
+
+    (tmp_path / "manifest.json").write_bytes(b'{"format_version": "\xff"}')
+    with pytest.raises(WorldFormatError, match="not UTF-8 text"):
+        read_manifest(tmp_path)
