@@ -7,13 +7,13 @@ revokes keys in a unit of work's session.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from scoring.storage.prepared import Prepared
-from scoring.storage.tables import ApiClient, ApiKey
+from scoring.storage.tables import ApiClient, ApiKey, table_of
 
 
 class StoredKey(NamedTuple):
@@ -68,8 +68,8 @@ class ApiKeyRegistry:
         return self._session.scalar(select(ApiKey).where(ApiKey.key_prefix == prefix))
 
 
-_KEYS = cast(Table, ApiKey.__table__)
-_CLIENTS = cast(Table, ApiClient.__table__)
+_KEYS = table_of(ApiKey)
+_CLIENTS = table_of(ApiClient)
 _KEY_BY_PREFIX = Prepared(
     select(
         _KEYS.c.key_hash, _KEYS.c.key_prefix, _KEYS.c.scopes, _KEYS.c.revoked_at,

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from scoring.storage.prepared import Prepared
-from scoring.storage.tables import Decision, DecisionLogEntry
+from scoring.storage.tables import Decision, DecisionLogEntry, table_of
 from scoring.storage.tables_decisions import CHAIN_HEAD_ID, DecisionLogHead
 from scoring.storage.tables_privacy import RemovedDecision
 from scoring.storage.write_turn import is_postgres
@@ -141,8 +140,8 @@ class DecisionLogStore:
         ).first()
 
 
-_HEAD = cast(Table, DecisionLogHead.__table__)
-_ENTRIES = cast(Table, DecisionLogEntry.__table__)
+_HEAD = table_of(DecisionLogHead)
+_ENTRIES = table_of(DecisionLogEntry)
 _READ_HEAD = select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == CHAIN_HEAD_ID)
 # SQLite has no row locks: writing the head first takes the database's single write lock.
 _TOUCH_HEAD = (

@@ -9,7 +9,6 @@ plain values: rows to insert (:class:`DecisionRows`), what a check found
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +19,6 @@ from sqlalchemy import (
     Connection,
     Float,
     Integer,
-    Table,
     bindparam,
     cast,
     insert,
@@ -238,17 +236,12 @@ def _customer_history(rows: Sequence[Any]) -> CustomerHistory:
     )
 
 
-def _table(model: type[t.Base]) -> Table:
-    """The table of a mapped class (typed as the ``Table`` it is)."""
-    return typing.cast(Table, model.__table__)
-
-
-_IDEMPOTENCY = _table(t.IdempotencyRecord)
-_APPLICATIONS = _table(t.Application)
-_CUSTOMERS = _table(t.Customer)
-_INVOICES = _table(t.Invoice)
-_PAYMENTS = _table(t.Payment)
-_BUREAU_REPORTS = _table(t.BureauReport)
+_IDEMPOTENCY = t.table_of(t.IdempotencyRecord)
+_APPLICATIONS = t.table_of(t.Application)
+_CUSTOMERS = t.table_of(t.Customer)
+_INVOICES = t.table_of(t.Invoice)
+_PAYMENTS = t.table_of(t.Payment)
+_BUREAU_REPORTS = t.table_of(t.BureauReport)
 
 _IDEMPOTENCY_RECORD = select(_IDEMPOTENCY.c.request_hash, _IDEMPOTENCY.c.decision_id).where(
     _IDEMPOTENCY.c.client_id == bindparam("client_id"),
@@ -308,15 +301,15 @@ _REPORT_ROW_ID = _REPORT_ROW.with_only_columns(_BUREAU_REPORTS.c.id).scalar_subq
 _INSERT_CUSTOMER = Prepared(insert(_CUSTOMERS))
 _INSERT_REPORT = Prepared(insert(_BUREAU_REPORTS).values(customer_id=_CUSTOMER_ID))
 _INSERT_DEFAULT_ENTRY = Prepared(
-    insert(_table(t.BureauDefaultEntry)).values(bureau_report_id=_REPORT_ROW_ID)
+    insert(t.table_of(t.BureauDefaultEntry)).values(bureau_report_id=_REPORT_ROW_ID)
 )
 _INSERT_APPLICATION = Prepared(
     insert(_APPLICATIONS).values(customer_id=_CUSTOMER_ID, bureau_report_id=_REPORT_ROW_ID)
 )
 _INSERT_DECISION = Prepared(
-    insert(_table(t.Decision)).values(application_id=_APPLICATION_OF_CLIENT.scalar_subquery())
+    insert(t.table_of(t.Decision)).values(application_id=_APPLICATION_OF_CLIENT.scalar_subquery())
 )
-_INSERT_DECISION_INPUT = Prepared(insert(_table(DecisionInput)))
+_INSERT_DECISION_INPUT = Prepared(insert(t.table_of(DecisionInput)))
 _INSERT_IDEMPOTENCY = Prepared(insert(_IDEMPOTENCY))
 _WRITE_CHECK = Prepared(
     select(
