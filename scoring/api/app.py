@@ -17,7 +17,7 @@ from scoring.api import routes_decisions, routes_reviews, routes_subjects
 from scoring.api.docs_pages import install_docs
 from scoring.api.errors import error_response, error_responses, install_error_handlers
 from scoring.api.metrics import ApiMetrics
-from scoring.api.openapi import install_openapi
+from scoring.api.openapi import ReadyPublic, install_openapi
 from scoring.service.runtime import Runtime
 
 # Allocations between collections of the youngest generation (CPython's default is 700).
@@ -89,7 +89,7 @@ def create_app(
         "/readyz",
         tags=["operations"],
         summary="Database and champion model are ready",
-        responses=error_responses(503),
+        responses={200: {"model": ReadyPublic}, **error_responses(503)},
     )
     def readyz(request: Request) -> JSONResponse:
         from scoring.service.readiness import readiness
