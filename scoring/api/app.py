@@ -14,8 +14,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from scoring import __version__
 from scoring.api import routes_decisions, routes_reviews, routes_subjects
+from scoring.api.docs_pages import install_docs
 from scoring.api.errors import error_response, error_responses, install_error_handlers
 from scoring.api.metrics import ApiMetrics
+from scoring.api.openapi import ReadyPublic, install_openapi
 from scoring.service.runtime import Runtime
 
 # Allocations between collections of the youngest generation (CPython's default is 700).
@@ -67,6 +69,9 @@ def create_app(
         "minimised by data contract, and contestable under GDPR Art. 22. "
         "Authenticate with `Authorization: Bearer <API key>`.",
         lifespan=lifespan,
+        # Served with local assets by scoring.api.docs_pages instead.
+        docs_url=None,
+        redoc_url=None,
         # No OpenTelemetry: operations read /metrics. With it on, every request asked the
         # global tracer, meter and logger providers whether they were configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -84,7 +89,7 @@ def create_app(
         "/readyz",
         tags=["operations"],
         summary="Database and champion model are ready",
-        responses=error_responses(503),
+        responses={200: {"model": ReadyPublic}, **error_responses(503)},
     )
     def readyz(request: Request) -> JSONResponse:
         from scoring.service.readiness import readiness
@@ -107,6 +112,8 @@ def create_app(
     app.include_router(routes_decisions.router)
     app.include_router(routes_reviews.router)
     app.include_router(routes_subjects.router)
+    install_openapi(app)
+    install_docs(app)
     return app
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -71,6 +71,20 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     """The body of every error answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "invalid_request",
+                        "message": "purchase.term_months: Input should be less than or equal to 60",
+                        "field": "purchase.term_months",
+                    }
+                }
+            ]
+        }
+    )
 
     error: ErrorDetail
 

@@ -82,7 +82,7 @@ async def create_decision(
             seconds=time.perf_counter() - started,
             challenger_disagrees=view.challenger_disagrees,
         )
-    return _answer(view, status_code=status, location=True)
+    return _answer(view, request=request, status_code=status, location=True)
 
 
 async def _presented_key(request: Request) -> str:
@@ -138,16 +138,19 @@ router.add_api_route(
     summary="A decision of this client",
     responses=error_responses(401, 403, 404, 503),
 )
-def read_decision(decision_id: str, client: ReaderDep, uow: UnitOfWorkDep) -> Response:
+def read_decision(
+    decision_id: str, client: ReaderDep, uow: UnitOfWorkDep, request: Request
+) -> Response:
     """The stored decision; 404 when it is unknown or belongs to another client."""
     view = get_decision(uow=uow, client=client, decision_id=decision_id)
-    return _answer(view, status_code=200, location=False)
+    return _answer(view, request=request, status_code=200, location=False)
 
 
-def _answer(view: DecisionView, *, status_code: int, location: bool) -> Response:
+def _answer(view: DecisionView, *, request: Request, status_code: int, location: bool) -> Response:
     # Validated once here and serialised by pydantic, as FastAPI would for ``response_model``,
     # but without FastAPI validating the model a second time in another thread-pool hop.
-    body = DecisionPublic.from_view(view).model_dump_json()
+    base_url = str(request.base_url)
+    body = DecisionPublic.from_view(view, base_url=base_url).model_dump_json()
     headers = {"Location": f"/v1/decisions/{view.decision_id}"} if location else None
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 

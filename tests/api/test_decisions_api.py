@@ -32,7 +32,10 @@ def test_a_decision_is_answered_with_its_explanation_and_can_be_fetched_again(ap
         "reasons", "policy_rules", "counterfactual", "automated", "model", "policy_version",
         "contract_versions", "decided_at", "contest", "letter",
     }  # fmt: skip
-    assert decision["contest"]["url"] == f"/v1/decisions/{decision['decision_id']}/contest"
+    # Absolute, on the address the client used (the test client's is http://testserver).
+    assert decision["contest"]["url"] == (
+        f"http://testserver/v1/decisions/{decision['decision_id']}/contest"
+    )
     assert answer.headers["Location"] == f"/v1/decisions/{decision['decision_id']}"
 
     fetched = api.get(f"/v1/decisions/{decision['decision_id']}", headers=auth)
