@@ -17,8 +17,13 @@ LATENCY_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 
 class _BureauCollector(Collector):
     """Bureau attempt results and call outcomes, read from the client's own counters."""
 
-    def __init__(self, snapshot: Callable[[], dict[str, dict[str, int]]] | None) -> None:
+    def __init__(
+        self,
+        snapshot: Callable[[], dict[str, dict[str, int]]] | None,
+        refusals: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self._snapshot = snapshot
+        self._refusals = refusals
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         stats = self._snapshot() if self._snapshot else {"attempts": {}, "outcomes": {}}
@@ -39,6 +44,15 @@ class _BureauCollector(Collector):
         for result, count in sorted(stats.get("attempts", {}).items()):
             attempts.add_metric([result], count)
         yield attempts
+        refusals = CounterMetricFamily(
+            "installment_bureau_report_refusals",
+            "Bureau answers refused before anything was stored, by the report contract's "
+            "rule they broke (report_id:length, default_entries.amount_eur:range, ...).",
+            labels=["rule"],
+        )
+        for rule, count in sorted((self._refusals() if self._refusals else {}).items()):
+            refusals.add_metric([rule], count)
+        yield refusals
 
 
 class ApiMetrics:
@@ -81,7 +95,12 @@ class ApiMetrics:
         )
         self._by_outcome: dict[str, Any] = {}
         stats = getattr(bureau, "stats", None)
-        self.registry.register(_BureauCollector(stats.snapshot if stats is not None else None))
+        self.registry.register(
+            _BureauCollector(
+                stats.snapshot if stats is not None else None,
+                getattr(stats, "refusals_snapshot", None),
+            )
+        )
 
     def decision_made(self, *, outcome: str, seconds: float, challenger_disagrees: bool | None):
         counter = self._by_outcome.get(outcome)

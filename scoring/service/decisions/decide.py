@@ -21,7 +21,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
+from scoring.bureau.client import BureauMalformedAnswer
 from scoring.domain import personal_code
+from scoring.domain.bureau import BureauReport
 from scoring.domain.decision import ApplicationFacts, DecisionOutcome
 from scoring.domain.identifiers import time_ordered_uuid
 from scoring.domain.policy import Policy
@@ -151,7 +153,41 @@ def _decide(
     )  # fmt: skip
     if isinstance(prepared, DecisionView):
         return prepared
+    try:
+        return store_decision(work, prepared, open_case=open_case)
+    except ReportOfAnotherPerson:
+        pass
+    # The bureau answered with a report id stored for another person: its report is not
+    # about this applicant, so the application is decided as if the bureau had not answered
+    # (a refer), and nothing of the report is kept. Rare, so the reads are simply repeated.
+    refused = _RefusedReport(bureau)
+    prepared = prepare_decision(
+        work, request=request, client=client, idempotency_key=idempotency_key,
+        bureau=refused, models=models, policy=policy, pseudonym_key=pseudonym_key, clock=clock,
+    )  # fmt: skip
+    if isinstance(prepared, DecisionView):
+        return prepared
     return store_decision(work, prepared, open_case=open_case)
+
+
+class ReportOfAnotherPerson(Exception):
+    """The bureau's report id is stored already, for another customer (nothing was written)."""
+
+
+class _RefusedReport:
+    """A bureau source whose report was refused: each query fails as a broken contract."""
+
+    rule = "report_id:another_person"
+    message = "the bureau answered with a report id it gave before for another person"
+
+    def __init__(self, bureau: BureauSource) -> None:
+        self._bureau = bureau
+
+    def fetch_report(self, personal_code: str) -> BureauReport:
+        report_refused = getattr(self._bureau, "report_refused", None)
+        if report_refused is not None:
+            report_refused(self.rule, self.message)
+        raise BureauMalformedAnswer(self.message, rule=self.rule)
 
 
 def prepare_decision(
@@ -326,7 +362,7 @@ def _write(
         )  # fmt: skip
     # The bureau report is stored already, for another customer (or for a new one).
     if check.report_row_id is not None and check.report_customer_id != check.customer_id:
-        raise InvalidApplication("the bureau answered with another person's report id")
+        raise ReportOfAnotherPerson()
     work.decisions.insert(
         rows, customer_known=check.customer_id is not None,
         report_known=check.report_row_id is not None,
