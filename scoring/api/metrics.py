@@ -93,6 +93,19 @@ class ApiMetrics:
             "Shadow scores in which the challenger would have decided otherwise.",
             registry=self.registry,
         )
+        self.database_failures = Counter(
+            "installment_database_failures",
+            "Requests that failed on the database, by cause (disk_full, read_only, "
+            "lock_timeout, statement_timeout, connection_refused, connection_lost, ...).",
+            ["cause"],
+            registry=self.registry,
+        )
+        self.readiness_failures = Counter(
+            "installment_readiness_failures",
+            "Readiness checks that found a dependency failing, by dependency and cause.",
+            ["dependency", "cause"],
+            registry=self.registry,
+        )
         self._by_outcome: dict[str, Any] = {}
         stats = getattr(bureau, "stats", None)
         self.registry.register(
@@ -112,6 +125,10 @@ class ApiMetrics:
             self.challenger_scored.inc()
             if challenger_disagrees:
                 self.challenger_disagreements.inc()
+
+    def database_failed(self, cause: str) -> None:
+        """Count one request that failed on the database for ``cause``."""
+        self.database_failures.labels(cause=cause).inc()
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

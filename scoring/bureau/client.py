@@ -243,15 +243,29 @@ class BureauClient:
         self._wire.close()
 
     def fetch_report(
-        self, personal_code: str, *, purpose: str = "instalment_application"
+        self,
+        personal_code: str,
+        *,
+        purpose: str = "instalment_application",
+        budget_s: float | None = None,
     ) -> BureauReport:
         """Ask the bureau for the person's report; raise a ``BureauError`` if none is usable.
 
-        An invalid personal code raises ``InvalidPersonalCode`` before anything is sent.
+        The call takes at most ``overall_budget_s``, or ``budget_s`` when the caller has
+        less time left (a decision's budget). An invalid personal code raises
+        ``InvalidPersonalCode`` before anything is sent.
         """
         _personal_code.parse(personal_code)
         if not isinstance(purpose, str) or not purpose.strip():
             raise ValueError("purpose of the bureau query must be a non-empty text")
+        budget = self.overall_budget_s if budget_s is None else min(budget_s, self.overall_budget_s)
+        if budget < _MIN_ATTEMPT_S:
+            # Not the bureau's fault: the caller has no time left, so it is not asked at all.
+            self._observer.call_finished("unavailable", 0.0)
+            raise BureauUnavailable(
+                "no time was left of the decision's budget to ask the bureau",
+                reason="budget_exhausted",
+            )
         started = self._clock()
         if not self.breaker.allow():
             self._observer.call_finished("circuit_open", 0.0)
@@ -260,9 +274,7 @@ class BureauClient:
             )
         body = json.dumps({"personal_code": personal_code, "purpose": purpose}).encode()
         try:
-            report = self._attempts(
-                body, deadline=started + self.overall_budget_s, subject=personal_code
-            )
+            report = self._attempts(body, deadline=started + budget, subject=personal_code)
         except BureauError as exc:
             # Every failure counts, a refusal too: a bureau that answers 401 to every query
             # (an expired credential) must not be asked on every decision.
@@ -297,7 +309,7 @@ class BureauClient:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise BureauUnavailable(
-                    f"bureau gave no answer within the {self.overall_budget_s:.3f} s budget",
+                    "bureau gave no answer within the call's budget",
                     reason="budget_exhausted",
                 )
             try:

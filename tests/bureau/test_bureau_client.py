@@ -432,3 +432,14 @@ def test_a_report_refused_after_it_was_returned_counts_against_the_breaker(
     assert breaker.state == "open"
     assert client.stats.refusals_snapshot() == {"report_id:another_person": 1}
     assert "rule report_id:another_person" in caplog.text
+
+
+def test_a_caller_with_less_time_left_shortens_the_call(clock: FakeClock) -> None:
+    bureau = ScriptedBureau(ok())
+    client = make_client(bureau, clock, overall_budget_s=0.3)
+    assert client.fetch_report(PERSON, budget_s=0.1).score == 742
+    with pytest.raises(BureauUnavailable) as caught:
+        client.fetch_report(PERSON, budget_s=0.0)
+    assert caught.value.reason == "budget_exhausted"
+    assert bureau.calls == 1, "with no time left the bureau is not asked"
+    assert client.breaker.state == "closed", "the caller's lack of time is not the bureau's fault"
