@@ -28,7 +28,7 @@ from scoring.domain.errors import (
     UnavailableError,
     branch_of,
 )
-from scoring.storage.db import StorageError
+from scoring.storage.db import DatabaseUnavailable, StorageError
 from scoring.storage.failures import CAUSES, TRANSIENT_CAUSES, failure_cause
 
 logger = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ async def _engine_error(request: Request, exc: EngineError) -> JSONResponse:
 
 
 async def _database_failed(request: Request, exc: Exception) -> JSONResponse:
-    """A driver error: 503 naming the cause when it can clear (read-only, disk full, ...)."""
+    """A database failure: 503 naming the cause when it can clear (read-only, disk full, ...)."""
     cause = failure_cause(exc)
     # The cause and the error type only: a driver's message may quote a statement's values.
     logger.error(
@@ -175,6 +175,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(EngineError, _engine_error)
     app.add_exception_handler(DBAPIError, _database_failed)
+    # Its message names the database's address, which is for operators, not API clients.
+    app.add_exception_handler(DatabaseUnavailable, _database_failed)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(JsonBodyGuard)
