@@ -7,32 +7,14 @@ project's own dependencies, out of the schema) and documents every 422 with its 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, ConfigDict, Field
 
 SECURITY_SCHEME = "ApiKey"
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 _ERROR_BODY_REF = "#/components/schemas/ErrorBody"
-
-
-class ChampionPublic(BaseModel):
-    name: str
-    version: str
-
-
-class ReadyPublic(BaseModel):
-    """``/readyz`` when the service can decide: what it checked, and what it runs."""
-
-    # Further checks may add their own fields.
-    model_config = ConfigDict(extra="allow")
-
-    status: Literal["ready"]
-    policy_version: str = Field(examples=["2026.11.1"])
-    database: str | None = Field(default=None, examples=["ok"])
-    champion: ChampionPublic | None = None
 
 
 def install_openapi(app: FastAPI) -> None:

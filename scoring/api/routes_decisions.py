@@ -23,12 +23,15 @@ from scoring.api.deps import (
 from scoring.api.direct_route import DirectRoute, json_body
 from scoring.api.errors import error_responses
 from scoring.api.schemas_decisions import DecisionPublic
+from scoring.domain.budget import DecisionTimedOut
 from scoring.service.api_keys import DECISIONS_READ, AuthenticatedClient
 from scoring.service.decisions import DecisionView, decide_application, get_decision
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+# Past the decision's budget, how long the route still waits for the use case to answer.
+ANSWER_GRACE_S = 1.0
 
 ReaderDep = Annotated[AuthenticatedClient, Depends(require_scope(DECISIONS_READ))]
 
@@ -64,12 +67,26 @@ async def create_decision(
         policy=runtime.policy,
         pseudonym_key=runtime.pseudonym_key,
         clock=runtime.clock,
+        budget_s=runtime.settings.decision_budget_s,
     )
 
     try:
         # Answered only once the decision is stored (the use case commits before it returns).
-        view = await asyncio.wrap_future(_decision_pool(request).submit(decide))
-    except ServiceError as error:
+        # The use case keeps to its budget; this bound is for a database that stops
+        # answering mid-statement (a frozen server), which no timeout inside can end.
+        view = await asyncio.wait_for(
+            asyncio.wrap_future(_decision_pool(request).submit(decide)),
+            timeout=runtime.settings.decision_budget_s + ANSWER_GRACE_S,
+        )
+    except TimeoutError:
+        metrics.errors.labels(code="decision_timeout").inc()
+        raise DecisionTimedOut(
+            f"the decision did not finish within {runtime.settings.decision_budget_s:g} s; "
+            "retry with the same Idempotency-Key: a decision stored meanwhile is answered "
+            "again, else a new one is made",
+            step="waiting for the database",
+        ) from None
+    except (ServiceError, DecisionTimedOut) as error:
         metrics.errors.labels(code=error.code).inc()
         raise
     status = 201

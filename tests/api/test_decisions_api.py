@@ -225,3 +225,18 @@ def test_the_openapi_document_shows_the_contract_request_and_the_public_answer(a
     assert {"409", "422", "503"} <= set(operation["responses"])
     assert "DecisionPublic" in schemas and "ErrorBody" in schemas
     json.dumps(document)
+
+
+def test_an_unreachable_database_is_named_by_cause_without_its_address(api, auth, runtime):
+    from scoring.storage.db import create_engine_for, session_factory
+
+    down = create_engine_for("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    runtime.sessions = session_factory(down)
+    runtime.engine = down
+    answer = api.post("/v1/decisions", json=body(), headers=auth)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    message = answer.json()["error"]["message"]
+    assert "refused the connection" in message and "127.0.0.1" not in message
+    ready = api.get("/readyz")
+    assert ready.status_code == 503
+    assert "(connection_refused)" in ready.json()["error"]["message"]
