@@ -160,7 +160,9 @@ async def _database_failed(request: Request, exc: Exception) -> JSONResponse:
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.database_failed(cause)
-    if cause not in TRANSIENT_CAUSES and not isinstance(exc, OperationalError):
+    # A database that could not be reached is unavailable whatever the driver said.
+    unavailable = isinstance(exc, (OperationalError, DatabaseUnavailable))
+    if cause not in TRANSIENT_CAUSES and not unavailable:
         return error_response(
             500, "internal_error", "an unexpected error occurred; nothing was stored"
         )
