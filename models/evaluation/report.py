@@ -17,6 +17,7 @@ import pandas as pd
 
 from data_contracts.world_folder import TRUTH_FILE, read_frame
 from models.evaluation import metrics as m
+from models.evaluation.fairness import NOT_JUDGED
 from models.training.scoring_model import ScoringModel
 
 DEFAULT_CUTOFFS = (0.05, 0.10, 0.15, 0.20)
@@ -63,7 +64,7 @@ def shap_additivity(model: ScoringModel, features: pd.DataFrame) -> dict[str, fl
         import shap
 
         explainer = shap.TreeExplainer(model.estimator)
-        values = np.asarray(explainer.shap_values(features[model.feature_names].to_numpy()))
+        values = np.asarray(explainer.shap_values(model.matrix(features)))
         expected = float(np.ravel(explainer.expected_value)[0])
         out["shap_raw_max_gap"] = float(np.max(np.abs(values.sum(axis=1) + expected - raw)))
         _, served = model.raw_contributions(features)
@@ -90,14 +91,19 @@ def evaluate_model(
     """All metrics of one model on the evaluation slice."""
     y = evaluation[target].to_numpy(np.float64)
     p = model.predict_pd(evaluation)
-    out: dict[str, float] = {"evaluation_rows": float(len(y)), "default_rate": float(y.mean()),
-                             "mean_pd": float(p.mean())}
+    out: dict[str, float] = {
+        "evaluation_rows": float(len(y)),
+        "default_rate": float(y.mean()),
+        "mean_pd": float(p.mean()),
+    }
     auc_ci = m.bootstrap_interval(m.auc, y, p, resamples=bootstrap_resamples, seed=seed)
     out.update(auc_ci.as_dict("auc"))
-    out.update(gini=2 * auc_ci.estimate - 1, gini_ci_low=2 * auc_ci.low - 1,
-               gini_ci_high=2 * auc_ci.high - 1)
-    out.update(ks=m.ks_statistic(y, p), brier=m.brier(y, p),
-               ece=m.expected_calibration_error(y, p))
+    out.update(
+        gini=2 * auc_ci.estimate - 1,
+        gini_ci_low=2 * auc_ci.low - 1,
+        gini_ci_high=2 * auc_ci.high - 1,
+    )
+    out.update(ks=m.ks_statistic(y, p), brier=m.brier(y, p), ece=m.expected_calibration_error(y, p))
     segments = {}
     for column in ("bureau_class_rank", "thin_file"):
         if column in evaluation.columns:
@@ -129,8 +135,9 @@ def check_additivity(evaluation: Evaluation, tolerance: float = ADDITIVITY_TOLER
         raise AdditivityError(f"{evaluation.kind}: contributions do not add up: {bad}")
 
 
-def _plots(model: ScoringModel, evaluation: pd.DataFrame, result: Evaluation, target: str,
-           out_dir: Path) -> None:
+def _plots(
+    model: ScoringModel, evaluation: pd.DataFrame, result: Evaluation, target: str, out_dir: Path
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -141,8 +148,11 @@ def _plots(model: ScoringModel, evaluation: pd.DataFrame, result: Evaluation, ta
     top = max(cal["mean_pd"].max(), cal["observed"].max()) * 1.05
     ax.plot([0, top], [0, top], color="grey", lw=1, ls="--")
     ax.plot(cal["mean_pd"], cal["observed"], marker="o")
-    ax.set(xlabel="predicted PD (bin mean)", ylabel="observed default rate",
-           title=f"Calibration: {model.kind}")
+    ax.set(
+        xlabel="predicted PD (bin mean)",
+        ylabel="observed default rate",
+        title=f"Calibration: {model.kind}",
+    )
     fig.tight_layout()
     name = f"calibration_{model.kind}.png"
     fig.savefig(out_dir / name, dpi=110)
@@ -155,8 +165,11 @@ def _plots(model: ScoringModel, evaluation: pd.DataFrame, result: Evaluation, ta
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
     ax.plot(fpr, tpr)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate",
-           title=f"ROC: {model.kind} (AUC {result.metrics['auc']:.3f})")
+    ax.set(
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        title=f"ROC: {model.kind} (AUC {result.metrics['auc']:.3f})",
+    )
     fig.tight_layout()
     name = f"roc_{model.kind}.png"
     fig.savefig(out_dir / name, dpi=110)
@@ -168,8 +181,8 @@ def _plots(model: ScoringModel, evaluation: pd.DataFrame, result: Evaluation, ta
     sample = evaluation.iloc[: min(SHAP_SAMPLE, len(evaluation))]
     _, contrib = model.explain(sample)
     plt.figure()
-    shap.summary_plot(contrib.to_numpy(), sample[model.feature_names], show=False,
-                      max_display=15, plot_size=(7, 6))
+    encoded = pd.DataFrame(model.matrix(sample), columns=model.feature_names)
+    shap.summary_plot(contrib.to_numpy(), encoded, show=False, max_display=15, plot_size=(7, 6))
     plt.title(f"SHAP (calibrated log-odds): {model.kind}")
     plt.tight_layout()
     name = f"shap_summary_{model.kind}.png"
@@ -198,6 +211,7 @@ def write_report(
     context: dict[str, Any],
     recommended: str,
     fairness: dict | None = None,
+    cross_validation: Any = None,
 ) -> Path:
     """Write ``report.md`` with plots and ``metrics.json`` into ``run_dir``."""
     run_dir = Path(run_dir)
@@ -206,42 +220,81 @@ def write_report(
         _plots(model, evaluation, evaluations[kind], target, run_dir)
     fairness = fairness or {}
 
+    basis = (
+        "best mean AUC over the cross-validation folds"
+        if cross_validation is not None
+        else "highest evaluation AUC"
+    )
     lines = [f"# {title}", ""]
     for key, value in context.items():
         lines.append(f"- **{key}**: {value}")
-    lines += ["", f"Recommended candidate: **{recommended}** (highest evaluation AUC).", ""]
-    headline = ["auc", "auc_ci_low", "auc_ci_high", "gini", "ks", "brier", "ece",
-                "truth_ceiling_auc", "auc_gap_to_ceiling", "truth_mean_abs_pd_error",
-                "truth_ece", "default_rate", "mean_pd"]
+    lines += ["", f"Recommended candidate: **{recommended}** ({basis}).", ""]
+    headline = [
+        "auc",
+        "auc_ci_low",
+        "auc_ci_high",
+        "gini",
+        "ks",
+        "brier",
+        "ece",
+        "truth_ceiling_auc",
+        "auc_gap_to_ceiling",
+        "truth_mean_abs_pd_error",
+        "truth_ece",
+        "default_rate",
+        "mean_pd",
+    ]
     summary = pd.DataFrame(
-        {kind: {k: ev.metrics.get(k, np.nan) for k in headline} for kind, ev in
-         evaluations.items()}
+        {kind: {k: ev.metrics.get(k, np.nan) for k in headline} for kind, ev in evaluations.items()}
     ).reset_index(names="metric")
-    lines += ["## Headline metrics (evaluation slice: newest applications)", "",
-              _table(summary), "",
-              "AUC intervals are 95 % percentile bootstrap intervals over applications. ECE is "
-              "the count-weighted gap between predicted and observed default rates over ten "
-              "equal-count PD bins; `truth_*` compare predicted with the generator's true PDs.",
-              ""]
-    lines += ["## Explanations", "",
-              "Contributions are SHAP values of the raw log-odds (TreeSHAP for the booster, "
-              "exact linear contributions of WoE terms for the scorecard) multiplied by the "
-              "Platt slope, so base value plus contributions equals logit(PD) exactly. "
-              f"Checked on up to {SHAP_SAMPLE} applications (tolerance "
-              f"{ADDITIVITY_TOLERANCE:g}):", ""]
+    lines += [
+        "## Headline metrics (evaluation slice: newest applications)",
+        "",
+        _table(summary),
+        "",
+        "AUC intervals are 95 % percentile bootstrap intervals over applications. ECE is "
+        "the count-weighted gap between predicted and observed default rates over ten "
+        "equal-count PD bins; `truth_*` compare predicted with the generator's true PDs.",
+        "",
+    ]
+    lines += [
+        "## Explanations",
+        "",
+        "Contributions are SHAP values of the raw log-odds (TreeSHAP for the booster, "
+        "exact linear contributions of WoE terms for the scorecard) multiplied by the "
+        "Platt slope, so base value plus contributions equals logit(PD) exactly. "
+        f"Checked on up to {SHAP_SAMPLE} applications (tolerance "
+        f"{ADDITIVITY_TOLERANCE:g}):",
+        "",
+    ]
     for kind, ev in evaluations.items():
-        gaps = ", ".join(f"{k} = {v:.2e}" for k, v in ev.metrics.items() if k.endswith("_gap")
-                         and k != "auc_gap_to_ceiling")
+        gaps = ", ".join(
+            f"{k} = {v:.2e}"
+            for k, v in ev.metrics.items()
+            if k.endswith("_gap") and k != "auc_gap_to_ceiling"
+        )
         lines.append(f"- {kind}: {gaps}")
     lines.append("")
     for kind, ev in evaluations.items():
-        lines += [f"## Candidate: {kind}", "",
-                  f"![ROC]({ev.plots['roc']}) ![Calibration]({ev.plots['calibration']})", "",
-                  f"![SHAP summary]({ev.plots['shap_summary']})", "",
-                  "### Approval at PD cut-offs", "", _table(ev.cutoffs), "",
-                  "### Calibration bins", "", _table(ev.calibration), ""]
+        lines += [
+            f"## Candidate: {kind}",
+            "",
+            f"![ROC]({ev.plots['roc']}) ![Calibration]({ev.plots['calibration']})",
+            "",
+            f"![SHAP summary]({ev.plots['shap_summary']})",
+            "",
+            "### Approval at PD cut-offs",
+            "",
+            _table(ev.cutoffs),
+            "",
+            "### Calibration bins",
+            "",
+            _table(ev.calibration),
+            "",
+        ]
         for name, table in ev.segments.items():
             lines += [f"### By {name}", "", _table(table), ""]
+    lines += _cross_validation_section(cross_validation, recommended)
     lines += _fairness_section(fairness, run_dir)
     path = run_dir / "report.md"
     path.write_text("\n".join(lines))
@@ -251,28 +304,71 @@ def write_report(
     return path
 
 
+def _cross_validation_section(cross_validation: Any, recommended: str) -> list[str]:
+    if cross_validation is None:
+        return []
+    from models.evaluation.baselines import BASELINES
+
+    summary = cross_validation.summary().reset_index(names="model")
+    best_baseline, baseline_auc = cross_validation.best(BASELINES)
+    candidate_auc = float(summary.set_index("model").loc[recommended, "auc_mean"])
+    candidate_ece = float(summary.set_index("model").loc[recommended, "ece_mean"])
+    baseline_ece = float(summary.set_index("model").loc[best_baseline, "ece_mean"])
+    verdict = "matches or beats" if candidate_auc >= baseline_auc else "falls SHORT of"
+    return [
+        "## Cross-validation beside plain baselines",
+        "",
+        f"Folds: {cross_validation.method}. Every fold fits the candidates exactly as this "
+        "run does and two plain baselines on the same rows: `logistic_onehot` (logistic "
+        "regression on one-hot categories and standardised numbers) and "
+        "`optbinning_scorecard` (optbinning's binning, categorical where the feature is, and "
+        "a logistic regression on WoE); neither has a calibration step. Mean and standard "
+        "deviation over folds:",
+        "",
+        _table(summary),
+        "",
+        f"The recommended candidate **{recommended}** (mean AUC {candidate_auc:.4f}, ECE "
+        f"{candidate_ece:.4f}) {verdict} the best baseline **{best_baseline}** (mean AUC "
+        f"{baseline_auc:.4f}, ECE {baseline_ece:.4f}).",
+        "",
+    ]
+
+
 def _fairness_section(fairness: dict, run_dir: Path) -> list[str]:
     if not fairness:
-        return ["## Fairness (R14)", "",
-                "Not computed: the run had no protected attributes kept aside.", ""]
+        return [
+            "## Fairness (R14)",
+            "",
+            "Not computed: the run had no protected attributes kept aside.",
+            "",
+        ]
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     first = next(iter(fairness.values()))
-    lines = ["## Fairness (R14)", "",
-             "Age band (from the birth date at the application day), sex and home language are "
-             "kept apart from training data and joined only here. Approval means PD below the "
-             f"policy cut-off {first.approve_below:g}. A gap is the largest difference between "
-             f"two groups of at least {first.min_group_size} applications (`judged`).", ""]
+    lines = [
+        "## Fairness (R14)",
+        "",
+        "Protected attributes (in a world: age band from the birth date at the application "
+        "day, sex and home language; in a snapshot: the fields its contract keeps as "
+        "`modelUse: protected`) are kept apart from training data and joined only here. "
+        f"Approval means PD below {first.approve_below:g}. A gap is the largest difference "
+        f"between two groups of at least {first.min_group_size} applications (`judged`); "
+        "rates carry 95 % Wilson intervals (`_low`, `_high`). An attribute with fewer than "
+        f"two judged groups is **{NOT_JUDGED}**: no gate passes on it.",
+        "",
+    ]
     for kind, report in fairness.items():
         lines += [f"### {kind}", ""]
         gaps = pd.DataFrame(report.gaps).T.reset_index(names="attribute")
+        gaps["verdict"] = [report.verdict(a) for a in gaps["attribute"]]
         lines += ["Gaps:", "", _table(gaps), ""]
         fig, axes = plt.subplots(1, len(report.by_group), figsize=(4 * len(report.by_group), 3.4))
-        for ax, (attribute, table) in zip(np.atleast_1d(axes), report.by_group.items(),
-                                          strict=True):
+        for ax, (attribute, table) in zip(
+            np.atleast_1d(axes), report.by_group.items(), strict=True
+        ):
             lines += [f"By {attribute}:", "", _table(table), ""]
             ax.bar(table[attribute].astype(str), table["approval_rate"], color="#4c72b0")
             ax.set(title=attribute, ylim=(0, 1), ylabel="approval rate")
@@ -283,9 +379,18 @@ def _fairness_section(fairness: dict, run_dir: Path) -> list[str]:
         fig.savefig(run_dir / name, dpi=110)
         plt.close(fig)
         lines += [f"![Approval by group]({name})", ""]
-        (run_dir / f"fairness_{kind}.json").write_text(json.dumps(
-            {"approve_below": report.approve_below, "min_group_size": report.min_group_size,
-             "gaps": report.gaps,
-             "by_group": {a: t.to_dict(orient="records") for a, t in report.by_group.items()}},
-            indent=2, default=float))
+        (run_dir / f"fairness_{kind}.json").write_text(
+            json.dumps(
+                {
+                    "approve_below": report.approve_below,
+                    "min_group_size": report.min_group_size,
+                    "gaps": report.gaps,
+                    "by_group": {
+                        a: t.to_dict(orient="records") for a, t in report.by_group.items()
+                    },
+                },
+                indent=2,
+                default=float,
+            )
+        )
     return lines
