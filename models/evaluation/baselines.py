@@ -36,7 +36,11 @@ class CrossValidation:
 
     method: str
     folds: pd.DataFrame  # columns: repeat, fold, model, rows, auc, brier, ece
+    # Pooled out-of-fold PDs (averaged over repeats) of every row some fold evaluated, with
+    # those rows' keys and outcomes: enough rows for fairness groups a holdout cannot fill.
     oof: dict[str, np.ndarray] = field(default_factory=dict)
+    oof_keys: np.ndarray = field(default_factory=lambda: np.empty(0))
+    oof_outcomes: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation of each metric per model, best mean AUC first."""
@@ -190,4 +194,10 @@ def cross_validate(
             )
     evaluated = seen > 0
     pooled = {name: values[evaluated] / seen[evaluated] for name, values in oof.items()}
-    return CrossValidation(method=method, folds=pd.DataFrame(rows), oof=pooled)
+    return CrossValidation(
+        method=method,
+        folds=pd.DataFrame(rows),
+        oof=pooled,
+        oof_keys=frame[plan.key].to_numpy()[evaluated],
+        oof_outcomes=frame[plan.target].to_numpy()[evaluated],
+    )

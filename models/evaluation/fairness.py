@@ -44,6 +44,7 @@ class FairnessReport:
     min_group_size: int
     by_group: dict[str, pd.DataFrame]
     gaps: dict[str, dict[str, float]]
+    basis: str = "the evaluation slice"
 
     def unjudged(self) -> list[str]:
         """Attributes on which no gap could be judged (fewer than two groups large enough)."""
@@ -184,6 +185,7 @@ def fairness_report(
     approve_below: float,
     min_group_size: int = MIN_GROUP_SIZE,
     attributes: tuple[str, ...] | None = None,
+    basis: str = "the evaluation slice",
 ) -> FairnessReport:
     """Approval rate, default rate among approved and AUC per group, with the gaps.
 
@@ -242,5 +244,9 @@ def fairness_report(
             for name in GAP_METRICS
         }
     return FairnessReport(
-        approve_below=approve_below, min_group_size=min_group_size, by_group=by_group, gaps=gaps
+        approve_below=approve_below,
+        min_group_size=min_group_size,
+        by_group=by_group,
+        gaps=gaps,
+        basis=basis,
     )

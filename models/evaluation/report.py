@@ -248,7 +248,7 @@ def write_report(
         {kind: {k: ev.metrics.get(k, np.nan) for k in headline} for kind, ev in evaluations.items()}
     ).reset_index(names="metric")
     lines += [
-        "## Headline metrics (evaluation slice: newest applications)",
+        "## Headline metrics (the held-out evaluation slice)",
         "",
         _table(summary),
         "",
@@ -361,7 +361,7 @@ def _fairness_section(fairness: dict, run_dir: Path) -> list[str]:
         "",
     ]
     for kind, report in fairness.items():
-        lines += [f"### {kind}", ""]
+        lines += [f"### {kind}", "", f"Computed on {report.basis}.", ""]
         gaps = pd.DataFrame(report.gaps).T.reset_index(names="attribute")
         gaps["verdict"] = [report.verdict(a) for a in gaps["attribute"]]
         lines += ["Gaps:", "", _table(gaps), ""]

@@ -171,7 +171,8 @@ def train_run(
     evaluation_groups = None
     if groups is None and plan.protected:
         # Protected attributes kept in the snapshot itself (modelUse: protected).
-        groups = result.split.evaluation.set_index(plan.key)[plan.protected].astype(str)
+        every_row = pd.concat([result.split.train, result.split.evaluation])
+        groups = every_row.set_index(plan.key)[plan.protected].astype(str)
     if groups is not None:
         evaluation_groups = groups.reindex(result.split.evaluation[plan.key].to_numpy())
         if evaluation_groups.isna().any(axis=None):
@@ -235,6 +236,20 @@ def train_run(
             for column in summary.columns[2:]:
                 evaluations[kind].metrics[f"cv_{column}"] = float(summary.loc[kind, column])
         result.timings["cross_validation_s"] = time.perf_counter() - t0
+        if groups is not None:
+            # Fairness on the pooled out-of-fold PDs of every row: a holdout of a small
+            # snapshot leaves most groups too small to judge.
+            pooled_groups = groups.reindex(cross_validation.oof_keys)
+            if not pooled_groups.isna().any(axis=None):
+                for kind in result.models:
+                    fairness[kind] = fairness_report(
+                        y=cross_validation.oof_outcomes,
+                        pd_=cross_validation.oof[kind],
+                        groups=pooled_groups,
+                        approve_below=fairness[kind].approve_below,
+                        basis=f"pooled out-of-fold PDs of {len(pooled_groups)} applications",
+                    )
+                    evaluations[kind].metrics.update(fairness[kind].metrics())
     step("writing the report")
     report = write_report(
         run_dir=run_dir,
