@@ -355,3 +355,56 @@ def test_installment_train_on_german_credit_beats_or_matches_plain_baselines(tmp
     metrics = json.loads((out / "metrics.json").read_text())
     best = max(metrics, key=lambda k: metrics[k]["cv_auc_mean"])
     assert metrics[best]["cv_auc_mean"] >= 0.75
+
+
+# --- folds and small groups, without fitting ----------------------------------------------
+
+
+def test_with_a_time_column_each_fold_evaluates_later_rows_than_it_learns_from(contract, german):
+    from dataclasses import replace
+
+    from models.evaluation.baselines import _folds
+
+    plan = replace(plan_from_contract(contract, list(german.columns)), time="applied_at")
+    frame = german.assign(
+        applied_at=pd.date_range("2024-01-01", periods=len(german), freq="D").to_numpy()[::-1]
+    )
+    method, folds = _folds(frame, plan, repeats=3, folds=4, seed=0)
+    assert method.startswith("time-ordered")
+    folds = list(folds)
+    assert len(folds) == 4  # time-ordered folds cannot be repeated
+    for _, _, train, test in folds:
+        assert frame.applied_at.iloc[train].max() < frame.applied_at.iloc[test].min()
+
+
+def test_without_time_folds_are_repeated_and_stratified(contract, german):
+    from models.evaluation.baselines import _folds
+
+    plan = plan_from_contract(contract, list(german.columns))
+    frame = german.assign(creditability=(german.creditability == "bad").astype(int))
+    method, folds = _folds(frame, plan, repeats=2, folds=5, seed=0)
+    folds = list(folds)
+    assert len(folds) == 10 and "2 repeats" in method
+    for _, _, _, test in folds:
+        assert frame.creditability.iloc[test].mean() == pytest.approx(0.3, abs=0.01)
+
+
+def test_small_groups_carry_intervals_and_are_not_judged():
+    from models.evaluation.fairness import NOT_JUDGED, fairness_report
+
+    rng = np.random.default_rng(0)
+    n = 400
+    groups = pd.DataFrame({"foreign_worker": np.where(np.arange(n) < 30, "yes", "no")})
+    report = fairness_report(
+        y=rng.integers(0, 2, n),
+        pd_=rng.uniform(0, 1, n),
+        groups=groups,
+        approve_below=0.5,
+        min_group_size=100,
+    )
+    table = report.by_group["foreign_worker"].set_index("foreign_worker")
+    small = table.loc["yes"]
+    assert not small["judged"] and small["approval_rate_low"] < small["approval_rate"]
+    assert small["approval_rate_high"] - small["approval_rate_low"] > 0.25  # 30 applications
+    assert report.unjudged() == ["foreign_worker"]
+    assert report.verdict("foreign_worker") == NOT_JUDGED
