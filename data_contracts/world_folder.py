@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "EXPORT_COLUMNS",
     "FORMAT_VERSION",
     "MANIFEST",
     "PROTECTED_FILE",
@@ -35,9 +37,11 @@ __all__ = [
     "TRUTH_FILE",
     "WorldError",
     "WorldFormatError",
+    "check_export",
     "file_sha256",
     "read_arrow",
     "read_checked",
+    "read_export",
     "read_frame",
     "read_manifest",
     "read_rows",
@@ -264,3 +268,201 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# -- an export in this layout -------------------------------------------------------------
+#
+# ``installment ingest`` also loads folders exported from the company's own systems in this
+# layout. Those are read more leniently than a generated world: an amount may be stored as a
+# decimal or an integer, extra columns are ignored (a column absent from a file's spec is
+# never read), and the manifest's sha256 and row counts are checked only where it lists
+# them. The format version is checked as for every world.
+
+_TEXT, _A_DATE, _A_TIMESTAMP, _MONEY, _INT, _NUMBER, _BOOL = (
+    "text",
+    "a date",
+    "a UTC timestamp",
+    "an amount",
+    "an integer",
+    "a number",
+    "a boolean",
+)
+
+# file -> column -> (kind, nullable)
+EXPORT_COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
+    "customers.parquet": {
+        "personal_code": (_TEXT, False),
+        "customer_since": (_A_DATE, True),
+        "relationship_ended_on": (_A_DATE, True),
+        "segment": (_TEXT, True),
+    },
+    "invoices.parquet": {
+        "invoice_id": (_TEXT, False),
+        "personal_code": (_TEXT, False),
+        "issued_on": (_A_DATE, False),
+        "due_on": (_A_DATE, False),
+        "amount_eur": (_MONEY, False),
+        "paid_eur": (_MONEY, False),
+        "paid_in_full_on": (_A_DATE, True),
+        "reminders_sent": (_INT, False),
+        "sent_to_collection_on": (_A_DATE, True),
+    },
+    "payments.parquet": {
+        "payment_id": (_TEXT, False),
+        "invoice_id": (_TEXT, False),
+        "paid_on": (_A_DATE, False),
+        "amount_eur": (_MONEY, False),
+    },
+    "bureau_reports.parquet": {
+        "report_id": (_TEXT, False),
+        "personal_code": (_TEXT, False),
+        "requested_at": (_A_TIMESTAMP, False),
+        "score": (_INT, False),
+        "risk_class": (_TEXT, False),
+        "pd_band_low": (_NUMBER, False),
+        "pd_band_high": (_NUMBER, False),
+        "open_default_count": (_INT, False),
+        "closed_default_count": (_INT, False),
+    },
+    "bureau_default_entries.parquet": {
+        "report_id": (_TEXT, False),
+        "creditor_sector": (_TEXT, False),
+        "amount_eur": (_MONEY, False),
+        "started_on": (_A_DATE, False),
+        "ended_on": (_A_DATE, True),
+    },
+    "applications.parquet": {
+        "application_id": (_TEXT, False),
+        "personal_code": (_TEXT, False),
+        "applied_at": (_A_TIMESTAMP, False),
+        "amount_eur": (_MONEY, False),
+        "term_months": (_INT, False),
+        "product_category": (_TEXT, False),
+        "channel": (_TEXT, False),
+        "bureau_report_id": (_TEXT, True),
+        "defaulted_12m": (_BOOL, True),
+    },
+}
+
+_KIND_CHECKS: dict[str, Callable[[pa.DataType], bool]] = {
+    _TEXT: lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
+    _A_DATE: pa.types.is_date,
+    _A_TIMESTAMP: lambda t: pa.types.is_timestamp(t) and t.tz is not None,
+    _MONEY: lambda t: pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_integer(t),
+    _INT: pa.types.is_integer,
+    _NUMBER: lambda t: pa.types.is_floating(t) or pa.types.is_decimal(t),
+    _BOOL: pa.types.is_boolean,
+}
+
+
+def check_export(world_dir: Path) -> dict[str, Any]:
+    """Check that an exported world folder has a readable manifest and well-formed files.
+
+    Returns the manifest. Only the schemas are read, not the data.
+    """
+    world_dir = Path(world_dir)
+    if not world_dir.exists():
+        raise WorldFormatError(
+            f"world folder {world_dir} does not exist; create one with "
+            f"`installment generate --out {world_dir}`"
+        )
+    if not world_dir.is_dir():
+        raise WorldFormatError(f"{world_dir} is a file, not a world folder")
+    manifest = _export_manifest(world_dir)
+    for name in EXPORT_COLUMNS:
+        _check_export_schema(world_dir, name)
+    return manifest
+
+
+def read_export(world_dir: Path) -> dict[str, pa.Table]:
+    """The operational files of an exported world, checked (never ``protected/`` or ``truth/``)."""
+    manifest = check_export(world_dir)
+    return {name: _read_export_file(Path(world_dir), name, manifest) for name in EXPORT_COLUMNS}
+
+
+def _export_manifest(world_dir: Path) -> dict[str, Any]:
+    path = world_dir / MANIFEST
+    if not path.is_file():
+        raise WorldFormatError(
+            f"{world_dir} has no {MANIFEST}; is it a world folder "
+            "(see docs/world-format.md, or `installment generate --out DIR`)?"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WorldFormatError(f"{path} is not valid JSON ({error})") from None
+    if not isinstance(manifest, dict):
+        raise WorldFormatError(f"{path} must hold a JSON object")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise WorldFormatError(
+            f"{path} says format_version {version!r}; this version of installment "
+            f"reads format {FORMAT_VERSION}"
+        )
+    if not isinstance(manifest.get("files", {}), dict):
+        raise WorldFormatError(f"{path}: 'files' must be a JSON object")
+    return manifest
+
+
+def _check_export_schema(world_dir: Path, name: str) -> None:
+    path = world_dir / name
+    if not path.is_file():
+        raise WorldFormatError(
+            f"{path} is missing; a world folder needs {', '.join(EXPORT_COLUMNS)}"
+        )
+    spec = EXPORT_COLUMNS[name]
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as error:
+        raise WorldFormatError(
+            f"{path} is not a readable Parquet file ({_first_line(error)})"
+        ) from None
+    missing = [column for column in spec if column not in schema.names]
+    if missing:
+        raise WorldFormatError(f"{name} lacks column(s) {', '.join(missing)}")
+    for column, (kind, _nullable) in spec.items():
+        actual = schema.field(column).type
+        if not _KIND_CHECKS[kind](actual):
+            raise WorldFormatError(f"{name}: column {column} must hold {kind}, not {actual}")
+
+
+def _read_export_file(world_dir: Path, name: str, manifest: dict[str, Any]) -> pa.Table:
+    import pyarrow.compute as pc
+
+    spec = EXPORT_COLUMNS[name]
+    try:
+        table = pq.read_table(world_dir / name, columns=list(spec))
+    except (pa.ArrowException, OSError) as error:
+        raise WorldFormatError(
+            f"{world_dir / name} cannot be read ({_first_line(error)})"
+        ) from None
+    for column, (kind, nullable) in spec.items():
+        values = table.column(column)
+        if not nullable and values.null_count:
+            raise WorldFormatError(
+                f"{name}: column {column} has {values.null_count} empty value(s)"
+            )
+        if kind in (_MONEY, _NUMBER) and pa.types.is_floating(values.type):
+            finite = pc.sum(pc.is_finite(values)).as_py() or 0
+            bad = len(values) - values.null_count - finite
+            if bad:
+                raise WorldFormatError(f"{name}: column {column} has {bad} non-finite value(s)")
+    listed = manifest.get("files", {}).get(name)
+    if not isinstance(listed, dict):
+        return table
+    if "sha256" in listed and file_sha256(world_dir / name) != listed["sha256"]:
+        raise WorldFormatError(
+            f"{name} does not match its sha256 in {MANIFEST}; the file was changed or "
+            "damaged after the world was written"
+        )
+    if "rows" in listed and listed["rows"] != table.num_rows:
+        raise WorldFormatError(
+            f"{name} has {table.num_rows} rows but {MANIFEST} lists {listed['rows']}; "
+            "the folder is incomplete or was changed after it was written"
+        )
+    return table
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -14,16 +14,21 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-from models.training.scoring_model import ScoringModel
+from models.training.scoring_model import ARTIFACT_KEY, ScoringModel
 from scoring.domain.errors import ConflictError, NotFoundError
 
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# MLflow logs at INFO what it does on every call (tables created, uv files copied); the
+# commands print their own progress. MLflow's warnings still show.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 MODEL_NAME = "installment-pd"
 EXPERIMENT_NAME = "installment-pd"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# Logged with each version as its model code (MLflow's models-from-code, no pickle).
+PYFUNC_MODEL_CODE = Path(__file__).parent / "training" / "pyfunc_model.py"
 _REQUIREMENTS = ("lightgbm", "optbinning", "scikit-learn", "pandas", "numpy")
 
 
@@ -89,8 +94,6 @@ def log_training(
     import mlflow
     from mlflow.models import infer_signature
 
-    from models.training.pyfunc import ARTIFACT_KEY, ScoringModelPyfunc
-
     settings = _settings(settings)
     client = mlflow_client(settings)
     experiment_id = _experiment_id(client, settings)
@@ -100,7 +103,7 @@ def log_training(
         .head(5)
         .astype({f: "float64" for f in plan.features if f not in plan.categorical})
     )
-    requirements = [f"{p}=={package_version(p)}" for p in _REQUIREMENTS]
+    environment = _model_environment()
     versions: dict[str, str] = {}
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.set_tags(
@@ -133,10 +136,11 @@ def log_training(
                 model_dir = model.save(Path(tmp) / ARTIFACT_KEY)
                 info = mlflow.pyfunc.log_model(
                     name=f"model_{kind}",
-                    python_model=ScoringModelPyfunc(),
+                    python_model=str(PYFUNC_MODEL_CODE),
                     artifacts={ARTIFACT_KEY: str(model_dir)},
                     signature=infer_signature(sample, model.predict_pd(sample)),
-                    pip_requirements=requirements,
+                    input_example=sample,
+                    conda_env=environment,
                     registered_model_name=plan.model_name if register else None,
                 )
             if register:
@@ -156,6 +160,22 @@ def log_training(
     return LoggedRun(run_id=run.info.run_id, versions=versions)
 
 
+def _model_environment() -> dict[str, Any]:
+    """The environment a registered version needs, given whole so MLflow need not guess it.
+
+    Left to MLflow, it looks for pip in this environment (which uv builds without pip) and
+    warns that it could not pin it.
+    """
+    import platform
+
+    requirements = [f"{p}=={package_version(p)}" for p in ("mlflow", *_REQUIREMENTS)]
+    return {
+        "name": "installment-pd",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={platform.python_version()}", "pip", {"pip": requirements}],
+    }
+
+
 def resolve_version(version_or_alias: str | int, *, settings=None):
     """The registry's ModelVersion for a version number or an alias."""
     client = mlflow_client(settings)
@@ -171,8 +191,6 @@ def resolve_version(version_or_alias: str | int, *, settings=None):
 def load_model(version_or_alias: str | int, *, settings=None) -> ScoringModel:
     """Load a registered version (number or alias) as a plain :class:`ScoringModel`."""
     import mlflow
-
-    from models.training.pyfunc import ARTIFACT_KEY
 
     settings = _settings(settings)
     mv = resolve_version(version_or_alias, settings=settings)

@@ -72,7 +72,11 @@ def build_runtime(
     from scoring.service.policy_files import current_policy, load_policy
 
     settings = settings or get_settings()
-    engine = create_engine_for(database_url or settings.database_url)
+    engine = create_engine_for(
+        database_url or settings.database_url,
+        statement_timeout_s=settings.db_statement_timeout_s,
+        lock_timeout_s=settings.db_lock_timeout_s,
+    )
     closers: list[Callable[[], None]] = [engine.dispose]
     bureau = BureauClient(
         bureau_url or (IN_PROCESS_BUREAU_URL if bureau_transport else settings.bureau_url),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,11 @@ class Settings:
     # Decisions worked at once per API process (threads); the rest wait their turn. None:
     # chosen by what a decision waits on (``Runtime.decision_threads``).
     decision_threads: int | None = None
+    # One decision's time budget (bureau, database and model draw from it), and the
+    # PostgreSQL server's limits on one statement and on one lock wait, in seconds.
+    decision_budget_s: float = 5.0
+    db_statement_timeout_s: float = 30.0
+    db_lock_timeout_s: float = 3.0
 
     @property
     def secrets_dir(self) -> Path:
@@ -35,7 +41,7 @@ def _default_sqlite_url(home: Path) -> str:
     return f"sqlite:///{(home / 'installment.db').resolve()}"
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from an environment mapping (``os.environ`` by default)."""
     env = os.environ if environ is None else environ
     home = Path(env.get("INSTALLMENT_HOME", "var")).resolve()
@@ -56,7 +62,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             or home / "secrets" / "identity-vault.key"
         ).resolve(),
         decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "auto")),
+        decision_budget_s=_seconds(env, "INSTALLMENT_DECISION_BUDGET_S", 5.0),
+        db_statement_timeout_s=_seconds(env, "INSTALLMENT_DB_STATEMENT_TIMEOUT_S", 30.0),
+        db_lock_timeout_s=_seconds(env, "INSTALLMENT_DB_LOCK_TIMEOUT_S", 3.0),
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 3600:
+        raise ValueError(
+            f"{name} must be a number of seconds above 0 and at most 3600, got {text!r}"
+        )
+    return seconds
 
 
 def _decision_threads(text: str) -> int | None:

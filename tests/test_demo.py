@@ -1,24 +1,135 @@
-"""`make demo` sets everything up on embedded defaults, and a second run reuses it."""
+"""`make demo` sets everything up on embedded defaults, a second run reuses it, and its
+personas give the outcome each is documented with."""
 
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
 from rich.console import Console
 
-from scoring.cli.demo_setup import prepare
-from scoring.config import load_settings
+from scoring.cli.demo_setup import (
+    BUREAU_DOWN,
+    PERSONAS,
+    DemoAddresses,
+    prepare,
+    read_personas,
+    write_personas_script,
+    write_try_script,
+)
+from scoring.config import Settings, load_settings
+
+AS_OF = date(2026, 11, 1)
 
 
-def test_the_demo_builds_a_world_a_database_and_a_champion_and_reuses_them(tmp_path):
-    settings = load_settings({"INSTALLMENT_HOME": str(tmp_path)})
+@dataclass(frozen=True)
+class Demo:
+    settings: Settings
+    champion: str | None
+    world_dir: Path
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """One small demo set up once, as `installment demo --no-serve` sets it up."""
+    home = tmp_path_factory.mktemp("demo-home")
+    settings = load_settings({"INSTALLMENT_HOME": str(home)})
+    state = prepare(settings=settings, customers=2000, console=Console(width=200), as_of=AS_OF)
+    return Demo(settings=settings, champion=state.champion, world_dir=state.world_dir)
+
+
+def test_the_demo_builds_a_world_a_database_and_a_champion_and_reuses_them(demo):
+    assert (demo.world_dir / "manifest.json").exists()
+    assert (demo.settings.home / "installment.db").exists()
+    assert demo.champion is not None
+
     console = Console(record=True, width=200)
-
-    first = prepare(settings=settings, customers=2000, console=console, as_of=date(2026, 11, 1))
-    assert (first.world_dir / "manifest.json").exists()
-    assert (tmp_path / "installment.db").exists()
-    assert first.champion is not None
-
-    second = prepare(settings=settings, customers=2000, console=console, as_of=date(2026, 11, 1))
-    assert second.champion == first.champion
+    second = prepare(settings=demo.settings, customers=2000, console=console, as_of=AS_OF)
+    assert second.champion == demo.champion
     text = console.export_text()
     assert "synthetic world already in" in text
     assert "(0 new rows)" in text
+
+
+def test_there_is_one_documented_persona_per_outcome(demo):
+    personas = read_personas(demo.settings)
+    kinds = [p["kind"] for p in personas]
+    assert kinds == [*PERSONAS, BUREAU_DOWN.kind]
+    codes = {p["personal_code"] for p in personas if p["kind"] != BUREAU_DOWN.kind}
+    assert len(codes) == len(PERSONAS), "each named persona is a customer of their own"
+    for person in personas:
+        assert person["name"] and person["story"] and person["expected"]
+
+
+def test_the_persona_scripts_are_valid_bash_naming_each_persona(demo):
+    addresses = DemoAddresses(api_port=2590, bureau_port=2591, mlflow_port=2592)
+    decide = write_try_script(settings=demo.settings, addresses=addresses)
+    script = write_personas_script(
+        settings=demo.settings, addresses=addresses, personas=read_personas(demo.settings)
+    )
+    for path in (decide, script):
+        subprocess.run(["bash", "-n", str(path)], check=True)
+    text = script.read_text()
+    assert "http://127.0.0.1:2590" in text and "http://127.0.0.1:2591" in text
+    for person in read_personas(demo.settings):
+        assert f"ask {person['name']} {person['expected']} {person['personal_code']}" in text
+
+
+def test_each_persona_gets_its_outcome_from_the_api(demo):
+    from scoring.bootstrap import build_runtime, create_server_app
+    from scoring.bureau.simulator import BureauSimulator, ReportSource, in_process_transport
+
+    simulator = BureauSimulator(ReportSource.from_world(demo.world_dir))
+    runtime = build_runtime(
+        settings=demo.settings, bureau_transport=in_process_transport(simulator), poll_models=False
+    )
+    key = (demo.settings.secrets_dir / "demo-api-key").read_text().strip()
+    headers = {"Authorization": f"Bearer {key}"}
+    got = {}
+    try:
+        with TestClient(create_server_app(runtime)) as api:
+            for number, person in enumerate(read_personas(demo.settings)):
+                simulator.update_faults({"down": person["kind"] == BUREAU_DOWN.kind})
+                answer = api.post(
+                    "/v1/decisions",
+                    headers=headers,
+                    json={
+                        "application_id": f"PERSONA-TEST-{number}",
+                        "personal_code": person["personal_code"],
+                        "purchase": {
+                            "amount_eur": person["amount_eur"],
+                            "term_months": person["term_months"],
+                            "product_category": person["product_category"],
+                        },
+                        "channel": "web",
+                        "human_review_requested": person["human_review_requested"],
+                    },
+                )
+                assert answer.status_code == 201, answer.text
+                decision = answer.json()
+                got[person["kind"]] = (person["expected"], decision["outcome"])
+                if person["kind"] == "contested":
+                    contest = api.post(
+                        f"/v1/decisions/{decision['decision_id']}/contest",
+                        headers=headers,
+                        json={"statement": "My late invoices were during a hospital stay."},
+                    )
+                    assert contest.status_code == 201, contest.text
+                    assert contest.json()["status"] == "open"
+                if person["kind"] == BUREAU_DOWN.kind:
+                    codes = [reason["code"] for reason in decision["reasons"]]
+                    assert "S01_BUREAU_UNAVAILABLE" in codes
+                if person["kind"] == "decline_knockout":
+                    assert any(r["effect"] == "decline" for r in decision["policy_rules"])
+                if person["kind"] == "decline_model":
+                    assert decision["policy_rules"] == []
+    finally:
+        runtime.close()
+    assert {kind: expected for kind, (expected, _) in got.items()} == {
+        kind: outcome for kind, (_, outcome) in got.items()
+    }, json.dumps(got)

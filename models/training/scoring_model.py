@@ -26,6 +26,8 @@ import pandas as pd
 from scoring.domain.errors import InvalidInputError
 
 MODEL_FILE = "scoring_model.json"
+# The folder of a registered version's artifacts that holds the saved model.
+ARTIFACT_KEY = "scoring_model"
 BOOSTER_FILE = "booster.txt"
 SCORECARD_FILE = "scorecard.joblib"
 KINDS = ("lightgbm", "scorecard")

@@ -10,12 +10,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
 from scoring import __version__
 from scoring.api import routes_decisions, routes_reviews, routes_subjects
+from scoring.api.docs_pages import install_docs
 from scoring.api.errors import error_response, error_responses, install_error_handlers
 from scoring.api.metrics import ApiMetrics
+from scoring.api.openapi import install_openapi
+from scoring.api.schemas_operations import ReadinessPublic
 from scoring.service.runtime import Runtime
 
 # Allocations between collections of the youngest generation (CPython's default is 700).
@@ -67,6 +70,9 @@ def create_app(
         "minimised by data contract, and contestable under GDPR Art. 22. "
         "Authenticate with `Authorization: Bearer <API key>`.",
         lifespan=lifespan,
+        # Served with local assets by scoring.api.docs_pages instead.
+        docs_url=None,
+        redoc_url=None,
         # No OpenTelemetry: operations read /metrics. With it on, every request asked the
         # global tracer, meter and logger providers whether they were configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -83,16 +89,30 @@ def create_app(
     @app.get(
         "/readyz",
         tags=["operations"],
-        summary="Database and champion model are ready",
+        summary="The database takes writes and a champion model is loaded",
+        description="Answers within a few seconds whatever the database does. 503 names "
+        "each failing dependency and its cause, e.g. `database: cannot write: the database "
+        "is read-only (read_only)`.",
+        response_model=ReadinessPublic,
         responses=error_responses(503),
     )
-    def readyz(request: Request) -> JSONResponse:
+    def readyz(request: Request) -> Response:
         from scoring.service.readiness import readiness
 
         report = readiness(runtime=request.app.state.runtime)
         if report.ready:
-            return JSONResponse({"status": "ready", **report.details})
-        return error_response(503, "not_ready", "; ".join(report.problems))
+            body = ReadinessPublic.model_validate(report.details)
+            return Response(body.model_dump_json(), media_type="application/json")
+        metrics = getattr(request.app.state, "metrics", None)
+        for problem in report.problems:
+            if metrics is not None:
+                metrics.readiness_failures.labels(
+                    dependency=problem.dependency, cause=problem.cause
+                ).inc()
+        return error_response(
+            503, "not_ready", "; ".join(str(p) for p in report.problems),
+            headers={"Retry-After": "1"},
+        )  # fmt: skip
 
     @app.get(
         "/metrics",
@@ -107,6 +127,8 @@ def create_app(
     app.include_router(routes_decisions.router)
     app.include_router(routes_reviews.router)
     app.include_router(routes_subjects.router)
+    install_openapi(app)
+    install_docs(app)
     return app
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +28,8 @@ from scoring.domain.errors import (
     UnavailableError,
     branch_of,
 )
-from scoring.storage.db import DatabaseUnavailable
+from scoring.storage.db import DatabaseUnavailable, StorageError
+from scoring.storage.failures import CAUSES, TRANSIENT_CAUSES, failure_cause
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,20 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     """The body of every error answer."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "invalid_request",
+                        "message": "purchase.term_months: Input should be less than or equal to 60",
+                        "field": "purchase.term_months",
+                    }
+                }
+            ]
+        }
+    )
 
     error: ErrorDetail
 
@@ -117,20 +132,43 @@ def status_for(error: EngineError) -> int:
     return STATUS_OF[branch_of(error)]
 
 
-async def _engine_error(_request: Request, exc: EngineError) -> JSONResponse:
+async def _engine_error(request: Request, exc: EngineError) -> JSONResponse:
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "1"}
+        cause = getattr(exc, "cause", None) or getattr(exc, "reason", None)
+        if isinstance(exc, StorageError):
+            cause = failure_cause(exc)
+            metrics = getattr(request.app.state, "metrics", None)
+            if metrics is not None:
+                metrics.database_failed(cause)
+        logger.warning("%s on %s %s (%s)", exc.code, request.method, request.url.path, cause)
     # Ids from the URL are echoed in messages; a client may have put a personal code there.
     message = _CODE_LIKE.sub("<redacted>", exc.message)
     return error_response(status, exc.code, message, field=exc.field, headers=headers)
 
 
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database unavailable: %s", type(exc).__name__)
+async def _database_failed(request: Request, exc: Exception) -> JSONResponse:
+    """A database failure: 503 naming the cause when it can clear (read-only, disk full, ...)."""
+    cause = failure_cause(exc)
+    # The cause and the error type only: a driver's message may quote a statement's values.
+    logger.error(
+        "database failure on %s %s: %s (%s)", request.method, request.url.path, cause,
+        type(getattr(exc, "orig", None) or exc).__name__,
+    )  # fmt: skip
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.database_failed(cause)
+    if cause not in TRANSIENT_CAUSES and not isinstance(exc, OperationalError):
+        return error_response(
+            500, "internal_error", "an unexpected error occurred; nothing was stored"
+        )
     return error_response(
         STATUS_OF[UnavailableError],
         "database_unavailable",
-        "the database is unavailable; nothing was stored, retry later",
+        f"the database is unavailable: {CAUSES[cause]}; nothing was stored, retry later",
+        headers={"Retry-After": "1"},
     )
 
 
@@ -150,8 +188,9 @@ def install_error_handlers(app: FastAPI) -> None:
     """Answer every error of ``app`` in the one error shape."""
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(EngineError, _engine_error)
-    app.add_exception_handler(DatabaseUnavailable, _database_unavailable)
-    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_failed)
+    # Its message names the database's address, which is for operators, not API clients.
+    app.add_exception_handler(DatabaseUnavailable, _database_failed)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(JsonBodyGuard)

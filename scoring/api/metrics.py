@@ -17,8 +17,13 @@ LATENCY_BUCKETS = (0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 
 class _BureauCollector(Collector):
     """Bureau attempt results and call outcomes, read from the client's own counters."""
 
-    def __init__(self, snapshot: Callable[[], dict[str, dict[str, int]]] | None) -> None:
+    def __init__(
+        self,
+        snapshot: Callable[[], dict[str, dict[str, int]]] | None,
+        refusals: Callable[[], dict[str, int]] | None = None,
+    ) -> None:
         self._snapshot = snapshot
+        self._refusals = refusals
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         stats = self._snapshot() if self._snapshot else {"attempts": {}, "outcomes": {}}
@@ -39,6 +44,15 @@ class _BureauCollector(Collector):
         for result, count in sorted(stats.get("attempts", {}).items()):
             attempts.add_metric([result], count)
         yield attempts
+        refusals = CounterMetricFamily(
+            "installment_bureau_report_refusals",
+            "Bureau answers refused before anything was stored, by the report contract's "
+            "rule they broke (report_id:length, default_entries.amount_eur:range, ...).",
+            labels=["rule"],
+        )
+        for rule, count in sorted((self._refusals() if self._refusals else {}).items()):
+            refusals.add_metric([rule], count)
+        yield refusals
 
 
 class ApiMetrics:
@@ -79,9 +93,27 @@ class ApiMetrics:
             "Shadow scores in which the challenger would have decided otherwise.",
             registry=self.registry,
         )
+        self.database_failures = Counter(
+            "installment_database_failures",
+            "Requests that failed on the database, by cause (disk_full, read_only, "
+            "lock_timeout, statement_timeout, connection_refused, connection_lost, ...).",
+            ["cause"],
+            registry=self.registry,
+        )
+        self.readiness_failures = Counter(
+            "installment_readiness_failures",
+            "Readiness checks that found a dependency failing, by dependency and cause.",
+            ["dependency", "cause"],
+            registry=self.registry,
+        )
         self._by_outcome: dict[str, Any] = {}
         stats = getattr(bureau, "stats", None)
-        self.registry.register(_BureauCollector(stats.snapshot if stats is not None else None))
+        self.registry.register(
+            _BureauCollector(
+                stats.snapshot if stats is not None else None,
+                getattr(stats, "refusals_snapshot", None),
+            )
+        )
 
     def decision_made(self, *, outcome: str, seconds: float, challenger_disagrees: bool | None):
         counter = self._by_outcome.get(outcome)
@@ -93,6 +125,10 @@ class ApiMetrics:
             self.challenger_scored.inc()
             if challenger_disagrees:
                 self.challenger_disagreements.inc()
+
+    def database_failed(self, cause: str) -> None:
+        """Count one request that failed on the database for ``cause``."""
+        self.database_failures.labels(cause=cause).inc()
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -23,12 +23,15 @@ from scoring.api.deps import (
 from scoring.api.direct_route import DirectRoute, json_body
 from scoring.api.errors import error_responses
 from scoring.api.schemas_decisions import DecisionPublic
+from scoring.domain.budget import DecisionTimedOut
 from scoring.service.api_keys import DECISIONS_READ, AuthenticatedClient
 from scoring.service.decisions import DecisionView, decide_application, get_decision
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+# Past the decision's budget, how long the route still waits for the use case to answer.
+ANSWER_GRACE_S = 1.0
 
 ReaderDep = Annotated[AuthenticatedClient, Depends(require_scope(DECISIONS_READ))]
 
@@ -64,12 +67,26 @@ async def create_decision(
         policy=runtime.policy,
         pseudonym_key=runtime.pseudonym_key,
         clock=runtime.clock,
+        budget_s=runtime.settings.decision_budget_s,
     )
 
     try:
         # Answered only once the decision is stored (the use case commits before it returns).
-        view = await asyncio.wrap_future(_decision_pool(request).submit(decide))
-    except ServiceError as error:
+        # The use case keeps to its budget; this bound is for a database that stops
+        # answering mid-statement (a frozen server), which no timeout inside can end.
+        view = await asyncio.wait_for(
+            asyncio.wrap_future(_decision_pool(request).submit(decide)),
+            timeout=runtime.settings.decision_budget_s + ANSWER_GRACE_S,
+        )
+    except TimeoutError:
+        metrics.errors.labels(code="decision_timeout").inc()
+        raise DecisionTimedOut(
+            f"the decision did not finish within {runtime.settings.decision_budget_s:g} s; "
+            "retry with the same Idempotency-Key: a decision stored meanwhile is answered "
+            "again, else a new one is made",
+            step="waiting for the database",
+        ) from None
+    except (ServiceError, DecisionTimedOut) as error:
         metrics.errors.labels(code=error.code).inc()
         raise
     status = 201
@@ -82,7 +99,7 @@ async def create_decision(
             seconds=time.perf_counter() - started,
             challenger_disagrees=view.challenger_disagrees,
         )
-    return _answer(view, status_code=status, location=True)
+    return _answer(view, request=request, status_code=status, location=True)
 
 
 async def _presented_key(request: Request) -> str:
@@ -138,16 +155,19 @@ router.add_api_route(
     summary="A decision of this client",
     responses=error_responses(401, 403, 404, 503),
 )
-def read_decision(decision_id: str, client: ReaderDep, uow: UnitOfWorkDep) -> Response:
+def read_decision(
+    decision_id: str, client: ReaderDep, uow: UnitOfWorkDep, request: Request
+) -> Response:
     """The stored decision; 404 when it is unknown or belongs to another client."""
     view = get_decision(uow=uow, client=client, decision_id=decision_id)
-    return _answer(view, status_code=200, location=False)
+    return _answer(view, request=request, status_code=200, location=False)
 
 
-def _answer(view: DecisionView, *, status_code: int, location: bool) -> Response:
+def _answer(view: DecisionView, *, request: Request, status_code: int, location: bool) -> Response:
     # Validated once here and serialised by pydantic, as FastAPI would for ``response_model``,
     # but without FastAPI validating the model a second time in another thread-pool hop.
-    body = DecisionPublic.from_view(view).model_dump_json()
+    base_url = str(request.base_url)
+    body = DecisionPublic.from_view(view, base_url=base_url).model_dump_json()
     headers = {"Location": f"/v1/decisions/{view.decision_id}"} if location else None
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.api.deps import RuntimeDep, SessionDep, UnitOfWorkDep, require_scope
 from scoring.api.errors import error_responses
-from scoring.domain.review import MAX_STATEMENT_CHARS
+from scoring.domain.decision import Outcome
+from scoring.domain.review import MAX_STATEMENT_CHARS, CaseKind, CaseStatus, ReviewOutcome
 from scoring.service import reviews
 from scoring.service.api_keys import AuthenticatedClient
 
@@ -47,6 +48,7 @@ class ContestCreate(BaseModel):
     statement: str = Field(
         max_length=MAX_STATEMENT_CHARS,
         description="The customer's point of view, in their words (not empty).",
+        examples=["The late invoices were during a hospital stay; all is paid since."],
     )
     attachments: list[AttachmentMeta] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
@@ -54,7 +56,7 @@ class ContestCreate(BaseModel):
 class ReviewCreated(BaseModel):
     review_id: str
     decision_id: str
-    status: str
+    status: CaseStatus
     received_at: datetime
     due_on: date = Field(description="The last day (Estonian calendar) to answer the customer.")
     due_at: datetime
@@ -73,17 +75,17 @@ class LetterPublic(BaseModel):
 class ReviewPublic(BaseModel):
     review_id: str
     decision_id: str
-    kind: str
-    status: str = Field(description="open, claimed, awaiting_second_signature or resolved")
+    kind: CaseKind
+    status: CaseStatus
     received_at: datetime
     due_on: date
     extended: bool
     extension_reason: str | None
-    outcome: str | None = Field(description="upheld, overturned or terms_changed once resolved")
+    outcome: ReviewOutcome | None = Field(description="The reviewer's outcome once resolved")
     new_terms: NewTermsPublic | None
     resolved_at: datetime | None
     resulting_decision_id: str | None
-    resulting_outcome: str | None
+    resulting_outcome: Outcome | None
     letter: LetterPublic | None = Field(description="The customer's outcome letter")
     extension_notice: LetterPublic | None
 
@@ -116,7 +118,7 @@ def contest(
     return ReviewCreated(
         review_id=view.id,
         decision_id=view.decision_id,
-        status=view.status.value,
+        status=view.status,
         received_at=view.received_at,
         due_on=view.due_on,
         due_at=view.effective_due_at,
@@ -140,13 +142,13 @@ def read_review(
     return ReviewPublic(
         review_id=case.id,
         decision_id=case.decision_id,
-        kind=case.kind.value,
-        status=case.status.value,
+        kind=case.kind,
+        status=case.status,
         received_at=case.received_at,
         due_on=case.due_on,
         extended=case.extended_due_at is not None,
         extension_reason=case.extension_reason,
-        outcome=case.outcome.value if case.outcome and case.resolved_at else None,
+        outcome=case.outcome if case.outcome and case.resolved_at else None,
         new_terms=(
             NewTermsPublic(
                 amount_eur=case.new_terms.amount_eur, term_months=case.new_terms.term_months

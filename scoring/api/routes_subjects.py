@@ -39,6 +39,23 @@ class SubjectRequest(BaseModel):
     )
 
 
+class SubjectExportPublic(BaseModel):
+    """Everything held about the person (Art. 15), with its source and how long it is kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: int
+    generated_at: str
+    controller_note: str
+    held_data: bool
+    sources: dict[str, str]
+    retention_rules: dict[str, Any]
+    customer: dict[str, Any] | None
+    invoices: list[dict[str, Any]]
+    bureau_reports: list[dict[str, Any]]
+    applications: list[dict[str, Any]]
+
+
 class KeptRecordsPublic(BaseModel):
     records: str
     count: int
@@ -68,7 +85,11 @@ class ObjectionPublic(BaseModel):
     summary="Everything held about a person (Art. 15), as JSON or a readable page",
     response_model=None,
     responses={
-        200: {"content": {"application/json": {}, "text/html": {}}},
+        200: {
+            "model": SubjectExportPublic,
+            "content": {"text/html": {"schema": {"type": "string"}}},
+            "description": "The export as JSON, or as a readable page with format=html",
+        },
         **error_responses(400, 401, 403, 413, 415, 422, 503),
     },
 )

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urljoin
 
 from pydantic import BaseModel, Field
 
+from scoring.domain.decision import Outcome
 from scoring.service.decisions import DecisionView
 
 
@@ -45,7 +47,10 @@ class ModelPublic(BaseModel):
 
 
 class ContestPublic(BaseModel):
-    url: str = Field(description="Where the customer contests the decision.")
+    url: str = Field(
+        description="Where the customer contests the decision: an absolute URL of this API.",
+        examples=["https://decisions.example.ee/v1/decisions/01a24e2f-86d6-7ff1/contest"],
+    )
     until: datetime
 
 
@@ -59,7 +64,7 @@ class DecisionPublic(BaseModel):
 
     decision_id: str
     application_id: str
-    outcome: Literal["approve", "decline", "refer", "pending_review"]
+    outcome: Outcome
     probability_of_default: float | None = Field(
         description="Calibrated 12-month probability of default; null when not scored."
     )
@@ -80,6 +85,11 @@ class DecisionPublic(BaseModel):
     )
 
     @classmethod
-    def from_view(cls, view: DecisionView) -> DecisionPublic:
+    def from_view(cls, view: DecisionView, *, base_url: str) -> DecisionPublic:
+        """The answer for ``view``; follow URLs made absolute on ``base_url``."""
         fields = {name: getattr(view, name) for name in cls.model_fields}
+        if fields["contest"] is not None:
+            contest = dict(fields["contest"])
+            contest["url"] = urljoin(base_url, contest["url"])
+            fields["contest"] = contest
         return cls.model_validate(fields)

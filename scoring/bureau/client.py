@@ -7,8 +7,16 @@ the errors below, always within ``overall_budget_s``::
     BureauError                   any failure to obtain a usable report
     ├── BureauUnavailable         no answer in time: timeout, connection error, 5xx, 429
     │   └── BureauCircuitOpen     not called at all: the circuit breaker is open
-    ├── BureauMalformedAnswer     an answer arrived but is not a valid report
+    ├── BureauMalformedAnswer     an answer arrived but breaks the report contract
     └── BureauRequestRejected     the bureau refused the request (4xx other than 429)
+
+``overall_budget_s`` bounds the whole call, inside reads too: each attempt's time is what
+is left of the budget, and the wire cuts off an answer that trickles in past it. An
+answer is checked against the bureau report contract (types, the lengths and ranges of
+``data_contracts/contracts/bureau_report.odcs.yaml``, the subject being the person asked
+about) before a report is built; a refused answer is logged with the rule it broke.
+Every error counts against the circuit breaker, refusals (401, 403) too: a bureau that
+refuses every query is as useless as one that does not answer.
 
 The person is identified by the personal code in the JSON body, never in the URL, and the
 code never appears in log records or error messages.
@@ -30,6 +38,7 @@ from typing import Any, Protocol
 import httpx
 
 from scoring.bureau.breaker import CircuitBreaker
+from scoring.bureau.report_contract import FieldLimits, report_limits
 from scoring.bureau.wire import HttpxWire, PooledWire
 from scoring.domain import personal_code as _personal_code
 from scoring.domain.bureau import RISK_CLASSES, BureauReport, DefaultEntry
@@ -85,9 +94,18 @@ class BureauCircuitOpen(BureauUnavailable):
 
 
 class BureauMalformedAnswer(BureauError, UnavailableError):
-    """The bureau answered, but not with a valid report; the message names the bad field."""
+    """The bureau answered, but not with a report that keeps its contract.
+
+    The message names the bad field; ``rule`` names the rule it broke (``report_id:length``,
+    ``score:range``, ``subject:another_person``, ``body:json``...), for logs and metrics.
+    Neither ever holds a value from the answer.
+    """
 
     kind = "malformed"
+
+    def __init__(self, message: str, *, rule: str = "format") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class BureauRequestRejected(BureauError, InvalidInputError):
@@ -120,7 +138,13 @@ class BureauStats:
         self._lock = threading.Lock()
         self.attempts: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
+        self.refusals: Counter[str] = Counter()
         self.call_seconds_total = 0.0
+
+    def report_refused(self, rule: str) -> None:
+        """An answer broke the report contract's ``rule`` (counted apart from the outcome)."""
+        with self._lock:
+            self.refusals[rule] += 1
 
     def attempt_finished(self, result: str, seconds: float) -> None:
         with self._lock:
@@ -135,6 +159,11 @@ class BureauStats:
         """A consistent copy of both counters."""
         with self._lock:
             return {"attempts": dict(self.attempts), "outcomes": dict(self.outcomes)}
+
+    def refusals_snapshot(self) -> dict[str, int]:
+        """A copy of the refused answers by the contract rule they broke."""
+        with self._lock:
+            return dict(self.refusals)
 
 
 class BureauClient:
@@ -214,15 +243,29 @@ class BureauClient:
         self._wire.close()
 
     def fetch_report(
-        self, personal_code: str, *, purpose: str = "instalment_application"
+        self,
+        personal_code: str,
+        *,
+        purpose: str = "instalment_application",
+        budget_s: float | None = None,
     ) -> BureauReport:
         """Ask the bureau for the person's report; raise a ``BureauError`` if none is usable.
 
-        An invalid personal code raises ``InvalidPersonalCode`` before anything is sent.
+        The call takes at most ``overall_budget_s``, or ``budget_s`` when the caller has
+        less time left (a decision's budget). An invalid personal code raises
+        ``InvalidPersonalCode`` before anything is sent.
         """
         _personal_code.parse(personal_code)
         if not isinstance(purpose, str) or not purpose.strip():
             raise ValueError("purpose of the bureau query must be a non-empty text")
+        budget = self.overall_budget_s if budget_s is None else min(budget_s, self.overall_budget_s)
+        if budget < _MIN_ATTEMPT_S:
+            # Not the bureau's fault: the caller has no time left, so it is not asked at all.
+            self._observer.call_finished("unavailable", 0.0)
+            raise BureauUnavailable(
+                "no time was left of the decision's budget to ask the bureau",
+                reason="budget_exhausted",
+            )
         started = self._clock()
         if not self.breaker.allow():
             self._observer.call_finished("circuit_open", 0.0)
@@ -231,16 +274,17 @@ class BureauClient:
             )
         body = json.dumps({"personal_code": personal_code, "purpose": purpose}).encode()
         try:
-            report = self._attempts(body, deadline=started + self.overall_budget_s)
-        except BureauRequestRejected:
-            # The bureau answered, so it is up: a refused request is not a bureau failure.
-            self.breaker.record_success()
-            self._observer.call_finished("rejected", self._clock() - started)
-            raise
+            report = self._attempts(body, deadline=started + budget, subject=personal_code)
         except BureauError as exc:
+            # Every failure counts, a refusal too: a bureau that answers 401 to every query
+            # (an expired credential) must not be asked on every decision.
             self.breaker.record_failure()
             self._observer.call_finished(exc.kind, self._clock() - started)
-            logger.warning("bureau query failed: %s", exc)
+            if isinstance(exc, BureauMalformedAnswer):
+                self.stats.report_refused(exc.rule)
+                logger.warning("bureau report refused (rule %s): %s", exc.rule, exc)
+            else:
+                logger.warning("bureau query failed: %s", exc)
             raise
         except BaseException:
             self.breaker.record_failure()
@@ -249,18 +293,29 @@ class BureauClient:
         self._observer.call_finished("ok", self._clock() - started)
         return report
 
-    def _attempts(self, body: bytes, *, deadline: float) -> BureauReport:
+    def report_refused(self, rule: str, message: str) -> None:
+        """A report this client returned was refused later (another person's report id).
+
+        Counted against the breaker and in the metrics like an answer refused here.
+        """
+        self.breaker.record_failure()
+        self.stats.report_refused(rule)
+        logger.warning("bureau report refused (rule %s): %s", rule, message)
+
+    def _attempts(self, body: bytes, *, deadline: float, subject: str) -> BureauReport:
         attempt = 0
         while True:
             attempt += 1
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise BureauUnavailable(
-                    f"bureau gave no answer within the {self.overall_budget_s:.3f} s budget",
+                    "bureau gave no answer within the call's budget",
                     reason="budget_exhausted",
                 )
             try:
-                return self._attempt(body, timeout_s=min(self.timeout_s, remaining))
+                return self._attempt(
+                    body, timeout_s=min(self.timeout_s, remaining), subject=subject
+                )
             except BureauUnavailable as exc:
                 if attempt >= self.max_attempts:
                     raise
@@ -275,10 +330,10 @@ class BureauClient:
         with self._rng_lock:
             return self._rng.uniform(0.0, self.backoff_s * 2 ** (attempt - 1))
 
-    def _attempt(self, body: bytes, *, timeout_s: float) -> BureauReport:
+    def _attempt(self, body: bytes, *, timeout_s: float, subject: str) -> BureauReport:
         began = self._clock()
         try:
-            report = self._exchange(body, timeout_s=timeout_s)
+            report = self._exchange(body, timeout_s=timeout_s, subject=subject)
         except BureauError as exc:
             result = exc.reason if isinstance(exc, BureauUnavailable) else exc.kind
             self._observer.attempt_finished(result, self._clock() - began)
@@ -286,7 +341,7 @@ class BureauClient:
         self._observer.attempt_finished("ok", self._clock() - began)
         return report
 
-    def _exchange(self, body: bytes, *, timeout_s: float) -> BureauReport:
+    def _exchange(self, body: bytes, *, timeout_s: float, subject: str) -> BureauReport:
         # Errors are raised outside the ``except`` blocks so that no transport or decoding
         # exception (whose request body or text may hold the personal code) is chained.
         failure = None
@@ -311,61 +366,83 @@ class BureauClient:
                 f"bureau rejected the request with HTTP {status}", status_code=status
             )
         if status != 200:
-            raise BureauMalformedAnswer(f"bureau answered unexpected HTTP {status}")
+            raise BureauMalformedAnswer(f"bureau answered unexpected HTTP {status}", rule="status")
         try:
             payload = json.loads(content)
         except ValueError:
             payload = _MISSING
         if payload is _MISSING:
-            raise BureauMalformedAnswer("bureau answer is not valid JSON")
-        return parse_report(payload)
+            raise BureauMalformedAnswer("bureau answer is not valid JSON", rule="body:json")
+        return parse_report(payload, subject=subject)
 
 
-def parse_report(payload: Any) -> BureauReport:
+def parse_report(payload: Any, *, subject: str | None = None) -> BureauReport:
     """Build a report from a decoded bureau answer, keeping only the contract's fields.
 
-    Types are checked strictly (no numbers as strings, no booleans as numbers); any other
-    field is dropped. Errors name the field and the problem, never its value.
+    Types are checked strictly (no numbers as strings, no booleans as numbers), then the
+    contract's lengths and ranges (:func:`~scoring.bureau.report_contract.report_limits`);
+    when ``subject`` is given, an answer that names another person as its subject is
+    refused. Any other field is dropped. Errors name the field and the rule, never a value.
     """
     if not isinstance(payload, Mapping):
-        raise BureauMalformedAnswer("bureau answer must be a JSON object")
+        raise BureauMalformedAnswer("bureau answer must be a JSON object", rule="body:object")
+    limits = report_limits()
+    if subject is not None:
+        named = payload.get("subject_personal_code", _MISSING)
+        if named is not _MISSING and named != subject:
+            raise BureauMalformedAnswer(
+                "bureau answer is about another person than the one asked about",
+                rule="subject:another_person",
+            )
     raw_entries = _field(payload, "default_entries", list, "a list")
-    entries = tuple(_parse_entry(raw, index) for index, raw in enumerate(raw_entries))
-    risk_class = _field(payload, "risk_class", str, "a text")
+    if len(raw_entries) > limits.max_entries:
+        raise BureauMalformedAnswer(
+            f"bureau answer field 'default_entries' lists more than {limits.max_entries} entries",
+            rule="default_entries:length",
+        )
+    entries = tuple(_parse_entry(raw, index, limits.entry) for index, raw in enumerate(raw_entries))
+    risk_class = _text(payload, "risk_class", limits.report)
     if risk_class not in RISK_CLASSES:
         raise BureauMalformedAnswer(
-            f"bureau answer field 'risk_class' is not one of: {', '.join(RISK_CLASSES)}"
+            f"bureau answer field 'risk_class' is not one of: {', '.join(RISK_CLASSES)}",
+            rule="risk_class:enum",
         )
     try:
         report = BureauReport(
-            report_id=_field(payload, "report_id", str, "a text"),
+            report_id=_text(payload, "report_id", limits.report),
             requested_at=_timestamp(payload, "requested_at"),
-            score=_integer(payload, "score"),
+            score=_integer(payload, "score", limits.report),
             risk_class=risk_class,
-            pd_band_low=_number(payload, "pd_band_low"),
-            pd_band_high=_number(payload, "pd_band_high"),
-            open_default_count=_integer(payload, "open_default_count"),
-            closed_default_count=_integer(payload, "closed_default_count"),
+            pd_band_low=_number(payload, "pd_band_low", limits.report),
+            pd_band_high=_number(payload, "pd_band_high", limits.report),
+            open_default_count=_integer(payload, "open_default_count", limits.report),
+            closed_default_count=_integer(payload, "closed_default_count", limits.report),
             default_entries=entries,
         )
     except ValueError as exc:
         problem = str(exc)
     else:
         return report
-    raise BureauMalformedAnswer(f"bureau answer is invalid: {problem}")
+    raise BureauMalformedAnswer(f"bureau answer is invalid: {problem}", rule="report:consistency")
 
 
-def _parse_entry(raw: Any, index: int) -> DefaultEntry:
+def _parse_entry(raw: Any, index: int, limits: Mapping[str, FieldLimits]) -> DefaultEntry:
     where = f"default_entries[{index}]"
     if not isinstance(raw, Mapping):
-        raise BureauMalformedAnswer(f"bureau answer field {where!r} must be a JSON object")
+        raise BureauMalformedAnswer(
+            f"bureau answer field {where!r} must be a JSON object",
+            rule="default_entries:type",
+        )
     ended = raw.get("ended_on", _MISSING)
     if ended is _MISSING:
-        raise BureauMalformedAnswer(f"bureau answer field '{where}.ended_on' is missing")
+        raise BureauMalformedAnswer(
+            f"bureau answer field '{where}.ended_on' is missing",
+            rule="default_entries.ended_on:missing",
+        )
     try:
         entry = DefaultEntry(
-            creditor_sector=_field(raw, "creditor_sector", str, "a text", where),
-            amount_eur=_number(raw, "amount_eur", where),
+            creditor_sector=_text(raw, "creditor_sector", limits, where),
+            amount_eur=_number(raw, "amount_eur", limits, where),
             started_on=_date(raw, "started_on", where),
             ended_on=None if ended is None else _date(raw, "ended_on", where),
         )
@@ -373,33 +450,78 @@ def _parse_entry(raw: Any, index: int) -> DefaultEntry:
         problem = str(exc)
     else:
         return entry
-    raise BureauMalformedAnswer(f"bureau answer is invalid in {where}: {problem}")
+    raise BureauMalformedAnswer(
+        f"bureau answer is invalid in {where}: {problem}", rule="default_entries:consistency"
+    )
 
 
 _MISSING = object()
+_NO_LIMITS = FieldLimits()
 
 
-def _field(data: Mapping[str, Any], name: str, kind: type, described: str, where: str = "") -> Any:
+def _rule(name: str, where: str, broken: str) -> str:
+    # A rule names the field without its position in a list: default_entries.amount_eur:range.
+    return f"{where.partition('[')[0]}.{name}:{broken}" if where else f"{name}:{broken}"
+
+
+def _field(data: Mapping[str, Any], name: str, kind: Any, described: str, where: str = "") -> Any:
     label = f"{where}.{name}" if where else name
     value = data.get(name, _MISSING)
     if value is _MISSING:
-        raise BureauMalformedAnswer(f"bureau answer field {label!r} is missing")
+        raise BureauMalformedAnswer(
+            f"bureau answer field {label!r} is missing", rule=_rule(name, where, "missing")
+        )
     if not isinstance(value, kind) or isinstance(value, bool):
         raise BureauMalformedAnswer(
-            f"bureau answer field {label!r} must be {described}, got {_json_type(value)}"
+            f"bureau answer field {label!r} must be {described}, got {_json_type(value)}",
+            rule=_rule(name, where, "type"),
         )
     return value
 
 
-def _integer(data: Mapping[str, Any], name: str) -> int:
-    return _field(data, name, int, "an integer")
+def _text(data: Mapping[str, Any], name: str, limits: Mapping[str, FieldLimits],
+          where: str = "") -> str:  # fmt: skip
+    value: str = _field(data, name, str, "a text", where)
+    longest = limits.get(name, _NO_LIMITS).max_length
+    if longest is not None and len(value) > longest:
+        label = f"{where}.{name}" if where else name
+        raise BureauMalformedAnswer(
+            f"bureau answer field {label!r} is longer than {longest} characters",
+            rule=_rule(name, where, "length"),
+        )
+    return value
 
 
-def _number(data: Mapping[str, Any], name: str, where: str = "") -> float:
+def _in_range(value: float, name: str, limits: Mapping[str, FieldLimits], where: str) -> None:
+    field_limits = limits.get(name, _NO_LIMITS)
+    low, high = field_limits.minimum, field_limits.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        label = f"{where}.{name}" if where else name
+        bounds = (
+            f"{'-inf' if low is None else f'{low:g}'} and {'inf' if high is None else f'{high:g}'}"
+        )
+        raise BureauMalformedAnswer(
+            f"bureau answer field {label!r} must lie between {bounds}",
+            rule=_rule(name, where, "range"),
+        )
+
+
+def _integer(data: Mapping[str, Any], name: str, limits: Mapping[str, FieldLimits]) -> int:
+    value: int = _field(data, name, int, "an integer")
+    _in_range(value, name, limits, "")
+    return value
+
+
+def _number(data: Mapping[str, Any], name: str, limits: Mapping[str, FieldLimits],
+            where: str = "") -> float:  # fmt: skip
     value = _field(data, name, (int, float), "a number", where)
     if not math.isfinite(value):
         label = f"{where}.{name}" if where else name
-        raise BureauMalformedAnswer(f"bureau answer field {label!r} must be a finite number")
+        raise BureauMalformedAnswer(
+            f"bureau answer field {label!r} must be a finite number",
+            rule=_rule(name, where, "range"),
+        )
+    _in_range(value, name, limits, where)
     return float(value)
 
 
@@ -410,7 +532,8 @@ def _date(data: Mapping[str, Any], name: str, where: str) -> date:
     except ValueError:
         pass
     raise BureauMalformedAnswer(
-        f"bureau answer field '{where}.{name}' is not an ISO date (YYYY-MM-DD)"
+        f"bureau answer field '{where}.{name}' is not an ISO date (YYYY-MM-DD)",
+        rule=_rule(name, where, "format"),
     )
 
 
@@ -421,9 +544,13 @@ def _timestamp(data: Mapping[str, Any], name: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None:
-        raise BureauMalformedAnswer(f"bureau answer field {name!r} is not an ISO timestamp")
+        raise BureauMalformedAnswer(
+            f"bureau answer field {name!r} is not an ISO timestamp", rule=f"{name}:format"
+        )
     if moment.tzinfo is None:
-        raise BureauMalformedAnswer(f"bureau answer field {name!r} has no timezone")
+        raise BureauMalformedAnswer(
+            f"bureau answer field {name!r} has no timezone", rule=f"{name}:timezone"
+        )
     return moment.astimezone(UTC)
 
 

@@ -14,10 +14,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -27,9 +27,32 @@ if TYPE_CHECKING:
     from scoring.storage.db import UnitOfWork
 
 DEMO_SEED = 2026
-API_PORT = 8700
-BUREAU_PORT = 8701
-MLFLOW_PORT = 8702
+
+
+@dataclass(frozen=True)
+class DemoAddresses:
+    """Where the demo's services listen (``installment demo --host/--*-port``)."""
+
+    host: str = "127.0.0.1"
+    api_port: int = 8700
+    bureau_port: int = 8701
+    mlflow_port: int = 8702
+
+    def url(self, port: int) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{port}"
+
+    @property
+    def api(self) -> str:
+        return self.url(self.api_port)
+
+    @property
+    def bureau(self) -> str:
+        return self.url(self.bureau_port)
+
+    @property
+    def mlflow(self) -> str:
+        return self.url(self.mlflow_port)
 
 
 @dataclass
@@ -97,9 +120,14 @@ def _people_and_cases(settings: Settings, world_dir: Path, *, console: Console) 
         made = 0
         if not cases:
             people = read_frame(world_dir, "customers.parquet", columns=["personal_code"])
-            codes = people["personal_code"].sample(n=40, random_state=DEMO_SEED).tolist()
+            # More people than decisions: the loop goes on until every persona is found.
+            sample = min(len(people), PERSONA_SEARCH)
+            codes = people["personal_code"].sample(n=sample, random_state=DEMO_SEED).tolist()
             contested = 0
+            found: dict[str, dict[str, Any]] = {}
             for index, code in enumerate(codes):
+                if made >= DEMO_DECISIONS and len(found) == len(PERSONAS):
+                    break
                 request = DecisionRequest.model_validate(
                     {
                         "application_id": f"DEMO-{index + 1:04d}",
@@ -131,6 +159,17 @@ def _people_and_cases(settings: Settings, world_dir: Path, *, console: Console) 
                         clock=runtime.clock,
                     )
                 made += 1
+                kind = persona_kind(view, human_review=request.human_review_requested)
+                if kind in ("decline_model", "decline_knockout") and kind in found:
+                    kind = "contested"  # a second declined customer, who contests
+                if kind is not None and kind not in found:
+                    found[kind] = {
+                        "personal_code": code,
+                        "amount_eur": request.purchase.amount_eur,
+                        "term_months": request.purchase.term_months,
+                        "product_category": request.purchase.product_category,
+                        "human_review_requested": request.human_review_requested,
+                    }
                 if view.automated and contested < len(CONTEST_STATEMENTS):
                     with runtime.unit_of_work() as uow:
                         contest_decision(
@@ -142,6 +181,7 @@ def _people_and_cases(settings: Settings, world_dir: Path, *, console: Console) 
                         )
                     contested += 1
             console.print(f"[green]✓[/] {made} demo decisions made, {contested} of them contested")
+            write_personas(settings, found)
     finally:
         runtime.close()
     key_file = settings.secrets_dir / "demo-api-key"
@@ -157,6 +197,140 @@ def _people_and_cases(settings: Settings, world_dir: Path, *, console: Console) 
     ]
     lines += [f"  {username:10} {role:16} {password}" for username, role, password in accounts]
     return lines
+
+
+DEMO_DECISIONS = 40
+PERSONA_SEARCH = 400
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A demo customer whose application gives one outcome of the engine, every time."""
+
+    kind: str
+    name: str
+    expected: str
+    story: str
+
+
+# In the order the banner, the README and personas.sh show them. ``found`` is the kind of
+# decision the customer is chosen by; bureau_down reuses the approved customer.
+PERSONAS = {
+    "approve": Persona("approve", "Anu", "approve", "pays on time, good bureau rating"),
+    "decline_model": Persona(
+        "decline_model", "Mart", "decline", "the model's probability of default is too high"
+    ),
+    "decline_knockout": Persona(
+        "decline_knockout", "Kadri", "decline", "a knock-out rule of the policy (e.g. arrears)"
+    ),
+    "refer_grey_zone": Persona(
+        "refer_grey_zone", "Jaan", "refer", "between the cut-offs: a person decides"
+    ),
+    "pending_review": Persona(
+        "pending_review", "Peeter", "pending_review", "asks for a person to decide"
+    ),
+    "contested": Persona(
+        "contested", "Tiina", "decline", "declined, then contests through the API"
+    ),
+}
+BUREAU_DOWN = Persona(
+    "refer_bureau_down", "Liis", "refer", "Anu's application while the bureau is down"
+)
+
+
+def persona_kind(view: Any, *, human_review: bool) -> str | None:
+    """Which persona a decision could stand for, by its outcome and what made it."""
+    if human_review:
+        return "pending_review" if view.outcome == "pending_review" else None
+    rules = {rule.get("effect") for rule in view.policy_rules}
+    if view.outcome == "approve":
+        return "approve"
+    if view.outcome == "decline":
+        return "decline_knockout" if "decline" in rules else "decline_model"
+    # Scored, and referred only for the band between the cut-offs (not a missing bureau).
+    if view.outcome == "refer" and view.probability_of_default is not None and rules <= {"refer"}:
+        return "refer_grey_zone"
+    return None
+
+
+def write_personas(settings: Settings, found: dict[str, dict[str, Any]]) -> Path:
+    """Keep the chosen customers in ``<home>/demo/personas.json``."""
+    import json
+
+    people = []
+    for kind, persona in PERSONAS.items():
+        if kind in found:
+            people.append({**asdict(persona), **found[kind]})
+    if "approve" in found:
+        people.append({**asdict(BUREAU_DOWN), **found["approve"]})
+    path = settings.home / "demo" / "personas.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(people, indent=2) + "\n")
+    return path
+
+
+# The start of personas.sh (its helpers), with @BUREAU@, @API@ and @KEY_FILE@ filled in.
+PERSONAS_SCRIPT_HEAD = Path(__file__).with_name("demo_personas.sh")
+
+
+def write_personas_script(
+    *, settings: Settings, addresses: DemoAddresses, personas: list[dict[str, Any]]
+) -> Path:
+    """Write ``<home>/demo/personas.sh``: each persona's application, and what it gives."""
+    import shlex
+
+    lines = [
+        PERSONAS_SCRIPT_HEAD.read_text()
+        .replace("@BUREAU@", shlex.quote(addresses.bureau))
+        .replace("@API@", shlex.quote(addresses.api))
+        .replace("@KEY_FILE@", shlex.quote(str(settings.secrets_dir / "demo-api-key")))
+    ]
+    for person in personas:
+        args = " ".join(
+            shlex.quote(str(person[key]))
+            for key in ("personal_code", "amount_eur", "term_months", "product_category")
+        )
+        review = "true" if person["human_review_requested"] else "false"
+        ask = f"ask {person['name']} {person['expected']} {args} {review}"
+        lines.append(f"# {person['name']}: {person['story']}")
+        if person["kind"] == BUREAU_DOWN.kind:
+            lines += [
+                'curl -sS -o /dev/null -X POST "$BUREAU/admin/faults" '
+                "-H 'Content-Type: application/json' -d '{\"down\": true}'",
+                'trap \'curl -sS -o /dev/null -X POST "$BUREAU/admin/faults" '
+                '-H "Content-Type: application/json" -d "{\\"down\\": false}"\' EXIT',
+                ask,
+                'curl -sS -o /dev/null -X POST "$BUREAU/admin/faults" '
+                "-H 'Content-Type: application/json' -d '{\"down\": false}'",
+                "trap - EXIT",
+            ]
+        elif person["kind"] == "contested":
+            lines += [
+                ask,
+                "decision=$(printf '%s' \"$answer\" | field decision_id)",
+                'review=$(curl -sS "$API/v1/decisions/$decision/contest" '
+                '-H "Authorization: Bearer $(cat "$KEY_FILE")" '
+                "-H 'Content-Type: application/json' "
+                '-d \'{"statement": "My late invoices were during a hospital stay."}\')',
+                "printf '%-8s contested: review %s, status %s, due on %s\\n' "
+                'Tiina "$(printf \'%s\' "$review" | field review_id)" '
+                '"$(printf \'%s\' "$review" | field status)" '
+                '"$(printf \'%s\' "$review" | field due_on)"',
+            ]
+        else:
+            lines.append(ask)
+    script = settings.home / "demo" / "personas.sh"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text("\n".join(lines) + "\n")
+    script.chmod(0o755)
+    return script
+
+
+def read_personas(settings: Settings) -> list[dict[str, Any]]:
+    import json
+
+    path = settings.home / "demo" / "personas.json"
+    return json.loads(path.read_text()) if path.exists() else []
 
 
 DEMO_ACCOUNTS = (
@@ -279,16 +453,48 @@ def _background(command: list[str], *, name: str, log: Path) -> Iterator[subproc
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def run(*, settings: Settings, customers: int, serve: bool, console: Console) -> DemoState:
-    """Set up, then serve until interrupted (or return at once when ``serve`` is false)."""
+def _wait_until_up(url: str, *, name: str, console: Console, seconds: float = 120.0) -> None:
+    """Wait for ``url`` to answer 200; say so and go on if it has not after ``seconds``."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    console.print(f"[yellow]![/] the {name} did not answer {url} within {seconds:.0f} s")
+
+
+def run(
+    *,
+    settings: Settings,
+    customers: int,
+    serve: bool,
+    console: Console,
+    addresses: DemoAddresses | None = None,
+) -> DemoState:
+    """Set up, print where everything is, then serve until interrupted (unless ``serve`` is
+    false: then the same summary is printed and the services are not started)."""
+    addresses = addresses or DemoAddresses()
     console.rule("Installment decision engine: demo")
     state = prepare(settings=settings, customers=customers, console=console)
+    script = write_try_script(settings=settings, addresses=addresses)
+    personas = read_personas(settings)
+    personas_script = write_personas_script(
+        settings=settings, addresses=addresses, personas=personas
+    )
+    print_summary(state=state, addresses=addresses, script=script, console=console)
+    print_personas(personas=personas, script=personas_script, console=console)
     if not serve:
+        console.print("Services not started (--no-serve); `make demo` starts them.")
         return state
 
     import uvicorn
 
-    from scoring.bootstrap import create_server_app
+    from scoring.bootstrap import build_runtime, create_server_app
 
     # A plain SIGTERM must unwind through the clean-up below, not end the process on the spot.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -303,8 +509,10 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
                     "bureau-sim",
                     "--world",
                     str(state.world_dir),
+                    "--host",
+                    addresses.host,
                     "--port",
-                    str(BUREAU_PORT),
+                    str(addresses.bureau_port),
                 ],
                 name="bureau simulator",
                 log=logs / "bureau-sim.log",
@@ -319,9 +527,9 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
                     "--default-artifact-root",
                     str(settings.mlflow_artifact_root),
                     "--host",
-                    "127.0.0.1",
+                    addresses.host,
                     "--port",
-                    str(MLFLOW_PORT),
+                    str(addresses.mlflow_port),
                     "--workers",
                     "1",
                 ],
@@ -329,25 +537,73 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
                 log=logs / "mlflow.log",
             )
         )
-        time.sleep(1.0)
-        base = f"http://127.0.0.1:{API_PORT}"
-        console.rule("Open")
-        console.print(f"Decision API (OpenAPI docs)  {base}/docs")
-        console.print(f"Reviewer web UI              {base}/review/")
-        console.print(f"Health, readiness, metrics   {base}/healthz  {base}/readyz  {base}/metrics")
-        console.print(f"Bureau simulator             http://127.0.0.1:{BUREAU_PORT}/healthz")
-        console.print(f"MLflow (models, runs)        http://127.0.0.1:{MLFLOW_PORT}")
-        for line in state.lines:
-            console.print(line)
-        console.print("")
-        console.print("Ask for a decision (the demo key is read from its file):")
-        console.print(
-            f'  curl -s {base}/v1/decisions -H "Authorization: Bearer $(cat '
-            f"{settings.secrets_dir / 'demo-api-key'})\" -H 'Content-Type: application/json' "
-            '-d \'{"application_id": "A-1", "personal_code": "37605030299", '
-            '"purchase": {"amount_eur": 1500, "term_months": 12, '
-            '"product_category": "electronics"}, "channel": "web"}\''
-        )
+        # Ready means ready: the personas' answers depend on the bureau answering.
+        _wait_until_up(f"{addresses.bureau}/healthz", name="bureau simulator", console=console)
+        # The API asks the simulator this demo started, wherever its port is.
+        runtime = build_runtime(settings=replace(settings, bureau_url=addresses.bureau))
+        stack.callback(runtime.close)
         console.print("Stop with Ctrl-C.")
-        uvicorn.run(create_server_app(), host="127.0.0.1", port=API_PORT, log_level="warning")
+        uvicorn.run(
+            create_server_app(runtime),
+            host=addresses.host,
+            port=addresses.api_port,
+            log_level="warning",
+        )
     return state
+
+
+def print_summary(
+    *, state: DemoState, addresses: DemoAddresses, script: Path, console: Console
+) -> None:
+    """Where each service is, the key and accounts, and how to ask for a decision."""
+    base = addresses.api
+    console.rule("Open")
+    console.print(f"Decision API (OpenAPI docs)  {base}/docs")
+    console.print(f"Reviewer web UI              {base}/review/")
+    console.print(
+        f"Health, readiness, metrics   {base}/healthz  {base}/readyz  {base}/metrics",
+        soft_wrap=True,
+    )
+    console.print(f"Bureau simulator             {addresses.bureau}/healthz")
+    console.print(f"MLflow (models, runs)        {addresses.mlflow}")
+    for line in state.lines:
+        console.print(line)
+    console.print("")
+    console.print("Ask for a decision (the script reads the demo key from its file):")
+    # soft_wrap: a long path stays on one line, so the command pastes as it is.
+    console.print(f"  bash {script} PERSONAL_CODE", soft_wrap=True, highlight=False)
+    console.print("")
+
+
+# The script's text, with @API@ and @KEY_FILE@ filled in for this demo.
+def print_personas(*, personas: list[dict[str, Any]], script: Path, console: Console) -> None:
+    """The demo's customers, one per outcome, and the script that asks for each."""
+    if not personas:
+        return
+    console.print(f"Demo customers, one per outcome (all of them at once: bash {script}):")
+    for person in personas:
+        console.print(
+            f"  {person['name']:<7} {person['expected']:<15} {person['personal_code']}  "
+            f"{person['amount_eur']:g} EUR / {person['term_months']} months "
+            f"{person['product_category']}: {person['story']}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    console.print("")
+
+
+TRY_SCRIPT = Path(__file__).with_name("demo_decide.sh")
+
+
+def write_try_script(*, settings: Settings, addresses: DemoAddresses) -> Path:
+    """Write ``<home>/demo/decide.sh``, which asks the demo API for one decision."""
+    import shlex
+
+    script = settings.home / "demo" / "decide.sh"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    text = TRY_SCRIPT.read_text()
+    text = text.replace("@API@", shlex.quote(addresses.api))
+    text = text.replace("@KEY_FILE@", shlex.quote(str(settings.secrets_dir / "demo-api-key")))
+    script.write_text(text)
+    script.chmod(0o755)
+    return script

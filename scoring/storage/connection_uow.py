@@ -87,15 +87,16 @@ class ConnectionUnitOfWork:
         return autocommit(self.connection)
 
     @contextmanager
-    def write_turn(self) -> Iterator[WriteTransaction]:
+    def write_turn(self, *, timeout_s: float | None = None) -> Iterator[WriteTransaction]:
         """One write transaction in the writer's turn, its statements pipelined on PostgreSQL.
 
         On PostgreSQL BEGIN goes with the first statement and the last ones with COMMIT. A
-        block that raises leaves the transaction rolled back.
+        block that raises leaves the transaction rolled back. On SQLite the turn is waited
+        for at most ``timeout_s`` (``DatabaseBusy`` after it).
         """
         connection = self.connection
         with (
-            write_turn(connection),
+            write_turn(connection, timeout_s=timeout_s),
             connection.begin() as transaction,
             Pipeline(connection) as pipeline,
         ):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from scoring.domain.errors import EngineError, InvalidInputError, UnavailableError
+from scoring.storage.failures import needs_reopen
 
 if TYPE_CHECKING:
     # Imported where used: these modules import this one.
@@ -39,10 +40,22 @@ if TYPE_CHECKING:
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+# How long a PostgreSQL statement may run, and wait for a lock, before the server cancels
+# it: a connection that holds a row lock (the decision log's head) or a runaway query then
+# costs the others a bounded wait and a clear error instead of a hang.
+POSTGRES_STATEMENT_TIMEOUT_SECONDS = 30.0
+POSTGRES_LOCK_TIMEOUT_SECONDS = 3.0
 
 
 class StorageError(EngineError):
     """Base class of the storage layer's errors; messages are one line and safe to show."""
+
+
+class DatabaseBusy(StorageError, UnavailableError):
+    """The write's turn did not come in time (another writer held it); nothing was written."""
+
+    code = "database_busy"
+    cause = "lock_timeout"
 
 
 class InvalidDatabaseUrl(StorageError, InvalidInputError):
@@ -51,6 +64,8 @@ class InvalidDatabaseUrl(StorageError, InvalidInputError):
 
 class DatabaseUnavailable(StorageError, UnavailableError):
     """The database could not be reached or opened."""
+
+    code = "database_unavailable"
 
     def __init__(self, url: str | URL, reason: str) -> None:
         self.url = masked_url(url)
@@ -101,6 +116,10 @@ def _connection_error_translator(url: URL) -> Callable[[ExceptionContext], BaseE
         # statement on a live connection stays the driver's error.
         if context.connection is None and isinstance(context.sqlalchemy_exception, DBAPIError):
             return DatabaseUnavailable(url, _first_line(context.original_exception))
+        if needs_reopen(context.original_exception):
+            # Treated as a lost connection: SQLAlchemy discards it and the pool's others,
+            # opened under the same condition, so the next checkout opens afresh.
+            context.is_disconnect = True
         return None
 
     return translate
@@ -144,8 +163,17 @@ def in_memory_sqlite(database: str) -> bool:
     return database in ("", ":memory:") or database.startswith("file::memory:")
 
 
-def create_engine_for(url: str) -> Engine:
-    """An engine for a SQLite or PostgreSQL URL with the project's connection settings."""
+def create_engine_for(
+    url: str,
+    *,
+    statement_timeout_s: float = POSTGRES_STATEMENT_TIMEOUT_SECONDS,
+    lock_timeout_s: float = POSTGRES_LOCK_TIMEOUT_SECONDS,
+) -> Engine:
+    """An engine for a SQLite or PostgreSQL URL with the project's connection settings.
+
+    On PostgreSQL every session gets ``statement_timeout`` and ``lock_timeout`` (seconds);
+    a statement past either is cancelled by the server and fails with its cause.
+    """
     parsed = _normalised_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -178,7 +206,20 @@ def create_engine_for(url: str) -> Engine:
                 # A pooled connection is checked without a round trip (``_drop_if_closed``);
                 # SQLAlchemy's pre-ping would send a statement on every checkout.
                 pool_pre_ping=False,
-                connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
+                connect_args={
+                    "connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS,
+                    # Added to the URL's own options (a search_path, say), which these
+                    # connect arguments would otherwise replace.
+                    "options": " ".join(
+                        part
+                        for part in (
+                            _url_options(parsed),
+                            f"-c statement_timeout={_milliseconds(statement_timeout_s)}",
+                            f"-c lock_timeout={_milliseconds(lock_timeout_s)}",
+                        )
+                        if part
+                    ),
+                },
                 **_POOL,
             )
         except NoSuchModuleError as error:  # pragma: no cover - driver ships with the project
@@ -186,6 +227,17 @@ def create_engine_for(url: str) -> Engine:
         event.listen(engine, "checkout", _drop_if_closed)
     event.listen(engine, "handle_error", _connection_error_translator(parsed))
     return engine
+
+
+def _url_options(url: URL) -> str:
+    value = url.query.get("options", "")
+    return " ".join(value) if isinstance(value, tuple) else value
+
+
+def _milliseconds(seconds: float) -> int:
+    if not seconds > 0:
+        raise ValueError("database timeouts must be positive numbers of seconds")
+    return max(1, round(seconds * 1000))
 
 
 def _drop_if_closed(dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,6 @@ changes nothing. Personal codes are replaced by keyed pseudonyms on the way in; 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,11 +17,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from data_contracts.world_folder import FORMAT_VERSION as WORLD_FORMAT_VERSION
+from data_contracts.world_folder import WorldFormatError, check_export, read_export
 from scoring.domain.errors import ConflictError, InvalidInputError
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.domain.pseudonym import pseudonymise
@@ -87,198 +84,25 @@ class IngestSummary:
         return sum(count.already_present for count in self.tables.values())
 
 
-# Column kinds the layout uses; a column absent from a file's spec is never read.
-_STR, _DATE, _TIMESTAMP, _MONEY, _INT, _FLOAT, _BOOL = (
-    "text",
-    "a date",
-    "a UTC timestamp",
-    "an amount",
-    "an integer",
-    "a number",
-    "a boolean",
-)
-
-# file -> column -> (kind, nullable)
-WORLD_FILES: dict[str, dict[str, tuple[str, bool]]] = {
-    "customers.parquet": {
-        "personal_code": (_STR, False),
-        "customer_since": (_DATE, True),
-        "relationship_ended_on": (_DATE, True),
-        "segment": (_STR, True),
-    },
-    "invoices.parquet": {
-        "invoice_id": (_STR, False),
-        "personal_code": (_STR, False),
-        "issued_on": (_DATE, False),
-        "due_on": (_DATE, False),
-        "amount_eur": (_MONEY, False),
-        "paid_eur": (_MONEY, False),
-        "paid_in_full_on": (_DATE, True),
-        "reminders_sent": (_INT, False),
-        "sent_to_collection_on": (_DATE, True),
-    },
-    "payments.parquet": {
-        "payment_id": (_STR, False),
-        "invoice_id": (_STR, False),
-        "paid_on": (_DATE, False),
-        "amount_eur": (_MONEY, False),
-    },
-    "bureau_reports.parquet": {
-        "report_id": (_STR, False),
-        "personal_code": (_STR, False),
-        "requested_at": (_TIMESTAMP, False),
-        "score": (_INT, False),
-        "risk_class": (_STR, False),
-        "pd_band_low": (_FLOAT, False),
-        "pd_band_high": (_FLOAT, False),
-        "open_default_count": (_INT, False),
-        "closed_default_count": (_INT, False),
-    },
-    "bureau_default_entries.parquet": {
-        "report_id": (_STR, False),
-        "creditor_sector": (_STR, False),
-        "amount_eur": (_MONEY, False),
-        "started_on": (_DATE, False),
-        "ended_on": (_DATE, True),
-    },
-    "applications.parquet": {
-        "application_id": (_STR, False),
-        "personal_code": (_STR, False),
-        "applied_at": (_TIMESTAMP, False),
-        "amount_eur": (_MONEY, False),
-        "term_months": (_INT, False),
-        "product_category": (_STR, False),
-        "channel": (_STR, False),
-        "bureau_report_id": (_STR, True),
-        "defaulted_12m": (_BOOL, True),
-    },
-}
-
-_KIND_CHECKS: dict[str, Callable[[pa.DataType], bool]] = {
-    _STR: lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
-    _DATE: pa.types.is_date,
-    _TIMESTAMP: lambda t: pa.types.is_timestamp(t) and t.tz is not None,
-    _MONEY: lambda t: pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_integer(t),
-    _INT: pa.types.is_integer,
-    _FLOAT: lambda t: pa.types.is_floating(t) or pa.types.is_decimal(t),
-    _BOOL: pa.types.is_boolean,
-}
-
-
-# -- reading and checking the folder ---------------------------------------------------------
-
-
-def _read_manifest(world_dir: Path) -> dict[str, Any]:
-    path = world_dir / "manifest.json"
-    if not path.is_file():
-        raise WorldFolderError(
-            f"{world_dir} has no manifest.json; is it a world folder "
-            "(see docs/world-format.md, or `installment generate --out DIR`)?"
-        )
+def check_world_folder(world_dir: Path) -> dict[str, Any]:
+    """Check that a world folder exists with a readable manifest and well-formed file schemas."""
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WorldFolderError(f"{path} is not valid JSON ({error})") from None
-    if not isinstance(manifest, dict):
-        raise WorldFolderError(f"{path} must hold a JSON object")
-    version = manifest.get("format_version")
-    if version != WORLD_FORMAT_VERSION:
-        raise WorldFolderError(
-            f"{path} says format_version {version!r}; this version of installment "
-            f"reads format {WORLD_FORMAT_VERSION}"
-        )
-    if not isinstance(manifest.get("files", {}), dict):
-        raise WorldFolderError(f"{path}: 'files' must be a JSON object")
-    return manifest
+        return check_export(world_dir)
+    except WorldFormatError as error:
+        raise WorldFolderError(str(error)) from None
 
 
-def _check_schema(world_dir: Path, name: str) -> None:
-    path = world_dir / name
-    if not path.is_file():
-        raise WorldFolderError(f"{path} is missing; a world folder needs {', '.join(WORLD_FILES)}")
-    spec = WORLD_FILES[name]
+def read_world_tables(world_dir: Path) -> dict[str, pa.Table]:
+    """Read and check the operational files of a world (never ``protected/`` or ``truth/``)."""
     try:
-        schema = pq.read_schema(path)
-    except (pa.ArrowException, OSError) as error:
-        raise WorldFolderError(
-            f"{path} is not a readable Parquet file ({_first_line(error)})"
-        ) from None
-    missing = [column for column in spec if column not in schema.names]
-    if missing:
-        raise WorldFolderError(f"{name} lacks column(s) {', '.join(missing)}")
-    for column, (kind, _nullable) in spec.items():
-        actual = schema.field(column).type
-        if not _KIND_CHECKS[kind](actual):
-            raise WorldFolderError(f"{name}: column {column} must hold {kind}, not {actual}")
-
-
-def _read_world_file(world_dir: Path, name: str, manifest: dict[str, Any]) -> pa.Table:
-    spec = WORLD_FILES[name]
-    try:
-        table = pq.read_table(world_dir / name, columns=list(spec))
-    except (pa.ArrowException, OSError) as error:
-        raise WorldFolderError(
-            f"{world_dir / name} cannot be read ({_first_line(error)})"
-        ) from None
-    for column, (kind, nullable) in spec.items():
-        values = table.column(column)
-        if not nullable and values.null_count:
-            raise WorldFolderError(
-                f"{name}: column {column} has {values.null_count} empty value(s)"
-            )
-        if kind in (_MONEY, _FLOAT) and pa.types.is_floating(values.type):
-            finite = pc.sum(pc.is_finite(values)).as_py() or 0
-            bad = len(values) - values.null_count - finite
-            if bad:
-                raise WorldFolderError(f"{name}: column {column} has {bad} non-finite value(s)")
-    listed = manifest.get("files", {}).get(name)
-    if not isinstance(listed, dict):
-        return table
-    if "sha256" in listed and _sha256(world_dir / name) != listed["sha256"]:
-        raise WorldFolderError(
-            f"{name} does not match its sha256 in manifest.json; the file was changed or "
-            "damaged after the world was written"
-        )
-    if "rows" in listed and listed["rows"] != table.num_rows:
-        raise WorldFolderError(
-            f"{name} has {table.num_rows} rows but manifest.json lists {listed['rows']}; "
-            "the folder is incomplete or was changed after it was written"
-        )
-    return table
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return read_export(world_dir)
+    except WorldFormatError as error:
+        raise WorldFolderError(str(error)) from None
 
 
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-def check_world_folder(world_dir: Path) -> dict[str, Any]:
-    """Check that a world folder exists with a readable manifest and well-formed file schemas."""
-    if not world_dir.exists():
-        raise WorldFolderError(
-            f"world folder {world_dir} does not exist; create one with "
-            f"`installment generate --out {world_dir}`"
-        )
-    if not world_dir.is_dir():
-        raise WorldFolderError(f"{world_dir} is a file, not a world folder")
-    manifest = _read_manifest(world_dir)
-    for name in WORLD_FILES:
-        _check_schema(world_dir, name)
-    return manifest
-
-
-def read_world_tables(world_dir: Path) -> dict[str, pa.Table]:
-    """Read and check the operational files of a world (never ``protected/`` or ``truth/``)."""
-    manifest = check_world_folder(world_dir)
-    return {name: _read_world_file(world_dir, name, manifest) for name in WORLD_FILES}
 
 
 def _pseudonyms_by_code(customers: pa.Table, *, key: bytes) -> dict[str, str]:

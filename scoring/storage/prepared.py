@@ -32,6 +32,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 
+from scoring.storage.failures import needs_reopen
+
 
 class PreparedStatementError(RuntimeError):
     """A prepared statement was given parameters it cannot run with (a programming error)."""
@@ -276,11 +278,16 @@ def _wrapped(error: Any, connection: Connection, sql: str, cursor: Any) -> DBAPI
     """
     dialect = connection.dialect
     already = connection.invalidated
-    lost = already or dialect.is_disconnect(error, connection.connection, cursor)
+    reopen = needs_reopen(error)
+    lost = already or reopen or dialect.is_disconnect(error, connection.connection, cursor)
     if cursor is not None:
         cursor.close()
     if lost and not already:
         connection.invalidate(error)
+    if reopen:
+        # The pool's other connections were opened under the same condition (a read-only
+        # file): they are dropped too, so the next checkout sees the database as it is now.
+        connection.engine.dispose(close=False)
     wrapped = DBAPIError.instance(
         sql,
         None,

@@ -11,6 +11,12 @@ soon as it is released.
 
 PostgreSQL writers lock the rows they change (``SELECT ... FOR UPDATE``, a chain's head
 row, an advisory lock for the audit chain), so both helpers do nothing there.
+
+A turn is waited for at most ``timeout_s`` (``WRITER_TURN_TIMEOUT_S`` unless the caller
+has less time left, as a decision does): a writer that holds the turn (a stuck process, an
+operator's open transaction) costs the others a bounded wait and ``DatabaseBusy``, never a
+hang. The file lock is asked for without blocking and asked again after short pauses, since
+a blocking ``flock`` cannot be given up on from the thread that waits.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,11 +32,17 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from scoring.storage.db import in_memory_sqlite
+from scoring.storage.db import DatabaseBusy, in_memory_sqlite
 
 # A write that changes nothing: as a transaction's first statement it takes SQLite's write
 # lock (the statement opens the table for writing before its condition is evaluated).
 _NO_OP_WRITE = text("UPDATE decision_log_head SET seq = seq WHERE 0")
+
+# The longest any writer waits for its turn unless it has less time left.
+WRITER_TURN_TIMEOUT_S = 10.0
+# Pauses between tries of a held file lock: short, since a decision's write takes about 1 ms.
+_FIRST_PAUSE_S = 0.0005
+_LONGEST_PAUSE_S = 0.005
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, _WriterQueue] = weakref.WeakKeyDictionary()
 _SQLITE_WRITERS_GUARD = threading.Lock()
@@ -59,17 +72,20 @@ def take_write_lock(bind: Session | Connection) -> None:
 
 
 @contextmanager
-def write_turn(bind: Session | Connection) -> Iterator[None]:
+def write_turn(bind: Session | Connection, *, timeout_s: float | None = None) -> Iterator[None]:
     """Queue behind the other SQLite writers of the database for the block (else no-op).
 
     The other writers are this process's threads and other processes on the same file.
     Commit inside the block; on an error the transaction is rolled back before the turn ends.
+    Raises ``DatabaseBusy`` when the turn has not come within ``timeout_s`` (by default
+    ``WRITER_TURN_TIMEOUT_S``).
     """
     engine = engine_of(bind)
     if engine.dialect.name == "postgresql":
         yield
         return
-    with _writer_queue(engine).turn():
+    wait = WRITER_TURN_TIMEOUT_S if timeout_s is None else min(timeout_s, WRITER_TURN_TIMEOUT_S)
+    with _writer_queue(engine).turn(wait):
         try:
             yield
         except BaseException:
@@ -86,23 +102,50 @@ class _WriterQueue:
         self._fd: int | None = None
 
     @contextmanager
-    def turn(self) -> Iterator[None]:
-        with self._threads:
+    def turn(self, timeout_s: float) -> Iterator[None]:
+        deadline = time.monotonic() + timeout_s
+        if not self._threads.acquire(timeout=max(timeout_s, 0.0)):
+            raise _busy(timeout_s)
+        try:
             if self._path is None:
                 yield
                 return
             if self._fd is None:
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._lock_file(self._fd, deadline, timeout_s)
             try:
                 yield
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    @staticmethod
+    def _lock_file(fd: int, deadline: float, timeout_s: float) -> None:
+        pause = _FIRST_PAUSE_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _busy(timeout_s)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, _LONGEST_PAUSE_S)
 
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _busy(timeout_s: float) -> DatabaseBusy:
+    return DatabaseBusy(
+        f"another writer held the database for more than {timeout_s:.1f} s; "
+        "nothing was written, retry later"
+    )
 
 
 def _writer_queue(engine: Engine) -> _WriterQueue:

@@ -32,7 +32,10 @@ def test_a_decision_is_answered_with_its_explanation_and_can_be_fetched_again(ap
         "reasons", "policy_rules", "counterfactual", "automated", "model", "policy_version",
         "contract_versions", "decided_at", "contest", "letter",
     }  # fmt: skip
-    assert decision["contest"]["url"] == f"/v1/decisions/{decision['decision_id']}/contest"
+    # Absolute, on the address the client used (the test client's is http://testserver).
+    assert decision["contest"]["url"] == (
+        f"http://testserver/v1/decisions/{decision['decision_id']}/contest"
+    )
     assert answer.headers["Location"] == f"/v1/decisions/{decision['decision_id']}"
 
     fetched = api.get(f"/v1/decisions/{decision['decision_id']}", headers=auth)
@@ -222,3 +225,18 @@ def test_the_openapi_document_shows_the_contract_request_and_the_public_answer(a
     assert {"409", "422", "503"} <= set(operation["responses"])
     assert "DecisionPublic" in schemas and "ErrorBody" in schemas
     json.dumps(document)
+
+
+def test_an_unreachable_database_is_named_by_cause_without_its_address(api, auth, runtime):
+    from scoring.storage.db import create_engine_for, session_factory
+
+    down = create_engine_for("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    runtime.sessions = session_factory(down)
+    runtime.engine = down
+    answer = api.post("/v1/decisions", json=body(), headers=auth)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    message = answer.json()["error"]["message"]
+    assert "refused the connection" in message and "127.0.0.1" not in message
+    ready = api.get("/readyz")
+    assert ready.status_code == 503
+    assert "(connection_refused)" in ready.json()["error"]["message"]

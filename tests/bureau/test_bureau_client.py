@@ -329,3 +329,117 @@ def test_client_validates_its_settings() -> None:
         BureauClient("bureau.test")
     with pytest.raises(ValueError, match="max_attempts"):
         BureauClient("http://bureau.test", max_attempts=0)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_bureau_refusing_every_query_opens_the_circuit(clock: FakeClock, status: int) -> None:
+    bureau = ScriptedBureau(*[httpx.Response(status)] * 5)
+    breaker = CircuitBreaker(failure_threshold=5, cooldown_s=5.0, clock=clock)
+    client = make_client(bureau, clock, breaker=breaker)
+    for _ in range(5):
+        with pytest.raises(BureauRequestRejected):
+            client.fetch_report(PERSON)
+    assert breaker.state == "open"
+    with pytest.raises(BureauCircuitOpen):
+        client.fetch_report(PERSON)
+    assert bureau.calls == 5, "an open circuit does not call the bureau"
+
+
+def _entry(**overrides: object) -> dict[str, object]:
+    entry = {"creditor_sector": "telecom", "amount_eur": 84.2, "started_on": "2021-04-01",
+             "ended_on": None}  # fmt: skip
+    entry.update(overrides)
+    return entry
+
+
+# Each answer passes the type checks but breaks a length or range of the bureau_report
+# contract (data_contracts/contracts/bureau_report.odcs.yaml), or names another person.
+CONTRACT_BREACHES = [
+    pytest.param(valid_answer(report_id="R" * 80), "report_id:length", id="report-id-80"),
+    pytest.param(valid_answer(report_id="R" * 65), "report_id:length", id="report-id-65"),
+    pytest.param(
+        valid_answer(default_entries=[_entry(creditor_sector="s" * 60)]),
+        "default_entries.creditor_sector:length",
+        id="sector-60",
+    ),  # fmt: skip
+    pytest.param(
+        valid_answer(default_entries=[_entry(amount_eur=2e10)]),
+        "default_entries.amount_eur:range",
+        id="amount-2e10",
+    ),  # fmt: skip
+    pytest.param(
+        valid_answer(default_entries=[_entry(amount_eur=-1)]),
+        "default_entries.amount_eur:range",
+        id="amount-negative",
+    ),  # fmt: skip
+    pytest.param(
+        valid_answer(open_default_count=3_000_000_000), "open_default_count:range", id="count-3e9"
+    ),
+    pytest.param(
+        valid_answer(closed_default_count=-1), "closed_default_count:range", id="count-negative"
+    ),
+    pytest.param(valid_answer(score=1001), "score:range", id="score-1001"),
+    pytest.param(valid_answer(pd_band_high=1.5), "pd_band_high:range", id="band-1.5"),
+    pytest.param(
+        valid_answer(default_entries=[_entry()] * 201), "default_entries:length", id="entries-201"
+    ),
+    pytest.param(
+        valid_answer(subject_personal_code="49403136526"),
+        "subject:another_person",
+        id="another-person",
+    ),  # fmt: skip
+]
+
+
+@pytest.mark.parametrize(("answer", "rule"), CONTRACT_BREACHES)
+def test_an_answer_outside_the_contract_is_refused_naming_the_rule(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture, answer: dict, rule: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    bureau = ScriptedBureau(ok(answer))
+    breaker = CircuitBreaker(failure_threshold=1, clock=clock)
+    client = make_client(bureau, clock, breaker=breaker, max_attempts=3)
+    with pytest.raises(BureauMalformedAnswer) as caught:
+        client.fetch_report(PERSON)
+    assert caught.value.rule == rule
+    assert bureau.calls == 1, "a refused answer is not asked again"
+    assert breaker.state == "open", "a refused answer counts against the breaker"
+    assert client.stats.refusals_snapshot() == {rule: 1}
+    assert client.stats.outcomes["malformed"] == 1
+    assert f"rule {rule}" in caplog.text
+    assert PERSON not in caplog.text and "49403136526" not in caplog.text
+    for value in ("R" * 65, "s" * 60):
+        assert value not in caplog.text and value not in str(caught.value)
+
+
+def test_answers_at_the_contract_limits_are_kept(clock: FakeClock) -> None:
+    answer = valid_answer(
+        report_id="R" * 64, open_default_count=1000, closed_default_count=0, score=1000,
+        default_entries=[_entry(creditor_sector="s" * 32, amount_eur=100_000_000)] * 200,
+    )  # fmt: skip
+    report = make_client(ScriptedBureau(ok(answer)), clock).fetch_report(PERSON)
+    assert report.report_id == "R" * 64
+    assert len(report.default_entries) == 200
+
+
+def test_a_report_refused_after_it_was_returned_counts_against_the_breaker(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    breaker = CircuitBreaker(failure_threshold=1, clock=clock)
+    client = make_client(ScriptedBureau(ok()), clock, breaker=breaker)
+    client.fetch_report(PERSON)
+    client.report_refused("report_id:another_person", "the report id is another person's")
+    assert breaker.state == "open"
+    assert client.stats.refusals_snapshot() == {"report_id:another_person": 1}
+    assert "rule report_id:another_person" in caplog.text
+
+
+def test_a_caller_with_less_time_left_shortens_the_call(clock: FakeClock) -> None:
+    bureau = ScriptedBureau(ok())
+    client = make_client(bureau, clock, overall_budget_s=0.3)
+    assert client.fetch_report(PERSON, budget_s=0.1).score == 742
+    with pytest.raises(BureauUnavailable) as caught:
+        client.fetch_report(PERSON, budget_s=0.0)
+    assert caught.value.reason == "budget_exhausted"
+    assert bureau.calls == 1, "with no time left the bureau is not asked"
+    assert client.breaker.state == "closed", "the caller's lack of time is not the bureau's fault"

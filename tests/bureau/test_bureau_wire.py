@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from bureau_fakes import PERSON, valid_answer
 
-from scoring.bureau.client import BureauClient, BureauUnavailable
+from scoring.bureau.breaker import CircuitBreaker
+from scoring.bureau.client import BureauCircuitOpen, BureauClient, BureauUnavailable
 from scoring.bureau.wire import PooledWire
 
 
@@ -108,3 +109,79 @@ def test_a_caller_waits_for_a_free_connection_no_longer_than_its_timeout():
 def test_only_http_addresses_are_taken():
     with pytest.raises(ValueError, match="http"):
         PooledWire("ftp://bureau.test", "/v1/reports", max_connections=1)
+
+
+@contextmanager
+def trickling_bureau(*, headers_too: bool, gap_s: float = 0.05) -> Iterator[str]:
+    """A bureau on a raw socket that sends its answer one byte every ``gap_s`` seconds."""
+    answer = json.dumps(valid_answer()).encode()
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(answer)}\r\n\r\n".encode()
+    )
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(connection: socket.socket) -> None:
+        with connection:
+            try:
+                connection.recv(65536)
+                slow = head + answer if headers_too else answer
+                if not headers_too:
+                    connection.sendall(head)
+                for byte in slow:
+                    if stop.is_set():
+                        return
+                    connection.sendall(bytes([byte]))
+                    time.sleep(gap_s)
+            except OSError:
+                return  # the client gave up and closed the connection
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        listener.close()
+
+
+@pytest.mark.parametrize("headers_too", [False, True], ids=["body", "headers-and-body"])
+def test_a_trickled_answer_is_cut_off_at_the_overall_budget(headers_too: bool):
+    # Each byte arrives well within the 0.2 s read timeout, so only a deadline over the
+    # whole exchange stops it; the whole answer would take over 20 s.
+    with (
+        trickling_bureau(headers_too=headers_too) as url,
+        BureauClient(url, timeout_s=0.2, overall_budget_s=0.3, max_attempts=2) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(BureauUnavailable) as caught:
+            client.fetch_report(PERSON)
+        elapsed = time.monotonic() - started
+    assert caught.value.reason in ("timeout", "budget_exhausted")
+    # The budget is 0.3 s; the bound leaves room for a loaded machine, not for a trickle.
+    assert elapsed < 1.5, f"the query took {elapsed:.2f} s"
+
+
+def test_a_trickling_bureau_opens_the_circuit():
+    with (
+        trickling_bureau(headers_too=False) as url,
+        BureauClient(
+            url, timeout_s=0.1, overall_budget_s=0.15, max_attempts=1,
+            breaker=CircuitBreaker(failure_threshold=3, cooldown_s=60),
+        ) as client,
+    ):  # fmt: skip
+        for _ in range(3):
+            with pytest.raises(BureauUnavailable):
+                client.fetch_report(PERSON)
+        assert client.breaker.state == "open"
+        with pytest.raises(BureauCircuitOpen):
+            client.fetch_report(PERSON)
+    assert client.stats.attempts["timeout"] == 3

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,11 +16,52 @@ from models import registry
 from models.training.run import train_run
 
 
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture(scope="module")
-def run(snapshot, truth, mlflow_settings, tmp_path_factory):
+def logged(snapshot, truth, mlflow_settings, tmp_path_factory):
+    """The run, and every warning MLflow logged or Python raised while it was made."""
     run_dir = tmp_path_factory.mktemp("run")
-    return train_run(snapshot, FakeContract(), run_dir=run_dir, truth=truth,
-                     validate=fake_validate, settings=mlflow_settings, bootstrap_resamples=50)
+    # MLflow's loggers do not propagate to the root logger; listen on its own.
+    mlflow_logger = logging.getLogger("mlflow")
+    records = _Records()
+    mlflow_logger.addHandler(records)
+    try:
+        with warnings.catch_warnings(record=True) as raised:
+            warnings.simplefilter("always")
+            run = train_run(
+                snapshot,
+                FakeContract(),
+                run_dir=run_dir,
+                truth=truth,
+                validate=fake_validate,
+                settings=mlflow_settings,
+                bootstrap_resamples=50,
+            )
+    finally:
+        mlflow_logger.removeHandler(records)
+    return run, [r.getMessage() for r in records.records], raised
+
+
+@pytest.fixture(scope="module")
+def run(logged):
+    return logged[0]
+
+
+def test_logging_a_run_draws_no_warning_from_mlflow(logged):
+    _run, logged_warnings, raised = logged
+    assert logged_warnings == []
+    # Deprecations are for MLflow's developers; Python does not show them to a user either.
+    hidden = (DeprecationWarning, PendingDeprecationWarning)
+    shown = [w for w in raised if not issubclass(w.category, hidden)]
+    assert [f"{w.category.__name__}: {w.message}" for w in shown] == []
 
 
 def test_run_writes_a_report_with_plots_and_truth(run):
@@ -46,18 +90,49 @@ def test_registered_version_loads_as_the_same_plain_model(run, mlflow_settings):
         np.testing.assert_array_equal(loaded.predict_pd(ev), run.result.models[kind].predict_pd(ev))
 
 
+def test_registered_version_is_model_code_not_a_pickle_and_loads_through_mlflow(
+    run, mlflow_settings
+):
+    import mlflow.pyfunc
+
+    registry.mlflow_client(mlflow_settings)
+    ev = run.result.split.evaluation
+    for kind, version in run.versions.items():
+        uri = f"models:/{registry.MODEL_NAME}/{version}"
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+        assert not list(local.rglob("*.pkl")), "a pickled Python object was logged"
+        environment = yaml.safe_load((local / "conda.yaml").read_text())
+        pins = environment["dependencies"][-1]["pip"]
+        assert any(pin.startswith("lightgbm==") for pin in pins)
+        assert any(pin.startswith("mlflow==") for pin in pins)
+        model = mlflow.pyfunc.load_model(uri)
+        features = ev[run.result.plan.features].astype("float64")
+        np.testing.assert_allclose(
+            model.predict(features), run.result.models[kind].predict_pd(features)
+        )
+
+
 def test_unknown_version_is_a_clear_error(mlflow_settings):
     with pytest.raises(registry.RegistryError, match="no version or alias '999'"):
         registry.load_model(999, settings=mlflow_settings)
 
 
-def test_promotion_passes_declared_gates_and_refuses_naming_the_gate(run, mlflow_settings,
-                                                                       tmp_path):
+def test_promotion_passes_declared_gates_and_refuses_naming_the_gate(
+    run, mlflow_settings, tmp_path
+):
     lenient = tmp_path / "gates.yaml"
-    lenient.write_text(yaml.safe_dump({
-        "version": 1, "auc_not_below_champion_ci": True, "max_ece": 0.2, "max_truth_ece": 0.2,
-        "max_additivity_gap": 1e-6, "contract_id": "training_snapshot",
-    }))
+    lenient.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "auc_not_below_champion_ci": True,
+                "max_ece": 0.2,
+                "max_truth_ece": 0.2,
+                "max_additivity_gap": 1e-6,
+                "contract_id": "training_snapshot",
+            }
+        )
+    )
     best = run.versions[run.recommended]
     registry.promote(best, gates_file=lenient, settings=mlflow_settings)
     assert registry.champion_version(settings=mlflow_settings) == best
@@ -72,14 +147,27 @@ def test_promotion_passes_declared_gates_and_refuses_naming_the_gate(run, mlflow
 
 
 def test_worse_model_is_refused_against_the_champion():
-    champion = {"auc": "0.80", "auc_ci_low": "0.77", "ece": "0.01", "contract_id": "t",
-                "explain_logit_max_gap": "1e-15"}
+    champion = {
+        "auc": "0.80",
+        "auc_ci_low": "0.77",
+        "ece": "0.01",
+        "contract_id": "t",
+        "explain_logit_max_gap": "1e-15",
+    }
     worse = dict(champion, auc="0.70")
-    gates = {"auc_not_below_champion_ci": True, "max_ece": 0.03, "max_additivity_gap": 1e-6,
-             "contract_id": "t"}
+    gates = {
+        "auc_not_below_champion_ci": True,
+        "max_ece": 0.03,
+        "max_additivity_gap": 1e-6,
+        "contract_id": "t",
+    }
     results = {r.gate: r.passed for r in registry.evaluate_gates(worse, champion, gates)}
-    assert results == {"contract": True, "calibration": True, "explanations_add_up": True,
-                       "auc_vs_champion": False}
+    assert results == {
+        "contract": True,
+        "calibration": True,
+        "explanations_add_up": True,
+        "auc_vs_champion": False,
+    }
 
 
 def test_cli_refuses_a_snapshot_with_a_forbidden_feature(snapshot, tmp_path, monkeypatch):

@@ -26,6 +26,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
+    ("GET", "/docs-assets/{file}"): PUBLIC,
     ("POST", "/v1/decisions"): "decisions:write",
     ("GET", "/v1/decisions/{decision_id}"): "decisions:read",
     ("POST", "/v1/decisions/{decision_id}/contest"): "reviews:write",
@@ -72,7 +73,13 @@ API_BODIES = {
 }
 
 
+# Paths whose example is not the general one above.
+EXAMPLE_URLS = {"/docs-assets/{file}": "/docs-assets/swagger-ui.css"}
+
+
 def url(path: str) -> str:
+    if path in EXAMPLE_URLS:
+        return EXAMPLE_URLS[path]
     for param, value in EXAMPLE_PARAMS.items():
         path = path.replace(param, value)
     return path

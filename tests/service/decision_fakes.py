@@ -221,6 +221,7 @@ class FakeConnectionUnitOfWork:
         self.decision_log = FakeDecisionLog(db, head_first=head_first)
         self.api_keys = FakeApiKeys(db)
         self.write_turns = 0
+        self.turn_timeouts: list[float | None] = []
 
     def __enter__(self) -> FakeConnectionUnitOfWork:
         return self
@@ -232,8 +233,9 @@ class FakeConnectionUnitOfWork:
         return nullcontext()
 
     @contextmanager
-    def write_turn(self) -> Iterator[FakeWriteTransaction]:
+    def write_turn(self, *, timeout_s: float | None = None) -> Iterator[FakeWriteTransaction]:
         self.write_turns += 1
+        self.turn_timeouts.append(timeout_s)
         try:
             yield FakeWriteTransaction(self.db)
         except BaseException:

@@ -73,10 +73,12 @@ class FakeBureau:
         self.open_defaults = open_defaults
         self.failure: str | None = None  # "unavailable" or "malformed"
         self.codes_seen: list[str] = []
+        self.budgets_seen: list[float | None] = []
         self._ids = itertools.count(1)
 
-    def fetch_report(self, personal_code: str) -> BureauReport:
+    def fetch_report(self, personal_code: str, *, budget_s: float | None = None) -> BureauReport:
         self.codes_seen.append(personal_code)
+        self.budgets_seen.append(budget_s)
         if self.failure == "unavailable":
             raise BureauUnavailable("bureau did not answer within 0.200 s", reason="timeout")
         if self.failure == "malformed":

@@ -134,11 +134,11 @@ def test_a_twin_committed_while_deciding_is_found_in_the_writers_turn(decide, db
     twin = {}
     fetch = bureau.fetch_report
 
-    def fetch_after_the_twin_is_stored(code):
+    def fetch_after_the_twin_is_stored(code, **options):
         if not twin:
             twin["running"] = True
             twin["view"] = decide(application(), key="twin")
-        return fetch(code)
+        return fetch(code, **options)
 
     bureau.fetch_report = fetch_after_the_twin_is_stored
     view = decide(application(), key="twin")
@@ -177,3 +177,30 @@ def test_the_use_case_checks_the_key_and_its_scope_before_anything_else(db, bure
     writer = db.issue_key(scopes=("decisions:write",))
     view = decide_application(api_key=writer, **arguments)
     assert view.outcome == "approve" and db.counts()["decisions"] == 1
+
+
+def test_the_bureau_and_the_writers_turn_draw_from_the_decisions_budget(decide, db, bureau):
+    uow = FakeUnitOfWork(db)
+    decide(application(), key="budget", uow=uow, budget_s=4.0)
+    (given,) = bureau.budgets_seen
+    assert 0 < given <= 4.0, "the bureau gets what is left of the budget"
+    (wait,) = uow.opened[0].turn_timeouts
+    assert 0 < wait <= given, "the writer waits for its turn at most what is left after it"
+
+
+def test_a_decision_whose_budget_runs_out_before_it_is_stored_stores_nothing(decide, db, bureau):
+    import time
+
+    from scoring.domain.budget import DecisionTimedOut
+
+    fetch = bureau.fetch_report
+
+    def slow_bureau(code, **options):
+        time.sleep(0.3)  # a bureau slower than the whole decision's budget
+        return fetch(code, **options)
+
+    bureau.fetch_report = slow_bureau
+    with pytest.raises(DecisionTimedOut) as caught:
+        decide(application(), key="late", budget_s=0.2)
+    assert caught.value.step == "storing the decision"
+    assert db.counts()["decisions"] == 0 and db.counts()["decision_log"] == 0

@@ -212,11 +212,11 @@ def test_a_twin_stored_while_this_request_was_deciding_answers_it(
     twin = {}
     fetch = bureau.fetch_report
 
-    def fetch_after_the_twin_is_stored(code):
+    def fetch_after_the_twin_is_stored(code, **options):
         if not twin:
             twin["running"] = True
             twin["view"] = decide(application(), key=twin_key)
-        return fetch(code)
+        return fetch(code, **options)
 
     bureau.fetch_report = fetch_after_the_twin_is_stored
     if twin_key == "twin":

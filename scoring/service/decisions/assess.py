@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from scoring.bureau.client import BureauError
+from scoring.domain.budget import DecisionBudget
 from scoring.domain.bureau import BureauReport
 from scoring.domain.counterfactual import Counterfactual, find_counterfactual
 from scoring.domain.decision import ApplicationFacts, DecisionOutcome, ModelAssessment, decide
@@ -36,7 +37,9 @@ from scoring.service.model_provider import PDModel
 class BureauSource(Protocol):
     """Where bureau reports come from (the bureau client, or a fake in tests)."""
 
-    def fetch_report(self, personal_code: str) -> BureauReport: ...
+    def fetch_report(self, personal_code: str, *, budget_s: float | None = None) -> BureauReport:
+        """The person's report within ``budget_s`` seconds (or the source's own bound)."""
+        ...
 
 
 class DecisionModels(Protocol):
@@ -136,8 +139,13 @@ def assess(
     bureau: BureauSource,
     models: DecisionModels,
     policy: Policy,
+    budget: DecisionBudget | None = None,
 ) -> Assessment:
-    """Score and decide one application; a bureau that does not answer means no score."""
+    """Score and decide one application; a bureau that does not answer means no score.
+
+    The bureau gets at most what is left of ``budget``; when nothing is left it is not
+    asked and the application is decided as if it had not answered.
+    """
     if facts.objected_to_profiling:
         # The customer objected to profiling: no bureau query and no model score at all.
         outcome = decide(application=facts, features={}, assessment=None, policy=policy)
@@ -147,7 +155,7 @@ def assess(
     challenger = models.challenger()
     report, failure = None, None
     try:
-        report = bureau.fetch_report(code)
+        report = bureau.fetch_report(code, budget_s=None if budget is None else budget.remaining())
     except BureauError as error:
         failure = error.kind
 

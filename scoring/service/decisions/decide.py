@@ -21,7 +21,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
+from scoring.bureau.client import BureauMalformedAnswer
 from scoring.domain import personal_code
+from scoring.domain.budget import DEFAULT_DECISION_BUDGET_S, DecisionBudget
+from scoring.domain.bureau import BureauReport
 from scoring.domain.decision import ApplicationFacts, DecisionOutcome
 from scoring.domain.identifiers import time_ordered_uuid
 from scoring.domain.policy import Policy
@@ -97,8 +100,14 @@ def decide_application(
     pseudonym_key: bytes,
     clock: Clock,
     open_case: CaseOpener = open_review_case,
+    budget_s: float = DEFAULT_DECISION_BUDGET_S,
 ) -> DecisionView:
-    """Check ``api_key`` holds ``decisions:write``, then decide, store and answer (401, 403)."""
+    """Check ``api_key`` holds ``decisions:write``, then decide, store and answer (401, 403).
+
+    Every step draws from one budget of ``budget_s`` seconds; ``DecisionTimedOut`` (503)
+    when it runs out before the decision is stored, and then nothing is stored.
+    """
+    budget = DecisionBudget(budget_s)
     with uow.on_connection() as work:
         with work.reads():
             client = authenticate_with(api_keys=work.api_keys, presented=api_key, clock=clock)
@@ -106,7 +115,7 @@ def decide_application(
         return _decide(
             work, request=request, client=client, idempotency_key=idempotency_key,
             bureau=bureau, models=models, policy=policy, pseudonym_key=pseudonym_key,
-            clock=clock, open_case=open_case,
+            clock=clock, open_case=open_case, budget=budget,
         )  # fmt: skip
 
 
@@ -122,13 +131,15 @@ def make_decision(
     pseudonym_key: bytes,
     clock: Clock,
     open_case: CaseOpener = open_review_case,
+    budget_s: float = DEFAULT_DECISION_BUDGET_S,
 ) -> DecisionView:
     """Decide one application of an authenticated client, store it, and return the stored view."""
+    budget = DecisionBudget(budget_s)
     with uow.on_connection() as work:
         return _decide(
             work, request=request, client=client, idempotency_key=idempotency_key,
             bureau=bureau, models=models, policy=policy, pseudonym_key=pseudonym_key,
-            clock=clock, open_case=open_case,
+            clock=clock, open_case=open_case, budget=budget,
         )  # fmt: skip
 
 
@@ -144,14 +155,51 @@ def _decide(
     pseudonym_key: bytes,
     clock: Clock,
     open_case: CaseOpener,
+    budget: DecisionBudget,
 ) -> DecisionView:
     prepared = prepare_decision(
         work, request=request, client=client, idempotency_key=idempotency_key,
         bureau=bureau, models=models, policy=policy, pseudonym_key=pseudonym_key, clock=clock,
+        budget=budget,
     )  # fmt: skip
     if isinstance(prepared, DecisionView):
         return prepared
-    return store_decision(work, prepared, open_case=open_case)
+    try:
+        return store_decision(work, prepared, open_case=open_case, budget=budget)
+    except ReportOfAnotherPerson:
+        pass
+    # The bureau answered with a report id stored for another person: its report is not
+    # about this applicant, so the application is decided as if the bureau had not answered
+    # (a refer), and nothing of the report is kept. Rare, so the reads are simply repeated.
+    refused = _RefusedReport(bureau)
+    prepared = prepare_decision(
+        work, request=request, client=client, idempotency_key=idempotency_key,
+        bureau=refused, models=models, policy=policy, pseudonym_key=pseudonym_key, clock=clock,
+        budget=budget,
+    )  # fmt: skip
+    if isinstance(prepared, DecisionView):
+        return prepared
+    return store_decision(work, prepared, open_case=open_case, budget=budget)
+
+
+class ReportOfAnotherPerson(Exception):
+    """The bureau's report id is stored already, for another customer (nothing was written)."""
+
+
+class _RefusedReport:
+    """A bureau source whose report was refused: each query fails as a broken contract."""
+
+    rule = "report_id:another_person"
+    message = "the bureau answered with a report id it gave before for another person"
+
+    def __init__(self, bureau: BureauSource) -> None:
+        self._bureau = bureau
+
+    def fetch_report(self, personal_code: str, *, budget_s: float | None = None) -> BureauReport:
+        report_refused = getattr(self._bureau, "report_refused", None)
+        if report_refused is not None:
+            report_refused(self.rule, self.message)
+        raise BureauMalformedAnswer(self.message, rule=self.rule)
 
 
 def prepare_decision(
@@ -165,6 +213,7 @@ def prepare_decision(
     policy: Policy,
     pseudonym_key: bytes,
     clock: Clock,
+    budget: DecisionBudget | None = None,
 ) -> DecisionView | PreparedDecision:
     """Read and decide, without storing: the rows to store, or the stored answer of a retry."""
     try:
@@ -197,6 +246,8 @@ def prepare_decision(
             history = ApplicantHistory(
                 check.objected_at is not None, work.decisions.customer_history(check.customer_id)
             )
+    if budget is not None:
+        budget.check("scoring the application")
 
     applied_at = clock()
     purchase = request.purchase
@@ -210,7 +261,7 @@ def prepare_decision(
     )
     scoring = assess(
         facts=facts, code=code.value, history=history,
-        applied_at=applied_at, bureau=bureau, models=models, policy=policy,
+        applied_at=applied_at, bureau=bureau, models=models, policy=policy, budget=budget,
     )  # fmt: skip
 
     decision_id = str(time_ordered_uuid())
@@ -227,16 +278,19 @@ def store_decision(
     prepared: PreparedDecision,
     *,
     open_case: CaseOpener = open_review_case,
+    budget: DecisionBudget | None = None,
 ) -> DecisionView:
     """Store one prepared decision with its log entry; the earlier answer if there is one.
 
     Raises what the earlier answer is, when it is a refusal (409), and the database's
-    errors; a unique-key conflict with a concurrent twin is resolved here.
+    errors; a unique-key conflict with a concurrent twin is resolved here. The writer's
+    turn is waited for at most what is left of ``budget``.
     """
     rows = prepared.rows
     for attempt in range(1, STORE_ATTEMPTS + 1):
+        wait = None if budget is None else budget.check("storing the decision")
         try:
-            with work.write_turn() as transaction:
+            with work.write_turn(timeout_s=wait) as transaction:
                 # On SQLite the head is the database's write lock and is taken first, so
                 # the check below sees every decision committed before this one; on
                 # PostgreSQL it is the chain's row lock, taken by the append just before
@@ -326,7 +380,7 @@ def _write(
         )  # fmt: skip
     # The bureau report is stored already, for another customer (or for a new one).
     if check.report_row_id is not None and check.report_customer_id != check.customer_id:
-        raise InvalidApplication("the bureau answered with another person's report id")
+        raise ReportOfAnotherPerson()
     work.decisions.insert(
         rows, customer_known=check.customer_id is not None,
         report_known=check.report_row_id is not None,
