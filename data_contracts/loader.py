@@ -31,7 +31,10 @@ if TYPE_CHECKING:
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
 
-MODEL_USES = frozenset({"allowed", "forbidden", "target", "time", "key", "not_applicable"})
+# ``protected``: kept aside as a group of the fairness report, never a model input.
+MODEL_USES = frozenset(
+    {"allowed", "forbidden", "target", "time", "key", "not_applicable", "protected"}
+)
 MONOTONE_DIRECTIONS = frozenset({"increasing", "decreasing"})
 LOGICAL_TYPES = frozenset(
     {"string", "date", "timestamp", "time", "number", "integer", "object", "array", "boolean"}
@@ -99,6 +102,14 @@ class FieldSpec:
     default: Any = None
     properties: tuple[FieldSpec, ...] = ()
     items: FieldSpec | None = None
+    # A model input whose values are categories (``categorical: true``), ordered when the
+    # contract lists ``categoryOrder``; string features are categorical whatever it says.
+    categorical: bool = False
+    category_order: tuple[Any, ...] = ()
+    # On the target: the value that means a bad outcome (``badValue``), for text targets.
+    bad_value: Any = None
+    # Marked a protected attribute (``protectedAttribute: true``): never a model input.
+    protected: bool = False
 
     @property
     def minimum(self) -> float | None:
@@ -153,6 +164,8 @@ class Contract:
     tables: tuple[TableSpec, ...]
     retention: str | None
     document: OpenDataContractStandard = field(repr=False, compare=False)
+    # The registered name of models trained on this contract's data (``modelName``).
+    model_name: str | None = None
 
     @property
     def label(self) -> str:
@@ -203,6 +216,20 @@ class Contract:
     def model_features(self) -> list[FieldSpec]:
         """Fields a creditworthiness model may use (``modelUse: allowed``)."""
         return [spec for spec in self.fields if spec.model_use == "allowed"]
+
+    def optional_column(self, use: str) -> str | None:
+        """The one field with ``modelUse`` ``use``, or None when there is none."""
+        names = [spec.name for spec in self.fields if spec.model_use == use]
+        if len(names) > 1:
+            raise ContractError(
+                f"contract {self.label} has {len(names)} fields with modelUse={use} "
+                f"({', '.join(names)}), expected at most one"
+            )
+        return names[0] if names else None
+
+    def protected_attributes(self) -> list[str]:
+        """Fields kept aside for the fairness report (``modelUse: protected``)."""
+        return [spec.name for spec in self.fields if spec.model_use == "protected"]
 
     def _single(self, use: str) -> str:
         names = [spec.name for spec in self.fields if spec.model_use == use]
@@ -311,7 +338,18 @@ def _contract_from_document(document: OpenDataContractStandard, path: Path) -> C
         tables=tables,
         retention=retention,
         document=document,
+        model_name=_model_name(contract_props.get("modelName"), label),
     )
+
+
+def _model_name(value: Any, label: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", value):
+        raise ContractError(
+            f"contract {label}: modelName must be letters, digits, '.', '_' or '-', got {value!r}"
+        )
+    return value
 
 
 def _table(obj: SchemaObject, label: str) -> TableSpec:
@@ -357,6 +395,7 @@ def _field(prop: SchemaProperty, label: str, where: str) -> FieldSpec:
             f"{place}: monotone must be increasing or decreasing, and only on allowed features"
         )
     _check_retention(custom["retention"], place)
+    categorical, order, bad_value, protected = _model_properties(prop, custom, place, model_use)
     nested = tuple(_field(p, label, f"{where}.{prop.name}") for p in prop.properties or ())
     items = None
     if prop.items is not None:
@@ -384,7 +423,41 @@ def _field(prop: SchemaProperty, label: str, where: str) -> FieldSpec:
         default=custom.get("default"),
         properties=nested,
         items=items,
+        categorical=categorical,
+        category_order=order,
+        bad_value=bad_value,
+        protected=protected,
     )
+
+
+def _model_properties(
+    prop: SchemaProperty, custom: dict[str, Any], place: str, model_use: str
+) -> tuple[bool, tuple[Any, ...], Any, bool]:
+    """``categorical``, ``categoryOrder``, ``badValue`` and ``protectedAttribute``, checked."""
+    categorical = custom.get("categorical", False)
+    if not isinstance(categorical, bool):
+        raise ContractError(f"{place}: categorical must be true or false, got {categorical!r}")
+    order = custom.get("categoryOrder")
+    if order is not None:
+        if not isinstance(order, list) or len(order) < 2 or len(set(map(str, order))) != len(order):
+            raise ContractError(
+                f"{place}: categoryOrder must list at least two distinct categories, lowest "
+                f"risk order first, got {order!r}"
+            )
+        categorical = True
+    if categorical and model_use != "allowed":
+        raise ContractError(f"{place}: categorical applies to model features (modelUse allowed)")
+    if categorical and custom.get("monotone") is not None and order is None:
+        raise ContractError(
+            f"{place}: monotone on a categorical field needs categoryOrder (an order to follow)"
+        )
+    bad_value = custom.get("badValue")
+    if bad_value is not None and model_use != "target":
+        raise ContractError(f"{place}: badValue belongs on the target field (modelUse target)")
+    protected = custom.get("protectedAttribute", False)
+    if not isinstance(protected, bool):
+        raise ContractError(f"{place}: protectedAttribute must be true or false")
+    return bool(categorical), tuple(order or ()), bad_value, protected
 
 
 def _item(prop: SchemaProperty, label: str, where: str) -> FieldSpec:

@@ -98,7 +98,11 @@ def log_training(
     client = mlflow_client(settings)
     experiment_id = _experiment_id(client, settings)
     plan = result.plan
-    sample = result.split.evaluation[plan.features].head(5).astype("float64")
+    sample = (
+        result.split.evaluation[plan.features]
+        .head(5)
+        .astype({f: "float64" for f in plan.features if f not in plan.categorical})
+    )
     environment = _model_environment()
     versions: dict[str, str] = {}
     with mlflow.start_run(experiment_id=experiment_id) as run:
@@ -113,7 +117,7 @@ def log_training(
             result.params,
             contract=f"{plan.contract_id} {plan.contract_version}",
             data_fingerprint=result.fingerprint,
-            split=result.split.describe(plan.time),
+            split=result.split.describe(),
         )
         for kind, model in result.models.items():
             params[f"{kind}.calibration_slope"] = model.calibration.slope
@@ -137,7 +141,7 @@ def log_training(
                     signature=infer_signature(sample, model.predict_pd(sample)),
                     input_example=sample,
                     conda_env=environment,
-                    registered_model_name=MODEL_NAME if register else None,
+                    registered_model_name=plan.model_name if register else None,
                 )
             if register:
                 version = str(info.registered_model_version)
@@ -152,7 +156,7 @@ def log_training(
                     **{k: f"{float(v):.6g}" for k, v in evaluations[kind].metrics.items()},
                 }
                 for key, value in tags.items():
-                    client.set_model_version_tag(MODEL_NAME, version, key, value)
+                    client.set_model_version_tag(plan.model_name, version, key, value)
     return LoggedRun(run_id=run.info.run_id, versions=versions)
 
 
@@ -278,10 +282,20 @@ def _contract_gate(candidate: dict[str, str], gates: dict[str, Any], contract) -
 
 
 def _fairness_gate(candidate: dict[str, str], bounds: dict[str, Any]) -> GateResult:
+    """Gaps within bounds on every attribute; an attribute with nothing judged fails.
+
+    A gap is NaN when fewer than two groups were large enough to judge: that is "not enough
+    data to judge", never a pass; promoting such a version needs a person's sign-off outside
+    this gate (a larger evaluation, or a documented decision).
+    """
     limits = bounds.get("max_gap", {})
-    attributes = bounds.get("attributes", ["age_band", "sex", "language"])
-    over, judged, missing = [], 0, []
+    recorded = sorted(
+        {k.split(".")[1] for k in candidate if k.startswith("fairness.") and k.endswith("_gap")}
+    )
+    attributes = bounds.get("attributes") or recorded
+    over, judged, missing, unjudged = [], 0, [], []
     for attribute in attributes:
+        judged_here = 0
         for metric, limit in limits.items():
             name = f"fairness.{attribute}.{metric}_gap"
             if name not in candidate:
@@ -291,17 +305,28 @@ def _fairness_gate(candidate: dict[str, str], bounds: dict[str, Any]) -> GateRes
             if value is None:  # no two groups large enough to judge
                 continue
             judged += 1
+            judged_here += 1
             if value > float(limit):
                 over.append(f"{attribute} {metric} gap {value:.4f} above {limit}")
-    if missing:
+        if judged_here == 0 and not any(m.startswith(f"fairness.{attribute}.") for m in missing):
+            unjudged.append(attribute)
+    if missing or not attributes:
+        first = missing[0] if missing else "no protected attribute"
         return GateResult(
             "fairness",
             False,
-            f"no fairness figures recorded ({missing[0]}, ...): train with "
+            f"no fairness figures recorded ({first}, ...): train with "
             "protected attributes kept aside",
         )
     if over:
         return GateResult("fairness", False, "; ".join(over))
+    if unjudged:
+        return GateResult(
+            "fairness",
+            False,
+            f"not enough data to judge fairness on {', '.join(unjudged)} (fewer than two "
+            "groups large enough): a person must review the group tables and sign off",
+        )
     return GateResult("fairness", True, f"{judged} group gaps within bounds {dict(limits)}")
 
 

@@ -1,10 +1,14 @@
-"""Fairness of a PD model across groups it never sees (R14): age band, sex and home language.
+"""Fairness of a PD model across groups it never sees (R14).
 
-The protected attributes are kept apart from training data (``protected/attributes.parquet``
-and the birth date of a world) and joined here only, on the evaluation slice. Per group and
-attribute: approval rate at the policy's approval cut-off, default rate among the approved and
-AUC, computed with fairlearn's ``MetricFrame``; the gap is the largest difference between two
-groups large enough to judge (``min_group_size`` applications).
+The protected attributes are kept apart from training data and joined here only, on the
+evaluation slice: in a world, age band, sex and home language (``protected/attributes.parquet``
+and the birth date); in a user's snapshot, whatever its contract declares ``modelUse:
+protected`` or a ``--protected`` file holds. Per group and attribute: approval rate at the
+approval cut-off, default rate among the approved and AUC, computed with fairlearn's
+``MetricFrame``, with a 95 % Wilson interval on each rate so a small group's figure is read
+with its uncertainty. The gap is the largest difference between two groups large enough to
+judge (``min_group_size`` applications); an attribute with fewer than two such groups is
+"not enough data to judge", which no gate takes as a pass.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from models.evaluation import metrics as m
 from scoring.domain.errors import InvalidInputError
 
 ATTRIBUTES = ("age_band", "sex", "language")
+NOT_JUDGED = "not enough data to judge"
 # Lower bounds of the age bands, in whole years at the application day.
 AGE_BANDS = ((0, "under 25"), (25, "25-34"), (35, "35-49"), (50, "50-64"), (65, "65+"))
 MIN_GROUP_SIZE = 300
@@ -39,6 +44,14 @@ class FairnessReport:
     min_group_size: int
     by_group: dict[str, pd.DataFrame]
     gaps: dict[str, dict[str, float]]
+    basis: str = "the evaluation slice"
+
+    def unjudged(self) -> list[str]:
+        """Attributes on which no gap could be judged (fewer than two groups large enough)."""
+        return [a for a, g in self.gaps.items() if all(np.isnan(v) for v in g.values())]
+
+    def verdict(self, attribute: str) -> str:
+        return NOT_JUDGED if attribute in self.unjudged() else "judged"
 
     def metrics(self) -> dict[str, float]:
         """Flat ``fairness.<attribute>.<metric>_gap`` figures for MLflow and the registry."""
@@ -154,6 +167,16 @@ def _default_rate_approved(y_true, y_pred) -> float:
     return float(np.mean(np.asarray(y_true)[approved])) if approved.any() else np.nan
 
 
+def wilson_interval(successes: np.ndarray, trials: np.ndarray, z: float = 1.96):
+    """95 % Wilson score interval of a proportion (sound for small groups and rates near 0)."""
+    n = np.asarray(trials, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.asarray(successes, dtype=np.float64) / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
 def fairness_report(
     *,
     y: np.ndarray,
@@ -161,8 +184,13 @@ def fairness_report(
     groups: pd.DataFrame,
     approve_below: float,
     min_group_size: int = MIN_GROUP_SIZE,
+    attributes: tuple[str, ...] | None = None,
+    basis: str = "the evaluation slice",
 ) -> FairnessReport:
-    """Approval rate, default rate among approved and AUC per group, with the gaps."""
+    """Approval rate, default rate among approved and AUC per group, with the gaps.
+
+    ``attributes`` defaults to every column of ``groups``.
+    """
     from fairlearn.metrics import MetricFrame
 
     y = np.asarray(y, dtype=np.float64)
@@ -174,7 +202,7 @@ def fairness_report(
     approved = (pd_ < approve_below).astype(np.int64)
     by_group: dict[str, pd.DataFrame] = {}
     gaps: dict[str, dict[str, float]] = {}
-    for attribute in ATTRIBUTES:
+    for attribute in attributes or tuple(groups.columns):
         if attribute not in groups.columns:
             raise FairnessInputError(f"groups lack the protected attribute {attribute!r}")
         feature = groups[attribute].to_numpy()
@@ -198,6 +226,14 @@ def fairness_report(
         )
         table = frame.by_group.join(auc_frame.by_group)
         table["count"] = table["count"].astype(int)
+        approved_n = np.rint(table["approval_rate"] * table["count"])
+        table["approval_rate_low"], table["approval_rate_high"] = wilson_interval(
+            approved_n, table["count"]
+        )
+        bad_approved = np.rint(table["default_rate_approved"].fillna(0) * approved_n)
+        low, high = wilson_interval(bad_approved, approved_n)
+        table["default_rate_approved_low"] = np.where(approved_n > 0, low, np.nan)
+        table["default_rate_approved_high"] = np.where(approved_n > 0, high, np.nan)
         table["judged"] = table["count"] >= min_group_size
         by_group[attribute] = table.reset_index()
         judged = table[table["judged"]]
@@ -208,5 +244,9 @@ def fairness_report(
             for name in GAP_METRICS
         }
     return FairnessReport(
-        approve_below=approve_below, min_group_size=min_group_size, by_group=by_group, gaps=gaps
+        approve_below=approve_below,
+        min_group_size=min_group_size,
+        by_group=by_group,
+        gaps=gaps,
+        basis=basis,
     )

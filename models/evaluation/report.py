@@ -17,6 +17,7 @@ import pandas as pd
 
 from data_contracts.world_folder import TRUTH_FILE, read_frame
 from models.evaluation import metrics as m
+from models.evaluation.fairness import NOT_JUDGED
 from models.training.scoring_model import ScoringModel
 
 DEFAULT_CUTOFFS = (0.05, 0.10, 0.15, 0.20)
@@ -65,7 +66,7 @@ def shap_additivity(model: ScoringModel, features: pd.DataFrame) -> dict[str, fl
         explainer = shap.TreeExplainer(model.estimator)
         # SHAP's call API: ``shap_values`` warns on every LightGBM binary model that its
         # output shape changed, which the call API does not.
-        explanation = explainer(features[model.feature_names].to_numpy())
+        explanation = explainer(model.matrix(features))
         values = np.asarray(explanation.values)
         expected = float(np.ravel(explanation.base_values)[0])
         out["shap_raw_max_gap"] = float(np.max(np.abs(values.sum(axis=1) + expected - raw)))
@@ -183,13 +184,8 @@ def _plots(
     sample = evaluation.iloc[: min(SHAP_SAMPLE, len(evaluation))]
     _, contrib = model.explain(sample)
     plt.figure()
-    shap.summary_plot(
-        contrib.to_numpy(),
-        sample[model.feature_names],
-        show=False,
-        max_display=15,
-        plot_size=(7, 6),
-    )
+    encoded = pd.DataFrame(model.matrix(sample), columns=model.feature_names)
+    shap.summary_plot(contrib.to_numpy(), encoded, show=False, max_display=15, plot_size=(7, 6))
     plt.title(f"SHAP (calibrated log-odds): {model.kind}")
     plt.tight_layout()
     name = f"shap_summary_{model.kind}.png"
@@ -218,6 +214,7 @@ def write_report(
     context: dict[str, Any],
     recommended: str,
     fairness: dict | None = None,
+    cross_validation: Any = None,
 ) -> Path:
     """Write ``report.md`` with plots and ``metrics.json`` into ``run_dir``."""
     run_dir = Path(run_dir)
@@ -226,10 +223,15 @@ def write_report(
         _plots(model, evaluation, evaluations[kind], target, run_dir)
     fairness = fairness or {}
 
+    basis = (
+        "best mean AUC over the cross-validation folds"
+        if cross_validation is not None
+        else "highest evaluation AUC"
+    )
     lines = [f"# {title}", ""]
     for key, value in context.items():
         lines.append(f"- **{key}**: {value}")
-    lines += ["", f"Recommended candidate: **{recommended}** (highest evaluation AUC).", ""]
+    lines += ["", f"Recommended candidate: **{recommended}** ({basis}).", ""]
     headline = [
         "auc",
         "auc_ci_low",
@@ -249,7 +251,7 @@ def write_report(
         {kind: {k: ev.metrics.get(k, np.nan) for k in headline} for kind, ev in evaluations.items()}
     ).reset_index(names="metric")
     lines += [
-        "## Headline metrics (evaluation slice: newest applications)",
+        "## Headline metrics (the held-out evaluation slice)",
         "",
         _table(summary),
         "",
@@ -295,6 +297,7 @@ def write_report(
         ]
         for name, table in ev.segments.items():
             lines += [f"### By {name}", "", _table(table), ""]
+    lines += _cross_validation_section(cross_validation, recommended)
     lines += _fairness_section(fairness, run_dir)
     path = run_dir / "report.md"
     path.write_text("\n".join(lines))
@@ -302,6 +305,36 @@ def write_report(
         json.dumps({k: ev.metrics for k, ev in evaluations.items()}, indent=2)
     )
     return path
+
+
+def _cross_validation_section(cross_validation: Any, recommended: str) -> list[str]:
+    if cross_validation is None:
+        return []
+    from models.evaluation.baselines import BASELINES
+
+    summary = cross_validation.summary().reset_index(names="model")
+    best_baseline, baseline_auc = cross_validation.best(BASELINES)
+    candidate_auc = float(summary.set_index("model").loc[recommended, "auc_mean"])
+    candidate_ece = float(summary.set_index("model").loc[recommended, "ece_mean"])
+    baseline_ece = float(summary.set_index("model").loc[best_baseline, "ece_mean"])
+    verdict = "matches or beats" if candidate_auc >= baseline_auc else "falls SHORT of"
+    return [
+        "## Cross-validation beside plain baselines",
+        "",
+        f"Folds: {cross_validation.method}. Every fold fits the candidates exactly as this "
+        "run does and two plain baselines on the same rows: `logistic_onehot` (logistic "
+        "regression on one-hot categories and standardised numbers) and "
+        "`optbinning_scorecard` (optbinning's binning, categorical where the feature is, and "
+        "a logistic regression on WoE); neither has a calibration step. Mean and standard "
+        "deviation over folds:",
+        "",
+        _table(summary),
+        "",
+        f"The recommended candidate **{recommended}** (mean AUC {candidate_auc:.4f}, ECE "
+        f"{candidate_ece:.4f}) {verdict} the best baseline **{best_baseline}** (mean AUC "
+        f"{baseline_auc:.4f}, ECE {baseline_ece:.4f}).",
+        "",
+    ]
 
 
 def _fairness_section(fairness: dict, run_dir: Path) -> list[str]:
@@ -321,15 +354,19 @@ def _fairness_section(fairness: dict, run_dir: Path) -> list[str]:
     lines = [
         "## Fairness (R14)",
         "",
-        "Age band (from the birth date at the application day), sex and home language are "
-        "kept apart from training data and joined only here. Approval means PD below the "
-        f"policy cut-off {first.approve_below:g}. A gap is the largest difference between "
-        f"two groups of at least {first.min_group_size} applications (`judged`).",
+        "Protected attributes (in a world: age band from the birth date at the application "
+        "day, sex and home language; in a snapshot: the fields its contract keeps as "
+        "`modelUse: protected`) are kept apart from training data and joined only here. "
+        f"Approval means PD below {first.approve_below:g}. A gap is the largest difference "
+        f"between two groups of at least {first.min_group_size} applications (`judged`); "
+        "rates carry 95 % Wilson intervals (`_low`, `_high`). An attribute with fewer than "
+        f"two judged groups is **{NOT_JUDGED}**: no gate passes on it.",
         "",
     ]
     for kind, report in fairness.items():
-        lines += [f"### {kind}", ""]
+        lines += [f"### {kind}", "", f"Computed on {report.basis}.", ""]
         gaps = pd.DataFrame(report.gaps).T.reset_index(names="attribute")
+        gaps["verdict"] = [report.verdict(a) for a in gaps["attribute"]]
         lines += ["Gaps:", "", _table(gaps), ""]
         fig, axes = plt.subplots(1, len(report.by_group), figsize=(4 * len(report.by_group), 3.4))
         for ax, (attribute, table) in zip(

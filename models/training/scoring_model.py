@@ -159,6 +159,9 @@ class ScoringModel:
     estimator: Any
     version: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Categorical features and their categories in code order: value ``categories[f][i]``
+    # enters the estimator as the number ``i``; an unseen or missing value as NaN.
+    categories: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -180,6 +183,8 @@ class ScoringModel:
                     f"({', '.join(self.feature_names)}); got shape {features.shape}"
                 )
             return features if features.dtype == np.float64 else features.astype(np.float64)
+        if self.categories:
+            return self._encoded(features)
         if features.columns.tolist() == self.feature_names:
             values = features.to_numpy()
             if values.dtype == np.float64:
@@ -188,6 +193,33 @@ class ScoringModel:
         if missing:
             raise ModelInputError(f"features lack column(s) {', '.join(missing)}")
         return features.loc[:, self.feature_names].astype(np.float64).to_numpy()
+
+    def _encoded(self, features: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.feature_names if c not in features.columns]
+        if missing:
+            raise ModelInputError(f"features lack column(s) {', '.join(missing)}")
+        out = np.empty((len(features), len(self.feature_names)), dtype=np.float64)
+        for j, name in enumerate(self.feature_names):
+            column = features[name]
+            if name in self.categories:
+                text = column.astype(object).where(column.notna(), None)
+                codes = pd.Categorical(
+                    [None if v is None else str(v) for v in text],
+                    categories=self.categories[name],
+                ).codes
+                out[:, j] = np.where(codes < 0, np.nan, codes)
+            else:
+                try:
+                    out[:, j] = column.to_numpy(np.float64, na_value=np.nan)
+                except (TypeError, ValueError):
+                    raise ModelInputError(
+                        f"feature {name!r} must be numeric; got {column.dtype}"
+                    ) from None
+        return out
+
+    def matrix(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The features as the estimator sees them: float64, categories as their codes."""
+        return self._matrix(features)
 
     def _booster_options(self, X: np.ndarray) -> dict[str, int]:
         return {"num_threads": 1} if len(X) <= SINGLE_THREAD_ROWS else {}
@@ -258,6 +290,7 @@ class ScoringModel:
                         "intercept": self.calibration.intercept,
                     },
                     "metadata": self.metadata,
+                    "categories": self.categories,
                 },
                 indent=2,
                 default=str,
@@ -290,4 +323,5 @@ class ScoringModel:
             estimator=estimator,
             version=version if version is not None else spec.get("version"),
             metadata=spec.get("metadata", {}),
+            categories={k: list(v) for k, v in spec.get("categories", {}).items()},
         )

@@ -45,16 +45,45 @@ def train(
     register: Annotated[
         bool, typer.Option("--register/--no-register", help="Log and register in MLflow.")
     ] = True,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", min=20, help="Bootstrap resamples.")]
-    = 200,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=20, help="Bootstrap resamples.")
+    ] = 200,
     protected: Annotated[
         Path | None,
-        typer.Option("--protected", help="With --snapshot: key + age_band, sex, language "
-                     "kept aside for the fairness report (never model inputs)."),
+        typer.Option(
+            "--protected",
+            help="With --snapshot: the contract's key plus protected "
+            "attribute columns kept aside for the fairness report (never model "
+            "inputs); without a key, rows in the snapshot's order.",
+        ),
     ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model-name",
+            help="Registered model name (default: the contract's "
+            "modelName, or <contract id>-pd; installment-pd only for the product's "
+            "own training_snapshot contract).",
+        ),
+    ] = None,
+    cv_repeats: Annotated[
+        int | None,
+        typer.Option(
+            "--cv-repeats",
+            min=0,
+            help="Repeats of cross-validation beside plain "
+            "baselines (default 3 with --snapshot, 0 with --data; 0 turns it off).",
+        ),
+    ] = None,
+    cv_folds: Annotated[int, typer.Option("--cv-folds", min=2, help="Folds per repeat.")] = 5,
     fit_sample: Annotated[
-        float, typer.Option("--fit-sample", min=0.01, max=1.0,
-                            help="Fit on this share of the fit slice (learning curves).")
+        float,
+        typer.Option(
+            "--fit-sample",
+            min=0.01,
+            max=1.0,
+            help="Fit on this share of the fit slice (learning curves).",
+        ),
     ] = 1.0,
 ) -> None:
     """Validate a snapshot against its contract, fit the candidates, evaluate and register."""
@@ -86,8 +115,13 @@ def train(
         )
 
         started = time.perf_counter()
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, transient=False) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
             task = progress.add_task("loading", total=None)
 
             def step(message: str) -> None:
@@ -101,37 +135,87 @@ def train(
                 truth = read_truth(data)
                 groups = read_world_groups(data)
             else:
-                step(f"reading the snapshot {snapshot}")
-                frame = read_snapshot(snapshot)
+                step(f"reading the snapshot {snapshot} as its contract {contract} types it")
                 spec = load_contract(contract)
+                frame = read_snapshot(snapshot, spec)
                 truth = None
-                groups = read_groups(protected, spec.key_column) if protected else None
-            outcome = train_run(frame, spec, run_dir=out or default_run_dir(), truth=truth,
-                                groups=groups, register=register, bootstrap_resamples=bootstrap,
-                                fit_sample=fit_sample, progress=step)
+                groups = read_groups(protected, spec.optional_column("key")) if protected else None
+            repeats = cv_repeats if cv_repeats is not None else (3 if snapshot else 0)
+            outcome = train_run(
+                frame,
+                spec,
+                run_dir=out or default_run_dir(),
+                truth=truth,
+                groups=groups,
+                register=register,
+                bootstrap_resamples=bootstrap,
+                fit_sample=fit_sample,
+                model_name=model_name,
+                cv_repeats=repeats,
+                cv_folds=cv_folds,
+                progress=step,
+            )
     except _user_errors() as exc:
         _fail(str(exc))
         return
 
     from rich.table import Table
 
-    table = Table(title=f"Evaluation on {len(outcome.result.split.evaluation)} newest applications")
-    for column in ("candidate", "version", "AUC (95 % CI)", "KS", "Brier", "ECE", "ceiling AUC",
-                   "ECE vs truth", "largest fairness gaps (approval / DR approved / AUC)"):
-        table.add_column(column)
+    # Never squeezed to a narrow terminal's width: a cut table hides the figures that matter.
+    console = Console(width=max(console.width, 180))
+    split = outcome.result.split
+    table = Table(
+        title=f"Evaluation on {len(split.evaluation)} held-out applications ({split.method})"
+    )
+    for column in (
+        "candidate",
+        "version",
+        "AUC (95 % CI)",
+        "KS",
+        "Brier",
+        "ECE",
+        "ceiling AUC",
+        "ECE vs truth",
+        "largest fairness gaps (approval / DR approved / AUC)",
+    ):
+        table.add_column(column, overflow="fold")
     for kind, evaluation in outcome.evaluations.items():
         mt = evaluation.metrics
         table.add_row(
             kind + (" *" if kind == outcome.recommended else ""),
             outcome.versions.get(kind, "-"),
             f"{mt['auc']:.4f} ({mt['auc_ci_low']:.4f}-{mt['auc_ci_high']:.4f})",
-            f"{mt['ks']:.4f}", f"{mt['brier']:.4f}", f"{mt['ece']:.4f}",
+            f"{mt['ks']:.4f}",
+            f"{mt['brier']:.4f}",
+            f"{mt['ece']:.4f}",
             f"{mt['truth_ceiling_auc']:.4f}" if "truth_ceiling_auc" in mt else "-",
             f"{mt['truth_ece']:.4f}" if "truth_ece" in mt else "-",
             " / ".join(f"{v:.3f}" for v in outcome.fairness[kind].worst_gaps().values())
-            if kind in outcome.fairness else "-",
+            if kind in outcome.fairness
+            else "-",
         )
     console.print(table)
+    if outcome.cross_validation is not None:
+        cv = Table(title=f"Cross-validation: {outcome.cross_validation.method}")
+        for column in ("model", "kind", "folds", "AUC mean ± sd", "Brier mean", "ECE mean ± sd"):
+            cv.add_column(column, overflow="fold")
+        for name, row in outcome.cross_validation.summary().iterrows():
+            cv.add_row(
+                str(name) + (" *" if name == outcome.recommended else ""),
+                row["kind"],
+                str(row["folds"]),
+                f"{row['auc_mean']:.4f} ± {row['auc_sd']:.4f}",
+                f"{row['brier_mean']:.4f}",
+                f"{row['ece_mean']:.4f} ± {row['ece_sd']:.4f}",
+            )
+        console.print(cv)
+    for kind, report in outcome.fairness.items():
+        for attribute in report.unjudged():
+            console.print(
+                f"[yellow]fairness[/] {kind}, {attribute}: not enough data to judge "
+                f"(groups under {report.min_group_size} applications)",
+                highlight=False,
+            )
     console.print(f"report: {outcome.report}")
     if outcome.run_id:
         console.print(f"MLflow run {outcome.run_id}; registered versions {outcome.versions}")
@@ -195,8 +279,9 @@ def monitor(
     run_dir = out or settings.home / "monitoring" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         engine = create_engine_for(settings.database_url)
-        result, path = run_monitoring(engine=engine, since=start, run_dir=run_dir,
-                                      model_version=model, settings=settings)
+        result, path = run_monitoring(
+            engine=engine, since=start, run_dir=run_dir, model_version=model, settings=settings
+        )
     except _user_errors() as exc:
         _fail(str(exc))
         return

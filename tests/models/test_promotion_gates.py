@@ -13,6 +13,7 @@ from models_fake_contract import FakeContract, FieldSpec, fake_validate
 from models import registry
 from models.evaluation.fairness import protected_groups
 from models.training.run import train_run
+from models.training.train import ProtectedFeatureError
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def test_fairness_figures_are_recorded_with_the_version(champion, home):
     assert "## Fairness (R14)" in text and "By language" in text
 
 
-def test_a_model_trained_on_a_tenth_of_the_data_is_refused(
+def test_a_model_trained_on_a_sliver_of_the_data_is_refused(
     champion, snapshot, truth, groups, home, tmp_path
 ):
     weak = train_run(
@@ -73,33 +74,74 @@ def test_a_model_trained_on_a_tenth_of_the_data_is_refused(
         validate=fake_validate,
         settings=home,
         bootstrap_resamples=50,
-        fit_sample=0.1,
+        fit_sample=0.04,
     )
     with pytest.raises(registry.PromotionRefused, match="gate auc_vs_champion failed"):
         registry.promote(weak.versions["lightgbm"], settings=home)
     assert registry.champion_version(settings=home) == champion.versions["lightgbm"]
 
 
-def test_a_model_using_a_forbidden_field_is_refused(
-    champion, snapshot, truth, groups, home, tmp_path
-):
-    # A mistaken contract that lets sex in: training obeys it, promotion checks the real one.
+def test_a_careless_contract_cannot_let_sex_in(snapshot, truth, groups, home, tmp_path):
+    # Training refuses it whatever the contract says: the list is built in.
     careless = FakeContract(extra_fields=[FieldSpec("sex", "number")])
     with_sex = snapshot.assign(sex=(snapshot.index % 2).astype(float))
+    with pytest.raises(ProtectedFeatureError, match="'sex' reads as sex or gender"):
+        train_run(
+            with_sex,
+            careless,
+            run_dir=tmp_path / "sex",
+            truth=truth,
+            groups=groups,
+            validate=lambda s, c: fake_validate(s.drop(columns="sex"), c),
+            settings=home,
+            bootstrap_resamples=50,
+        )
+
+
+def test_a_model_using_a_field_the_real_contract_forbids_is_refused(
+    champion, snapshot, truth, groups, home, tmp_path
+):
+    # A mistaken contract that lets the region in: training obeys it, promotion checks the
+    # real one.
+    careless = FakeContract(extra_fields=[FieldSpec("region", "number")])
+    with_region = snapshot.assign(region=(snapshot.index % 5).astype(float))
     run = train_run(
-        with_sex,
+        with_region,
         careless,
-        run_dir=tmp_path / "sex",
+        run_dir=tmp_path / "region",
         truth=truth,
         groups=groups,
-        validate=lambda s, c: fake_validate(s.drop(columns="sex"), c),
+        validate=lambda s, c: fake_validate(s.drop(columns="region"), c),
         settings=home,
         bootstrap_resamples=50,
     )
     with pytest.raises(
-        registry.PromotionRefused, match=r"gate contract failed .*'sex'.*modelUse=forbidden"
+        registry.PromotionRefused, match=r"gate contract failed .*'region'.*modelUse=forbidden"
     ):
         registry.promote(run.versions["lightgbm"], settings=home)
+
+
+def test_a_fairness_gate_with_nothing_judged_does_not_pass():
+    tags = {
+        "auc": "0.8",
+        "ece": "0.01",
+        "contract_id": "t",
+        "explain_logit_max_gap": "0",
+        "fairness.foreign_worker.auc_gap": "nan",
+        "fairness.foreign_worker.approval_rate_gap": "nan",
+        "fairness.housing_tenure.auc_gap": "0.01",
+        "fairness.housing_tenure.approval_rate_gap": "0.02",
+    }
+    gates = {
+        "max_ece": 0.03,
+        "max_additivity_gap": 1e-6,
+        "contract_id": "t",
+        "fairness": {"max_gap": {"auc": 0.1, "approval_rate": 0.25}},
+    }
+    fairness = {r.gate: r for r in registry.evaluate_gates(tags, None, gates)}["fairness"]
+    assert not fairness.passed
+    assert "not enough data to judge fairness on foreign_worker" in fairness.detail
+    assert "sign off" in fairness.detail
 
 
 def test_a_version_without_fairness_figures_is_refused():

@@ -37,8 +37,9 @@ def test_plan_reads_features_and_monotone_directions_from_the_contract(snapshot)
 
 def test_missing_contract_feature_is_named(snapshot):
     with pytest.raises(TrainingDataError, match="bureau_score"):
-        train_candidates(snapshot.drop(columns="bureau_score"), FakeContract(),
-                         validate=fake_validate)
+        train_candidates(
+            snapshot.drop(columns="bureau_score"), FakeContract(), validate=fake_validate
+        )
 
 
 def test_failed_validation_stops_the_run(snapshot):
@@ -49,9 +50,15 @@ def test_failed_validation_stops_the_run(snapshot):
 
 def test_split_trains_on_older_and_evaluates_on_newer(trained):
     split = trained.split
-    assert split.fit.applied_at.max() <= split.calibration.applied_at.min()
-    assert split.calibration.applied_at.max() <= split.evaluation.applied_at.min()
+    assert split.train.applied_at.max() <= split.evaluation.applied_at.min()
     assert len(split.evaluation) == pytest.approx(0.25 * trained.params["rows"], abs=1)
+    assert split.describe()["method"].startswith("by time")
+
+
+def test_calibration_is_cross_fitted_and_the_model_sees_every_training_row(trained):
+    for model in trained.models.values():
+        note = model.metadata["calibration"]
+        assert note.startswith("cross-fitted") and f"all {len(trained.split.train)}" in note
 
 
 def test_booster_respects_contract_monotone_directions(trained):
