@@ -25,6 +25,10 @@ class Settings:
     # Decisions worked at once per API process (threads); the rest wait their turn. None:
     # chosen by what a decision waits on (``Runtime.decision_threads``).
     decision_threads: int | None = None
+    # Data-subject requests one client may send per hour, and that may name one person per
+    # day (GDPR Art. 12(5) manifestly excessive requests; guessing codes of strangers).
+    subject_requests_per_client_hour: int = 120
+    subject_requests_per_person_day: int = 10
 
     @property
     def secrets_dir(self) -> Path:
@@ -56,7 +60,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             or home / "secrets" / "identity-vault.key"
         ).resolve(),
         decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "auto")),
+        subject_requests_per_client_hour=_whole_number(
+            env, "INSTALLMENT_SUBJECT_REQUESTS_PER_CLIENT_HOUR", 120
+        ),
+        subject_requests_per_person_day=_whole_number(
+            env, "INSTALLMENT_SUBJECT_REQUESTS_PER_PERSON_DAY", 10
+        ),
     )
+
+
+def _whole_number(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise ValueError(f"{name} must be a whole number from 1 to 1000000, got {text!r}")
+    return int(text)
 
 
 def _decision_threads(text: str) -> int | None:

@@ -25,6 +25,7 @@ from scoring.domain.errors import (
     NotAuthenticatedError,
     NotFoundError,
     NotPermittedError,
+    RateLimitedError,
     UnavailableError,
     branch_of,
 )
@@ -47,6 +48,7 @@ STATUS_OF: dict[type[EngineError], int] = {
     NotPermittedError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    RateLimitedError: 429,
     UnavailableError: 503,
 }
 _HTTP_CODES = {
@@ -59,6 +61,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -120,6 +123,8 @@ def status_for(error: EngineError) -> int:
 async def _engine_error(_request: Request, exc: EngineError) -> JSONResponse:
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimitedError):
+        headers = {"Retry-After": str(exc.retry_after)}
     # Ids from the URL are echoed in messages; a client may have put a personal code there.
     message = _CODE_LIKE.sub("<redacted>", exc.message)
     return error_response(status, exc.code, message, field=exc.field, headers=headers)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from scoring.storage.payment_default_register import PaymentDefaultRegister
     from scoring.storage.retention_store import RetentionStore
     from scoring.storage.review_cases import ReviewCaseRepository
+    from scoring.storage.subject_proofs import SubjectChannelRegistry
     from scoring.storage.subject_records import SubjectRecords
     from scoring.storage.webhook_outbox import WebhookOutbox
 
@@ -358,6 +359,13 @@ class UnitOfWork:
         from scoring.storage.subject_records import SubjectRecords
 
         return SubjectRecords(self.session)
+
+    @property
+    def subject_channels(self) -> SubjectChannelRegistry:
+        """The identity channels of data-subject requests, in this transaction."""
+        from scoring.storage.subject_proofs import SubjectChannelRegistry
+
+        return SubjectChannelRegistry(self.session)
 
     @property
     def api_key_registry(self) -> ApiKeyRegistry:
