@@ -25,6 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from review_ui.password_policy import PasswordRefused, check_password
 from scoring.domain.errors import (
     ConflictError,
     EngineError,
@@ -42,7 +43,6 @@ from scoring.storage.write_turn import take_write_lock, write_turn
 ROLES = ("reviewer", "senior_reviewer", "auditor")
 MAX_FAILED_SIGN_INS = 5
 LOCK_OUT = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 12
 # Writing last_seen_at on every page view would serialise reviewers on SQLite for nothing.
 _TOUCH_INTERVAL = timedelta(minutes=1)
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
@@ -140,8 +140,7 @@ def add_user(
         )
     if role not in ROLES:
         raise InvalidAccount(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password, username=username)
     accounts = uow.accounts
     if accounts.user_id_named(username) is not None:
         raise UsernameTaken(f"an account named {username!r} exists already")
@@ -163,8 +162,7 @@ def set_password(
     *, uow: UnitOfWork, username: str, password: str, role: str | None = None
 ) -> Actor:
     """Give an existing account a new password (and role), unlock it and end its sessions."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password, username=username)
     if role is not None and role not in ROLES:
         raise InvalidAccount(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     accounts = uow.accounts
@@ -280,6 +278,13 @@ def _record(
         entity_id=username,
         details=details,
     )
+
+
+def _check_password(password: str, *, username: str) -> None:
+    try:
+        check_password(password, username=username)
+    except PasswordRefused as refusal:
+        raise InvalidAccount(str(refusal), field="password") from None
 
 
 def _verify(password_hash: str, password: str) -> bool:

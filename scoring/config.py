@@ -29,6 +29,9 @@ class Settings:
     # day (GDPR Art. 12(5) manifestly excessive requests; guessing codes of strangers).
     subject_requests_per_client_hour: int = 120
     subject_requests_per_person_day: int = 10
+    # Reverse proxies whose X-Forwarded-For names the client (addresses or networks);
+    # none by default: the client address is the connection's peer.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def secrets_dir(self) -> Path:
@@ -66,7 +69,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         subject_requests_per_person_day=_whole_number(
             env, "INSTALLMENT_SUBJECT_REQUESTS_PER_PERSON_DAY", 10
         ),
+        trusted_proxies=_networks(env.get("INSTALLMENT_TRUSTED_PROXIES", "")),
     )
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    import ipaddress
+
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(
+                "INSTALLMENT_TRUSTED_PROXIES must list IP addresses or networks separated by "
+                f"commas, e.g. 10.0.0.5,10.1.0.0/16; {part!r} is neither"
+            ) from None
+    return tuple(networks)
 
 
 def _whole_number(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:

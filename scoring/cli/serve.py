@@ -69,7 +69,13 @@ def serve(
         delivery = DeliveryWorker(uow_factory=runtime.unit_of_work, clock=runtime.clock).start()
         typer.echo("delivering webhook events in the background (--no-webhooks turns it off)")
     try:
-        server.run(create_server_app(runtime), host=host, port=port, reuse_port=reuse_port)
+        server.run(
+            create_server_app(runtime),
+            host=host,
+            port=port,
+            reuse_port=reuse_port,
+            trusted_proxies=settings.trusted_proxies,
+        )
     except server.ServerSocketError as error:
         raise fail(str(error)) from None
     finally:
