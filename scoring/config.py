@@ -32,6 +32,10 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For names the client (addresses or networks);
     # none by default: the client address is the connection's peer.
     trusted_proxies: tuple[str, ...] = ()
+    # Host names the server answers for (empty: any); see scoring.api.exposure.
+    allowed_hosts: tuple[str, ...] = ()
+    # Bearer token for /metrics and the API documentation (None: open).
+    operations_token: str | None = None
 
     @property
     def secrets_dir(self) -> Path:
@@ -70,7 +74,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env, "INSTALLMENT_SUBJECT_REQUESTS_PER_PERSON_DAY", 10
         ),
         trusted_proxies=_networks(env.get("INSTALLMENT_TRUSTED_PROXIES", "")),
+        allowed_hosts=tuple(
+            h.strip().lower()
+            for h in env.get("INSTALLMENT_ALLOWED_HOSTS", "").split(",")
+            if h.strip()
+        ),
+        operations_token=_operations_token(env.get("INSTALLMENT_OPERATIONS_TOKEN", "")),
     )
+
+
+def _operations_token(text: str) -> str | None:
+    token = text.strip()
+    if not token:
+        return None
+    if len(token) < 24:
+        raise ValueError("INSTALLMENT_OPERATIONS_TOKEN must hold at least 24 characters")
+    return token
 
 
 def _networks(text: str) -> tuple[str, ...]:
