@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from scoring.domain.errors import InvalidInputError
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -139,14 +141,39 @@ def get_settings() -> Settings:
     return load_settings()
 
 
+class KeyFileError(InvalidInputError, ValueError):
+    """A secret key file cannot be used: unreadable, too short, or open to other users."""
+
+    code = "key_file_error"
+
+
 def read_or_create_key(path: Path, *, nbytes: int = 32) -> bytes:
-    """Read a secret key file, creating it with owner-only permissions when absent."""
+    """Read a secret key file, creating it with owner-only permissions when absent.
+
+    A key file that other users may read or write is refused (the key is then no secret),
+    and so is one in a folder others may write (they could replace it).
+    """
     if path.exists():
-        key = bytes.fromhex(path.read_text().strip())
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise KeyFileError(
+                f"key file {path} is open to other users (mode {mode:04o}); "
+                f"restrict it with `chmod 600 {path}`"
+            )
+        folder_mode = path.parent.stat().st_mode & 0o777
+        if folder_mode & 0o022:
+            raise KeyFileError(
+                f"the folder of key file {path} may be written by other users "
+                f"(mode {folder_mode:04o}); restrict it with `chmod 700 {path.parent}`"
+            )
+        try:
+            key = bytes.fromhex(path.read_text().strip())
+        except ValueError:
+            raise KeyFileError(f"key file {path} does not hold a hexadecimal key") from None
         if len(key) < 16:
-            raise ValueError(f"key file {path} holds fewer than 16 bytes; replace it")
+            raise KeyFileError(f"key file {path} holds fewer than 16 bytes; replace it")
         return key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_bytes(nbytes)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -60,7 +60,14 @@ def serve(
         upgrade(settings.database_url)
     except StorageError as error:
         raise fail(str(error)) from None
-    runtime = build_runtime(settings=settings, bureau_url=bureau_url, bureau_transport=transport)
+    from scoring.config import KeyFileError
+
+    try:
+        runtime = build_runtime(
+            settings=settings, bureau_url=bureau_url, bureau_transport=transport
+        )
+    except KeyFileError as error:
+        raise fail(error.message) from None
     delivery = None
     if webhooks:
         from scoring.service.webhooks import DeliveryWorker

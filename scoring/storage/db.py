@@ -7,10 +7,11 @@ same behaviour from here: foreign keys enforced, real transactions, and a typed
 
 from __future__ import annotations
 
+import os
 import select
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -153,7 +154,7 @@ def create_engine_for(url: str) -> Engine:
         in_memory = in_memory_sqlite(database)
         if not in_memory:
             try:
-                Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+                _private_database_file(Path(database).expanduser().resolve())
             except OSError as error:
                 raise DatabaseUnavailable(
                     parsed, f"cannot create its folder ({error.strerror})"
@@ -187,6 +188,19 @@ def create_engine_for(url: str) -> Engine:
         event.listen(engine, "checkout", _drop_if_closed)
     event.listen(engine, "handle_error", _connection_error_translator(parsed))
     return engine
+
+
+def _private_database_file(path: Path) -> None:
+    """Create a new database's folder (0700) and empty file (0600) for its owner alone.
+
+    The file holds pseudonymised personal data and webhook secrets; SQLite gives its journal
+    and WAL files the database file's permissions. Existing files are left as they are.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        with suppress(FileExistsError):  # another process created it meanwhile
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _drop_if_closed(dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
