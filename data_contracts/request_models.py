@@ -89,6 +89,7 @@ def _field_info(spec: FieldSpec) -> Any:
         ("maximum", "le"),
         ("exclusiveMinimum", "gt"),
         ("exclusiveMaximum", "lt"),
+        ("multipleOf", "multiple_of"),
         ("minLength", "min_length"),
         ("maxLength", "max_length"),
         ("pattern", "pattern"),

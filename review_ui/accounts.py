@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NoReturn
@@ -24,6 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from review_ui.password_policy import PasswordRefused, check_password
 from scoring.domain.errors import (
     ConflictError,
     EngineError,
@@ -36,11 +38,11 @@ from scoring.storage.audit_log import AuditLog
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
 from scoring.storage.tables_web_sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT
+from scoring.storage.write_turn import take_write_lock, write_turn
 
 ROLES = ("reviewer", "senior_reviewer", "auditor")
 MAX_FAILED_SIGN_INS = 5
 LOCK_OUT = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 12
 # Writing last_seen_at on every page view would serialise reviewers on SQLite for nothing.
 _TOUCH_INTERVAL = timedelta(minutes=1)
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
@@ -58,6 +60,10 @@ ANONYMOUS = "anonymous"
 SIGN_IN_FORM = "(sign-in form)"
 
 _hasher = PasswordHasher()
+# Each argon2 hash takes 64 MiB for a tenth of a second: at most this many run at once per
+# process, so a burst of sign-ins waits its turn instead of exhausting memory.
+ARGON2_AT_ONCE = 2
+_ARGON2_SLOTS = threading.BoundedSemaphore(ARGON2_AT_ONCE)
 # Verified when the username is unknown, so a refusal takes as long either way.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -134,14 +140,13 @@ def add_user(
         )
     if role not in ROLES:
         raise InvalidAccount(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password, username=username)
     accounts = uow.accounts
     if accounts.user_id_named(username) is not None:
         raise UsernameTaken(f"an account named {username!r} exists already")
     user = accounts.add_user(
         username=username,
-        password_hash=_hasher.hash(password),
+        password_hash=_hash(password),
         role=role,
         training_completed_on=training_completed_on,
     )
@@ -157,15 +162,14 @@ def set_password(
     *, uow: UnitOfWork, username: str, password: str, role: str | None = None
 ) -> Actor:
     """Give an existing account a new password (and role), unlock it and end its sessions."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidAccount(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password, username=username)
     if role is not None and role not in ROLES:
         raise InvalidAccount(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     accounts = uow.accounts
     user = accounts.user_named(username)
     if user is None:
         raise InvalidAccount(f"no account is named {username!r}")
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hash(password)
     user.failed_logins = 0
     user.locked_until = None
     user.active = True
@@ -176,43 +180,60 @@ def set_password(
 
 
 def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> SignedIn:
-    """Check a password and open a session; five failures lock the account for 15 minutes."""
+    """Check a password and open a session; five failures lock the account for 15 minutes.
+
+    The password is checked with no transaction open; the writes that follow (the count
+    of failures or the session, and the audit entry) take the writer's turn with the
+    decisions on SQLite, on an account read again inside it, so a sign-in neither holds a
+    lock for the length of a hash nor fails with "database is locked" under decision load.
+    """
     accounts = uow.accounts
     username = username.strip().lower()
     user = accounts.user_named(username)
-    if user is None or not user.active:
-        _verify(_DUMMY_HASH, password)
-        _refuse(uow, username=username, now=now)
-    if user.locked_until is not None and user.locked_until > now:
-        _verify(_DUMMY_HASH, password)
-        _refuse(uow, username=username, now=now)
-    if not _verify(user.password_hash, password):
-        failed = user.failed_logins + 1
-        # Counted in the database, so parallel guesses cannot slip past the limit.
-        if failed >= MAX_FAILED_SIGN_INS:
-            accounts.lock_out(user.id, until=now + LOCK_OUT)
-        else:
-            accounts.count_failed_sign_in(user.id, failed)
-        _refuse(uow, username=username, now=now)
-    user.failed_logins = 0
-    user.locked_until = None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    # Sessions that can no longer be used are deleted here, so the table does not grow.
-    delete_expired_sessions(uow=uow, now=now)
-    token = secrets.token_urlsafe(32)
-    csrf_token = secrets.token_urlsafe(32)
-    accounts.add_session(
-        token_hash=_token_hash(token),
-        user_id=user.id,
-        csrf_token=csrf_token,
-        created_at=now,
-        expires_at=now + ABSOLUTE_TIMEOUT,
-    )
-    _record(
-        uow.audit_log, now=now, actor=_label(user.username), action="signed_in", username=username
-    )
-    return SignedIn(token=token, csrf_token=csrf_token, actor=_actor(user))
+    stored_hash = user.password_hash if user is not None else _DUMMY_HASH
+    uow.commit()  # ends the read; nothing is locked while the hash is checked
+    matches = _verify(stored_hash, password)
+    with write_turn(uow.session):
+        take_write_lock(uow.session)
+        user = accounts.user_named(username)
+        usable = user is not None and user.active and user.password_hash == stored_hash
+        if user is None or not usable:
+            _refuse(uow, username=username, now=now)
+        if user.locked_until is not None and user.locked_until > now:
+            _refuse(uow, username=username, now=now)
+        if not matches:
+            failed = user.failed_logins + 1
+            # Counted in the database, so parallel guesses cannot slip past the limit.
+            if failed >= MAX_FAILED_SIGN_INS:
+                accounts.lock_out(user.id, until=now + LOCK_OUT)
+            else:
+                accounts.count_failed_sign_in(user.id, failed)
+            _refuse(uow, username=username, now=now)
+        user.failed_logins = 0
+        user.locked_until = None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hash(password)
+        # Sessions that can no longer be used are deleted here, so the table does not grow.
+        delete_expired_sessions(uow=uow, now=now)
+        token = secrets.token_urlsafe(32)
+        csrf_token = secrets.token_urlsafe(32)
+        accounts.add_session(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            csrf_token=csrf_token,
+            created_at=now,
+            expires_at=now + ABSOLUTE_TIMEOUT,
+        )
+        _record(
+            uow.audit_log,
+            now=now,
+            actor=_label(user.username),
+            action="signed_in",
+            username=username,
+        )
+        signed = SignedIn(token=token, csrf_token=csrf_token, actor=_actor(user))
+        uow.commit()
+    return signed
 
 
 def _refuse(uow: UnitOfWork, *, username: str, now: datetime) -> NoReturn:
@@ -259,11 +280,24 @@ def _record(
     )
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def _check_password(password: str, *, username: str) -> None:
     try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+        check_password(password, username=username)
+    except PasswordRefused as refusal:
+        raise InvalidAccount(str(refusal), field="password") from None
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    with _ARGON2_SLOTS:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def _hash(password: str) -> str:
+    with _ARGON2_SLOTS:
+        return _hasher.hash(password)
 
 
 def active_session(*, uow: UnitOfWork, token: str, now: datetime) -> ActiveSession | None:

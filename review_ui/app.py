@@ -128,6 +128,7 @@ def create_review_app(
     )
     app.state.review_ui = ReviewUi(unit_of_work=unit_of_work, clock=clock)
     app.add_middleware(FormSizeLimit, max_bytes=MAX_FORM_BYTES)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
 
@@ -169,6 +170,51 @@ def cookie_path(request: Request) -> str:
 
 def cookie_secure(request: Request) -> bool:
     return (request.url.hostname or "") not in LOCAL_HOSTS
+
+
+# Pages load only the UI's own stylesheet and images and run no script at all; nobody may
+# frame them (clickjacking), and forms post only back to the UI.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+# Case pages hold personal data: no browser or proxy keeps a copy.
+NO_STORE = (b"cache-control", b"no-store")
+
+
+class SecurityHeaders:
+    """Add the security headers to every answer of the UI, and no-store to all but its
+    static files (a stylesheet may be cached)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith(f"{scope.get('root_path', '')}/static/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != b"cache-control" or static
+                ]
+                headers += SECURITY_HEADERS
+                if not static:
+                    headers.append(NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 class FormSizeLimit:

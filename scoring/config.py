@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from scoring.domain.errors import InvalidInputError
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -31,6 +33,17 @@ class Settings:
     decision_budget_s: float = 5.0
     db_statement_timeout_s: float = 30.0
     db_lock_timeout_s: float = 3.0
+    # Data-subject requests one client may send per hour, and that may name one person per
+    # day (GDPR Art. 12(5) manifestly excessive requests; guessing codes of strangers).
+    subject_requests_per_client_hour: int = 120
+    subject_requests_per_person_day: int = 10
+    # Reverse proxies whose X-Forwarded-For names the client (addresses or networks);
+    # none by default: the client address is the connection's peer.
+    trusted_proxies: tuple[str, ...] = ()
+    # Host names the server answers for (empty: any); see scoring.api.exposure.
+    allowed_hosts: tuple[str, ...] = ()
+    # Bearer token for /metrics and the API documentation (None: open).
+    operations_token: str | None = None
 
     @property
     def secrets_dir(self) -> Path:
@@ -65,6 +78,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         decision_budget_s=_seconds(env, "INSTALLMENT_DECISION_BUDGET_S", 5.0),
         db_statement_timeout_s=_seconds(env, "INSTALLMENT_DB_STATEMENT_TIMEOUT_S", 30.0),
         db_lock_timeout_s=_seconds(env, "INSTALLMENT_DB_LOCK_TIMEOUT_S", 3.0),
+        subject_requests_per_client_hour=_whole_number(
+            env, "INSTALLMENT_SUBJECT_REQUESTS_PER_CLIENT_HOUR", 120
+        ),
+        subject_requests_per_person_day=_whole_number(
+            env, "INSTALLMENT_SUBJECT_REQUESTS_PER_PERSON_DAY", 10
+        ),
+        trusted_proxies=_networks(env.get("INSTALLMENT_TRUSTED_PROXIES", "")),
+        allowed_hosts=tuple(
+            h.strip().lower()
+            for h in env.get("INSTALLMENT_ALLOWED_HOSTS", "").split(",")
+            if h.strip()
+        ),
+        operations_token=_operations_token(env.get("INSTALLMENT_OPERATIONS_TOKEN", "")),
     )
 
 
@@ -81,6 +107,41 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
             f"{name} must be a number of seconds above 0 and at most 3600, got {text!r}"
         )
     return seconds
+
+
+def _operations_token(text: str) -> str | None:
+    token = text.strip()
+    if not token:
+        return None
+    if len(token) < 24:
+        raise ValueError("INSTALLMENT_OPERATIONS_TOKEN must hold at least 24 characters")
+    return token
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    import ipaddress
+
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(
+                "INSTALLMENT_TRUSTED_PROXIES must list IP addresses or networks separated by "
+                f"commas, e.g. 10.0.0.5,10.1.0.0/16; {part!r} is neither"
+            ) from None
+    return tuple(networks)
+
+
+def _whole_number(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise ValueError(f"{name} must be a whole number from 1 to 1000000, got {text!r}")
+    return int(text)
 
 
 def _decision_threads(text: str) -> int | None:
@@ -104,14 +165,39 @@ def get_settings() -> Settings:
     return load_settings()
 
 
+class KeyFileError(InvalidInputError, ValueError):
+    """A secret key file cannot be used: unreadable, too short, or open to other users."""
+
+    code = "key_file_error"
+
+
 def read_or_create_key(path: Path, *, nbytes: int = 32) -> bytes:
-    """Read a secret key file, creating it with owner-only permissions when absent."""
+    """Read a secret key file, creating it with owner-only permissions when absent.
+
+    A key file that other users may read or write is refused (the key is then no secret),
+    and so is one in a folder others may write (they could replace it).
+    """
     if path.exists():
-        key = bytes.fromhex(path.read_text().strip())
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise KeyFileError(
+                f"key file {path} is open to other users (mode {mode:04o}); "
+                f"restrict it with `chmod 600 {path}`"
+            )
+        folder_mode = path.parent.stat().st_mode & 0o777
+        if folder_mode & 0o022:
+            raise KeyFileError(
+                f"the folder of key file {path} may be written by other users "
+                f"(mode {folder_mode:04o}); restrict it with `chmod 700 {path.parent}`"
+            )
+        try:
+            key = bytes.fromhex(path.read_text().strip())
+        except ValueError:
+            raise KeyFileError(f"key file {path} does not hold a hexadecimal key") from None
         if len(key) < 16:
-            raise ValueError(f"key file {path} holds fewer than 16 bytes; replace it")
+            raise KeyFileError(f"key file {path} holds fewer than 16 bytes; replace it")
         return key
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_bytes(nbytes)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -16,6 +16,7 @@ from scoring import __version__
 from scoring.api import routes_decisions, routes_reviews, routes_subjects
 from scoring.api.docs_pages import install_docs
 from scoring.api.errors import error_response, error_responses, install_error_handlers
+from scoring.api.exposure import ExposureGuard
 from scoring.api.metrics import ApiMetrics
 from scoring.api.openapi import install_openapi
 from scoring.api.schemas_operations import ReadinessPublic
@@ -81,6 +82,7 @@ def create_app(
     if runtime is not None:
         _attach(app, runtime)
     install_error_handlers(app)
+    app.add_middleware(ExposureGuard)
 
     @app.get("/healthz", tags=["operations"], summary="Process is alive")
     def healthz() -> dict[str, str]:

@@ -6,6 +6,7 @@ personal code is never echoed back (FastAPI's default 422 body would echo ``inpu
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scoring.domain.errors import (
@@ -25,6 +27,7 @@ from scoring.domain.errors import (
     NotAuthenticatedError,
     NotFoundError,
     NotPermittedError,
+    RateLimitedError,
     UnavailableError,
     branch_of,
 )
@@ -48,6 +51,7 @@ STATUS_OF: dict[type[EngineError], int] = {
     NotPermittedError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    RateLimitedError: 429,
     UnavailableError: 503,
 }
 _HTTP_CODES = {
@@ -60,6 +64,8 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
+    431: "headers_too_large",
     503: "unavailable",
 }
 
@@ -144,6 +150,8 @@ async def _engine_error(request: Request, exc: EngineError) -> JSONResponse:
             if metrics is not None:
                 metrics.database_failed(cause)
         logger.warning("%s on %s %s (%s)", exc.code, request.method, request.url.path, cause)
+    if isinstance(exc, RateLimitedError):
+        headers = {"Retry-After": str(exc.retry_after)}
     # Ids from the URL are echoed in messages; a client may have put a personal code there.
     message = _CODE_LIKE.sub("<redacted>", exc.message)
     return error_response(status, exc.code, message, field=exc.field, headers=headers)
@@ -196,10 +204,46 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(JsonBodyGuard)
+    app.add_middleware(HeaderLimits)
+
+
+MAX_HEADERS = 64
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class HeaderLimits:
+    """Refuse a request with more than ``max_count`` headers or ``max_bytes`` of them (431).
+
+    The server bounds each header line; this bounds how many there are and their sum, so no
+    request makes every layer below walk thousands of headers.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_count: int = MAX_HEADERS, max_bytes: int = MAX_HEADER_BYTES
+    ) -> None:
+        self.app = app
+        self.max_count = max_count
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            size = sum(len(name) + len(value) for name, value in headers)
+            if len(headers) > self.max_count or size > self.max_bytes:
+                refusal = error_response(
+                    431,
+                    "headers_too_large",
+                    f"send at most {self.max_count} headers of at most {self.max_bytes} bytes "
+                    "in all",
+                )
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class JsonBodyGuard:
-    """Refuse API bodies that are too large (413), not JSON (415) or nested too deeply (400).
+    """Refuse API bodies that are too large (413), not JSON (415), nested too deeply or
+    naming a field twice (400).
 
     The body is read here, at most ``max_bytes`` of it, whether or not a Content-Length
     was sent (a chunked body is counted as it arrives), and handed on to the route only
@@ -231,25 +275,44 @@ class JsonBodyGuard:
         length = headers.get(b"content-length")
         media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await self._too_large()(scope, receive, send)
+            await self._refuse(self._too_large(), scope, receive, send)
             return
         if media != b"application/json":
             refusal = error_response(
                 415, "unsupported_media_type", "send the body as Content-Type: application/json"
             )
-            await refusal(scope, receive, send)
+            await self._refuse(refusal, scope, receive, send)
             return
         body = await self._read_body(receive)
         if body is None:
-            await self._too_large()(scope, receive, send)
+            await self._refuse(self._too_large(), scope, receive, send)
             return
         if json_depth_exceeds(body, self.max_depth):
             refusal = error_response(
                 400, "json_too_deep", f"the JSON body is nested deeper than {self.max_depth} levels"
             )
-            await refusal(scope, receive, send)
+            await self._refuse(refusal, scope, receive, send)
+            return
+        duplicate = duplicate_json_key(body)
+        if duplicate is not None:
+            refusal = error_response(
+                400,
+                "duplicate_json_key",
+                f"the JSON body names the field {duplicate} more than once; send each field once",
+                field=duplicate,
+            )
+            await self._refuse(refusal, scope, receive, send)
             return
         await self.app(scope, _replaying(body, receive), send)
+
+    async def _refuse(
+        self, refusal: JSONResponse, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Answer ``refusal``, unless no route takes this method here: then 404 or 405."""
+        if _route_takes(scope):
+            await refusal(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
     def _too_large(self) -> JSONResponse:
         return error_response(
@@ -274,6 +337,15 @@ class JsonBodyGuard:
         return b"".join(parts)
 
 
+def _route_takes(scope: Scope) -> bool:
+    """Whether a route of the application takes this method at this path (checked on refusals
+    only, so a wrong method is answered 405 rather than refused for its body)."""
+    router = getattr(scope.get("app"), "router", None)
+    if router is None:
+        return True
+    return any(route.matches(scope)[0] is Match.FULL for route in router.routes)
+
+
 def _replaying(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that gives the buffered body once, then passes on (e.g. disconnects)."""
     sent = False
@@ -286,6 +358,35 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def duplicate_json_key(body: bytes) -> str | None:
+    """The first key an object of ``body`` names twice (which JSON parsers resolve silently
+    as "last one wins"), or None; text that is not JSON is left to the route to refuse.
+
+    The key is named with any personal code in it redacted.
+    """
+    try:
+        json.loads(body, object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKey as duplicate:
+        return _CODE_LIKE.sub("<redacted>", duplicate.key)[:100]
+    except (ValueError, RecursionError):
+        return None
+    return None
 
 
 def json_depth_exceeds(body: bytes, limit: int) -> bool:

@@ -9,6 +9,8 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 
 from data_contracts.requests import DecisionRequest
 from scoring.api.deps import (
@@ -24,9 +26,15 @@ from scoring.api.direct_route import DirectRoute, json_body
 from scoring.api.errors import error_responses
 from scoring.api.schemas_decisions import DecisionPublic
 from scoring.domain.budget import DecisionTimedOut
-from scoring.service.api_keys import DECISIONS_READ, AuthenticatedClient
+from scoring.service.api_keys import (
+    DECISIONS_READ,
+    DECISIONS_WRITE,
+    AuthenticatedClient,
+    authenticate,
+)
 from scoring.service.decisions import DecisionView, decide_application, get_decision
 from scoring.service.errors import ServiceError
+from scoring.service.runtime import Runtime
 from scoring.storage.db import UnitOfWork
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
@@ -118,15 +126,40 @@ async def _idempotency_key(request: Request) -> str | None:
     return request.headers.get("idempotency-key")
 
 
+_decision_body = json_body(DecisionRequest)
+
+
+def _known_key(runtime: Runtime, presented: str) -> None:
+    with runtime.sessions() as session:
+        client = authenticate(session=session, presented=presented, clock=runtime.clock)
+    client.require(DECISIONS_WRITE)
+
+
+async def _body_of_a_known_key(request: Request) -> DecisionRequest:
+    """The validated body; when it fails, the key is checked first (401/403 before 422).
+
+    A valid body goes on unchecked: the decision thread checks the key on its own connection,
+    which spares the common case a thread-pool hand-off. Only a refused body pays for it, so
+    that nobody without a valid key learns which fields the contract wants.
+    """
+    try:
+        return await _decision_body(request)  # type: ignore[return-value]
+    except RequestValidationError:
+        runtime = await get_runtime(request)
+        await run_in_threadpool(_known_key, runtime, await _presented_key(request))
+        raise
+
+
 class _DecisionRoute(DirectRoute):
     """``create_decision``'s parameters, each from the dependency it declares, found directly.
 
-    The key is read first, so a request without one is refused before its body is read.
+    The key is read first, so a request without one is refused before its body is read;
+    a body that fails validation is answered only once the key is known to be valid.
     """
 
     resolvers = {
         "presented": _presented_key,
-        "body": json_body(DecisionRequest),
+        "body": _body_of_a_known_key,
         "runtime": get_runtime,
         "uow": _unit_of_work,
         "request": _request,

@@ -1,8 +1,11 @@
 """``POST /v1/subjects/access|erasure|objection``: data-subject requests (GDPR Art. 15, 17, 21).
 
-The sales or self-service system sends them on the person's behalf. The personal code
-travels in the body (never in the URL, so it stays out of access logs) and is turned into
-the pseudonym at once; no answer ever repeats it.
+The sales or self-service system sends them on the person's behalf, with proof that one of
+its registered identity channels identified the person: a short-lived signed assertion
+(``scoring.service.subject_proof``; the flow in ``docs/data-subject-requests.md``). Without
+it the answer is 401 or 403 and nothing is read or changed. The personal code travels in
+the body (never in the URL, so it stays out of access logs) and is turned into the
+pseudonym at once; no answer ever repeats it.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from scoring.api.deps import RuntimeDep, SessionDep, require_scope
+from scoring.api.deps import RuntimeDep, require_scope
 from scoring.api.errors import error_responses
 from scoring.service import subject_requests
 from scoring.service.api_keys import AuthenticatedClient
+from scoring.service.runtime import Runtime
+from scoring.service.subject_proof import MAX_ASSERTION_CHARS, SubjectLimits
 
 SUBJECTS_WRITE = "subjects:write"
 
@@ -37,6 +42,37 @@ class SubjectRequest(BaseModel):
         description="Estonian personal identification code; checked, then pseudonymised.",
         json_schema_extra={"x-personal-data": True},
     )
+    identity_assertion: str | None = Field(
+        default=None,
+        max_length=MAX_ASSERTION_CHARS,
+        description=(
+            "A JWT signed (EdDSA or ES256) by one of this client's registered identity "
+            "channels: iss = channel id, aud = installment-decision-engine/subjects, sub = "
+            "the personal code, request = access|erasure|objection, identification_method, "
+            "iat, exp (at most 5 minutes later), jti (used once), optional representative. "
+            "Required: without it the answer is 401."
+        ),
+    )
+
+
+def _call(body: SubjectRequest, client: AuthenticatedClient, runtime: Runtime) -> dict[str, Any]:
+    """The keyword arguments every proven request's use case takes."""
+    settings = runtime.settings
+    return {
+        "sessions": runtime.sessions,
+        "client_id": client.client_id,
+        "assertion": body.identity_assertion,
+        "code": body.personal_code,
+        "pseudonym_key": runtime.pseudonym_key,
+        "limits": SubjectLimits(
+            per_client_hour=settings.subject_requests_per_client_hour,
+            per_person_day=settings.subject_requests_per_person_day,
+        ),
+        "now": runtime.clock(),
+    }
+
+
+_REFUSALS = (400, 401, 403, 413, 415, 422, 429, 503)
 
 
 class SubjectExportPublic(BaseModel):
@@ -90,22 +126,16 @@ class ObjectionPublic(BaseModel):
             "content": {"text/html": {"schema": {"type": "string"}}},
             "description": "The export as JSON, or as a readable page with format=html",
         },
-        **error_responses(400, 401, 403, 413, 415, 422, 503),
+        **error_responses(*_REFUSALS),
     },
 )
 def access(
     body: SubjectRequest,
     client: SubjectClientDep,
     runtime: RuntimeDep,
-    session: SessionDep,
     format: Annotated[Literal["json", "html"], Query(description="json or html")] = "json",
 ) -> Any:
-    export = subject_requests.export_subject(
-        session=session,
-        code=body.personal_code,
-        pseudonym_key=runtime.pseudonym_key,
-        now=runtime.clock(),
-    )
+    export = subject_requests.access_with_proof(**_call(body, client, runtime))
     if format == "html":
         return HTMLResponse(subject_requests.render_export_html(export))
     return JSONResponse(export)
@@ -115,17 +145,10 @@ def access(
     "/erasure",
     summary="Erase what no retention obligation holds (Art. 17); says what was kept and why",
     response_model=ErasurePublic,
-    responses=error_responses(400, 401, 403, 413, 415, 422, 503),
+    responses=error_responses(*_REFUSALS),
 )
-def erasure(
-    body: SubjectRequest, client: SubjectClientDep, runtime: RuntimeDep, session: SessionDep
-) -> ErasurePublic:
-    report = subject_requests.erase_subject(
-        session=session,
-        code=body.personal_code,
-        pseudonym_key=runtime.pseudonym_key,
-        now=runtime.clock(),
-    )
+def erasure(body: SubjectRequest, client: SubjectClientDep, runtime: RuntimeDep) -> ErasurePublic:
+    report = subject_requests.erasure_with_proof(**_call(body, client, runtime))
     return ErasurePublic(**report.as_dict())
 
 
@@ -133,15 +156,10 @@ def erasure(
     "/objection",
     summary="Object to profiling (Art. 21): later applications go to a human reviewer",
     response_model=ObjectionPublic,
-    responses=error_responses(400, 401, 403, 413, 415, 422, 503),
+    responses=error_responses(*_REFUSALS),
 )
 def objection(
-    body: SubjectRequest, client: SubjectClientDep, runtime: RuntimeDep, session: SessionDep
+    body: SubjectRequest, client: SubjectClientDep, runtime: RuntimeDep
 ) -> ObjectionPublic:
-    receipt = subject_requests.object_to_profiling(
-        session=session,
-        code=body.personal_code,
-        pseudonym_key=runtime.pseudonym_key,
-        now=runtime.clock(),
-    )
+    receipt = subject_requests.objection_with_proof(**_call(body, client, runtime))
     return ObjectionPublic(**receipt.as_dict())

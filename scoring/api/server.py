@@ -43,8 +43,36 @@ def listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket
     return sock
 
 
-def run(app: Any, *, host: str, port: int, reuse_port: bool = False) -> None:
-    """Serve ``app`` until interrupted: one uvicorn worker (uvloop, httptools), no access log."""
+def uvicorn_config(app: Any, *, host: str, port: int, trusted_proxies: tuple[str, ...] = ()) -> Any:
+    """uvicorn's configuration of one worker (uvloop, httptools), no access log.
+
+    The client address (which the sign-in throttle counts) is the peer's own, unless the
+    peer is one of ``trusted_proxies`` (addresses or networks): only then is its
+    ``X-Forwarded-For`` believed. uvicorn's default believes any peer on 127.0.0.1, so
+    anything running on the machine could claim to be any address.
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) or None,
+    )
+
+
+def run(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    reuse_port: bool = False,
+    trusted_proxies: tuple[str, ...] = (),
+) -> None:
+    """Serve ``app`` until interrupted (:func:`uvicorn_config`)."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -57,7 +85,7 @@ def run(app: Any, *, host: str, port: int, reuse_port: bool = False) -> None:
                     host, port, os.getpid(),
                 )  # fmt: skip
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
+    config = uvicorn_config(app, host=host, port=port, trusted_proxies=trusted_proxies)
     server = Server(config)
     if not reuse_port:
         server.run()

@@ -60,7 +60,14 @@ def serve(
         upgrade(settings.database_url)
     except StorageError as error:
         raise fail(str(error)) from None
-    runtime = build_runtime(settings=settings, bureau_url=bureau_url, bureau_transport=transport)
+    from scoring.config import KeyFileError
+
+    try:
+        runtime = build_runtime(
+            settings=settings, bureau_url=bureau_url, bureau_transport=transport
+        )
+    except KeyFileError as error:
+        raise fail(error.message) from None
     delivery = None
     if webhooks:
         from scoring.service.webhooks import DeliveryWorker
@@ -69,7 +76,13 @@ def serve(
         delivery = DeliveryWorker(uow_factory=runtime.unit_of_work, clock=runtime.clock).start()
         typer.echo("delivering webhook events in the background (--no-webhooks turns it off)")
     try:
-        server.run(create_server_app(runtime), host=host, port=port, reuse_port=reuse_port)
+        server.run(
+            create_server_app(runtime),
+            host=host,
+            port=port,
+            reuse_port=reuse_port,
+            trusted_proxies=settings.trusted_proxies,
+        )
     except server.ServerSocketError as error:
         raise fail(str(error)) from None
     finally:

@@ -1,7 +1,10 @@
-"""``installment subject export|erase|object``: data-subject requests (GDPR Art. 15, 17, 21).
+"""``installment subject ...``: data-subject requests (GDPR Art. 15, 17, 21) and channels.
 
 The personal code is read from standard input, never from an argument, so it stays out
-of shell history and process lists.
+of shell history and process lists. An operator who answers a request here has identified
+the person themselves and says how (``--identified-by``); the audit log records it with
+the operator's login name. ``subject channel add|revoke|list`` registers the identity
+channels whose signed assertions prove a person's identity to the API.
 """
 
 from __future__ import annotations
@@ -41,7 +44,43 @@ def _read_code(code_stdin: bool) -> str:
     return code
 
 
-def _subject_call(action, code: str, database_url: str | None):  # type: ignore[no-untyped-def]
+IDENTIFICATION_METHODS = (
+    "smart-id", "mobile-id", "id-card", "eidas", "bank-link", "identity-document-in-person",
+)  # fmt: skip
+IdentifiedByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--identified-by",
+        help="How you identified the person (required): " + ", ".join(IDENTIFICATION_METHODS),
+    ),
+]
+NoteOption = Annotated[
+    str | None,
+    typer.Option("--note", help="What else the audit log should keep, e.g. the request's ref."),
+]
+
+
+def _requester(identified_by: str | None, note: str | None):  # type: ignore[no-untyped-def]
+    import getpass
+
+    from scoring.domain.identity_proof import IdentificationMethod
+    from scoring.service.subject_proof import operator_requester
+
+    if identified_by is None:
+        raise fail(
+            "say how you identified the person with --identified-by "
+            f"({', '.join(IDENTIFICATION_METHODS)}); a request is answered only for them"
+        )
+    try:
+        method = IdentificationMethod(identified_by)
+    except ValueError:
+        raise fail(f"--identified-by must be one of {', '.join(IDENTIFICATION_METHODS)}") from None
+    if note is not None and len(note) > 200:
+        raise fail("--note may hold at most 200 characters")
+    return operator_requester(operator=getpass.getuser(), method=method, note=note)
+
+
+def _subject_call(action, code: str, database_url: str | None, requester):  # type: ignore[no-untyped-def]
     from scoring.config import get_settings, read_or_create_key
     from scoring.service.subject_requests import InvalidSubjectRequest
     from scoring.storage.db import StorageError
@@ -51,7 +90,13 @@ def _subject_call(action, code: str, database_url: str | None):  # type: ignore[
         engine, sessions = migrated_sessions(database_url)
         try:
             with sessions() as session:
-                return action(session=session, code=code, pseudonym_key=key, now=datetime.now(UTC))
+                return action(
+                    session=session,
+                    code=code,
+                    pseudonym_key=key,
+                    now=datetime.now(UTC),
+                    requester=requester,
+                )
         finally:
             engine.dispose()
     except InvalidSubjectRequest as error:
@@ -69,6 +114,8 @@ def subject_export(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
     ] = None,
+    identified_by: IdentifiedByOption = None,
+    note: NoteOption = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Export everything held about the person (Art. 15) as JSON or a readable HTML page."""
@@ -78,8 +125,9 @@ def subject_export(
 
     if output_format.lower() not in ("json", "html"):
         raise fail(f"--format must be json or html, not {output_format!r}")
+    requester = _requester(identified_by, note)
     code = _read_code(code_stdin)
-    export = _subject_call(export_subject, code, database_url)
+    export = _subject_call(export_subject, code, database_url, requester)
     text = (
         render_export_html(export)
         if output_format.lower() == "html"
@@ -94,12 +142,16 @@ def subject_export(
 
 @subject_app.command("erase")
 def subject_erase(
-    code_stdin: CodeStdinOption = False, database_url: DatabaseUrlOption = None
+    code_stdin: CodeStdinOption = False,
+    identified_by: IdentifiedByOption = None,
+    note: NoteOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Erase the person's data where no retention obligation forbids it (Art. 17)."""
     from scoring.service.subject_requests import erase_subject
 
-    report = _subject_call(erase_subject, _read_code(code_stdin), database_url)
+    requester = _requester(identified_by, note)
+    report = _subject_call(erase_subject, _read_code(code_stdin), database_url, requester)
     if not report.held_data:
         typer.echo("no data is held about this person; nothing to erase")
         return
@@ -112,13 +164,90 @@ def subject_erase(
 
 @subject_app.command("object")
 def subject_object(
-    code_stdin: CodeStdinOption = False, database_url: DatabaseUrlOption = None
+    code_stdin: CodeStdinOption = False,
+    identified_by: IdentifiedByOption = None,
+    note: NoteOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Record an objection to profiling (Art. 21): later applications go to human review."""
     from scoring.service.subject_requests import object_to_profiling
 
-    receipt = _subject_call(object_to_profiling, _read_code(code_stdin), database_url)
+    requester = _requester(identified_by, note)
+    receipt = _subject_call(object_to_profiling, _read_code(code_stdin), database_url, requester)
     state = "was already recorded" if receipt.already_recorded else "recorded"
     typer.echo(
         f"objection to profiling {state} ({receipt.objected_at.isoformat()}): {receipt.effect}"
     )
+
+
+channel_app = typer.Typer(
+    help="Identity channels whose signed assertions prove a person's identity to the API.",
+    no_args_is_help=True,
+)
+subject_app.add_typer(channel_app, name="channel")
+
+
+def _channel_call(call, database_url: str | None):  # type: ignore[no-untyped-def]
+    from scoring.cli.common import migrated_unit_of_work
+    from scoring.domain.errors import EngineError
+
+    try:
+        uow = migrated_unit_of_work(database_url)
+        try:
+            return call(uow)
+        finally:
+            uow.engine.dispose()
+    except EngineError as error:
+        raise fail(error.message) from None
+
+
+@channel_app.command("add")
+def channel_add(
+    channel: Annotated[str, typer.Argument(help="Channel id, e.g. selfservice-smartid.")],
+    client: Annotated[str, typer.Option(help="The API client whose channel it is.")],
+    public_key: Annotated[
+        Path, typer.Option(help="PEM file of the channel's Ed25519 or P-256 public key.")
+    ],
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Register a channel's public key: its assertions then prove identity for that client."""
+    from scoring.service.subject_proof import register_channel
+
+    try:
+        pem = public_key.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        raise fail(f"cannot read {public_key}: {type(error).__name__}") from None
+    view = _channel_call(
+        lambda uow: register_channel(uow=uow, channel_id=channel, client_id=client,
+                                     public_key_pem=pem, now=datetime.now(UTC)),
+        database_url,
+    )  # fmt: skip
+    typer.echo(f"channel {view.id} of client {view.client_id} registered ({view.algorithm})")
+
+
+@channel_app.command("revoke")
+def channel_revoke(
+    channel: Annotated[str, typer.Argument(help="Channel id.")],
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Stop accepting a channel's assertions at once."""
+    from scoring.service.subject_proof import revoke_channel
+
+    view = _channel_call(
+        lambda uow: revoke_channel(uow=uow, channel_id=channel, now=datetime.now(UTC)),
+        database_url,
+    )
+    typer.echo(f"channel {view.id} revoked ({view.revoked_at:%Y-%m-%d %H:%M} UTC)")
+
+
+@channel_app.command("list")
+def channel_list(database_url: DatabaseUrlOption = None) -> None:
+    """The registered channels, their clients and algorithms."""
+    from scoring.service.subject_proof import list_channels
+
+    views = _channel_call(lambda uow: list_channels(uow=uow), database_url)
+    if not views:
+        typer.echo("no identity channels are registered")
+    for view in views:
+        state = f"revoked {view.revoked_at:%Y-%m-%d}" if view.revoked_at else "active"
+        typer.echo(f"{view.id}\tclient {view.client_id}\t{view.algorithm}\t{state}")

@@ -15,6 +15,7 @@ response (an HTTP status, an error page) is chosen by branch alone::
     ├── NotPermittedError             the person or client may not do this      (403)
     ├── NotFoundError                 no such thing is visible to the caller    (404)
     ├── ConflictError                 the thing is not in a state for this      (409)
+    ├── RateLimitedError              too many requests; retry after a while    (429)
     └── UnavailableError              a dependency or resource is not there     (503)
 
 Each area keeps its own base class and names under the root, so ``except StorageError``
@@ -95,6 +96,16 @@ class ConflictError(EngineError):
     code = "conflict"
 
 
+class RateLimitedError(EngineError):
+    """Too many requests of one kind in a window; ``retry_after`` says when to try again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str = "", *, retry_after: int = 60, field: str | None = None):
+        super().__init__(message, field=field)
+        self.retry_after = max(1, retry_after)
+
+
 class UnavailableError(EngineError):
     """A dependency (database, bureau, model) or a resource is not there; retry later."""
 
@@ -107,6 +118,7 @@ BRANCHES: tuple[type[EngineError], ...] = (
     NotPermittedError,
     NotFoundError,
     ConflictError,
+    RateLimitedError,
     UnavailableError,
 )
 

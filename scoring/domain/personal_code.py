@@ -72,6 +72,14 @@ def parse(text: str) -> PersonalCode:
     return PersonalCode(value=text, birth_date=born)
 
 
+_CANDIDATES = re.compile(r"(?=([1-8][0-9]{10}))")
+
+
+def contains_code(text: str) -> bool:
+    """True when ``text`` holds a valid personal code anywhere (e.g. inside an identifier)."""
+    return any(is_valid(match.group(1)) for match in _CANDIDATES.finditer(text))
+
+
 def is_valid(text: str) -> bool:
     """True when ``text`` is a valid personal code."""
     try:

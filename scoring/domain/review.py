@@ -13,6 +13,7 @@ Time is always passed in: nothing here reads a clock.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -239,12 +240,17 @@ def check_new_terms(
         raise InvalidInput(
             f"a term of {new_terms.term_months} months is not offered; choose one of {allowed}"
         )
-    limit = policy.product_limit(product_category)
-    if new_terms.amount_eur <= 0 or (limit is not None and new_terms.amount_eur > limit):
+    amount = new_terms.amount_eur
+    if not math.isfinite(amount) or abs(amount * 100 - round(amount * 100)) > 1e-6:
         raise InvalidInput(
-            f"the amount must be above 0 and at most the product limit of {limit:.0f} EUR"
+            "the amount must be a number of euros with at most two decimals, e.g. 1499.90"
+        )
+    limit = policy.product_limit(product_category)
+    if amount < 0.01 or (limit is not None and amount > limit):
+        raise InvalidInput(
+            f"the amount must be at least 0.01 and at most the product limit of {limit:.0f} EUR"
             if limit is not None
-            else "the amount must be above 0"
+            else "the amount must be at least 0.01 EUR"
         )
     return new_terms
 

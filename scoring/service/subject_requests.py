@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from scoring.domain.errors import InvalidInputError
+from scoring.domain.identity_proof import SubjectRequestKind
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.domain.pseudonym import pseudonymise
 from scoring.service import audit
@@ -35,20 +36,23 @@ from scoring.service.subject_export import (
     invoice_kept_until,
     render_export_html,
 )
+from scoring.service.subject_proof import Requester, SubjectLimits, prove
 from scoring.storage import tables as t
 from scoring.storage.retention_store import RetentionStore
 from scoring.storage.subject_records import SubjectRecords
 
-ACTOR_PREFIX = "data-subject-request"
-
 __all__ = [
-    "ACTOR_PREFIX",
     "EXPORT_FORMAT",
     "SOURCES",
     "ErasureReport",
     "InvalidSubjectRequest",
     "KeptRecords",
     "ObjectionReceipt",
+    "Requester",
+    "SubjectLimits",
+    "access_with_proof",
+    "erasure_with_proof",
+    "objection_with_proof",
     "application_kept_until",
     "erase_held_records",
     "erase_subject",
@@ -121,16 +125,22 @@ def pseudonym_of(code: str, *, pseudonym_key: bytes) -> str:
 
 
 def _audit(
-    session: Session, *, at: datetime, action: str, pseudonym: str, details: dict[str, Any]
+    session: Session,
+    *,
+    at: datetime,
+    action: str,
+    pseudonym: str,
+    requester: Requester,
+    details: dict[str, Any],
 ) -> None:
     audit.append(
         session=session,
         at=at,
-        actor=ACTOR_PREFIX,
+        actor=requester.actor,
         action=action,
         entity_type="data_subject",
         entity_id=pseudonym,
-        details=details,
+        details={**details, "identity": dict(requester.evidence)},
     )
 
 
@@ -138,7 +148,7 @@ def _audit(
 
 
 def export_subject(
-    *, session: Session, code: str, pseudonym_key: bytes, now: datetime
+    *, session: Session, code: str, pseudonym_key: bytes, now: datetime, requester: Requester
 ) -> dict[str, Any]:
     """Everything held about the person, with sources and retention dates; audited."""
     pseudonym = pseudonym_of(code, pseudonym_key=pseudonym_key)
@@ -151,6 +161,7 @@ def export_subject(
             at=now,
             action="subject.access",
             pseudonym=pseudonym,
+            requester=requester,
             details={"held_data": customer is not None},
         )
     return export
@@ -160,7 +171,7 @@ def export_subject(
 
 
 def erase_subject(
-    *, session: Session, code: str, pseudonym_key: bytes, now: datetime
+    *, session: Session, code: str, pseudonym_key: bytes, now: datetime, requester: Requester
 ) -> ErasureReport:
     """Remove what no retention obligation holds; say what was kept and why; audited."""
     pseudonym = pseudonym_of(code, pseudonym_key=pseudonym_key)
@@ -172,6 +183,7 @@ def erase_subject(
             received_at=now, held_data=customer is not None, erased=erased, kept=kept
         )
         _audit(session, at=now, action="subject.erasure", pseudonym=pseudonym,
+               requester=requester,
                details={"erased": erased, "kept": [asdict(k) for k in kept]})  # fmt: skip
     return report
 
@@ -313,7 +325,7 @@ def _erase_invoices(
 
 
 def object_to_profiling(
-    *, session: Session, code: str, pseudonym_key: bytes, now: datetime
+    *, session: Session, code: str, pseudonym_key: bytes, now: datetime, requester: Requester
 ) -> ObjectionReceipt:
     """Record the objection so that every later application goes to human review; audited."""
     pseudonym = pseudonym_of(code, pseudonym_key=pseudonym_key)
@@ -331,5 +343,92 @@ def object_to_profiling(
         )
         records.flush()
         _audit(session, at=now, action="subject.objection", pseudonym=pseudonym,
-               details={"already_recorded": already})  # fmt: skip
+               requester=requester, details={"already_recorded": already})  # fmt: skip
     return receipt
+
+
+# -- requests of a client, with the person's identity proven (the API) -----------------------
+
+
+def _proven(
+    request: SubjectRequestKind,
+    *,
+    sessions: sessionmaker[Session],
+    client_id: str,
+    assertion: str | None,
+    code: str,
+    pseudonym_key: bytes,
+    limits: SubjectLimits,
+    now: datetime,
+) -> Requester:
+    pseudonym = pseudonym_of(code, pseudonym_key=pseudonym_key)
+    return prove(
+        sessions=sessions,
+        client_id=client_id,
+        assertion=assertion,
+        personal_code=code,
+        pseudonym=pseudonym,
+        request=request,
+        limits=limits,
+        now=now,
+    )
+
+
+def access_with_proof(
+    *,
+    sessions: sessionmaker[Session],
+    client_id: str,
+    assertion: str | None,
+    code: str,
+    pseudonym_key: bytes,
+    limits: SubjectLimits,
+    now: datetime,
+) -> dict[str, Any]:
+    """:func:`export_subject` for a client whose channel proved the person's identity."""
+    requester = _proven(SubjectRequestKind.ACCESS, sessions=sessions, client_id=client_id,
+                        assertion=assertion, code=code, pseudonym_key=pseudonym_key,
+                        limits=limits, now=now)  # fmt: skip
+    with sessions() as session:
+        return export_subject(
+            session=session, code=code, pseudonym_key=pseudonym_key, now=now, requester=requester
+        )
+
+
+def erasure_with_proof(
+    *,
+    sessions: sessionmaker[Session],
+    client_id: str,
+    assertion: str | None,
+    code: str,
+    pseudonym_key: bytes,
+    limits: SubjectLimits,
+    now: datetime,
+) -> ErasureReport:
+    """:func:`erase_subject` for a client whose channel proved the person's identity."""
+    requester = _proven(SubjectRequestKind.ERASURE, sessions=sessions, client_id=client_id,
+                        assertion=assertion, code=code, pseudonym_key=pseudonym_key,
+                        limits=limits, now=now)  # fmt: skip
+    with sessions() as session:
+        return erase_subject(
+            session=session, code=code, pseudonym_key=pseudonym_key, now=now, requester=requester
+        )
+
+
+def objection_with_proof(
+    *,
+    sessions: sessionmaker[Session],
+    client_id: str,
+    assertion: str | None,
+    code: str,
+    pseudonym_key: bytes,
+    limits: SubjectLimits,
+    now: datetime,
+) -> ObjectionReceipt:
+    """:func:`object_to_profiling` for a client whose channel proved the person's identity."""
+    requester = _proven(SubjectRequestKind.OBJECTION, sessions=sessions, client_id=client_id,
+                        assertion=assertion, code=code, pseudonym_key=pseudonym_key,
+                        limits=limits, now=now)  # fmt: skip
+    with sessions() as session:
+        return object_to_profiling(
+            session=session, code=code, pseudonym_key=pseudonym_key, now=now, requester=requester
+        )

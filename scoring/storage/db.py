@@ -7,10 +7,11 @@ same behaviour from here: foreign keys enforced, real transactions, and a typed
 
 from __future__ import annotations
 
+import os
 import select
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from scoring.storage.payment_default_register import PaymentDefaultRegister
     from scoring.storage.retention_store import RetentionStore
     from scoring.storage.review_cases import ReviewCaseRepository
+    from scoring.storage.subject_proofs import SubjectChannelRegistry
     from scoring.storage.subject_records import SubjectRecords
     from scoring.storage.webhook_outbox import WebhookOutbox
 
@@ -180,7 +182,7 @@ def create_engine_for(
         in_memory = in_memory_sqlite(database)
         if not in_memory:
             try:
-                Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+                _private_database_file(Path(database).expanduser().resolve())
             except OSError as error:
                 raise DatabaseUnavailable(
                     parsed, f"cannot create its folder ({error.strerror})"
@@ -238,6 +240,19 @@ def _milliseconds(seconds: float) -> int:
     if not seconds > 0:
         raise ValueError("database timeouts must be positive numbers of seconds")
     return max(1, round(seconds * 1000))
+
+
+def _private_database_file(path: Path) -> None:
+    """Create a new database's folder (0700) and empty file (0600) for its owner alone.
+
+    The file holds pseudonymised personal data and webhook secrets; SQLite gives its journal
+    and WAL files the database file's permissions. Existing files are left as they are.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        with suppress(FileExistsError):  # another process created it meanwhile
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _drop_if_closed(dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
@@ -410,6 +425,13 @@ class UnitOfWork:
         from scoring.storage.subject_records import SubjectRecords
 
         return SubjectRecords(self.session)
+
+    @property
+    def subject_channels(self) -> SubjectChannelRegistry:
+        """The identity channels of data-subject requests, in this transaction."""
+        from scoring.storage.subject_proofs import SubjectChannelRegistry
+
+        return SubjectChannelRegistry(self.session)
 
     @property
     def api_key_registry(self) -> ApiKeyRegistry:

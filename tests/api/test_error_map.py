@@ -17,6 +17,7 @@ from scoring.domain.errors import (
     NotAuthenticatedError,
     NotFoundError,
     NotPermittedError,
+    RateLimitedError,
     UnavailableError,
     branch_of,
 )
@@ -27,6 +28,7 @@ ERROR_MODULES = (
     "data_contracts.world_folder",
     "models.evaluation.fairness",
     "scoring.features.catalogue",
+    "scoring.domain.identity_proof",
     "models.monitoring.drift",
     "models.monitoring.run",
     "models.registry",
@@ -108,6 +110,7 @@ def test_every_branch_and_the_root_has_a_status():
         NotPermittedError: 403,
         NotFoundError: 404,
         ConflictError: 409,
+        RateLimitedError: 429,
         UnavailableError: 503,
     }
 

@@ -79,7 +79,9 @@ def test_a_wrong_type_is_refused(purchase, loc, kind):
 @pytest.mark.parametrize(
     ("purchase", "kind"),
     [
-        ({"amount_eur": 0}, "greater_than"),
+        ({"amount_eur": 0}, "greater_than_equal"),
+        ({"amount_eur": 0.001}, "multiple_of"),
+        ({"amount_eur": 12.345}, "multiple_of"),
         ({"amount_eur": 50000.01}, "less_than_equal"),
         ({"term_months": 2}, "greater_than_equal"),
         ({"term_months": 61}, "less_than_equal"),
@@ -145,7 +147,8 @@ def test_the_openapi_document_shows_the_contract_fields_and_bounds():
         "application_id", "personal_code", "purchase", "channel",
     }  # fmt: skip
     purchase = schemas["DecisionRequestPurchase"]["properties"]
-    assert purchase["amount_eur"]["exclusiveMinimum"] == 0
+    assert purchase["amount_eur"]["minimum"] == 0.01
+    assert purchase["amount_eur"]["multipleOf"] == 0.01
     assert purchase["amount_eur"]["maximum"] == 50000
     assert (purchase["term_months"]["minimum"], purchase["term_months"]["maximum"]) == (3, 60)
     assert purchase["product_category"]["enum"] == [

@@ -23,6 +23,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "home"
     key_file = tmp_path / "vault.key"
     key_file.write_text(VAULT_KEY.hex())
+    key_file.chmod(0o600)
     monkeypatch.setenv("INSTALLMENT_HOME", str(home))
     monkeypatch.setenv("INSTALLMENT_IDENTITY_VAULT_KEY_FILE", str(key_file))
     monkeypatch.delenv("INSTALLMENT_DATABASE_URL", raising=False)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from scoring.domain.pseudonym import pseudonymise
 from scoring.service import decision_log
+from scoring.service.subject_proof import Requester
 from scoring.storage import tables as t
 from scoring.storage.db import session_factory
 from scoring.storage.ingest import HISTORY_CLIENT_ID
@@ -22,6 +23,10 @@ from scoring.storage.ingest import HISTORY_CLIENT_ID
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 
 PSEUDONYM_KEY = bytes(range(32))
+# An operator who identified the person by ID card: what the use cases record as the requester.
+REQUESTER = Requester(
+    actor="operator:dpo", evidence={"channel": "operator", "identification_method": "id-card"}
+)
 CODE = "38001085718"  # valid: born 1980-01-08
 OTHER_CODE = "49403136526"
 

@@ -15,7 +15,7 @@ from scoring.service.subject_requests import erase_subject, export_subject, rend
 from scoring.storage import tables as t
 from scoring.storage.ingest import WorldFailedValidation, ingest_world
 
-from .conftest import PSEUDONYM_KEY
+from .conftest import PSEUDONYM_KEY, REQUESTER
 
 # Validation runs before the database is touched: one backend shows it.
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -132,7 +132,8 @@ def test_after_ingest_decisions_requests_and_a_sweep_no_clear_code_is_stored_or_
         )
     for action in (export_subject, object_to_profiling, erase_subject):
         with sessions() as session:
-            result = action(session=session, code=codes[0], pseudonym_key=PSEUDONYM_KEY, now=now)
+            result = action(session=session, code=codes[0], pseudonym_key=PSEUDONYM_KEY, now=now,
+                            requester=REQUESTER)  # fmt: skip
             if action is export_subject:
                 page = render_export_html(result)
     run_sweep(sessions=sessions, as_of=date(2045, 1, 1))

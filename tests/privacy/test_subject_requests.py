@@ -19,7 +19,7 @@ from scoring.service.subject_requests import (
 from scoring.storage import tables as t
 from scoring.storage.tables_payment_defaults import IdentityVaultEntry
 
-from .conftest import CODE, OTHER_CODE, PSEUDONYM_KEY, count
+from .conftest import CODE, OTHER_CODE, PSEUDONYM_KEY, REQUESTER, count
 
 NOW = datetime(2030, 6, 15, 9, 0, tzinfo=UTC)
 PSEUDONYM = pseudonymise(CODE, key=PSEUDONYM_KEY)
@@ -27,7 +27,9 @@ PSEUDONYM = pseudonymise(CODE, key=PSEUDONYM_KEY)
 
 def call(action, sessions, code=CODE):
     with sessions() as session:
-        return action(session=session, code=code, pseudonym_key=PSEUDONYM_KEY, now=NOW)
+        return action(
+            session=session, code=code, pseudonym_key=PSEUDONYM_KEY, now=NOW, requester=REQUESTER
+        )
 
 
 def trail(sessions):
@@ -78,7 +80,9 @@ def test_the_export_holds_data_decisions_explanations_reviews_sources_and_retent
     assert "Creditinfo" in export["sources"]["bureau_reports"]
     assert "7 years" in export["retention_rules"]["accounting_P7Y_after_financial_year"]
     assert CODE not in str(export) and PSEUDONYM not in str(export)
-    assert trail(sessions) == [("subject.access", {"held_data": True})]
+    assert trail(sessions) == [
+        ("subject.access", {"held_data": True, "identity": dict(REQUESTER.evidence)})
+    ]
 
 
 def test_the_export_page_is_readable_and_escapes_what_it_shows(sessions, person):

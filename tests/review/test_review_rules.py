@@ -200,6 +200,15 @@ def test_new_terms_come_only_with_terms_changed_and_must_fit_the_policy(policy):
     with pytest.raises(InvalidInput, match="only with terms_changed"):
         check(ReviewOutcome.UPHELD, NewTerms(1500, 24))
 
+    assert check(ReviewOutcome.TERMS_CHANGED, NewTerms(0.01, 24)) == NewTerms(0.01, 24)
+    assert check(ReviewOutcome.TERMS_CHANGED, NewTerms(1499.9, 24)) == NewTerms(1499.9, 24)
+    for amount in (float("nan"), float("inf"), 0.001, 12.345):
+        with pytest.raises(InvalidInput, match="at most two decimals"):
+            check(ReviewOutcome.TERMS_CHANGED, NewTerms(amount, 24))
+    for amount in (0.0, -5.0):
+        with pytest.raises(InvalidInput, match="at least 0.01"):
+            check(ReviewOutcome.TERMS_CHANGED, NewTerms(amount, 24))
+
 
 def test_what_a_review_outcome_means_for_the_decision():
     assert resulting_outcome(ReviewOutcome.UPHELD, original_outcome="decline") == "decline"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from privacy.identity_channels import new_channel
 
 from scoring.domain import personal_code
 
@@ -79,9 +80,18 @@ def test_a_full_flow_logs_and_answers_no_personal_code(api, auth, runtime, caplo
         ]
     for method, path, body, status in refused:
         assert send(method, path, json=body).status_code == status, (method, path)
+    channel = new_channel(runtime.engine, "sales-smartid", "sales", now=runtime.clock.now)
+
+    def proven(code: str, kind: str) -> dict[str, str]:
+        assertion = channel.assertion(code, kind, now=runtime.clock.now)
+        return {"personal_code": code, "identity_assertion": assertion}
+
+    # A refused proof: another person's code in the assertion.
+    wrong_person = {**proven(CODES[1], "access"), "personal_code": CODES[0]}
+    assert send("POST", "/v1/subjects/access", json=wrong_person).status_code == 403
     for kind in ("access", "objection", "erasure"):
-        assert send("POST", f"/v1/subjects/{kind}", json={"personal_code": CODES[0]}).is_success
-    html = send("POST", "/v1/subjects/access?format=html", json={"personal_code": CODES[1]})
+        assert send("POST", f"/v1/subjects/{kind}", json=proven(CODES[0], kind)).is_success
+    html = send("POST", "/v1/subjects/access?format=html", json=proven(CODES[1], "access"))
     assert html.status_code == 200
 
     secrets = [*CODES, WRONG_CHECK_DIGIT]

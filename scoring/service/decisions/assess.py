@@ -151,6 +151,13 @@ def assess(
         outcome = decide(application=facts, features={}, assessment=None, policy=policy)
         return Assessment(outcome, {}, None, None, None, None, None, scored=False)
 
+    if facts.age_years < policy.minimum_age_years:
+        # A minor cannot take credit: the age rule declines before the bureau is asked about
+        # them, and no model looks at them (data minimisation, GDPR Art. 5(1)(c)).
+        arrears = _history_without_bureau(history, applied_at)
+        outcome = decide(application=facts, features=arrears, assessment=None, policy=policy)
+        return Assessment(outcome, dict(arrears), None, None, None, None, None, scored=False)
+
     champion = models.champion()
     challenger = models.challenger()
     report, failure = None, None

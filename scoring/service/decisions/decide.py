@@ -226,6 +226,16 @@ def prepare_decision(
         raise InvalidApplication(
             "Idempotency-Key must hold 1 to 255 characters", field="Idempotency-Key"
         )
+    # Client identifiers are stored in clear, in the hash-chained log too, where an erasure
+    # cannot reach them: a personal code must never be one.
+    for field, identifier in (("application_id", request.application_id),
+                              ("Idempotency-Key", idempotency_key)):  # fmt: skip
+        if identifier is not None and personal_code.contains_code(identifier):
+            raise InvalidApplication(
+                f"{field} holds a personal identification code; use an identifier of your own "
+                "that names no person",
+                field=field,
+            )
 
     # Two reads, each its own snapshot: the check, then the history in one statement.
     with work.reads():
@@ -250,6 +260,10 @@ def prepare_decision(
         budget.check("scoring the application")
 
     applied_at = clock()
+    if code.birth_date > applied_at.date():
+        raise InvalidApplication(
+            "personal identification code holds a birth date in the future", field="personal_code"
+        )
     purchase = request.purchase
     facts = ApplicationFacts(
         amount_eur=float(purchase.amount_eur),
