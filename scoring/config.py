@@ -25,6 +25,9 @@ class Settings:
     # Decisions worked at once per API process (threads); the rest wait their turn. None:
     # chosen by what a decision waits on (``Runtime.decision_threads``).
     decision_threads: int | None = None
+    # Where the sales system reaches this API (``https://engine.example``); follow URLs in
+    # answers start with it. None: the address the request came to.
+    public_url: str | None = None
 
     @property
     def secrets_dir(self) -> Path:
@@ -56,6 +59,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             or home / "secrets" / "identity-vault.key"
         ).resolve(),
         decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "auto")),
+        public_url=(env.get("INSTALLMENT_PUBLIC_URL") or "").rstrip("/") or None,
     )
 
 
