@@ -180,3 +180,47 @@ def _terms(amount: float, months: int):
     from scoring.domain.review import NewTerms
 
     return NewTerms(amount, months)
+
+
+def test_audit_replays_a_persons_decision_and_verifies_the_supersede_links(life, codes):
+    from scoring.service import decision_log
+    from scoring.storage.tables import Decision, ReviewCase
+
+    life.model(REFERRING)
+    answer = life.apply(codes())
+    review_id = answer["review"]["review_id"]
+    decided = decide(life, review_id, "declined")
+    replacement = decided.resulting_decision_id
+    with life.uow() as uow:
+        result = decision_log.replay(
+            session=uow.session, decision_id=replacement, models=life.runtime.models
+        )
+        assert result.matches and result.made_by_person, result.differences
+        assert (result.stored_outcome, result.replayed_outcome) == ("decline", "decline")
+        # The automated refer it replaced still replays with its model.
+        assert decision_log.replay(
+            session=uow.session, decision_id=answer["decision_id"], models=life.runtime.models
+        ).matches
+        assert decision_log.verify(session=uow.session) == []
+
+    # A justification changed after the fact, or a link bent to another decision, is found.
+    with life.uow() as uow:
+        uow.session.execute(
+            update(ReviewCase).where(ReviewCase.id == review_id).values(justification="Changed.")
+        )
+    with life.uow() as uow:
+        result = decision_log.replay(
+            session=uow.session, decision_id=replacement, models=life.runtime.models
+        )
+    assert not result.matches and "justification" in "; ".join(result.differences)
+
+    other = life.apply(codes())
+    with life.uow() as uow:
+        uow.session.execute(
+            update(Decision)
+            .where(Decision.id == replacement)
+            .values(supersedes_decision_id=other["decision_id"])
+        )
+    with life.uow() as uow:
+        breaks = decision_log.verify(session=uow.session)
+    assert any("supersedes_decision_id" in b.problem for b in breaks), breaks
