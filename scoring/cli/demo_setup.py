@@ -348,6 +348,10 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
             '"purchase": {"amount_eur": 1500, "term_months": 12, '
             '"product_category": "electronics"}, "channel": "web"}\''
         )
+        console.print("")
+        console.print("Watch review outcomes arrive as the sales system would (another terminal):")
+        console.print(f"  installment webhooks listen --client {DEMO_CLIENT} --port 8799")
+        console.print("  installment webhooks deliver")
         console.print("Stop with Ctrl-C.")
         uvicorn.run(create_server_app(), host="127.0.0.1", port=API_PORT, log_level="warning")
     return state
