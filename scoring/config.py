@@ -44,6 +44,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     # Bearer token for /metrics and the API documentation (None: open).
     operations_token: str | None = None
+    # Where the sales system reaches this API (``https://engine.example``); follow URLs in
+    # answers start with it. None: the address the request came to.
+    public_url: str | None = None
 
     @property
     def secrets_dir(self) -> Path:
@@ -91,6 +94,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             if h.strip()
         ),
         operations_token=_operations_token(env.get("INSTALLMENT_OPERATIONS_TOKEN", "")),
+        public_url=(env.get("INSTALLMENT_PUBLIC_URL") or "").rstrip("/") or None,
     )
 
 

@@ -107,7 +107,7 @@ async def create_decision(
             seconds=time.perf_counter() - started,
             challenger_disagrees=view.challenger_disagrees,
         )
-    return _answer(view, request=request, status_code=status, location=True)
+    return _answer(view, status_code=status, location=True, base_url=_base_url(request))
 
 
 async def _presented_key(request: Request) -> str:
@@ -191,15 +191,21 @@ router.add_api_route(
 def read_decision(
     decision_id: str, client: ReaderDep, uow: UnitOfWorkDep, request: Request
 ) -> Response:
-    """The stored decision; 404 when it is unknown or belongs to another client."""
+    """The stored decision with its state, its review and what replaced it; 404 when it is
+    unknown or belongs to another client."""
     view = get_decision(uow=uow, client=client, decision_id=decision_id)
-    return _answer(view, request=request, status_code=200, location=False)
+    return _answer(view, status_code=200, location=False, base_url=_base_url(request))
 
 
-def _answer(view: DecisionView, *, request: Request, status_code: int, location: bool) -> Response:
+def _base_url(request: Request) -> str:
+    """Where the client reaches this API: the configured public URL, else the request's."""
+    configured = getattr(request.app.state.runtime.settings, "public_url", None)
+    return configured or str(request.base_url)
+
+
+def _answer(view: DecisionView, *, status_code: int, location: bool, base_url: str) -> Response:
     # Validated once here and serialised by pydantic, as FastAPI would for ``response_model``,
     # but without FastAPI validating the model a second time in another thread-pool hop.
-    base_url = str(request.base_url)
     body = DecisionPublic.from_view(view, base_url=base_url).model_dump_json()
     headers = {"Location": f"/v1/decisions/{view.decision_id}"} if location else None
     return Response(body, status_code=status_code, media_type="application/json", headers=headers)

@@ -170,3 +170,51 @@ def read_review(
             else None
         ),
     )
+
+
+class StatementCreate(BaseModel):
+    """What the customer wants the person deciding to know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statement: str = Field(
+        max_length=MAX_STATEMENT_CHARS,
+        description="The customer's point of view or new facts, in their words (not empty).",
+    )
+
+
+class StatementAdded(BaseModel):
+    review_id: str
+    decision_id: str
+    status: str
+    due_on: date
+
+
+@router.post(
+    "/reviews/{review_id}/statement",
+    response_model=StatementAdded,
+    status_code=201,
+    summary="Add the customer's statement to a review case that is still open",
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+)
+def add_statement(
+    review_id: str,
+    body: StatementCreate,
+    client: WriterDep,
+    runtime: RuntimeDep,
+    uow: UnitOfWorkDep,
+) -> StatementAdded:
+    """The statement is kept with the case for the reviewer; 409 once the case is resolved."""
+    view = reviews.add_statement(
+        uow=uow,
+        review_id=review_id,
+        client=client.client_id,
+        statement=body.statement,
+        clock=runtime.clock,
+    )
+    return StatementAdded(
+        review_id=view.id,
+        decision_id=view.decision_id,
+        status=view.status.value,
+        due_on=view.due_on,
+    )

@@ -3,13 +3,14 @@ contract's ``DecisionRequest``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
-from urllib.parse import urljoin
 
 from pydantic import BaseModel, Field
 
 from scoring.domain.decision import Outcome
+from scoring.domain.lifecycle import DecisionState
+from scoring.domain.review import CaseKind, CaseStatus
 from scoring.service.decisions import DecisionView
 
 
@@ -59,6 +60,34 @@ class LetterPublic(BaseModel):
     en: str
 
 
+class NoticePublic(BaseModel):
+    """What the sales system shows the customer with every answer (AI Act Art. 26(11))."""
+
+    et: str
+    en: str
+
+
+class ReviewLinkPublic(BaseModel):
+    """The review case the decision belongs to, and where to follow it."""
+
+    review_id: str
+    kind: CaseKind
+    status: CaseStatus
+    due_on: date = Field(description="The last day (Estonian calendar) to answer the customer.")
+    url: str = Field(description="Absolute URL of the review: GET it to follow the case.")
+    statement_url: str | None = Field(
+        description="Absolute URL where the customer's statement is added while the case is open."
+    )
+
+
+class SupersedingDecisionPublic(BaseModel):
+    """The decision a person made in place of this one."""
+
+    decision_id: str
+    outcome: Literal["approve", "decline"]
+    decided_at: datetime
+
+
 class DecisionPublic(BaseModel):
     """An instalment decision as the sales system sees it."""
 
@@ -81,15 +110,35 @@ class DecisionPublic(BaseModel):
     decided_at: datetime
     contest: ContestPublic | None
     letter: LetterPublic | None = Field(
-        description="The customer letter for a decline or refer, in Estonian and English."
+        description="The customer letter for a decline, refer or pending review, in Estonian "
+        "and English; a person's decision has its letter on its review."
+    )
+    state: DecisionState = Field(
+        description="awaiting_person (a review case decides it), decided, under_review "
+        "(contested) or superseded (a person decided in its place)."
+    )
+    review: ReviewLinkPublic | None = Field(
+        description="The review case this decision belongs to, if any."
+    )
+    superseded_by: SupersedingDecisionPublic | None
+    supersedes: str | None = Field(
+        description="The decision this one replaced, when a person made it."
+    )
+    notice: NoticePublic = Field(
+        description="The notice shown to the customer with every answer: whether the assessment "
+        "was automated, the data it used, and how to ask for a person."
     )
 
     @classmethod
     def from_view(cls, view: DecisionView, *, base_url: str) -> DecisionPublic:
-        """The answer for ``view``; follow URLs made absolute on ``base_url``."""
         fields = {name: getattr(view, name) for name in cls.model_fields}
-        if fields["contest"] is not None:
-            contest = dict(fields["contest"])
-            contest["url"] = urljoin(base_url, contest["url"])
-            fields["contest"] = contest
+        base = base_url.rstrip("/")
+        if view.review is not None:
+            review = dict(view.review)
+            review["url"] = base + review["url"]
+            if review["statement_url"]:
+                review["statement_url"] = base + review["statement_url"]
+            fields["review"] = review
+        if view.contest is not None:
+            fields["contest"] = {**view.contest, "url": base + view.contest["url"]}
         return cls.model_validate(fields)

@@ -63,6 +63,11 @@ def replay(decision_id: Annotated[str, typer.Argument(help="The decision to reco
     finally:
         engine.dispose()
     typer.echo(f"decision {result.decision_id}")
+    if result.made_by_person:
+        typer.echo(
+            "  made by a person: checked against its review case, the decision it replaced "
+            "and its log entry"
+        )
     typer.echo(f"  model version {result.model_version}, policy {result.policy_version}")
     typer.echo(f"  outcome      stored {result.stored_outcome}, replayed {result.replayed_outcome}")
     typer.echo(

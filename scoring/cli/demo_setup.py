@@ -573,6 +573,12 @@ def print_summary(
     # soft_wrap: a long path stays on one line, so the command pastes as it is.
     console.print(f"  bash {script} PERSONAL_CODE", soft_wrap=True, highlight=False)
     console.print("")
+    console.print("Watch review outcomes arrive as the sales system would (another terminal):")
+    console.print(
+        f"  .venv/bin/installment webhooks listen --client {DEMO_CLIENT} --port 8799",
+        soft_wrap=True, highlight=False,
+    )  # fmt: skip
+    console.print("")
 
 
 # The script's text, with @API@ and @KEY_FILE@ filled in for this demo.

@@ -102,3 +102,73 @@ def deliver(
         )
     except KeyboardInterrupt:
         typer.echo("stopped")
+
+
+@webhooks_app.command("listen")
+def listen(
+    client: Annotated[str, typer.Option("--client", help="API client id or name.")],
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Local port.")] = 8799,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """A small local receiver: registers itself for the client and prints each event it gets.
+
+    For trying the product: it shows a review opening and its outcome arriving, as the
+    sales system's endpoint would receive them (signature verified). Ctrl-C stops it.
+    """
+    import json
+    from datetime import UTC, datetime
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from scoring.service.errors import ServiceError
+    from scoring.service.webhooks import SIGNATURE_HEADER, add_subscription, verify_signature
+    from scoring.storage.db import StorageError
+
+    url = f"http://127.0.0.1:{port}/installment-events"
+    try:
+        server = HTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
+    except OSError as error:
+        raise fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+    try:
+        created = add_subscription(
+            uow=_unit_of_work_factory(database_url)(), client=client, url=url
+        )
+    except (ServiceError, StorageError) as error:
+        server.server_close()
+        raise fail(str(error)) from None
+    secret = created.secret
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            signed = verify_signature(
+                secret=secret,
+                header=self.headers.get(SIGNATURE_HEADER) or "",
+                body=body,
+                now=datetime.now(UTC),
+            )
+            self.send_response(204 if signed else 401)
+            self.end_headers()
+            if not signed:
+                typer.echo("refused an event whose signature does not verify")
+                return
+            event = json.loads(body)
+            data = event.get("data", {})
+            outcome = data.get("resulting_outcome") or data.get("outcome") or "-"
+            typer.echo(
+                f"{event.get('type')}: review {data.get('review_id')} ({data.get('kind')}) "
+                f"{data.get('status')}, decision {data.get('decision_id')}, outcome {outcome}, "
+                f"due {data.get('due_on')}"
+            )
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server.RequestHandlerClass = Handler
+    typer.echo(f"listening on {url} for client {created.subscription.client_id} (Ctrl-C stops)")
+    typer.echo("events are posted by the API's delivery worker or `installment webhooks deliver`")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+    finally:
+        server.server_close()

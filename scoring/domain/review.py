@@ -1,4 +1,4 @@
-"""Review cases of contested decisions (GDPR Art. 22(3), Art. 12(3)-(4)): states and rules.
+"""Review cases (GDPR Art. 22(3), Art. 12(3)-(4)): states and rules; the moves are in ``lifecycle``.
 
 A case is ``open`` until a reviewer claims it, ``claimed`` while one reviewer holds it,
 ``awaiting_second_signature`` when the proposed outcome grants more credit than a single
@@ -54,6 +54,8 @@ class CaseKind(StrEnum):
     CONTEST = "contest"
     HUMAN_REVIEW_REQUESTED = "human_review_requested"
     OBJECTION = "objection"
+    # A refer: the automated assessment did not settle the application; a person decides.
+    REFERRAL = "referral"
 
 
 class CaseStatus(StrEnum):
@@ -64,11 +66,18 @@ class CaseStatus(StrEnum):
 
 
 class ReviewOutcome(StrEnum):
-    """What the reviewer concluded; ``overturned`` always means "approve as applied for"."""
+    """What the reviewer concluded.
+
+    A contest is ``upheld``, ``overturned`` (approve as applied for) or ``terms_changed``;
+    a case where nothing was decided yet is ``approved``, ``declined`` or ``terms_changed``
+    (``scoring.domain.lifecycle.OUTCOMES_BY_KIND``).
+    """
 
     UPHELD = "upheld"
     OVERTURNED = "overturned"
     TERMS_CHANGED = "terms_changed"
+    APPROVED = "approved"
+    DECLINED = "declined"
 
 
 class Escalation(StrEnum):
@@ -255,19 +264,6 @@ def check_new_terms(
     return new_terms
 
 
-def resulting_outcome(outcome: ReviewOutcome, *, original_outcome: str) -> str:
-    """The outcome of the decision a review produces.
-
-    Upholding keeps an approval or a decline; a refer or pending case that is upheld
-    stays without credit, which is a decline. Overturning and changing terms approve.
-    """
-    if outcome is ReviewOutcome.UPHELD:
-        return "approve" if original_outcome == "approve" else "decline"
-    if original_outcome == "approve" and outcome is ReviewOutcome.OVERTURNED:
-        raise InvalidInput("an approval cannot be overturned to an approval; uphold it instead")
-    return "approve"
-
-
 def needs_second_signature(
     outcome: ReviewOutcome,
     *,
@@ -276,7 +272,7 @@ def needs_second_signature(
     policy: Policy,
 ) -> bool:
     """A review that grants credit above the policy's amount needs a senior's second signature."""
-    if outcome is ReviewOutcome.UPHELD:
+    if outcome in (ReviewOutcome.UPHELD, ReviewOutcome.DECLINED):
         return False
     amount = new_terms.amount_eur if new_terms is not None else applied_amount_eur
     return amount > policy.second_signature_above_eur

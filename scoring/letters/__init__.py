@@ -55,6 +55,12 @@ class DecisionLetter:
     contest_url: str
     company_name: str = "the company"
     rights: list[str] = field(default_factory=list)
+    # For a refer or pending review: the open case, when it is due, where to add a statement,
+    # and why a person decides (the routing reason's code).
+    review_id: str | None = None
+    review_due_on: date | None = None
+    statement_url: str | None = None
+    route: str | None = None
 
 
 @lru_cache(maxsize=1)
@@ -70,13 +76,49 @@ def _environment() -> Environment:
 
 
 def render_decision_letter(letter: DecisionLetter, *, language: str) -> str:
-    """The letter for a decline or refer in one language (``et`` or ``en``)."""
+    """The letter for a decline, a refer or a pending review in one language (``et`` or ``en``).
+
+    A refer or pending review is written only with its open case: the letter promises who
+    decides and by when, and says where the customer may add a statement.
+    """
     if language not in LANGUAGES:
         raise ValueError(f"letters exist in {', '.join(LANGUAGES)}, not {language!r}")
-    if letter.outcome not in ("decline", "refer"):
-        raise ValueError(f"a decision letter is written for decline or refer, not {letter.outcome}")
+    if letter.outcome not in ("decline", "refer", "pending_review"):
+        raise ValueError(
+            "a decision letter is written for decline, refer or pending_review, "
+            f"not {letter.outcome}"
+        )
+    if letter.outcome != "decline" and (letter.review_id is None or letter.review_due_on is None):
+        raise ValueError(f"a {letter.outcome} letter needs the open review case and its due date")
     template = _environment().get_template(f"decision_{language}.txt.j2")
     product = PRODUCT_LABELS.get(letter.product_category, {}).get(
         language, letter.product_category.replace("_", " ")
     )
     return template.render(letter=letter, product=product)
+
+
+# How a decision was reached, as the notice says it (AI Act Art. 26(11); CCD2 Art. 18).
+NOTICE_MODES = ("automated", "referred", "person_routed", "person")
+
+
+@dataclass(frozen=True)
+class AutomationNotice:
+    """The notice the sales system shows with every answer: whether the assessment was
+    automated, which data it used, and how to ask for a person."""
+
+    mode: str
+    bureau_name: str | None
+    bureau_answered: bool
+    contest_url: str | None
+    contest_until: date | None
+    review_id: str | None
+
+
+def render_notice(notice: AutomationNotice, *, language: str) -> str:
+    """The notice of a decision in one language (``et`` or ``en``)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"notices exist in {', '.join(LANGUAGES)}, not {language!r}")
+    if notice.mode not in NOTICE_MODES:
+        raise ValueError(f"a notice is one of {', '.join(NOTICE_MODES)}, not {notice.mode!r}")
+    template = _environment().get_template(f"notice_{language}.txt.j2")
+    return template.render(notice=notice).strip()

@@ -7,7 +7,10 @@ from datetime import date
 
 from scoring.letters import LANGUAGES, PRODUCT_LABELS, _environment
 
-OUTCOMES = ("upheld", "overturned", "terms_changed")
+OUTCOMES = ("upheld", "overturned", "terms_changed", "approved", "declined")
+# A contest reviews a decision; the other kinds of case decide an application nobody decided.
+CONTEST_OUTCOMES = ("upheld", "overturned", "terms_changed")
+FIRST_DECISION_OUTCOMES = ("approved", "declined", "terms_changed")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class ReviewOutcomeLetter:
     justification: str
     second_signature: bool
     company_name: str = "the company"
+    # contest, referral, human_review_requested or objection: what the customer asked for.
+    kind: str = "contest"
+    # Whether the customer gave a statement the reviewer read.
+    statement_given: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,11 @@ def _product(category: str, language: str) -> str:
 def render_review_outcome_letter(letter: ReviewOutcomeLetter, *, language: str) -> str:
     """The outcome letter of a review in one language (``et`` or ``en``)."""
     _check_language(language)
-    if letter.outcome not in OUTCOMES:
-        raise ValueError(f"a review ends {', '.join(OUTCOMES)}, not {letter.outcome!r}")
+    allowed = CONTEST_OUTCOMES if letter.kind == "contest" else FIRST_DECISION_OUTCOMES
+    if letter.outcome not in allowed:
+        raise ValueError(
+            f"a {letter.kind} review ends {', '.join(allowed)}, not {letter.outcome!r}"
+        )
     if letter.outcome == "terms_changed" and (
         letter.new_amount_eur is None or letter.new_term_months is None
     ):

@@ -6,9 +6,12 @@ single write lock. Two writers therefore never read the same head and never fork
 The statements are the repository's (``scoring.storage.decision_log``); the hashing, the
 checks and the replay are here.
 
-``verify`` checks the chain and that each decision row still says what its entry says;
-``replay`` recomputes a decision from the minimised inputs in its entry with the model
-version and policy version that made it.
+``verify`` checks the chain, that each decision row still says what its entry says, and
+that every decision a person made supersedes exactly the decision its entry names;
+``replay`` recomputes an automated decision from the minimised inputs in its entry with the
+model version and policy version that made it, and checks a person's decision against its
+review case: the inputs it was made on, the link to the decision it replaced, the outcome
+the review's kind allows, the reviewer and the justification.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from scoring.domain import lifecycle
 from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
 from scoring.domain.decision_record import CHECKED_COLUMNS
 from scoring.domain.hash_chain import (
@@ -34,9 +38,11 @@ from scoring.domain.hash_chain import (
     verify_chain,
 )
 from scoring.domain.policy import Policy
+from scoring.domain.review import InvalidInput, ReviewOutcome
 from scoring.service.errors import DecisionNotFound
 from scoring.service.model_provider import ModelProvider
 from scoring.storage.decision_log import ChainHead, DecisionLogStore
+from scoring.storage.review_cases import ReviewCaseRepository
 from scoring.storage.tables import DecisionLogEntry
 
 __all__ = [
@@ -166,7 +172,36 @@ def verify(*, session: Session) -> list[ChainBreak]:
     for decision_id in log.decision_ids():
         if decision_id not in logged:
             breaks.append(ChainBreak(0, f"decision {decision_id} has no log entry"))
+    breaks += _check_supersede_links(log)
     return sorted(breaks, key=lambda b: b.seq)
+
+
+def _check_supersede_links(log: DecisionLogStore) -> list[ChainBreak]:
+    """Each superseded decision exists (or was lawfully removed) and is replaced only once."""
+    links = log.supersede_links()
+    targets = {superseded for _, superseded in links}
+    present = log.decisions(targets)
+    removed = log.removed(targets - set(present))
+    breaks = []
+    seen: dict[str, str] = {}
+    for decision_id, superseded in links:
+        if superseded not in present and superseded not in removed:
+            breaks.append(
+                ChainBreak(
+                    0,
+                    f"decision {decision_id} supersedes decision {superseded}, which is gone",
+                )
+            )
+        if superseded in seen:
+            breaks.append(
+                ChainBreak(
+                    0,
+                    f"decision {superseded} is superseded twice, by {seen[superseded]} and "
+                    f"{decision_id}",
+                )
+            )
+        seen[superseded] = decision_id
+    return breaks
 
 
 def _compare_decisions(log: DecisionLogStore, rows: list[DecisionLogEntry]) -> list[ChainBreak]:
@@ -195,6 +230,9 @@ def _compare_decisions(log: DecisionLogStore, rows: list[DecisionLogEntry]) -> l
         ]
         if [r["code"] for r in decision.reasons or []] != expected.get("reason_codes"):
             differing.append("reasons")
+        # The link to the replaced decision is part of what a person's decision is.
+        if decision.supersedes_decision_id != payload.get("supersedes_decision_id"):
+            differing.append("supersedes_decision_id")
         if differing:
             breaks.append(
                 ChainBreak(
@@ -226,6 +264,8 @@ class ReplayResult:
     stored_reasons: list[str]
     replayed_reasons: list[str]
     differences: list[str] = field(default_factory=list)
+    # A person's decision is checked against its review case, not recomputed.
+    made_by_person: bool = False
 
     @property
     def matches(self) -> bool:
@@ -255,6 +295,8 @@ def replay(
 
         policies = policy_for_version
     payload = log_entry_payload(session=session, decision_id=decision_id)
+    if payload.get("kind") == "review_decision":
+        return _replay_review_decision(session, decision_id, payload)
     record = payload["record"]
     policy = policies(record["policy_version"])
     facts = ApplicationFacts(**payload["facts"])
@@ -297,6 +339,79 @@ def replay(
     if result.stored_reasons != result.replayed_reasons:
         differences.append(f"reasons {result.stored_reasons} now {result.replayed_reasons}")
     return ReplayResult(**{**result.__dict__, "differences": differences})
+
+
+def _replay_review_decision(
+    session: Session, decision_id: str, payload: Mapping[str, Any]
+) -> ReplayResult:
+    """Check a person's decision against its log entry, its review case and what it replaced.
+
+    Nothing is recomputed by a model: the outcome follows from the review's kind and outcome,
+    and every recorded fact (inputs, link, reviewer, justification) must match the store.
+    """
+    record = payload["record"]
+    cases = ReviewCaseRepository(session)
+    differences: list[str] = []
+    superseded_id = payload.get("supersedes_decision_id")
+    stored = cases.decision(decision_id)
+    original = cases.decision(superseded_id) if superseded_id else None
+    case = cases.get(payload.get("review_case_id") or "")
+    replayed_outcome = record["outcome"]
+    if stored is None:
+        differences.append(f"decision {decision_id} is not stored")
+    elif stored.supersedes_decision_id != superseded_id:
+        differences.append(
+            f"it supersedes {stored.supersedes_decision_id}, its entry says {superseded_id}"
+        )
+    if original is None:
+        differences.append(f"the decision it replaced ({superseded_id}) is not stored")
+    else:
+        original_entry = log_entry_payload(session=session, decision_id=original.id)
+        if record["input_hash"] != original_entry["record"]["input_hash"]:
+            differences.append("its recorded inputs differ from those of the decision it replaced")
+    if case is None:
+        differences.append(f"review case {payload.get('review_case_id')} is not stored")
+    else:
+        progress = cases.progress(case.id)
+        if case.resulting_decision_id != decision_id:
+            differences.append(f"review case {case.id} resulted in {case.resulting_decision_id}")
+        if case.decision_id != superseded_id:
+            differences.append(f"review case {case.id} is about decision {case.decision_id}")
+        if case.justification != payload.get("justification"):
+            differences.append("the justification differs from the logged one")
+        if case.outcome != payload.get("review_outcome"):
+            differences.append(f"review outcome {payload.get('review_outcome')} now {case.outcome}")
+        decided_by = progress.decided_by if progress is not None else None
+        if decided_by != payload.get("reviewer_user_id"):
+            differences.append(f"reviewer {payload.get('reviewer_user_id')} now {decided_by}")
+        if case.second_signature_by != payload.get("second_signature_user_id"):
+            differences.append("the second signature differs from the logged one")
+        if original is not None:
+            try:
+                replayed_outcome = lifecycle.resulting_outcome(
+                    case.kind,
+                    ReviewOutcome(payload["review_outcome"]),
+                    original_outcome=original.outcome,
+                )
+            except (InvalidInput, ValueError) as error:
+                replayed_outcome = "none"
+                differences.append(f"the review outcome does not fit the case: {error}")
+    if replayed_outcome != record["outcome"]:
+        differences.append(f"outcome {record['outcome']} now {replayed_outcome}")
+    reasons = list(record["reason_codes"])
+    return ReplayResult(
+        decision_id=decision_id,
+        model_version=record.get("model_version"),
+        policy_version=record["policy_version"],
+        stored_outcome=record["outcome"],
+        replayed_outcome=replayed_outcome,
+        stored_probability_of_default=record["probability_of_default"],
+        replayed_probability_of_default=record["probability_of_default"],
+        stored_reasons=reasons,
+        replayed_reasons=reasons,
+        differences=differences,
+        made_by_person=True,
+    )
 
 
 def _same_pd(stored: float | None, replayed: float | None) -> bool:

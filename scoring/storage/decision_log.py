@@ -126,6 +126,15 @@ class DecisionLogStore:
             )
         )
 
+    def supersede_links(self) -> list[tuple[str, str]]:
+        """Every (decision, the decision it superseded) pair, oldest first."""
+        rows = self._session.execute(
+            select(Decision.id, Decision.supersedes_decision_id)
+            .where(Decision.supersedes_decision_id.is_not(None))
+            .order_by(Decision.decided_at)
+        ).all()
+        return [(row[0], str(row[1])) for row in rows]
+
     def decision_ids(self) -> list[str]:
         """Every stored decision's id, oldest first."""
         return list(self._session.scalars(select(Decision.id).order_by(Decision.decided_at)).all())

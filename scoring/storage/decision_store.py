@@ -78,12 +78,15 @@ class DecisionRows:
 
 @dataclass(frozen=True)
 class StoredDecision:
-    """A stored decision row with what its view needs: application id, facts, bureau report."""
+    """A stored decision row with what its view needs: application id, facts, bureau report,
+    the review case it belongs to and the decision that replaced it."""
 
     decision: t.Decision
     external_id: str
     facts: dict[str, Any]
     report: t.BureauReport | None
+    case: t.ReviewCase | None = None
+    superseded_by: t.Decision | None = None
 
 
 class DecisionStore:
@@ -207,7 +210,21 @@ def _stored(session: Session, *, decision_id: str, client_id: str) -> StoredDeci
         "term_months": application.term_months,
         "product_category": application.product_category,
     }
-    return StoredDecision(decision, row.external_id, facts, report)
+    # The case the decision belongs to: the one about it (newest first), else the one that
+    # made it.
+    case = session.scalar(
+        select(t.ReviewCase)
+        .where(
+            (t.ReviewCase.decision_id == decision.id)
+            | (t.ReviewCase.resulting_decision_id == decision.id)
+        )
+        .order_by(t.ReviewCase.received_at.desc(), t.ReviewCase.id)
+        .limit(1)
+    )
+    superseded_by = session.scalar(
+        select(t.Decision).where(t.Decision.supersedes_decision_id == decision.id).limit(1)
+    )
+    return StoredDecision(decision, row.external_id, facts, report, case, superseded_by)
 
 
 def _customer_history(rows: Sequence[Any]) -> CustomerHistory:

@@ -125,6 +125,23 @@ class ReviewCaseRepository:
             )
         )
 
+    def open_case_of(self, decision_id: str) -> ReviewCase | None:
+        """The decision's case that is not resolved yet, if it has one."""
+        return self.session.scalar(
+            select(ReviewCase)
+            .where(
+                ReviewCase.decision_id == decision_id,
+                ReviewCase.status != CaseStatus.RESOLVED.value,
+            )
+            .limit(1)
+        )
+
+    def superseding_decision_id(self, decision_id: str) -> str | None:
+        """The id of the decision a person made in place of this one, if any."""
+        return self.session.scalar(
+            select(Decision.id).where(Decision.supersedes_decision_id == decision_id).limit(1)
+        )
+
     def add(self, case: ReviewCase, progress: ReviewCaseProgress) -> None:
         """Store a new case and its progress row."""
         self.session.add(case)

@@ -45,9 +45,9 @@ PRODUCT_CATEGORIES = (
 )
 CHANNELS = ("web", "store", "phone")
 DECISION_OUTCOMES = ("approve", "decline", "refer", "pending_review")
-REVIEW_KINDS = ("contest", "human_review_requested", "objection")
+REVIEW_KINDS = ("contest", "human_review_requested", "objection", "referral")
 REVIEW_STATUSES = ("open", "claimed", "awaiting_second_signature", "resolved")
-REVIEW_OUTCOMES = ("upheld", "overturned", "terms_changed")
+REVIEW_OUTCOMES = ("upheld", "overturned", "terms_changed", "approved", "declined")
 USER_ROLES = ("reviewer", "senior_reviewer", "auditor", "admin")
 
 NAMING_CONVENTION = {

@@ -30,12 +30,16 @@ def test_a_decision_is_answered_with_its_explanation_and_can_be_fetched_again(ap
     assert set(decision) == {
         "decision_id", "application_id", "outcome", "probability_of_default", "risk_grade",
         "reasons", "policy_rules", "counterfactual", "automated", "model", "policy_version",
-        "contract_versions", "decided_at", "contest", "letter",
+        "contract_versions", "decided_at", "contest", "letter", "state", "review",
+        "superseded_by", "supersedes", "notice",
     }  # fmt: skip
-    # Absolute, on the address the client used (the test client's is http://testserver).
     assert decision["contest"]["url"] == (
         f"http://testserver/v1/decisions/{decision['decision_id']}/contest"
     )
+    assert decision["state"] == "decided" and decision["review"] is None
+    # Approvals too carry the notice that the assessment was automated (R22).
+    assert "decided by automated means" in decision["notice"]["en"]
+    assert "automatiseeritult" in decision["notice"]["et"]
     assert answer.headers["Location"] == f"/v1/decisions/{decision['decision_id']}"
 
     fetched = api.get(f"/v1/decisions/{decision['decision_id']}", headers=auth)

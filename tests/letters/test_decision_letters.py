@@ -78,22 +78,62 @@ def test_a_rule_decline_names_the_rule():
     assert "Mis oleks otsust muutnud" not in text
 
 
-def test_a_refer_letter_without_bureau_says_a_person_will_decide():
+@pytest.mark.parametrize("language", ["et", "en"])
+def test_a_refer_letter_without_bureau_promises_who_decides_and_by_when(language):
     letter = declined_letter(
         outcome="refer",
         automated=False,
         reasons=[policy_reason("S01_BUREAU_UNAVAILABLE")],
         bureau=None,
         counterfactual=None,
+        review_id="case-1",
+        review_due_on=date(2027, 1, 7),
+        statement_url="https://engine.example/v1/reviews/case-1/statement",
+        route="S01_BUREAU_UNAVAILABLE",
     )
-    text = render_decision_letter(letter, language="en")
-    assert "A member of our staff will review it" in text
-    assert "did not answer in time" in text
-    assert "credit bureau we consulted" not in text
+    text = render_decision_letter(letter, language=language)
+    assert "2027-01-07" in text and "case-1" in text
+    assert "https://engine.example/v1/reviews/case-1/statement" in text
+    assert "/contest" not in text
+    if language == "en":
+        assert "The credit bureau did not answer when you applied" in text
+        assert "Nothing has been decided yet" in text
+        assert "may approve it, decline it, or offer an instalment plan on other terms" in text
+        assert "credit bureau we consulted" not in text
+        assert "made by automated means" not in text
+    else:
+        assert "Krediidibüroo ei vastanud" in text
+        assert "Otsust ei ole veel tehtud" in text
+
+
+@pytest.mark.parametrize(
+    ("route", "said"),
+    [
+        ("S02_HUMAN_REVIEW_REQUESTED", "As you asked, your application will be decided by"),
+        ("S03_PROFILING_OBJECTION", "Because you objected to profiling"),
+        ("S04_AUTOMATION_PAUSED", "Automated decisions are paused"),
+        ("P06_RISK_IN_REVIEW_BAND", "could not settle your application either way"),
+    ],
+)
+def test_a_letter_for_a_person_to_decide_says_why(route, said):
+    letter = declined_letter(
+        outcome="pending_review" if route.startswith("S") else "refer",
+        automated=False,
+        review_id="case-2",
+        review_due_on=date(2027, 1, 7),
+        statement_url="https://engine.example/v1/reviews/case-2/statement",
+        route=route if route.startswith("S") else None,
+    )
+    assert said in render_decision_letter(letter, language="en")
+
+
+def test_a_refer_letter_needs_its_open_case():
+    with pytest.raises(ValueError, match="needs the open review case"):
+        render_decision_letter(declined_letter(outcome="refer", automated=False), language="en")
 
 
 def test_there_is_no_letter_for_an_approval():
-    with pytest.raises(ValueError, match="decline or refer"):
+    with pytest.raises(ValueError, match="decline, refer or pending_review"):
         render_decision_letter(declined_letter(outcome="approve"), language="en")
 
 

@@ -270,15 +270,20 @@ def decision(
 
 
 def open_case(
-    session: Session, *, decision_id: str, received_at: datetime, statement: str = STATEMENT
+    session: Session,
+    *,
+    decision_id: str,
+    received_at: datetime,
+    statement: str | None = STATEMENT,
+    kind: str = "contest",
 ) -> str:
-    """An open contest case of a decision, due one month after ``received_at``; its id."""
+    """An open case (a contest by default) of a decision, due one month after ``received_at``."""
     case_id = str(uuid.uuid4())
     session.add(
         ReviewCase(
             id=case_id,
             decision_id=decision_id,
-            kind="contest",
+            kind=kind,
             status="open",
             statement=statement,
             received_at=received_at,
@@ -315,6 +320,28 @@ def contested_case(
         decision_id=decision_id,
         received_at=now - timedelta(days=received_days_ago),
         statement=statement,
+    )
+
+
+def referral_case(
+    uow: UnitOfWork, *, now: datetime, amount_eur: float = 2400.0, received_days_ago: int = 3
+) -> str:
+    """A refer of a thin-file customer (the model's grey zone) and its open referral case."""
+    decision_id = decision(
+        uow.session,
+        decided_at=now - timedelta(days=received_days_ago),
+        outcome="refer",
+        automated=False,
+        amount=amount_eur,
+        client_id=UI_SALES,
+        profile=THIN_FILE,
+    )
+    return open_case(
+        uow.session,
+        decision_id=decision_id,
+        received_at=now - timedelta(days=received_days_ago),
+        statement=None,
+        kind="referral",
     )
 
 

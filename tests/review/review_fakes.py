@@ -81,6 +81,22 @@ class FakeReviewCases:
             None,
         )
 
+    def open_case_of(self, decision_id: str) -> ReviewCase | None:
+        return next(
+            (
+                c
+                for c in self.cases.values()
+                if c.decision_id == decision_id and c.status != CaseStatus.RESOLVED.value
+            ),
+            None,
+        )
+
+    def superseding_decision_id(self, decision_id: str) -> str | None:
+        return next(
+            (d.id for d in self.resulting_decisions if d.supersedes_decision_id == decision_id),
+            None,
+        )
+
     def add(self, case: ReviewCase, progress: ReviewCaseProgress) -> None:
         case.decision = self.decisions[case.decision_id]
         self.cases[case.id] = case

@@ -25,7 +25,6 @@ from scoring.domain.review import (
     may_work_cases,
     needs_second_signature,
     plan_extension,
-    resulting_outcome,
 )
 from scoring.service.policy_files import policy_for_version
 
@@ -209,11 +208,3 @@ def test_new_terms_come_only_with_terms_changed_and_must_fit_the_policy(policy):
         with pytest.raises(InvalidInput, match="at least 0.01"):
             check(ReviewOutcome.TERMS_CHANGED, NewTerms(amount, 24))
 
-
-def test_what_a_review_outcome_means_for_the_decision():
-    assert resulting_outcome(ReviewOutcome.UPHELD, original_outcome="decline") == "decline"
-    assert resulting_outcome(ReviewOutcome.UPHELD, original_outcome="refer") == "decline"
-    assert resulting_outcome(ReviewOutcome.OVERTURNED, original_outcome="decline") == "approve"
-    assert resulting_outcome(ReviewOutcome.TERMS_CHANGED, original_outcome="refer") == "approve"
-    with pytest.raises(InvalidInput, match="cannot be overturned"):
-        resulting_outcome(ReviewOutcome.OVERTURNED, original_outcome="approve")

@@ -6,6 +6,7 @@ import itertools
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -23,18 +24,19 @@ def test_a_resolution_is_delivered_once_after_the_receiver_comes_up(
 ):
     port = free_port()
     decision_id = make_decision()
-    webhooks.add_subscription(
-        uow=uow_factory(),
-        client="sales-system",
-        url=f"http://127.0.0.1:{port}/installment-events",
-        secret=SECRET,
-        clock=clock,
-    )
     case = reviews.contest_decision(
         uow=uow_factory(),
         decision_id=decision_id,
         client="sales-system",
         statement="Please review.",
+        clock=clock,
+    )
+    # Subscribed once the case is open: the one event to deliver is its resolution.
+    webhooks.add_subscription(
+        uow=uow_factory(),
+        client="sales-system",
+        url=f"http://127.0.0.1:{port}/installment-events",
+        secret=SECRET,
         clock=clock,
     )
     reviews.claim_next_case(uow=uow_factory(), reviewer=people.anna, clock=clock)
@@ -110,17 +112,26 @@ def test_a_subscription_needs_a_known_client_and_an_http_url(uow_factory, clock)
         webhooks.add_subscription(uow=uow_factory(), client="x", url="ftp://host/x", clock=clock)
 
 
-def resolved_cases(uow_factory, clock, make_decision, people, count: int) -> list[str]:
-    """``count`` contested cases upheld by anna, each leaving one event in the outbox."""
-    ids = []
-    for _ in range(count):
-        case = reviews.contest_decision(
+def resolved_cases(
+    uow_factory, clock, make_decision, people, count: int, *, subscribe: Callable[[], object]
+) -> list[str]:
+    """``count`` contested cases upheld by anna, each leaving one event in the outbox.
+
+    The cases are opened before ``subscribe`` runs, so only their resolutions are sent.
+    """
+    opened = [
+        reviews.contest_decision(
             uow=uow_factory(),
             decision_id=make_decision(),
             client="sales-system",
             statement="Please review.",
             clock=clock,
         )
+        for _ in range(count)
+    ]
+    subscribe()
+    ids = []
+    for case in opened:
         reviews.claim_case(uow=uow_factory(), case_id=case.id, reviewer=people.anna, clock=clock)
         reviews.decide_case(
             uow=uow_factory(),
@@ -150,8 +161,14 @@ def test_two_workers_at_once_post_every_event_exactly_once(
     uow_factory, clock, make_decision, people
 ):
     port = free_port()
-    subscribe(uow_factory, clock, port)
-    resolved_cases(uow_factory, clock, make_decision, people, 12)
+    resolved_cases(
+        uow_factory,
+        clock,
+        make_decision,
+        people,
+        12,
+        subscribe=lambda: subscribe(uow_factory, clock, port),
+    )
     receiver = Receiver(port, clock)
     start = threading.Barrier(2)
     rounds: list[webhooks.DeliveryRound] = []
@@ -187,8 +204,14 @@ def test_a_worker_kept_waiting_by_a_slow_receiver_never_sends_an_event_twice(
     one at a time, so it takes only the event nobody holds.
     """
     port = free_port()
-    subscribe(uow_factory, clock, port)
-    resolved_cases(uow_factory, clock, make_decision, people, 3)
+    resolved_cases(
+        uow_factory,
+        clock,
+        make_decision,
+        people,
+        3,
+        subscribe=lambda: subscribe(uow_factory, clock, port),
+    )
     calls = itertools.count()
     second_rounds: list[webhooks.DeliveryRound] = []
 
@@ -221,8 +244,14 @@ def test_the_background_worker_delivers_stops_on_request_and_runs_once_per_proce
     uow_factory, clock, make_decision, people
 ):
     port = free_port()
-    subscribe(uow_factory, clock, port)
-    (case_id,) = resolved_cases(uow_factory, clock, make_decision, people, 1)
+    (case_id,) = resolved_cases(
+        uow_factory,
+        clock,
+        make_decision,
+        people,
+        1,
+        subscribe=lambda: subscribe(uow_factory, clock, port),
+    )
     receiver = Receiver(port, clock)
     worker = webhooks.DeliveryWorker(uow_factory=uow_factory, interval_s=0.05, clock=clock)
     try:

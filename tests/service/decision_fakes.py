@@ -269,5 +269,7 @@ class CaseRecorder:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
 
-    def __call__(self, work: Any, *, decision_id: str, kind: CaseKind, at: datetime) -> None:
+    def __call__(
+        self, work: Any, *, decision_id: str, case_id: str, kind: CaseKind, at: datetime
+    ) -> None:
         self.db.write(lambda: self.db.cases.append((decision_id, kind, at)))

@@ -28,7 +28,6 @@ from scoring.service.decisions.assess import (
     model_matrix,
 )
 from scoring.service.decisions.decide import (
-    REVIEW_CASE_KINDS,
     STORE_ATTEMPTS,
     CaseOpener,
     decide_application,
@@ -57,7 +56,6 @@ _model_matrix = model_matrix
 
 __all__ = [
     "CONTEST_PATH",
-    "REVIEW_CASE_KINDS",
     "STORE_ATTEMPTS",
     "ApplicantHistory",
     "ApplicationRequest",

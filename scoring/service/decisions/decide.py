@@ -25,7 +25,7 @@ from scoring.bureau.client import BureauMalformedAnswer
 from scoring.domain import personal_code
 from scoring.domain.budget import DEFAULT_DECISION_BUDGET_S, DecisionBudget
 from scoring.domain.bureau import BureauReport
-from scoring.domain.decision import ApplicationFacts, DecisionOutcome
+from scoring.domain.decision import ApplicationFacts
 from scoring.domain.identifiers import time_ordered_uuid
 from scoring.domain.policy import Policy
 from scoring.domain.pseudonym import pseudonymise
@@ -57,12 +57,6 @@ from scoring.storage.db import UnitOfWork
 from scoring.storage.decision_log import ChainHead
 from scoring.storage.decision_store import UniqueKeyConflict
 
-# Routing reasons that make a review case, and the case kind each one opens.
-REVIEW_CASE_KINDS = {
-    "S02_HUMAN_REVIEW_REQUESTED": "human_review_requested",
-    "S03_PROFILING_OBJECTION": "objection",
-    "S04_AUTOMATION_PAUSED": "human_review_requested",
-}
 # A store that lost a unique-key race to a concurrent twin is re-checked and tried once more.
 STORE_ATTEMPTS = 2
 
@@ -73,18 +67,30 @@ class CaseOpener(Protocol):
     """Opens the review case of a decision sent to a person, in the decision's transaction."""
 
     def __call__(
-        self, work: ConnectionUnitOfWork, *, decision_id: str, kind: CaseKind, at: datetime
+        self,
+        work: ConnectionUnitOfWork,
+        *,
+        decision_id: str,
+        case_id: str,
+        kind: CaseKind,
+        at: datetime,
     ) -> None: ...
 
 
 def open_review_case(
-    work: ConnectionUnitOfWork, *, decision_id: str, kind: CaseKind, at: datetime
+    work: ConnectionUnitOfWork,
+    *,
+    decision_id: str,
+    case_id: str,
+    kind: CaseKind,
+    at: datetime,
 ) -> None:
     """The review service's case, opened through an ORM session joined to the transaction."""
     with work.session() as session:
         open_case_for_pending_decision(
-            session=session, decision_id=decision_id, kind=kind, clock=lambda: at
-        )
+            session=session, decision_id=decision_id, kind=kind, case_id=case_id,
+            clock=lambda: at,
+        )  # fmt: skip
         session.flush()
 
 
@@ -400,10 +406,12 @@ def _write(
         report_known=check.report_row_id is not None,
     )  # fmt: skip
     decision_id = rows.decision["id"]
-    if prepared.pending_review is not None:
+    if prepared.review_case is not None:
+        # A refer or a pending review opens its case in the decision's transaction.
         transaction.leave_pipeline()
+        case_id, kind = prepared.review_case
         open_case(
-            work, decision_id=decision_id, kind=_case_kind(prepared.pending_review),
+            work, decision_id=decision_id, case_id=case_id, kind=kind,
             at=rows.decision["decided_at"],
         )  # fmt: skip
     decision_log.append_to(
@@ -411,9 +419,3 @@ def _write(
         at=rows.decision["decided_at"], canonical=prepared.log_entry,
     )  # fmt: skip
     return None
-
-
-def _case_kind(outcome: DecisionOutcome) -> CaseKind:
-    """The kind of review case a decision sent to a person opens, by its routing reason."""
-    routing = next((r.code for r in outcome.reasons if r.code in REVIEW_CASE_KINDS), None)
-    return CaseKind(REVIEW_CASE_KINDS.get(routing or "", "human_review_requested"))

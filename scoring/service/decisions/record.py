@@ -14,12 +14,15 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Protocol
 
+from scoring.domain import lifecycle
 from scoring.domain.counterfactual import Counterfactual, PurchaseTerms
-from scoring.domain.decision import ApplicationFacts, DecisionOutcome, Outcome
+from scoring.domain.decision import ApplicationFacts
 from scoring.domain.decision_record import decision_record
 from scoring.domain.hash_chain import canonical_json
+from scoring.domain.identifiers import time_ordered_uuid
 from scoring.domain.policy import Policy
 from scoring.domain.reasons import Reason
+from scoring.domain.review import CaseKind, CaseStatus, case_due_at
 from scoring.service.api_keys import AuthenticatedClient
 from scoring.service.decisions.assess import Assessment
 from scoring.service.decisions.views import DecisionView, decision_view
@@ -73,7 +76,8 @@ class PreparedDecision:
     rows: DecisionRows
     fingerprint: str
     log_entry: str  # the canonical JSON payload of the decision's log entry
-    pending_review: DecisionOutcome | None
+    # The review case a decision the assessment did not settle opens with it: id and kind.
+    review_case: tuple[str, CaseKind] | None
     view: DecisionView
 
 
@@ -157,6 +161,11 @@ def prepared_decision(
         "bureau_failure": scoring.bureau_failure,
     }
     input_hash = hashlib.sha256(canonical_json(inputs).encode()).hexdigest()
+    case_kind = lifecycle.case_kind_for(outcome.outcome.value, [r.code for r in outcome.reasons])
+    # Only a settled automated outcome may be contested; the others go to a person at once.
+    contestable_until = (
+        decided_at + timedelta(days=policy.contest_window_days) if case_kind is None else None
+    )
     values = {
         "id": decision_id,
         "outcome": outcome.outcome.value,
@@ -174,7 +183,7 @@ def prepared_decision(
         "bureau_report_id": report.report_id if report else None,
         "input_hash": input_hash,
         "decided_at": decided_at,
-        "contestable_until": decided_at + timedelta(days=policy.contest_window_days),
+        "contestable_until": contestable_until,
         "supersedes_decision_id": None,
         "shadow": scoring.shadow,
     }
@@ -199,9 +208,22 @@ def prepared_decision(
     # objects, whose every attribute set goes through the session's instrumentation.
     decision = SimpleNamespace(**values)
     letter_report = SimpleNamespace(**report_values) if report_values else None
+    review_case = None
+    case = None
+    if case_kind is not None:
+        review_case = (str(time_ordered_uuid()), case_kind)
+        case = SimpleNamespace(
+            id=review_case[0],
+            decision_id=decision_id,
+            kind=case_kind.value,
+            status=CaseStatus.OPEN.value,
+            due_at=case_due_at(decided_at),
+            extended_due_at=None,
+        )
     view = decision_view(
-        decision, request.application_id, facts_row=facts.__dict__, report=letter_report
-    )
+        decision, request.application_id, facts_row=facts.__dict__, report=letter_report,
+        case=case,
+    )  # fmt: skip
     return PreparedDecision(
         rows=DecisionRows(
             pseudonym=pseudonym,
@@ -232,7 +254,7 @@ def prepared_decision(
         ),
         fingerprint=fingerprint,
         log_entry=log_entry,
-        pending_review=outcome if outcome.outcome is Outcome.PENDING_REVIEW else None,
+        review_case=review_case,
         view=replace(view, challenger_disagrees=(scoring.shadow or {}).get("disagrees")),
     )
 

@@ -6,16 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from scoring.domain import lifecycle
 from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES
 from scoring.domain.counterfactual import Counterfactual, PurchaseTerms
 from scoring.domain.decision import Outcome
 from scoring.domain.reasons import Reason
+from scoring.domain.review import CaseStatus, local_day
 from scoring.service.api_keys import AuthenticatedClient
 from scoring.service.errors import DecisionNotFound
 from scoring.storage.db import UnitOfWork
 from scoring.storage.decision_store import StoredDecision
 
 CONTEST_PATH = "/v1/decisions/{decision_id}/contest"
+REVIEW_PATH = "/v1/reviews/{review_id}"
+STATEMENT_PATH = "/v1/reviews/{review_id}/statement"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,15 @@ class DecisionView:
     decided_at: datetime
     contest: dict[str, Any] | None
     letter: dict[str, str] | None
+    # Where the decision stands in its lifecycle (``scoring.domain.lifecycle.DecisionState``).
+    state: str = lifecycle.DecisionState.DECIDED.value
+    # The review case it belongs to (paths are relative; the API makes them absolute).
+    review: dict[str, Any] | None = None
+    # The decision a person made in its place, and the one this one replaced.
+    superseded_by: dict[str, Any] | None = None
+    supersedes: str | None = None
+    # What the sales system shows the customer with every answer (R22), in et and en.
+    notice: dict[str, str] | None = None
     # True when this answer is the stored decision returned again for a retried request.
     idempotent_replay: bool = False
     # Whether the challenger would have decided otherwise (for metrics; never shown).
@@ -60,6 +73,18 @@ class DecisionColumns(Protocol):
     automated: bool
     decided_at: datetime
     contestable_until: datetime | None
+    supersedes_decision_id: str | None
+
+
+class CaseColumns(Protocol):
+    """A review case's columns the view reads: a stored row or the values of a new case."""
+
+    id: str
+    decision_id: str
+    kind: str
+    status: str
+    due_at: datetime
+    extended_due_at: datetime | None
 
 
 class ReportColumns(Protocol):
@@ -82,7 +107,12 @@ def stored_view(stored: StoredDecision | None, *, decision_id: str) -> DecisionV
     if stored is None:
         raise DecisionNotFound(f"no decision {decision_id} for this client")
     return decision_view(
-        stored.decision, stored.external_id, facts_row=stored.facts, report=stored.report
+        stored.decision,
+        stored.external_id,
+        facts_row=stored.facts,
+        report=stored.report,
+        case=stored.case,
+        superseded_by=stored.superseded_by,
     )
 
 
@@ -92,17 +122,36 @@ def decision_view(
     *,
     facts_row: dict[str, Any],
     report: ReportColumns | None,
+    case: CaseColumns | None = None,
+    superseded_by: DecisionColumns | None = None,
 ) -> DecisionView:
-    """The view of a decision, with its letters when it declines or refers."""
+    """The view of a decision: its state, its case, what replaced it, its notice and letters."""
     contest_url = CONTEST_PATH.format(decision_id=decision.id)
     model = (
         {"name": decision.model_name, "version": decision.model_version}
         if decision.model_version
         else None
     )
+    open_case = case if case is not None and case.status != CaseStatus.RESOLVED.value else None
+    state = lifecycle.decision_state(
+        outcome=decision.outcome,
+        superseded=superseded_by is not None,
+        open_case_kind=open_case.kind if open_case is not None else None,
+    )
+    review = _review_link(case) if case is not None else None
+    # Only a standing automated approval or decline may be contested.
+    contestable = (
+        decision.contestable_until is not None
+        and decision.automated
+        and decision.outcome in lifecycle.SETTLED_OUTCOMES
+        and superseded_by is None
+    )
     letter = None
-    if decision.outcome in (Outcome.DECLINE.value, Outcome.REFER.value):
-        letter = _letters(decision, facts_row, report, contest_url)
+    if decision.supersedes_decision_id is None and (
+        decision.outcome == Outcome.DECLINE.value
+        or (decision.outcome in lifecycle.UNSETTLED_OUTCOMES and review is not None)
+    ):
+        letter = _letters(decision, facts_row, report, contest_url, review)
     return DecisionView(
         decision_id=decision.id,
         application_id=external_id,
@@ -121,12 +170,65 @@ def decision_view(
         contract_versions=dict(decision.contract_versions),
         decided_at=decision.decided_at,
         contest=(
-            {"url": contest_url, "until": decision.contestable_until}
-            if decision.contestable_until
-            else None
+            {"url": contest_url, "until": decision.contestable_until} if contestable else None
         ),
         letter=letter,
+        state=state.value,
+        review=review,
+        superseded_by=(
+            {
+                "decision_id": superseded_by.id,
+                "outcome": superseded_by.outcome,
+                "decided_at": superseded_by.decided_at,
+            }
+            if superseded_by is not None
+            else None
+        ),
+        supersedes=decision.supersedes_decision_id,
+        notice=_notice(decision, report, contest_url if contestable else None, review),
     )
+
+
+def _review_link(case: CaseColumns) -> dict[str, Any]:
+    due = case.extended_due_at or case.due_at
+    resolved = case.status == CaseStatus.RESOLVED.value
+    return {
+        "review_id": case.id,
+        "kind": case.kind,
+        "status": case.status,
+        "due_on": local_day(due),
+        "url": REVIEW_PATH.format(review_id=case.id),
+        "statement_url": None if resolved else STATEMENT_PATH.format(review_id=case.id),
+    }
+
+
+def _notice(
+    decision: DecisionColumns,
+    report: ReportColumns | None,
+    contest_url: str | None,
+    review: dict[str, Any] | None,
+) -> dict[str, str]:
+    from scoring.letters import AutomationNotice, render_notice
+
+    if decision.supersedes_decision_id is not None:
+        mode = "person"
+    elif decision.outcome == Outcome.PENDING_REVIEW.value:
+        mode = "person_routed"
+    elif decision.outcome == Outcome.REFER.value:
+        mode = "referred"
+    else:
+        mode = "automated"
+    notice = AutomationNotice(
+        mode=mode,
+        bureau_name=BUREAU_NAME,
+        bureau_answered=report is not None,
+        contest_url=contest_url,
+        contest_until=decision.contestable_until.date()
+        if contest_url and decision.contestable_until
+        else None,
+        review_id=review["review_id"] if review and review["statement_url"] else None,
+    )
+    return {lang: render_notice(notice, language=lang) for lang in ("et", "en")}
 
 
 def _letters(
@@ -134,6 +236,7 @@ def _letters(
     facts: dict[str, Any],
     report: ReportColumns | None,
     contest_url: str,
+    review: dict[str, Any] | None,
 ) -> dict[str, str]:
     from scoring.letters import BureauConsulted, DecisionLetter, render_decision_letter
 
@@ -167,6 +270,17 @@ def _letters(
         counterfactual=_counterfactual_from(decision.counterfactual),
         contest_until=until.date(),
         contest_url=contest_url,
+        review_id=review["review_id"] if review else None,
+        review_due_on=review["due_on"] if review else None,
+        statement_url=review["statement_url"] if review else None,
+        route=next(
+            (
+                r["code"]
+                for r in decision.reasons
+                if r["code"] in ("S01_BUREAU_UNAVAILABLE", *lifecycle.PENDING_CASE_KINDS)
+            ),
+            None,
+        ),
     )
     return {lang: render_decision_letter(letter, language=lang) for lang in ("et", "en")}
 

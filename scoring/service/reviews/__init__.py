@@ -1,9 +1,10 @@
 """Contested decisions: review cases, the reviewer queue, outcomes, extensions and oversight.
 
-One module per use case: ``opening`` (contest a decision, open a case for a pending
-decision), ``queue`` (what a reviewer holds and may claim; claim, keep, release, skip,
-escalate), ``outcomes`` (decide, second signature, resolve), ``extensions``, ``reading``
-(a case, its page, its trail, a client's view), ``oversight``; ``views`` holds what they
+One module per use case: ``opening`` (contest a decision, open a case for a decision the
+assessment did not settle, add the customer's statement), ``queue`` (what a reviewer holds
+and may claim; claim, keep, release, skip, escalate), ``outcomes`` (decide, second
+signature, resolve), ``extensions``, ``reading`` (a case, its page, its trail, a client's
+view), ``oversight``; ``views`` holds what they
 return and ``errors`` what they raise. Every query lives in
 ``scoring.storage.review_cases``, which the unit of work hands out.
 
@@ -21,6 +22,7 @@ from scoring.service.errors import (
 from scoring.service.reviews.extensions import extend_case
 from scoring.service.reviews.opening import (
     Attachment,
+    add_statement,
     contest_decision,
     open_case_for_pending_decision,
 )
@@ -59,6 +61,7 @@ __all__ = [
     "APPLICATION_FEATURES",
     "AlreadyContested",
     "Attachment",
+    "add_statement",
     "AuditEvent",
     "CaseDetail",
     "ClientReview",

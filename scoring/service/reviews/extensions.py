@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from scoring.domain import review as rules
+from scoring.domain.lifecycle import CaseEvent, case_transition
 from scoring.domain.review import Actor, CaseStatus
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
 from scoring.service.reviews.workflow import (
@@ -32,6 +33,7 @@ def extend_case(
         case = lock_case(cases, case_id)
         if case.status == CaseStatus.RESOLVED.value:
             raise rules.WrongState(f"case {case_id} is resolved; its deadline cannot change")
+        case_transition(case.status, CaseEvent.EXTEND)
         extension = rules.plan_extension(
             actor=reviewer,
             received_at=case.received_at,

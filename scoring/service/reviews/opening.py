@@ -1,4 +1,7 @@
-"""Opening cases: a client contests an automated decision, or a decision goes to a person."""
+"""Opening cases and adding to them: a client contests an automated decision, a decision the
+assessment did not settle goes to a person, and the customer adds a statement to an open case.
+
+The moves a case and its decision may make are ``scoring.domain.lifecycle``'s."""
 
 from __future__ import annotations
 
@@ -10,21 +13,35 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from scoring.domain import lifecycle
 from scoring.domain import review as rules
+from scoring.domain.lifecycle import CaseEvent
 from scoring.domain.review import CaseKind, CaseStatus
 from scoring.service.errors import (
     AlreadyContested,
     DecisionNotFound,
     InvalidContest,
     NotContestable,
+    ReviewNotFound,
 )
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
-from scoring.service.reviews.workflow import Clock, record, utc_now
+from scoring.service.reviews.workflow import (
+    Clock,
+    clients_to_notify,
+    event_data,
+    lock_case,
+    record,
+    utc_now,
+)
 from scoring.storage.audit_log import AuditLog
 from scoring.storage.db import UnitOfWork
 from scoring.storage.review_cases import ReviewCaseRepository
 from scoring.storage.tables import ReviewCase
 from scoring.storage.tables_reviews import ReviewCaseProgress
+from scoring.storage.webhook_outbox import WebhookOutbox
+
+# The statements added to a case are kept in one text, each after a dated line.
+STATEMENT_SEPARATOR = "\n\n--- added {at} ---\n"
 
 
 @dataclass(frozen=True)
@@ -62,16 +79,19 @@ def contest_decision(
         decision = cases.decision(decision_id)
         if decision is None or (client is not None and decision.application.client_id != client):
             raise DecisionNotFound(f"no decision {decision_id}")
-        if decision.supersedes_decision_id is not None or not decision.automated:
-            raise NotContestable(
-                f"decision {decision_id} was made by a person; it is not an automated decision "
-                "and cannot be contested here"
-            )
-        if decision.contestable_until is not None and now > decision.contestable_until:
-            raise NotContestable(
-                f"decision {decision_id} could be contested until "
-                f"{decision.contestable_until.date().isoformat()}"
-            )
+        open_case = cases.open_case_of(decision_id)
+        refusal = lifecycle.contest_refusal(
+            decision_id=decision_id,
+            outcome=decision.outcome,
+            automated=decision.automated,
+            superseded_by=cases.superseding_decision_id(decision_id),
+            supersedes=decision.supersedes_decision_id,
+            open_case_id=open_case.id if open_case is not None else None,
+            contestable_until=decision.contestable_until,
+            now=now,
+        )
+        if refusal is not None:
+            raise NotContestable(refusal)
         existing = cases.contest_case_id(decision_id)
         if existing is not None:
             raise AlreadyContested(
@@ -86,7 +106,15 @@ def contest_decision(
             client=client,
             attachments=[vars(a) for a in attachments],
         )
-        view = case_view_of(case, cases.progress_for_change(case.id), now)
+        progress = cases.progress_for_change(case.id)
+        view = case_view_of(case, progress, now)
+        uow.webhook_outbox.enqueue(
+            client_ids=clients_to_notify(case, progress),
+            event_type="review.opened",
+            review_case_id=case.id,
+            data=event_data(view, resulting_outcome=None),
+            now=now,
+        )
         record(
             uow.audit_log,
             now=now,
@@ -108,9 +136,11 @@ def open_case_for_pending_decision(
     session: Session,
     decision_id: str,
     kind: CaseKind,
+    case_id: str | None = None,
     clock: Clock = utc_now,
 ) -> ReviewCaseView:
-    """Open the case for a decision sent to a person (requested review or an objection).
+    """Open the case for a decision the assessment did not settle (a refer, a requested
+    review, an objection, the stop switch), and tell the client it is open.
 
     Runs inside the caller's transaction, so the decision and its case are stored together.
     """
@@ -126,8 +156,17 @@ def open_case_for_pending_decision(
         now=now,
         client=None,
         attachments=[],
+        case_id=case_id,
     )
-    view = case_view_of(case, cases.progress_for_change(case.id), now)
+    progress = cases.progress_for_change(case.id)
+    view = case_view_of(case, progress, now)
+    WebhookOutbox(session).enqueue(
+        client_ids=clients_to_notify(case, progress),
+        event_type="review.opened",
+        review_case_id=case.id,
+        data=event_data(view, resulting_outcome=None),
+        now=now,
+    )
     record(
         AuditLog(session),
         now=now,
@@ -148,9 +187,10 @@ def _new_case(
     now: datetime,
     client: str | None,
     attachments: list[dict[str, Any]],
+    case_id: str | None = None,
 ) -> ReviewCase:
     case = ReviewCase(
-        id=str(uuid.uuid4()),
+        id=case_id or str(uuid.uuid4()),
         decision_id=decision_id,
         kind=kind.value,
         status=CaseStatus.OPEN.value,
@@ -163,3 +203,48 @@ def _new_case(
         ReviewCaseProgress(case_id=case.id, opened_by_client_id=client, attachments=attachments),
     )
     return case
+
+
+def add_statement(
+    *,
+    uow: UnitOfWork,
+    review_id: str,
+    client: str | None,
+    statement: str,
+    clock: Clock = utc_now,
+) -> ReviewCaseView:
+    """The customer's statement added to a case still open; refused once it is resolved."""
+    try:
+        statement = rules.check_statement(statement)
+    except rules.InvalidInput as error:
+        raise InvalidContest(str(error), field="statement") from None
+    now = clock()
+    with uow:
+        cases = uow.review_cases
+        case = lock_case(cases, review_id)
+        progress = cases.progress_for_change(case.id)
+        if client is not None and client not in clients_to_notify(case, progress):
+            raise ReviewNotFound(f"no review {review_id}")
+        case.status = lifecycle.case_transition(case.status, CaseEvent.ADD_STATEMENT).value
+        combined = (
+            statement
+            if not case.statement
+            else case.statement + STATEMENT_SEPARATOR.format(at=now.isoformat()) + statement
+        )
+        if len(combined) > rules.MAX_STATEMENT_CHARS * 2:
+            raise InvalidContest(
+                "the case holds as much of the customer's statement as it can take; "
+                "send further material as an attachment",
+                field="statement",
+            )
+        case.statement = combined
+        view = case_view_of(case, progress, now)
+        record(
+            uow.audit_log,
+            now=now,
+            actor=f"client:{client}" if client else "system",
+            action="statement_added",
+            case_id=case.id,
+            details={"characters": len(statement)},
+        )
+    return view

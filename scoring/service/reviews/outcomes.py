@@ -7,9 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from scoring.domain import lifecycle
 from scoring.domain import review as rules
 from scoring.domain.decision_record import RECORDED_COLUMNS, decision_record
 from scoring.domain.identifiers import time_ordered_uuid
+from scoring.domain.lifecycle import CaseEvent
 from scoring.domain.permissions import may_second_sign
 from scoring.domain.review import Actor, CaseStatus, NewTerms, ReviewOutcome
 from scoring.service import decision_log
@@ -40,7 +42,9 @@ def decide_case(
     new_terms: NewTerms | None = None,
     clock: Clock = utc_now,
 ) -> ReviewCaseView:
-    """Uphold, overturn or change the terms; resolves the case or asks for a second signature."""
+    """Decide a case with an outcome its kind allows (a contest: uphold, overturn, change the
+    terms; a case where nothing was decided: approve, decline, other terms); resolves the case
+    or asks for a second signature."""
     rules.require_worker(reviewer, "decide cases")
     try:
         outcome = ReviewOutcome(outcome)
@@ -59,7 +63,7 @@ def decide_case(
         terms = rules.check_new_terms(
             outcome, new_terms, product_category=application.product_category, policy=policy
         )
-        rules.resulting_outcome(outcome, original_outcome=decision.outcome)
+        lifecycle.resulting_outcome(case.kind, outcome, original_outcome=decision.outcome)
         progress = cases.progress_for_change(case.id)
         progress.decided_by = reviewer.user_id
         progress.decided_at = now
@@ -77,7 +81,7 @@ def decide_case(
         if rules.needs_second_signature(
             outcome, applied_amount_eur=float(application.amount), new_terms=terms, policy=policy
         ):
-            case.status = CaseStatus.AWAITING_SECOND_SIGNATURE.value
+            case.status = lifecycle.case_transition(case.status, CaseEvent.PROPOSE).value
             record(
                 uow.audit_log,
                 now=now,
@@ -87,7 +91,10 @@ def decide_case(
                 details=details,
             )
         else:
-            _resolve(uow, case, progress, now=now, actor=reviewer, details=details)
+            _resolve(
+                uow, case, progress, now=now, actor=reviewer, event=CaseEvent.DECIDE,
+                details=details,
+            )  # fmt: skip
         return case_view_of(case, progress, now)
 
 
@@ -107,7 +114,10 @@ def second_signature(
         cases = uow.review_cases
         case = lock_case(cases, case_id)
         if case.status != CaseStatus.AWAITING_SECOND_SIGNATURE.value:
-            raise rules.WrongState(f"case {case_id} does not await a second signature")
+            raise rules.WrongState(
+                f"case {case_id} does not await a second signature; it is "
+                + case.status.replace("_", " ")
+            )
         progress = cases.progress_for_change(case.id)
         if not may_second_sign(signer):
             raise rules.NotPermitted(
@@ -127,6 +137,7 @@ def second_signature(
                 progress,
                 now=now,
                 actor=signer,
+                event=CaseEvent.SIGN,
                 details={"second_signature": justification, "outcome": case.outcome},
             )
         else:
@@ -135,7 +146,7 @@ def second_signature(
             case.justification = None
             progress.new_amount_eur = None
             progress.new_term_months = None
-            unclaim(case)
+            unclaim(case, CaseEvent.REFUSE_SIGNATURE)
             record(
                 uow.audit_log,
                 now=now,
@@ -154,14 +165,16 @@ def _resolve(
     *,
     now: datetime,
     actor: Actor,
+    event: CaseEvent,
     details: dict[str, Any],
 ) -> None:
-    """Store the new decision linked to the original, notify the client, close the case."""
+    """Store the new decision superseding the original, notify the client, close the case."""
+    resolved = lifecycle.case_transition(case.status, event)
     original = case.decision
     # Both callers set the outcome before they resolve.
     assert case.outcome is not None
     outcome = ReviewOutcome(case.outcome)
-    new_outcome = rules.resulting_outcome(outcome, original_outcome=original.outcome)
+    new_outcome = lifecycle.resulting_outcome(case.kind, outcome, original_outcome=original.outcome)
     terms = (
         NewTerms(float(progress.new_amount_eur), int(progress.new_term_months or 0))
         if progress.new_amount_eur is not None
@@ -178,7 +191,7 @@ def _resolve(
         model_version=original.model_version,
         policy_version=original.policy_version,
         contract_versions=original.contract_versions,
-        reasons=[_review_reason(outcome, terms)],
+        reasons=[_review_reason(outcome, terms, original_outcome=original.outcome)],
         policy_rules=[],
         contributions=original.contributions,
         counterfactual=None,
@@ -217,7 +230,7 @@ def _resolve(
             ),
         },
     )
-    case.status = CaseStatus.RESOLVED.value
+    case.status = resolved.value
     case.resolved_at = now
     case.resulting_decision_id = resulting.id
     view = case_view_of(case, progress, now)
@@ -258,11 +271,30 @@ _REVIEW_REASONS = {
         "Läbivaataja kiitis heaks muudetud tingimustega järelmaksu.",
         "A reviewer approved an instalment plan on changed terms.",
     ),
+    ReviewOutcome.APPROVED: (
+        "H04_PERSON_APPROVED",
+        "Taotluse vaatas läbi ja kiitis heaks meie töötaja.",
+        "A member of staff reviewed the application and approved it.",
+    ),
+    ReviewOutcome.DECLINED: (
+        "H05_PERSON_DECLINED",
+        "Taotluse vaatas läbi ja lükkas tagasi meie töötaja.",
+        "A member of staff reviewed the application and declined it.",
+    ),
 }
 
 
-def _review_reason(outcome: ReviewOutcome, terms: NewTerms | None) -> dict[str, Any]:
+def _review_reason(
+    outcome: ReviewOutcome, terms: NewTerms | None, *, original_outcome: str
+) -> dict[str, Any]:
     code, text_et, text_en = _REVIEW_REASONS[outcome]
+    if outcome is ReviewOutcome.TERMS_CHANGED and original_outcome in ("refer", "pending_review"):
+        # Nothing was decided before, so nothing was "changed": a person offered other terms.
+        text_et = "Taotluse vaatas läbi meie töötaja ja pakkus järelmaksu teistel tingimustel."
+        text_en = (
+            "A member of staff reviewed the application and offered an instalment plan "
+            "on other terms."
+        )
     reason: dict[str, Any] = {
         "code": code,
         "text_et": text_et,

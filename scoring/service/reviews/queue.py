@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from scoring.domain import review as rules
+from scoring.domain.lifecycle import CaseEvent, case_transition
 from scoring.domain.permissions import may_second_sign
 from scoring.domain.review import Actor, CaseStatus, Role
 from scoring.service.reviews.views import ReviewCaseView, case_view_of, case_views_of
@@ -106,6 +107,7 @@ def claim_case(
 def _claim(uow: UnitOfWork, case: ReviewCase, reviewer: Actor, now: datetime) -> ReviewCaseView:
     cases = uow.review_cases
     lapsed_holder = case.claimed_by if case.status == CaseStatus.CLAIMED.value else None
+    case_transition(case.status, CaseEvent.CLAIM)
     if not cases.take_claim(case, reviewer, now):
         raise rules.WrongState(f"case {case.id} was claimed by someone else a moment ago")
     if lapsed_holder is not None:
@@ -130,6 +132,7 @@ def keep_claim(
         cases = uow.review_cases
         case = lock_case(cases, case_id)
         require_holder(case, reviewer, "keep working on it")
+        case.status = case_transition(case.status, CaseEvent.KEEP).value
         case.claimed_at = now
         return case_view_of(case, cases.progress_for_change(case.id), now)
 
@@ -143,7 +146,7 @@ def release_case(
         cases = uow.review_cases
         case = lock_case(cases, case_id)
         require_holder(case, reviewer, "release it")
-        unclaim(case)
+        unclaim(case, CaseEvent.RELEASE)
         record(uow.audit_log, now=now, actor=reviewer.label, action="released", case_id=case.id)
         return case_view_of(case, cases.progress_for_change(case.id), now)
 
@@ -158,7 +161,7 @@ def skip_case(
         cases = uow.review_cases
         case = lock_case(cases, case_id)
         if case.status == CaseStatus.CLAIMED.value and case.claimed_by == reviewer.user_id:
-            unclaim(case)
+            unclaim(case, CaseEvent.RELEASE)
         elif case.status == CaseStatus.RESOLVED.value:
             raise rules.WrongState(f"case {case_id} is resolved; there is nothing to skip")
         until = now + rules.SKIP_FOR
@@ -189,7 +192,7 @@ def escalate_case(
         progress.escalated_by = reviewer.user_id
         progress.escalated_at = now
         progress.escalation_note = note
-        unclaim(case)
+        unclaim(case, CaseEvent.ESCALATE)
         record(
             uow.audit_log,
             now=now,

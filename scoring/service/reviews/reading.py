@@ -261,6 +261,8 @@ def client_review(*, session: Session, review_id: str, client: str, now: datetim
             new_term_months=view.new_terms.term_months if view.new_terms else None,
             justification=view.justification or "",
             second_signature=view.second_signature_by is not None,
+            kind=view.kind.value,
+            statement_given=bool(view.statement),
         )
         letters = {lang: render_review_outcome_letter(letter, language=lang) for lang in letters}
     if view.extended_due_at is not None and view.extension_reason:

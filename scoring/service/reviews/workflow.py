@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scoring.domain import review as rules
+from scoring.domain.lifecycle import CaseEvent, case_transition
 from scoring.domain.review import Actor, CaseStatus
 from scoring.service.errors import ReviewNotFound
 from scoring.service.reviews.views import ReviewCaseView
@@ -74,9 +75,9 @@ def require_holder(case: ReviewCase, reviewer: Actor, action: str) -> None:
         )
 
 
-def unclaim(case: ReviewCase) -> None:
-    """Put the case back in the queue, held by nobody."""
-    case.status = CaseStatus.OPEN.value
+def unclaim(case: ReviewCase, event: CaseEvent) -> None:
+    """Put the case back in the queue, held by nobody (a release, escalation or refusal)."""
+    case.status = case_transition(case.status, event).value
     case.claimed_by = None
     case.claimed_at = None
 

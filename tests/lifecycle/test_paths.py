@@ -1,0 +1,226 @@
+"""Every path of the lifecycle, as the sales system follows it: through HTTP to the final
+outcome and letter, by polling and by webhook, with the reviewers acting in between."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import DECLINING, REFERRING
+from sqlalchemy import update
+
+from scoring.domain.review import InvalidInput, WrongState
+from scoring.service import reviews
+from scoring.storage.tables import Customer
+
+WHY = "Checked the payment history and the bureau class; the request is within policy."
+
+
+def decide(life, review_id: str, outcome: str, reviewer=None, **terms) -> object:
+    reviewer = reviewer or life.anna
+    reviews.claim_case(uow=life.uow(), case_id=review_id, reviewer=reviewer, clock=life.clock)
+    return reviews.decide_case(
+        uow=life.uow(), case_id=review_id, reviewer=reviewer, outcome=outcome,
+        justification=WHY, clock=life.clock, **terms,
+    )  # fmt: skip
+
+
+def follow_to_the_end(life, decision: dict, *, expected: str) -> dict:
+    """Poll the decision and its review, and check the webhooks said the same."""
+    review_id = decision["review"]["review_id"]
+    polled = life.get(f"/v1/decisions/{decision['decision_id']}")
+    assert polled["state"] == "superseded"
+    assert polled["superseded_by"]["outcome"] == expected
+    assert polled["review"]["status"] == "resolved" and polled["review"]["statement_url"] is None
+    replacement = life.get(f"/v1/decisions/{polled['superseded_by']['decision_id']}")
+    assert replacement["state"] == "decided" and replacement["automated"] is False
+    assert replacement["supersedes"] == decision["decision_id"]
+    assert replacement["review"]["review_id"] == review_id
+    assert "made by a member of our staff" in replacement["notice"]["en"]
+    review = life.get(f"/v1/reviews/{review_id}")
+    assert review["status"] == "resolved" and review["resulting_outcome"] == expected
+    assert review["letter"]["et"] and review["letter"]["en"]
+    events = [e for e in life.delivered() if e["data"]["review_id"] == review_id]
+    assert [e["type"] for e in events] == ["review.opened", "review.resolved"]
+    assert events[-1]["data"]["resulting_outcome"] == expected
+    assert events[-1]["data"]["resulting_decision_id"] == polled["superseded_by"]["decision_id"]
+    return review
+
+
+def test_an_approval_is_final_and_says_it_was_automated(life, codes):
+    answer = life.apply(codes())
+    assert (answer["outcome"], answer["state"], answer["review"]) == ("approve", "decided", None)
+    assert answer["letter"] is None
+    assert "decided by automated means" in answer["notice"]["en"]
+    assert "Creditinfo" in answer["notice"]["en"] and "automatiseeritult" in answer["notice"]["et"]
+    assert answer["contest"]["url"].startswith("http://testserver/v1/decisions/")
+    assert life.get(f"/v1/decisions/{answer['decision_id']}") == answer
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected", "said"),
+    [("upheld", "decline", "The decision stands"), ("overturned", "approve", "is changed")],
+)
+def test_a_decline_contested_and_reviewed(life, codes, outcome, expected, said):
+    life.model(DECLINING)
+    answer = life.apply(codes())
+    assert answer["outcome"] == "decline" and answer["state"] == "decided"
+    assert "/contest" in answer["letter"]["en"]
+    contest = life.post(answer["contest"]["url"], {"statement": "I paid every invoice on time."})
+    assert contest.status_code == 201, contest.text
+    review_id = contest.json()["review_id"]
+    polled = life.get(f"/v1/decisions/{answer['decision_id']}")
+    assert polled["state"] == "under_review"
+    assert polled["review"]["kind"] == "contest" and polled["review"]["review_id"] == review_id
+    assert polled["review"]["url"] == f"http://testserver/v1/reviews/{review_id}"
+
+    decide(life, review_id, outcome)
+    review = follow_to_the_end(life, polled, expected=expected)
+    assert (
+        said in review["letter"]["en"]
+        and "asked us to review our decision" in (review["letter"]["en"])
+    )
+    # A superseded decision is not contested again.
+    again = life.post(answer["contest"]["url"], {"statement": "Once more, please."})
+    assert again.status_code == 409 and "replaced by decision" in again.json()["error"]["message"]
+
+
+def test_a_model_refer_opens_a_case_a_reviewer_decides(life, codes):
+    life.model(REFERRING)
+    answer = life.apply(codes())
+    assert (answer["outcome"], answer["state"]) == ("refer", "awaiting_person")
+    review = answer["review"]
+    assert review["kind"] == "referral" and review["status"] == "open"
+    assert review["url"] == f"http://testserver/v1/reviews/{review['review_id']}"
+    assert answer["contest"] is None
+    assert (
+        review["review_id"] in answer["letter"]["en"] and review["due_on"] in answer["letter"]["en"]
+    )
+    assert "could not settle your application" in answer["letter"]["en"]
+    assert "first assessed by automated means" in answer["notice"]["en"]
+
+    # Nothing was decided: a contest is refused for what it is, and a statement is taken.
+    refused = life.post(f"/v1/decisions/{answer['decision_id']}/contest", {"statement": "Hi"})
+    assert refused.status_code == 409
+    message = refused.json()["error"]["message"]
+    assert "did not decide the application" in message and "made by a person" not in message
+    added = life.post(review["statement_url"], {"statement": "My salary rose in November."})
+    assert added.status_code == 201, added.text
+
+    with pytest.raises(InvalidInput, match="no decision was made that could be upheld"):
+        decide(life, review["review_id"], "upheld")
+    reviews.release_case(
+        uow=life.uow(), case_id=review["review_id"], reviewer=life.anna, clock=life.clock
+    )
+    decide(life, review["review_id"], "approved")
+    letter = follow_to_the_end(life, answer, expected="approve")["letter"]
+    assert "automated assessment did not settle your application" in letter["en"]
+    assert "Your application is approved" in letter["en"]
+    assert "and at what you told us" in letter["en"]
+    assert "the decision stands" not in letter["en"].lower()
+
+    # The case is closed: no statement, no second decision.
+    late = life.post(review["statement_url"], {"statement": "One more thing."})
+    assert late.status_code == 409 and "closed" in late.json()["error"]["message"]
+    with pytest.raises(WrongState, match="resolved"):
+        decide(life, review["review_id"], "declined")
+
+
+def test_a_bureau_unavailable_refer_is_decided_by_a_person(life, codes):
+    life.runtime.bureau.failure = "unavailable"
+    answer = life.apply(codes())
+    assert answer["outcome"] == "refer" and answer["review"]["kind"] == "referral"
+    assert "The credit bureau did not answer" in answer["letter"]["en"]
+    assert "Krediidibüroo ei vastanud" in answer["letter"]["et"]
+    assert "did not answer" in answer["notice"]["en"]
+    life.runtime.bureau.failure = None  # the bureau is back; the person decides
+    decide(life, answer["review"]["review_id"], "declined")
+    letter = follow_to_the_end(life, answer, expected="decline")["letter"]
+    assert "Your application is declined" in letter["en"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"), [("approved", "approve"), ("declined", "decline")]
+)
+def test_a_requested_human_review_is_decided_by_a_person(life, codes, outcome, expected):
+    answer = life.apply(codes(), human_review_requested=True)
+    assert (answer["outcome"], answer["state"]) == ("pending_review", "awaiting_person")
+    assert answer["review"]["kind"] == "human_review_requested"
+    assert "As you asked, your application will be decided by" in answer["letter"]["en"]
+    assert "decided by a member of our staff, not by automated means" in answer["notice"]["en"]
+    decide(life, answer["review"]["review_id"], outcome)
+    letter = follow_to_the_end(life, answer, expected=expected)["letter"]
+    assert "As asked, a member of our staff decided your application" in letter["en"]
+    assert "asked us to review our decision" not in letter["en"]
+
+
+def test_an_objection_sends_the_next_application_to_a_person(life, codes):
+    code = codes()
+    first = life.apply(code)
+    with life.uow() as uow:
+        uow.session.execute(update(Customer).values(objected_to_profiling_at=life.clock()))
+    answer = life.apply(code)
+    assert answer["outcome"] == "pending_review" and answer["review"]["kind"] == "objection"
+    assert "Because you objected to profiling" in answer["letter"]["en"]
+    decide(life, answer["review"]["review_id"], "terms_changed", new_terms=_terms(400, 12))
+    letter = follow_to_the_end(life, answer, expected="approve")["letter"]
+    assert "on other terms, 400.00 EUR in 12 monthly instalments" in letter["en"]
+    assert first["state"] == "decided"
+
+
+def test_with_the_stop_switch_on_a_person_decides_every_application(life, codes):
+    life.stop_switch(True)
+    answer = life.apply(codes())
+    assert answer["outcome"] == "pending_review" and answer["automated"] is False
+    assert "Automated decisions are paused" in answer["letter"]["en"]
+    life.stop_switch(False)
+    decide(life, answer["review"]["review_id"], "approved")
+    follow_to_the_end(life, answer, expected="approve")
+
+
+def _terms(amount: float, months: int):
+    from scoring.domain.review import NewTerms
+
+    return NewTerms(amount, months)
+
+
+def test_audit_replays_a_persons_decision_and_verifies_the_supersede_links(life, codes):
+    from scoring.service import decision_log
+    from scoring.storage.tables import Decision, ReviewCase
+
+    life.model(REFERRING)
+    answer = life.apply(codes())
+    review_id = answer["review"]["review_id"]
+    decided = decide(life, review_id, "declined")
+    replacement = decided.resulting_decision_id
+    with life.uow() as uow:
+        result = decision_log.replay(
+            session=uow.session, decision_id=replacement, models=life.runtime.models
+        )
+        assert result.matches and result.made_by_person, result.differences
+        assert (result.stored_outcome, result.replayed_outcome) == ("decline", "decline")
+        # The automated refer it replaced still replays with its model.
+        assert decision_log.replay(
+            session=uow.session, decision_id=answer["decision_id"], models=life.runtime.models
+        ).matches
+        assert decision_log.verify(session=uow.session) == []
+
+    # A justification changed after the fact, or a link bent to another decision, is found.
+    with life.uow() as uow:
+        uow.session.execute(
+            update(ReviewCase).where(ReviewCase.id == review_id).values(justification="Changed.")
+        )
+    with life.uow() as uow:
+        result = decision_log.replay(
+            session=uow.session, decision_id=replacement, models=life.runtime.models
+        )
+    assert not result.matches and "justification" in "; ".join(result.differences)
+
+    other = life.apply(codes())
+    with life.uow() as uow:
+        uow.session.execute(
+            update(Decision)
+            .where(Decision.id == replacement)
+            .values(supersedes_decision_id=other["decision_id"])
+        )
+    with life.uow() as uow:
+        breaks = decision_log.verify(session=uow.session)
+    assert any("supersedes_decision_id" in b.problem for b in breaks), breaks
