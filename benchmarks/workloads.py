@@ -149,6 +149,7 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
     from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
     from scoring.features import FEATURE_NAMES, BureauFacts, CustomerHistory
     from scoring.service.decisions import _model_matrix, feature_matrix
+    from scoring.service.decisions.assess import reason_facts
 
     world = read_world(world_dir)
     apps = world.applications
@@ -198,7 +199,11 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
             model_name=model.name, model_version=str(model.version),
         )  # fmt: skip
         row = dict(zip(FEATURE_NAMES, features[0].tolist(), strict=True))
-        outcome = decide(application=facts, features=row, assessment=assessment, policy=policy)
+        evidence = reason_facts(history=history, report=report, applied_at=applied_at, facts=facts)
+        outcome = decide(
+            application=facts, features=row, assessment=assessment, policy=policy,
+            evidence=evidence,
+        )  # fmt: skip
         t4 = time.perf_counter()
 
         def score(candidates, matrix=matrix):

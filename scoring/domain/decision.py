@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from scoring.domain.policy import Policy
-from scoring.domain.reasons import MAX_REASONS, Reason, model_reasons, policy_reason
+from scoring.domain.reasons import (
+    MAX_REASONS,
+    Reason,
+    ReasonFacts,
+    model_reasons,
+    policy_reason,
+)
 
 
 class Outcome(StrEnum):
@@ -73,10 +79,19 @@ def decide(
     features: Mapping[str, float],
     assessment: ModelAssessment | None,
     policy: Policy,
+    evidence: ReasonFacts | None,
 ) -> DecisionOutcome:
-    """Decide one application. ``assessment`` is None when the bureau gave no answer."""
+    """Decide one application. ``assessment`` is None when the bureau gave no answer.
+
+    ``evidence`` is what the customer's raw inputs show; model reasons are given only where
+    it makes them true (without it, none are).
+    """
     grade = policy.risk_grade(assessment.probability_of_default) if assessment else None
-    adverse = model_reasons(assessment.contributions) if assessment else []
+    adverse = (
+        model_reasons(assessment.contributions, features, evidence)
+        if assessment is not None and evidence is not None
+        else []
+    )
 
     manual = _manual_route(application, policy)
     if manual is not None:

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from reason_facts import reason_facts
 
+from scoring.domain import decision
 from scoring.domain.counterfactual import amount_grid, find_counterfactual
-from scoring.domain.decision import ApplicationFacts, ModelAssessment, Outcome, decide
+from scoring.domain.decision import ApplicationFacts, ModelAssessment, Outcome
 from scoring.domain.policy import Policy, PolicyError
 from scoring.domain.reasons import FACTORS, MAX_REASONS, model_reasons
 
@@ -31,6 +33,12 @@ def assessment(pd: float, **contributions: float) -> ModelAssessment:
 CLEAN = {"current_dpd": 0, "bureau_open_defaults": 0}
 
 
+def decide(**arguments):
+    """The domain's decide, for a customer whose raw inputs are clean unless told otherwise."""
+    arguments.setdefault("evidence", reason_facts(bureau_class="good"))
+    return decision.decide(**arguments)
+
+
 def test_low_risk_is_approved_automatically(policy):
     result = decide(application=facts(), features=CLEAN, assessment=assessment(0.01), policy=policy)
     assert result.outcome is Outcome.APPROVE
@@ -43,9 +51,21 @@ def test_high_risk_is_declined_with_the_adverse_factors_as_reasons(policy):
         features=CLEAN,
         assessment=assessment(0.30, max_dpd_3m=0.9, bureau_score=0.5, tenure_months=-0.2),
         policy=policy,
+        evidence=reason_facts(max_dpd_6m=23, bureau_class="satisfactory"),
     )
     assert result.outcome is Outcome.DECLINE and result.automated
     assert [r.code for r in result.reasons] == ["R01_RECENT_LATE_PAYMENTS", "R06_BUREAU_RATING"]
+
+
+def test_an_adverse_factor_that_is_false_for_the_customer_gives_no_reason(policy):
+    result = decide(
+        application=facts(),
+        features=CLEAN,
+        assessment=assessment(0.30, max_dpd_3m=0.9, bureau_score=0.5),
+        policy=policy,
+        evidence=reason_facts(max_dpd_6m=0, bureau_class="satisfactory"),
+    )
+    assert [r.code for r in result.reasons] == ["R06_BUREAU_RATING"]
 
 
 def test_the_middle_band_is_referred_to_a_person_and_says_so(policy):
@@ -118,7 +138,12 @@ def test_people_decide_when_asked_or_when_automation_is_paused(policy, overrides
 def test_reasons_are_at_most_four_and_only_adverse_factors():
     contributions = {f.features[0]: 0.1 * (i + 1) for i, f in enumerate(FACTORS)}
     contributions["tenure_months"] = -5.0
-    reasons = model_reasons(contributions)
+    everything_wrong = reason_facts(
+        late_12m=3, late_24m=4, max_dpd_6m=20, max_dpd_12m=35, max_dpd_24m=35,
+        reminders_12m=2, overdue_balance_eur=80.0, current_dpd=20, partial_paid_due_12m=2,
+        bureau_class="poor", bureau_closed_defaults=1, amount_eur=4000.0, term_months=36,
+    )  # fmt: skip
+    reasons = model_reasons(contributions, {}, everything_wrong)
     assert len(reasons) == MAX_REASONS
     assert all(r.contribution > 0 for r in reasons)
     assert [r.contribution for r in reasons] == sorted(
@@ -127,15 +152,18 @@ def test_reasons_are_at_most_four_and_only_adverse_factors():
 
 
 def test_contributions_of_one_factor_are_added_before_ranking():
-    reasons = model_reasons({"max_dpd_12m": 0.2, "late_payments_24m": 0.2, "bureau_score": 0.3})
+    late = reason_facts(late_12m=2, late_24m=2, max_dpd_12m=12, max_dpd_24m=12)
+    reasons = model_reasons(
+        {"max_dpd_12m": 0.2, "late_payments_24m": 0.2, "bureau_score": 0.3}, {}, late
+    )
     assert reasons[0].code == "R02_LATE_PAYMENT_HISTORY"
     assert reasons[0].contribution == pytest.approx(0.4)
 
 
-def test_every_reason_has_estonian_and_english_text():
+def test_every_reason_has_estonian_and_english_text_and_a_meaning():
     for factor in FACTORS:
-        assert factor.reason.text_et and factor.reason.text_en
-        assert factor.reason.text_et != factor.reason.text_en
+        for rule in factor.rules:
+            assert rule.meaning_en and rule.code[:3] in {f"R{i:02d}" for i in range(1, 13)}
 
 
 def test_a_policy_with_crossed_cut_offs_is_refused():

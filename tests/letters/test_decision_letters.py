@@ -10,10 +10,20 @@ from pathlib import Path
 import pytest
 
 from scoring.domain.counterfactual import Counterfactual, PurchaseTerms
-from scoring.domain.reasons import model_reasons, policy_reason
+from scoring.domain.reasons import ReasonFacts, model_reasons, policy_reason
 from scoring.letters import BureauConsulted, DecisionLetter, render_decision_letter
 
 GOLDEN = Path(__file__).parent / "golden"
+
+# What the customer's inputs showed: a late invoice, a middling bureau class, small bills.
+SEEN = ReasonFacts(
+    has_history=True, tenure_months=30, invoices_24m=24, invoices_due_12m=12, late_12m=1,
+    late_24m=1, max_dpd_6m=23, max_dpd_12m=23, max_dpd_24m=23, current_dpd=0,
+    overdue_balance_eur=0.0, reminders_12m=1, collections_24m=0, settled_due_12m=12,
+    pay_margin_mean_12m=2.0, partial_paid_due_12m=0, avg_invoice_eur_12m=47.1,
+    bureau_class="satisfactory", bureau_score=612, bureau_open_defaults=0,
+    bureau_closed_defaults=0, amount_eur=2400.0, term_months=12, product_category="heat_pump",
+)  # fmt: skip
 
 
 def declined_letter(**overrides) -> DecisionLetter:
@@ -25,7 +35,11 @@ def declined_letter(**overrides) -> DecisionLetter:
         amount_eur=2400.0,
         term_months=12,
         product_category="heat_pump",
-        reasons=model_reasons({"max_dpd_3m": 0.8, "bureau_score": 0.5, "amount_eur": 0.2}),
+        reasons=model_reasons(
+            {"max_dpd_3m": 0.8, "bureau_score": 0.5, "amount_eur": 0.2},
+            {"max_dpd_3m": 23.0, "bureau_score": 612.0, "amount_eur": 2400.0},
+            SEEN,
+        ),
         bureau=BureauConsulted(
             name="Creditinfo Eesti AS",
             report_id="BR-2026-000123",
@@ -64,7 +78,7 @@ def test_a_decline_letter_names_the_bureau_its_class_automation_reasons_and_righ
     assert "Creditinfo Eesti AS" in text and "BR-2026-000123" in text
     assert '"satisfactory"' in text
     assert "made by automated means" in text
-    assert "Recent invoices from us were paid late" in text
+    assert "an invoice from us was paid as late as 23 days after its due date" in text
     assert "term of 36 months" in text
     assert "contest this decision" in text and "2027-02-20" in text
 

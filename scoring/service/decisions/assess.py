@@ -21,6 +21,7 @@ from scoring.domain.bureau import BureauReport
 from scoring.domain.counterfactual import Counterfactual, find_counterfactual
 from scoring.domain.decision import ApplicationFacts, DecisionOutcome, ModelAssessment, decide
 from scoring.domain.policy import Policy
+from scoring.domain.reasons import ReasonFacts
 from scoring.features import (
     FEATURE_NAMES,
     BureauFacts,
@@ -73,6 +74,8 @@ class Assessment:
     scored: bool
     # The contract of the snapshot the champion was trained on, e.g. training_snapshot 1.0.0.
     model_contract: dict[str, str] = field(default_factory=dict)
+    # What the customer's raw inputs show, on which the reason texts stand (None: unscored).
+    evidence: ReasonFacts | None = None
 
 
 def feature_matrix(
@@ -121,6 +124,26 @@ def _column_positions(wanted: tuple[str, ...]) -> np.ndarray | None:
     return np.asarray([where[name] for name in wanted], dtype=np.intp)
 
 
+def reason_facts(
+    *,
+    history: ApplicantHistory,
+    report: BureauReport,
+    applied_at: datetime,
+    facts: ApplicationFacts,
+) -> ReasonFacts:
+    """What the applicant's invoices, payments, bureau report and purchase show, counted."""
+    return ReasonFacts.from_inputs(
+        applicant_history_aggregates(history.events, day=cutoff_day(applied_at)),
+        bureau_class=report.risk_class,
+        bureau_score=report.score,
+        bureau_open_defaults=report.open_default_count,
+        bureau_closed_defaults=report.closed_default_count,
+        amount_eur=facts.amount_eur,
+        term_months=facts.term_months,
+        product_category=facts.product_category,
+    )
+
+
 def _history_without_bureau(history: ApplicantHistory, applied_at: datetime) -> dict[str, Any]:
     """The internal-arrears facts the policy needs when the bureau gave no report."""
     raw = applicant_history_aggregates(history.events, day=cutoff_day(applied_at))
@@ -140,7 +163,9 @@ def assess(
     """Score and decide one application; a bureau that does not answer means no score."""
     if facts.objected_to_profiling:
         # The customer objected to profiling: no bureau query and no model score at all.
-        outcome = decide(application=facts, features={}, assessment=None, policy=policy)
+        outcome = decide(
+            application=facts, features={}, assessment=None, policy=policy, evidence=None
+        )
         return Assessment(outcome, {}, None, None, None, None, None, scored=False)
 
     champion = models.champion()
@@ -153,7 +178,9 @@ def assess(
 
     if report is None:
         arrears = _history_without_bureau(history, applied_at)
-        outcome = decide(application=facts, features=arrears, assessment=None, policy=policy)
+        outcome = decide(
+            application=facts, features=arrears, assessment=None, policy=policy, evidence=None
+        )
         return Assessment(outcome, dict(arrears), None, None, failure, None, None, scored=False)
 
     features = feature_matrix(
@@ -171,7 +198,11 @@ def assess(
         model_name=champion.name,
         model_version=str(champion.version),
     )
-    outcome = decide(application=facts, features=numeric, assessment=assessment, policy=policy)
+    evidence = reason_facts(history=history, report=report, applied_at=applied_at, facts=facts)
+    outcome = decide(
+        application=facts, features=numeric, assessment=assessment, policy=policy,
+        evidence=evidence,
+    )  # fmt: skip
 
     def score(candidates: Sequence[tuple[float, int]]) -> Sequence[float]:
         batch = feature_matrix(
@@ -193,6 +224,7 @@ def assess(
                 shadow_pd, 0.0, {}, challenger.name, str(challenger.version)
             ),
             policy=policy,
+            evidence=None,
         ).outcome
         shadow = {
             "model": {"name": challenger.name, "version": str(challenger.version)},
@@ -207,5 +239,5 @@ def assess(
         trained_on[str(metadata["contract_id"])] = str(metadata["contract_version"])
     return Assessment(
         outcome, stored_features, assessment, report, None, counterfactual, shadow, True,
-        trained_on,
+        trained_on, evidence,
     )  # fmt: skip

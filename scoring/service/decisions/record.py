@@ -153,6 +153,7 @@ def prepared_decision(
     inputs = {
         "facts": facts.__dict__,
         "features": scoring.features,
+        "evidence": scoring.evidence.__dict__ if scoring.evidence is not None else None,
         "bureau_report_id": report.report_id if report else None,
         "bureau_failure": scoring.bureau_failure,
     }
