@@ -134,10 +134,32 @@ def test_application_inputs_have_their_own_section_in_both_languages(client, cas
     assert 'lang="et"' in application and "Taotlusest arvutatud mudeli sisendid" in application
     assert "Payment history with the company" in history
     assert "Maksekäitumine ettevõtte arvete tasumisel" in history
-    for name in ("amount eur", "term months", "product category code", "monthly instalment eur"):
-        assert name in application
-        assert name not in history
-    assert "max dpd 12m" in history and "late payments 12m" in history
+    for label in ("Amount applied for", "Term", "Product", "Monthly instalment"):
+        assert f">{label}</span>" in application
+        assert f">{label}</span>" not in history
+    assert "Longest delay, past year" in history and "Late invoices, past year" in history
+
+
+def test_model_inputs_are_labelled_rounded_and_in_units_not_machine_names(client, case_id):
+    sign_in(client, "rita")
+    page = client.get(f"/review/cases/{case_id}").text
+    inputs = _section(page, "application-features")
+    for machine in ("pay margin mean 12m", "instalment to avg invoice", "thin file", "max dpd"):
+        assert machine not in page
+    # The application's amount with its currency, the instalment ratio to one decimal.
+    assert "€3,000.00" in inputs
+    assert re.search(r"<td>\d+\.\d ×</td>", inputs)
+    history = _section(page, "payment-history")
+    assert "Longest delay, past 3 months" in history
+    assert '<div lang="et" class="muted">Suurim hilinemine, viimased 3 kuud</div>' in history
+    # The meaning and the risk direction are a hover away.
+    meaning = "Most days past due of any invoice overdue during the past 91 days."
+    assert f'title="{meaning} (higher is riskier)"' in history
+    waterfall = _section(page, "waterfall")
+    # By factor, as the reasons group them (this customer is a thin file: the history's
+    # inputs all measure its absence).
+    assert "Credit bureau rating" in waterfall and "Length of payment history" in waterfall
+    assert "max_dpd" not in waterfall and "bureau_score" not in waterfall
 
 
 def test_a_reviewer_escalates_a_held_case_to_a_senior_with_a_note(client, case_id, ui_engine):

@@ -61,6 +61,12 @@ class SourcedValue:
     source: str
     as_of: date | None
     flags: tuple[str, ...] = ()
+    # From the feature catalogue: how people read it (label, value with unit, meaning).
+    label: str = ""
+    label_et: str = ""
+    shown: str = ""
+    meaning: str = ""
+    riskier: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,8 @@ class CaseDetail:
     reasons: list[dict[str, Any]]
     base_value: float | None
     contributions: list[tuple[str, float]]
+    # The same contributions summed by the factor a customer recognises, with its label.
+    factor_contributions: list[tuple[str, float]]
     counterfactual: dict[str, Any] | None
     policy_rules: list[dict[str, Any]]
     policy_version: str
