@@ -179,10 +179,13 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
             human_review_requested=False, objected_to_profiling=False,
         )  # fmt: skip
 
-        def matrix(terms, history=history, report=report, applied_at=applied_at, facts=facts):
+        def matrix(
+            terms, actions=frozenset(), history=history, report=report, applied_at=applied_at,
+            facts=facts,
+        ):  # fmt: skip
             return feature_matrix(
                 history=history, report=report, applied_at=applied_at,
-                product_category=facts.product_category, terms=terms,
+                product_category=facts.product_category, terms=terms, actions=actions,
             )  # fmt: skip
 
         t0 = time.perf_counter()
@@ -206,10 +209,12 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
         )  # fmt: skip
         t4 = time.perf_counter()
 
-        def score(candidates, matrix=matrix):
-            return model.predict_pd(_model_matrix(matrix(candidates), model)).tolist()
+        def score(candidates, actions, matrix=matrix):
+            return model.predict_pd(_model_matrix(matrix(candidates, actions), model)).tolist()
 
-        find_counterfactual(application=facts, outcome=outcome, policy=policy, score=score)
+        find_counterfactual(
+            application=facts, outcome=outcome, policy=policy, score=score, evidence=evidence
+        )
         t5 = time.perf_counter()
         for name, (a, b) in {
             "features": (t0, t1), "predict_pd": (t1, t2), "explain": (t2, t3),

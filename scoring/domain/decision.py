@@ -148,7 +148,16 @@ def _knockouts_without_bureau(
     return hits
 
 
+# Model reasons that a knock-out rule's own reason already states: said once, by the rule.
+COVERED_BY_RULE = {
+    "P02_INTERNAL_ARREARS": frozenset({"R01_RECENT_LATE_PAYMENTS", "R04_OUTSTANDING_BALANCE"}),
+    "P01_BUREAU_OPEN_DEFAULT": frozenset({"R07_BUREAU_DEFAULTS"}),
+}
+
+
 def _declined(rules: list[Reason], adverse: list[Reason], grade: str | None) -> DecisionOutcome:
+    covered = set().union(*(COVERED_BY_RULE.get(rule.code, frozenset()) for rule in rules))
+    adverse = [reason for reason in adverse if reason.code not in covered]
     reasons = (rules + adverse)[:MAX_REASONS] if len(rules) < MAX_REASONS else rules
     hits = [RuleHit(rule.code, "decline") for rule in rules]
     return DecisionOutcome(Outcome.DECLINE, True, grade, reasons, hits)

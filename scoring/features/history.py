@@ -429,6 +429,32 @@ class CustomerHistory:
             pay_amount=payments["amount_eur"].to_numpy(dtype=np.float64),
         )
 
+    def with_overdue_paid(self, *, day: float) -> CustomerHistory:
+        """This history as if every invoice unpaid more than OVERDUE_BALANCE_AFTER_DAYS past
+        its due date on cut-off ``day`` had been paid in full the day before.
+
+        What an applicant can still do: the late payment stays on record, the debt goes.
+        """
+        before = self.paid_on < day
+        paid = np.bincount(
+            self.pay_invoice[before], weights=self.pay_amount[before], minlength=len(self.due)
+        )
+        unsettled = ~(self.paid_full < day)  # NaN (never settled) counts as unsettled
+        overdue = (self.issued < day) & unsettled & (day - self.due > OVERDUE_BALANCE_AFTER_DAYS)
+        if not overdue.any():
+            return self
+        owed = np.maximum(self.amount - paid, 0.0)
+        settle = np.flatnonzero(overdue & (owed > 0.005))
+        paid_full = self.paid_full.copy()
+        paid_full[overdue] = day - 1
+        return CustomerHistory(
+            issued=self.issued, due=self.due, amount=self.amount, paid_full=paid_full,
+            reminders=self.reminders, collection=self.collection,
+            pay_invoice=np.concatenate([self.pay_invoice, settle.astype(np.intp)]),
+            paid_on=np.concatenate([self.paid_on, np.full(len(settle), day - 1)]),
+            pay_amount=np.concatenate([self.pay_amount, owed[settle]]),
+        )  # fmt: skip
+
     @classmethod
     def empty(cls) -> CustomerHistory:
         """A customer the company has never invoiced (a thin file)."""

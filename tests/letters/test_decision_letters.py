@@ -80,7 +80,7 @@ def test_a_decline_letter_names_the_bureau_its_class_automation_reasons_and_righ
     assert "made by automated means" in text
     assert "an invoice from us was paid as late as 23 days after its due date" in text
     assert "term of 36 months" in text
-    assert "contest this decision" in text and "2027-02-20" in text
+    assert "contest this decision" in text and "until 20 February 2027" in text
 
 
 def test_a_rule_decline_names_the_rule():
@@ -114,3 +114,38 @@ def test_there_is_no_letter_for_an_approval():
 def test_an_unknown_language_is_refused():
     with pytest.raises(ValueError, match="not 'de'"):
         render_decision_letter(declined_letter(), language="de")
+
+
+def test_amounts_and_dates_are_in_each_language_s_form():
+    et = render_decision_letter(declined_letter(), language="et")
+    en = render_decision_letter(declined_letter(), language="en")
+    assert "Taotlesite 2\xa0400,00\xa0€ tasumist" in et and "Kuupäev: 22.11.2026" in et
+    assert "kuni 20.02.2027" in et and "kuupäevaga 22.11.2026" in et
+    assert "You applied to pay €2,400.00" in en and "Date: 22 November 2026" in en
+    for text in (et, en):
+        assert "2400.00" not in text and "2026-11-22" not in text and "2027-02-20" not in text
+
+
+@pytest.mark.parametrize("language", ["et", "en"])
+def test_an_arrears_decline_with_nothing_to_change_says_why_and_matches_its_golden_file(
+    language,
+):
+    from scoring.domain.counterfactual import why_no_counterfactual
+    from scoring.service.policy_files import policy_for_version
+
+    why_et, why_en = why_no_counterfactual(
+        outcome="decline", rule_codes=["P02_INTERNAL_ARREARS"], product_category="heat_pump",
+        probability_of_default=0.31, policy=policy_for_version("2026.11.1"),
+    )  # fmt: skip
+    letter = declined_letter(
+        reasons=[policy_reason("P02_INTERNAL_ARREARS", days=60)],
+        counterfactual=None,
+        no_counterfactual_et=why_et,
+        no_counterfactual_en=why_en,
+    )
+    text = render_decision_letter(letter, language=language)
+    golden = GOLDEN / f"decline_arrears_{language}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+    assert (why_et if language == "et" else why_en) in text

@@ -38,6 +38,10 @@ from scoring.features import FEATURE_NAMES, build_training_snapshot, history_agg
 POLICY_FILE = Path(__file__).parents[2] / "scoring" / "policies" / "policy-2026.11.1.yaml"
 
 
+# The world, model and policy of ``decided``, for tests that score more candidates.
+world_rows: dict = {}
+
+
 @pytest.fixture(scope="module")
 def decided():
     """Every application of a 3,000-customer world, decided with its facts and contributions."""
@@ -61,6 +65,7 @@ def decided():
     policy = Policy.from_mapping(yaml.safe_load(POLICY_FILE.read_text()))
 
     rows = []
+    world_rows.update(world=world, model=model, policy=policy, apps=apps, reports=reports)
     for i, app in apps.iterrows():
         applied = pd.Timestamp(app.applied_at).date()
         report = reports.iloc[i]
@@ -140,3 +145,75 @@ def test_contributions_add_up_to_the_model_s_log_odds(decided):
     for _, _, assessment, _, log_odds in decided:
         total = assessment.base_value + math.fsum(assessment.contributions.values())
         assert total == pytest.approx(log_odds, abs=1e-6)
+
+
+def _live_scorer(app, report, world, model):
+    """Score candidate purchases of one applicant, after actions, as the service does."""
+    from scoring.features import CustomerHistory
+    from scoring.service.decisions.assess import ApplicantHistory, feature_matrix
+
+    invoices = world.invoices[world.invoices["personal_code"] == app.personal_code]
+    payments = world.payments[world.payments["invoice_id"].isin(invoices["invoice_id"])]
+    history = ApplicantHistory(False, CustomerHistory.from_frames(invoices, payments))
+    applied_at = pd.Timestamp(app.applied_at).to_pydatetime()
+
+    def features(candidates, actions):
+        return feature_matrix(
+            history=history, report=report, applied_at=applied_at,
+            product_category=str(app.product_category), terms=candidates, actions=actions,
+        )  # fmt: skip
+
+    def score(candidates, actions):
+        return model.predict_pd(features(candidates, actions)).tolist()
+
+    return score, features
+
+
+def test_every_counterfactual_is_approved_when_re_scored_with_the_same_model_and_policy(decided):
+    from scoring.domain.counterfactual import Action, find_counterfactual
+
+    world, model, policy = world_rows["world"], world_rows["model"], world_rows["policy"]
+    apps, reports = world_rows["apps"], world_rows["reports"]
+    declines = [i for i, row in enumerate(decided) if row[3].outcome is Outcome.DECLINE]
+    rng = np.random.default_rng(5)
+    sample = sorted(rng.choice(declines, size=min(250, len(declines)), replace=False))
+    found = 0
+    for i in sample:
+        evidence, values, assessment, outcome, _ = decided[i]
+        app, report = apps.iloc[i], reports.iloc[i]
+        score, features = _live_scorer(app, report, world, model)
+        facts = ApplicationFacts(
+            amount_eur=float(app.amount_eur), term_months=int(app.term_months),
+            product_category=str(app.product_category),
+            age_years=personal_code.parse(app.personal_code).age_on(
+                pd.Timestamp(app.applied_at).date()
+            ),
+        )  # fmt: skip
+        counterfactual = find_counterfactual(
+            application=facts, outcome=outcome, policy=policy, score=score, evidence=evidence
+        )
+        if counterfactual is None:
+            continue
+        found += 1
+        terms = counterfactual.suggested
+        actions = frozenset(Action(a) for a in counterfactual.actions)
+        row = features([(terms.amount_eur, terms.term_months)], actions)
+        after = dict(zip(FEATURE_NAMES, row[0].tolist(), strict=True))
+        probability = float(model.predict_pd(row)[0])
+        base, contributions = model.contributions(row)
+        again = decide(
+            application=ApplicationFacts(
+                amount_eur=terms.amount_eur, term_months=terms.term_months,
+                product_category=facts.product_category, age_years=facts.age_years,
+            ),
+            features=after,
+            assessment=ModelAssessment(
+                probability, float(base),
+                dict(zip(model.feature_names, contributions[0].tolist(), strict=True)),
+                "installment-pd", "test",
+            ),
+            policy=policy, evidence=None,
+        )  # fmt: skip
+        assert again.outcome is Outcome.APPROVE, (i, counterfactual)
+        assert terms.amount_eur >= policy.product_minimum(facts.product_category)
+    assert found >= 25

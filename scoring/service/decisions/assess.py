@@ -18,7 +18,7 @@ import numpy as np
 
 from scoring.bureau.client import BureauError
 from scoring.domain.bureau import BureauReport
-from scoring.domain.counterfactual import Counterfactual, find_counterfactual
+from scoring.domain.counterfactual import Action, Counterfactual, find_counterfactual
 from scoring.domain.decision import ApplicationFacts, DecisionOutcome, ModelAssessment, decide
 from scoring.domain.policy import Policy
 from scoring.domain.reasons import ReasonFacts
@@ -85,19 +85,28 @@ def feature_matrix(
     applied_at: datetime,
     product_category: str,
     terms: Sequence[tuple[float, int]],
+    actions: frozenset[Action] = frozenset(),
 ) -> np.ndarray:
     """Model features for (amount, term) pairs of one application, by the training code.
 
-    A row per pair, columns in ``FEATURE_NAMES`` order.
+    A row per pair, columns in ``FEATURE_NAMES`` order; ``actions`` are the customer's
+    changes the counterfactual assumes (an overdue balance paid, a bureau default settled).
     """
     amounts, months = zip(*terms, strict=True) if terms else ((), ())
+    events = history.events
+    if Action.PAY_OVERDUE_BALANCE in actions:
+        events = events.with_overdue_paid(day=cutoff_day(applied_at))
+    open_defaults, closed_defaults = report.open_default_count, report.closed_default_count
+    if Action.SETTLE_BUREAU_DEFAULT in actions:
+        # The entry is ended, not erased: the bureau keeps it as a settled default.
+        open_defaults, closed_defaults = 0, closed_defaults + open_defaults
     return applicant_features(
-        history=history.events,
+        history=events,
         bureau=BureauFacts(
             score=report.score,
             risk_class=report.risk_class,
-            open_default_count=report.open_default_count,
-            closed_default_count=report.closed_default_count,
+            open_default_count=open_defaults,
+            closed_default_count=closed_defaults,
         ),
         applied_at=applied_at,
         product_category=product_category,
@@ -204,15 +213,17 @@ def assess(
         evidence=evidence,
     )  # fmt: skip
 
-    def score(candidates: Sequence[tuple[float, int]]) -> Sequence[float]:
+    def score(
+        candidates: Sequence[tuple[float, int]], actions: frozenset[Action]
+    ) -> Sequence[float]:
         batch = feature_matrix(
             history=history, report=report, applied_at=applied_at,
-            product_category=facts.product_category, terms=candidates,
+            product_category=facts.product_category, terms=candidates, actions=actions,
         )  # fmt: skip
         return champion.predict_pd(model_matrix(batch, champion)).tolist()
 
     counterfactual = find_counterfactual(
-        application=facts, outcome=outcome, policy=policy, score=score
+        application=facts, outcome=outcome, policy=policy, score=score, evidence=evidence
     )
     shadow = None
     if challenger is not None:

@@ -265,4 +265,5 @@ def _counterfactual_dict(counterfactual: Counterfactual | None) -> dict[str, Any
         "alternatives": [_terms_dict(a) for a in counterfactual.alternatives],
         "text_et": counterfactual.text_et,
         "text_en": counterfactual.text_en,
+        "actions": list(counterfactual.actions),
     }
