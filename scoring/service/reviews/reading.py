@@ -161,6 +161,8 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         risk_grade=decision.risk_grade,
         model=(f"{decision.model_name} v{decision.model_version}" if decision.model_name else None),
         known_limits=_known_limits(customer, application, features, report),
+        approve_below=policy.approve_below,
+        decline_at_or_above=policy.decline_at_or_above,
         reasons=list(decision.reasons),
         base_value=inputs.base_value if inputs else None,
         contributions=contributions,
