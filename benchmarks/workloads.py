@@ -149,6 +149,7 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
     from scoring.domain.decision import ApplicationFacts, ModelAssessment, decide
     from scoring.features import FEATURE_NAMES, BureauFacts, CustomerHistory
     from scoring.service.decisions import _model_matrix, feature_matrix
+    from scoring.service.decisions.assess import reason_facts
 
     world = read_world(world_dir)
     apps = world.applications
@@ -178,10 +179,13 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
             human_review_requested=False, objected_to_profiling=False,
         )  # fmt: skip
 
-        def matrix(terms, history=history, report=report, applied_at=applied_at, facts=facts):
+        def matrix(
+            terms, actions=frozenset(), history=history, report=report, applied_at=applied_at,
+            facts=facts,
+        ):  # fmt: skip
             return feature_matrix(
                 history=history, report=report, applied_at=applied_at,
-                product_category=facts.product_category, terms=terms,
+                product_category=facts.product_category, terms=terms, actions=actions,
             )  # fmt: skip
 
         t0 = time.perf_counter()
@@ -198,13 +202,19 @@ def decision_parts(world_dir: Path, *, model, policy, count: int) -> dict[str, d
             model_name=model.name, model_version=str(model.version),
         )  # fmt: skip
         row = dict(zip(FEATURE_NAMES, features[0].tolist(), strict=True))
-        outcome = decide(application=facts, features=row, assessment=assessment, policy=policy)
+        evidence = reason_facts(history=history, report=report, applied_at=applied_at, facts=facts)
+        outcome = decide(
+            application=facts, features=row, assessment=assessment, policy=policy,
+            evidence=evidence,
+        )  # fmt: skip
         t4 = time.perf_counter()
 
-        def score(candidates, matrix=matrix):
-            return model.predict_pd(_model_matrix(matrix(candidates), model)).tolist()
+        def score(candidates, actions, matrix=matrix):
+            return model.predict_pd(_model_matrix(matrix(candidates, actions), model)).tolist()
 
-        find_counterfactual(application=facts, outcome=outcome, policy=policy, score=score)
+        find_counterfactual(
+            application=facts, outcome=outcome, policy=policy, score=score, evidence=evidence
+        )
         t5 = time.perf_counter()
         for name, (a, b) in {
             "features": (t0, t1), "predict_pd": (t1, t2), "explain": (t2, t3),

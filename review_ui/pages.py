@@ -135,9 +135,16 @@ def logout(request: Request, ui: UiDep, _reviewer: FormSenderDep) -> Response:
 
 @router.get("/queue", response_class=HTMLResponse, name="queue")
 def queue(
-    request: Request, ui: UiDep, reviewer: SignedInDep, notice: str | None = None
+    request: Request,
+    ui: UiDep,
+    reviewer: SignedInDep,
+    notice: str | None = None,
+    sort: str = "due",
+    product: str | None = None,
+    outcome: str | None = None,
 ) -> Response:
-    """Cases held and claimable (oldest due first); senior reviewers also see proposals to sign."""
+    """Cases held and claimable (oldest due first unless sorted otherwise), filterable by
+    product and outcome; senior reviewers also see proposals to sign."""
     now = ui.clock()
     with ui.unit_of_work() as uow:
         if may_work_cases(reviewer):
@@ -148,11 +155,19 @@ def queue(
         else:
             cases = reviews.list_cases(session=uow.session, now=now)
             to_sign = []
+    products = sorted({c.triage.product_category for c in cases if c.triage})
+    outcomes = sorted({c.triage.outcome for c in cases if c.triage})
+    shown = reviews.arranged(cases, order=sort, product=product or None, outcome=outcome or None)
     return render(
         request,
         "queue.html",
-        {"cases": cases, "to_sign": to_sign, "now": now, "notice": notice},
-    )
+        {
+            "cases": shown, "to_sign": to_sign, "now": now, "notice": notice,
+            "sort": sort, "product": product or "", "outcome": outcome or "",
+            "products": products, "outcomes": outcomes, "orders": reviews.QUEUE_ORDERS,
+            "total": len(cases),
+        },
+    )  # fmt: skip
 
 
 @router.post("/queue/claim-next", name="claim_next")

@@ -35,11 +35,18 @@ class PurchaseTermsPublic(BaseModel):
 
 
 class CounterfactualPublic(BaseModel):
-    change: Literal["term", "amount", "amount_and_term"]
+    change: Literal["term", "amount", "amount_and_term", "none"] = Field(
+        description="What changes in the purchase; none: the purchase as requested."
+    )
     suggested: PurchaseTermsPublic
     alternatives: list[PurchaseTermsPublic]
     text_et: str
     text_en: str
+    actions: list[Literal["pay_overdue_balance", "settle_bureau_default"]] = Field(
+        default_factory=list,
+        description="What the customer would do first: pay the balance overdue on our "
+        "invoices, have an open payment default at the bureau settled.",
+    )
 
 
 class ModelPublic(BaseModel):

@@ -46,7 +46,7 @@ class RiskClassDefinition:
         """The bureau's definition of the class in English."""
         return (
             f"{self.label_en.capitalize()}: the bureau estimates the probability that the person "
-            f"has a payment default in the next 12 months at {_percent_band(self, '.')}."
+            f"has a payment default in the next 12 months at {percent_band(self, '.')}."
         )
 
     @property
@@ -54,11 +54,13 @@ class RiskClassDefinition:
         """The bureau's definition of the class in Estonian."""
         return (
             f"{self.label_et.capitalize()}: krediidibüroo hinnangul on tõenäosus, et isikul "
-            f"tekib järgmise 12 kuu jooksul maksehäire, {_percent_band(self, ',')}."
+            f"tekib järgmise 12 kuu jooksul maksehäire, {percent_band(self, ',')}."
         )
 
 
-def _percent_band(definition: RiskClassDefinition, decimal: str) -> str:
+def percent_band(definition: RiskClassDefinition, decimal: str) -> str:
+    """The class's 12-month PD band as the bureau publishes it, with this decimal mark."""
+
     # Bands are printed the way the bureau publishes them: 0-1.9 %, 2-5.9 %, 15-100 %.
     def fmt(share: float) -> str:
         text = f"{share * 100:.1f}".removesuffix(".0")

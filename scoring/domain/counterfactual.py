@@ -1,9 +1,16 @@
-"""What would have changed the outcome: the nearest purchase terms that the policy approves.
+"""What would have changed the outcome: the nearest change the customer can make that is approved.
 
-Only what the customer can change is searched: the term (within the policy's terms)
-and the amount (never above the product limit). A decline by a rule the customer
-cannot change by choosing other terms (an open bureau default, internal arrears, age)
-has no counterfactual, and says so.
+Two kinds of change are searched, with the same model and policy as the decision:
+
+- the purchase: the term (within the policy's terms) and the amount, from the request down
+  to the product's sensible minimum the policy sets (never above the product limit);
+- the customer's own actionable state: paying the balance overdue on our invoices, and
+  having an open payment default at the bureau settled. Each lifts the knock-out rule it
+  answers (internal arrears, an open bureau default) and is re-scored, since paying changes
+  the payment-history features too.
+
+Immutable or protected attributes (age, history already written) are never changed. A
+decline by a rule no action can lift (age, a product without terms) has no counterfactual.
 """
 
 from __future__ import annotations
@@ -11,23 +18,32 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from scoring.domain.decision import ApplicationFacts, DecisionOutcome, Outcome
 from scoring.domain.policy import Policy
+from scoring.domain.reasons import ReasonFacts, money_text
 
-# Rules that no change of amount or term can lift.
-UNCHANGEABLE_RULES = frozenset(
-    {
-        "P01_BUREAU_OPEN_DEFAULT",
-        "P02_INTERNAL_ARREARS",
-        "P03_UNDER_MINIMUM_AGE",
-        "P05_UNKNOWN_PRODUCT",
-    }
-)
 
-# A scorer maps candidate (amount_eur, term_months) pairs to probabilities of default,
-# re-using the same features, model and calibration as the decision itself.
-Scorer = Callable[[Sequence[tuple[float, int]]], Sequence[float]]
+class Action(StrEnum):
+    """A change of the customer's own state that the search may assume."""
+
+    PAY_OVERDUE_BALANCE = "pay_overdue_balance"
+    SETTLE_BUREAU_DEFAULT = "settle_bureau_default"
+
+
+# Knock-out rules and the action that lifts each.
+LIFTED_BY = {
+    "P02_INTERNAL_ARREARS": Action.PAY_OVERDUE_BALANCE,
+    "P01_BUREAU_OPEN_DEFAULT": Action.SETTLE_BUREAU_DEFAULT,
+}
+# Rules that no action of the customer and no choice of terms can lift.
+UNCHANGEABLE_RULES = frozenset({"P03_UNDER_MINIMUM_AGE", "P05_UNKNOWN_PRODUCT"})
+
+# A scorer maps candidate (amount_eur, term_months) pairs, with the customer's state after
+# the given actions, to probabilities of default, re-using the decision's features code,
+# model and calibration.
+Scorer = Callable[[Sequence[tuple[float, int]], frozenset[Action]], Sequence[float]]
 
 
 @dataclass(frozen=True)
@@ -41,22 +57,29 @@ class PurchaseTerms:
 class Counterfactual:
     """The headline change plus the alternatives the customer could also choose."""
 
-    change: str  # "term", "amount" or "amount_and_term"
+    change: str  # "term", "amount", "amount_and_term" or "none" (the purchase as requested)
     suggested: PurchaseTerms
     alternatives: tuple[PurchaseTerms, ...]
     text_et: str
     text_en: str
+    actions: tuple[str, ...] = ()  # Action values the customer would take first
 
 
-def amount_grid(requested: float, cap: float, *, points: int = 40) -> list[float]:
-    """Candidate amounts from the (capped) request down to a tenth of it, in 10 EUR steps."""
+def amount_grid(
+    requested: float, cap: float, floor: float = 0.0, *, points: int = 40
+) -> list[float]:
+    """Candidate amounts from the (capped) request down to ``floor``, in 10 EUR steps.
+
+    Without a floor the grid reaches down to a tenth of the request.
+    """
     top = math.floor(min(requested, cap) / 10) * 10
-    if top <= 0:
+    if top <= 0 or top < floor:
         return []
+    bottom = max(math.ceil(floor / 10) * 10, 10) if floor > 0 else top * 0.1
     amounts = {top}
     for k in range(1, points):
-        amounts.add(math.floor(round(top * (1 - k * 0.9 / (points - 1)), 6) / 10) * 10)
-    return sorted((a for a in amounts if a > 0), reverse=True)
+        amounts.add(math.floor(round(top - k * (top - bottom) / (points - 1), 6) / 10) * 10)
+    return sorted((a for a in amounts if a > 0 and a >= floor), reverse=True)
 
 
 def find_counterfactual(
@@ -65,22 +88,48 @@ def find_counterfactual(
     outcome: DecisionOutcome,
     policy: Policy,
     score: Scorer,
+    evidence: ReasonFacts | None = None,
 ) -> Counterfactual | None:
-    """The smallest change of term, then of amount, that the policy would approve."""
+    """The smallest change the customer can make that the policy would approve.
+
+    First the actions the knock-out rules require (and nothing else), then also paying an
+    overdue balance when there is one; within each, a change of term, then of amount.
+    """
     if outcome.outcome not in (Outcome.DECLINE, Outcome.REFER) or outcome.risk_grade is None:
         return None
-    if any(hit.code in UNCHANGEABLE_RULES for hit in outcome.policy_rules):
+    fired = {hit.code for hit in outcome.policy_rules}
+    if fired & UNCHANGEABLE_RULES:
         return None
     limit = policy.product_limit(application.product_category)
     if limit is None:
         return None
-
-    amounts = amount_grid(application.amount_eur, limit)
+    required = frozenset(LIFTED_BY[code] for code in fired if code in LIFTED_BY)
+    options = [required]
+    if evidence is not None and evidence.overdue_balance_eur > 0:
+        options.append(required | {Action.PAY_OVERDUE_BALANCE})
+    amounts = amount_grid(
+        application.amount_eur, limit, policy.product_minimum(application.product_category)
+    )
     terms = list(policy.allowed_terms_months)
     candidates = [(amount, term) for amount in amounts for term in terms]
     if not candidates:
         return None
-    pds = score(candidates)
+    for actions in dict.fromkeys(options):
+        found = _nearest_approved(application, policy, candidates, score(candidates, actions))
+        if found is not None:
+            change, headline, alternatives = found
+            text_et, text_en = _texts(application, headline, change, actions, evidence)
+            ordered = tuple(a.value for a in Action if a in actions)
+            return Counterfactual(change, headline, alternatives, text_et, text_en, ordered)
+    return None
+
+
+def _nearest_approved(
+    application: ApplicationFacts,
+    policy: Policy,
+    candidates: list[tuple[float, int]],
+    pds: Sequence[float],
+) -> tuple[str, PurchaseTerms, tuple[PurchaseTerms, ...]] | None:
     approved = [
         PurchaseTerms(amount, term, float(pd))
         for (amount, term), pd in zip(candidates, pds, strict=True)
@@ -88,8 +137,7 @@ def find_counterfactual(
     ]
     if not approved:
         return None
-
-    requested_amount = amounts[0]
+    requested_amount = candidates[0][0]
     same_amount = [c for c in approved if c.amount_eur == requested_amount]
     by_term = min(
         same_amount,
@@ -101,8 +149,10 @@ def find_counterfactual(
     anywhere = max(
         approved, key=lambda c: (c.amount_eur, -abs(c.term_months - application.term_months))
     )
-
-    if by_term is not None and requested_amount == application.amount_eur:
+    as_requested = requested_amount == application.amount_eur
+    if by_term is not None and as_requested and by_term.term_months == application.term_months:
+        headline, change = by_term, "none"
+    elif by_term is not None and as_requested:
         headline, change = by_term, "term"
     elif by_amount is not None:
         headline, change = by_amount, "amount"
@@ -111,24 +161,118 @@ def find_counterfactual(
     alternatives = tuple(
         c for c in dict.fromkeys([by_term, by_amount, anywhere]) if c and c != headline
     )
-    text_et, text_en = _texts(headline, change)
-    return Counterfactual(change, headline, alternatives, text_et, text_en)
+    return change, headline, alternatives
 
 
-def _texts(terms: PurchaseTerms, change: str) -> tuple[str, str]:
-    amount = f"{terms.amount_eur:.0f}"
+def _texts(
+    application: ApplicationFacts,
+    terms: PurchaseTerms,
+    change: str,
+    actions: frozenset[Action],
+    evidence: ReasonFacts | None,
+) -> tuple[str, str]:
+    first_et, first_en = _actions_texts(actions, evidence)
+    amount_et, amount_en = money_text(terms.amount_eur, "et"), money_text(terms.amount_eur, "en")
     months = terms.term_months
-    if change == "term":
-        return (
-            f"Taotlus oleks heaks kiidetud {months}-kuulise perioodiga.",
-            f"The application would have been approved with a term of {months} months.",
+    if change == "none":
+        tail_et = "oleks taotlus heaks kiidetud nii, nagu see esitati."
+        tail_en = "the application would have been approved as it was made."
+    elif change == "term":
+        tail_et = f"oleks taotlus heaks kiidetud {months}-kuulise perioodiga."
+        tail_en = f"the application would have been approved with a term of {months} months."
+    elif change == "amount":
+        tail_et = f"oleks taotlus heaks kiidetud summaga kuni {amount_et}."
+        tail_en = f"the application would have been approved for an amount up to {amount_en}."
+    else:
+        tail_et = (
+            f"oleks taotlus heaks kiidetud summaga kuni {amount_et} ja {months}-kuulise perioodiga."
         )
-    if change == "amount":
+        tail_en = (
+            f"the application would have been approved for up to {amount_en} over {months} months."
+        )
+    if not first_et:
+        # Without a condition first, Estonian puts the subject first: "Taotlus oleks ...".
+        return "Taotlus oleks" + tail_et.removeprefix("oleks taotlus"), "T" + tail_en[1:]
+    return f"{first_et}, {tail_et}", f"{first_en}, {tail_en}"
+
+
+def _actions_texts(actions: frozenset[Action], evidence: ReasonFacts | None) -> tuple[str, str]:
+    et, en = [], []
+    if Action.PAY_OVERDUE_BALANCE in actions:
+        owed = evidence.overdue_balance_eur if evidence is not None else 0.0
+        if owed > 0:
+            et.append(f"tasuksite meie arvetelt tähtaja ületanud {money_text(owed, 'et')}")
+            en.append(f"you had paid the {money_text(owed, 'en')} overdue on invoices from us")
+        else:
+            et.append("tasuksite meie tähtaja ületanud arved")
+            en.append("you had paid the overdue invoices from us")
+    if Action.SETTLE_BUREAU_DEFAULT in actions:
+        et.append("krediidibüroos registreeritud maksehäire oleks tasutud ja lõpetatuks märgitud")
+        en.append(
+            "the payment default registered with the credit bureau had been paid and marked "
+            "as ended"
+        )
+    if not et:
+        return "", ""
+    return "Kui " + " ja ".join(et), "If " + " and ".join(en)
+
+
+def why_no_counterfactual(
+    *,
+    outcome: str,
+    rule_codes: Sequence[str],
+    product_category: str,
+    probability_of_default: float | None,
+    policy: Policy,
+) -> tuple[str, str] | None:
+    """Why a decline or refer has no counterfactual, in plain words (Estonian, English).
+
+    None when the outcome needs none (an approval) or the model never scored it.
+    """
+    if outcome not in (Outcome.DECLINE, Outcome.REFER) or probability_of_default is None:
+        return None
+    codes = set(rule_codes)
+    if "P03_UNDER_MINIMUM_AGE" in codes:
+        age = policy.minimum_age_years
         return (
-            f"Taotlus oleks heaks kiidetud summaga kuni {amount} eurot.",
-            f"The application would have been approved for an amount up to {amount} EUR.",
+            f"Järelmaksu saavad taotleda vähemalt {age}-aastased; seda ei muuda ükski summa "
+            "ega periood.",
+            f"Instalment plans are for people aged {age} or over; no amount or term changes that.",
+        )
+    if "P05_UNKNOWN_PRODUCT" in codes:
+        return (
+            "Selle toote jaoks ei ole järelmaksu tingimusi, seega ei saa me pakkuda ka muid "
+            "tingimusi.",
+            "There are no instalment terms for this product, so we cannot offer other terms "
+            "either.",
+        )
+    minimum = policy.product_minimum(product_category)
+    from_et = f" alates {money_text(minimum, 'et')}" if minimum > 0 else ""
+    from_en = f" from {money_text(minimum, 'en')}" if minimum > 0 else ""
+    terms = policy.allowed_terms_months
+    span_et = f"{terms[0]} kuni {terms[-1]} kuud"
+    span_en = f"{terms[0]} to {terms[-1]} months"
+    if "P02_INTERNAL_ARREARS" in codes:
+        return (
+            "Ka siis, kui tasuksite tähtaja ületanud arved, jääks hinnatud makseraskuse "
+            f"tõenäosus liiga suureks iga summa{from_et} ja iga perioodi ({span_et}) korral: "
+            "hilinemised jäävad ajalukku.",
+            "Even if you paid the overdue invoices, the assessed probability of payment "
+            f"difficulty would stay too high for any amount{from_en} and any term ({span_en}): "
+            "the delays stay on record.",
+        )
+    if "P01_BUREAU_OPEN_DEFAULT" in codes:
+        return (
+            "Ka siis, kui krediidibüroos registreeritud maksehäire oleks lõpetatud, jääks "
+            f"hinnatud makseraskuse tõenäosus liiga suureks iga summa{from_et} ja iga "
+            f"perioodi ({span_et}) korral.",
+            "Even if the payment default registered with the credit bureau were settled, the "
+            f"assessed probability of payment difficulty would stay too high for any "
+            f"amount{from_en} and any term ({span_en}).",
         )
     return (
-        f"Taotlus oleks heaks kiidetud summaga kuni {amount} eurot ja {months}-kuulise perioodiga.",
-        f"The application would have been approved for up to {amount} EUR over {months} months.",
+        f"Ükski summa{from_et} kuni taotletud summani ega ükski periood ({span_et}) ei oleks "
+        "viinud heakskiiduni.",
+        f"No amount{from_en} up to the amount applied for, over any term ({span_en}), would "
+        "have been approved.",
     )

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from scoring.domain.policy import Policy
-from scoring.domain.reasons import MAX_REASONS, Reason, model_reasons, policy_reason
+from scoring.domain.reasons import (
+    MAX_REASONS,
+    Reason,
+    ReasonFacts,
+    model_reasons,
+    policy_reason,
+)
 
 
 class Outcome(StrEnum):
@@ -73,10 +79,19 @@ def decide(
     features: Mapping[str, float],
     assessment: ModelAssessment | None,
     policy: Policy,
+    evidence: ReasonFacts | None,
 ) -> DecisionOutcome:
-    """Decide one application. ``assessment`` is None when the bureau gave no answer."""
+    """Decide one application. ``assessment`` is None when the bureau gave no answer.
+
+    ``evidence`` is what the customer's raw inputs show; model reasons are given only where
+    it makes them true (without it, none are).
+    """
     grade = policy.risk_grade(assessment.probability_of_default) if assessment else None
-    adverse = model_reasons(assessment.contributions) if assessment else []
+    adverse = (
+        model_reasons(assessment.contributions, features, evidence)
+        if assessment is not None and evidence is not None
+        else []
+    )
 
     manual = _manual_route(application, policy)
     if manual is not None:
@@ -133,7 +148,16 @@ def _knockouts_without_bureau(
     return hits
 
 
+# Model reasons that a knock-out rule's own reason already states: said once, by the rule.
+COVERED_BY_RULE = {
+    "P02_INTERNAL_ARREARS": frozenset({"R01_RECENT_LATE_PAYMENTS", "R04_OUTSTANDING_BALANCE"}),
+    "P01_BUREAU_OPEN_DEFAULT": frozenset({"R07_BUREAU_DEFAULTS"}),
+}
+
+
 def _declined(rules: list[Reason], adverse: list[Reason], grade: str | None) -> DecisionOutcome:
+    covered = set().union(*(COVERED_BY_RULE.get(rule.code, frozenset()) for rule in rules))
+    adverse = [reason for reason in adverse if reason.code not in covered]
     reasons = (rules + adverse)[:MAX_REASONS] if len(rules) < MAX_REASONS else rules
     hits = [RuleHit(rule.code, "decline") for rule in rules]
     return DecisionOutcome(Outcome.DECLINE, True, grade, reasons, hits)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scoring.domain.errors import InvalidInputError
@@ -32,6 +32,8 @@ class Policy:
     all_applications_to_manual_review: bool = False
     second_signature_above_eur: float = 5000.0
     contest_window_days: int = 90
+    # The smallest plan worth suggesting per product: a counterfactual never goes below it.
+    product_minimums_eur: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
@@ -55,6 +57,9 @@ class Policy:
                 ),
                 second_signature_above_eur=float(data.get("second_signature_above_eur", 5000)),
                 contest_window_days=int(data.get("contest_window_days", 90)),
+                product_minimums_eur={
+                    k: float(v) for k, v in (data.get("product_minimums_eur") or {}).items()
+                },
             )
         except KeyError as missing:
             raise PolicyError(f"policy file lacks the entry {missing}") from None
@@ -71,6 +76,14 @@ class Policy:
             raise PolicyError("risk grades must ascend and the last must cover PD 1.0")
         if not self.allowed_terms_months:
             raise PolicyError("allowed_terms_months must not be empty")
+        for product, minimum in self.product_minimums_eur.items():
+            limit = self.product_limits_eur.get(product)
+            if limit is None:
+                raise PolicyError(f"product_minimums_eur names {product!r}, which has no limit")
+            if not 0 <= minimum <= limit:
+                raise PolicyError(
+                    f"product_minimums_eur[{product!r}] must be between 0 and the limit {limit:g}"
+                )
 
     def risk_grade(self, probability_of_default: float) -> str:
         """The grade whose band holds the probability of default."""
@@ -78,6 +91,10 @@ class Policy:
             if probability_of_default < grade.below:
                 return grade.grade
         return self.risk_grades[-1].grade
+
+    def product_minimum(self, product_category: str) -> float:
+        """The smallest plan worth suggesting for a product (0: no minimum set)."""
+        return self.product_minimums_eur.get(product_category, 0.0)
 
     def product_limit(self, product_category: str) -> float | None:
         """The largest plan for a product category, or None when the category is unknown."""

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 
+from scoring.domain.reasons import OVERDUE_BALANCE_AFTER_DAYS
 from scoring.features.catalogue import FeatureInputError
 from scoring.features.tables import _days, _factorize, _floats, _positions, _require
 
@@ -57,6 +58,7 @@ _RAW_AGGREGATES = (
     "partial_paid_due_12m",
     "settled_due_12m",
     "pay_margin_sum_12m",
+    "overdue_balance_eur",
 )
 
 
@@ -335,6 +337,11 @@ def _history_kernel(
     out["max_balance_12m_eur"] = balances.max(axis=0)
     open_overdue = is_due & ~settled
     out["current_dpd"] = _group_max(app_idx, t - due, n_apps, 0.0, where=open_overdue)
+    # Still owed on invoices unpaid more than OVERDUE_BALANCE_AFTER_DAYS past their due date
+    # (the reason texts state the same number): a bill due yesterday is the current bill.
+    owed = np.maximum(amount - paid_by_t, 0.0)
+    long_overdue = open_overdue & (t - due > OVERDUE_BALANCE_AFTER_DAYS)
+    out["overdue_balance_eur"] = total(np.where(long_overdue, owed, 0.0)).round(2)
 
     issued_12m = since(issued, "12m")
     out["invoices_issued_12m"] = total(issued_12m)
@@ -421,6 +428,32 @@ class CustomerHistory:
             paid_on=days(payments, "paid_on"),
             pay_amount=payments["amount_eur"].to_numpy(dtype=np.float64),
         )
+
+    def with_overdue_paid(self, *, day: float) -> CustomerHistory:
+        """This history as if every invoice unpaid more than OVERDUE_BALANCE_AFTER_DAYS past
+        its due date on cut-off ``day`` had been paid in full the day before.
+
+        What an applicant can still do: the late payment stays on record, the debt goes.
+        """
+        before = self.paid_on < day
+        paid = np.bincount(
+            self.pay_invoice[before], weights=self.pay_amount[before], minlength=len(self.due)
+        )
+        unsettled = ~(self.paid_full < day)  # NaN (never settled) counts as unsettled
+        overdue = (self.issued < day) & unsettled & (day - self.due > OVERDUE_BALANCE_AFTER_DAYS)
+        if not overdue.any():
+            return self
+        owed = np.maximum(self.amount - paid, 0.0)
+        settle = np.flatnonzero(overdue & (owed > 0.005))
+        paid_full = self.paid_full.copy()
+        paid_full[overdue] = day - 1
+        return CustomerHistory(
+            issued=self.issued, due=self.due, amount=self.amount, paid_full=paid_full,
+            reminders=self.reminders, collection=self.collection,
+            pay_invoice=np.concatenate([self.pay_invoice, settle.astype(np.intp)]),
+            paid_on=np.concatenate([self.paid_on, np.full(len(settle), day - 1)]),
+            pay_amount=np.concatenate([self.pay_amount, owed[settle]]),
+        )  # fmt: skip
 
     @classmethod
     def empty(cls) -> CustomerHistory:

@@ -7,6 +7,8 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from babel.dates import format_date
+from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from scoring.domain.counterfactual import Counterfactual
@@ -61,11 +63,30 @@ class DecisionLetter:
     review_due_on: date | None = None
     statement_url: str | None = None
     route: str | None = None
+    # Why no change would have helped, when none would (scoring.domain.counterfactual).
+    no_counterfactual_et: str | None = None
+    no_counterfactual_en: str | None = None
+
+
+# Each language's forms (CLDR, through Babel): 2 400,00 € and 22.11.2026 in Estonian,
+# €2,400.00 and 22 November 2026 in English.
+_LOCALES = {"et": "et_EE", "en": "en_IE"}
+_DATE_PATTERNS = {"et": "dd.MM.yyyy", "en": "d MMMM yyyy"}
+
+
+def money(amount: float, language: str) -> str:
+    """An amount in euros in the language's form."""
+    return format_currency(amount, "EUR", locale=_LOCALES[language])
+
+
+def day(value: date, language: str) -> str:
+    """A date in the language's form."""
+    return format_date(value, _DATE_PATTERNS[language], locale=_LOCALES[language])
 
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(_TEMPLATES),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -73,6 +94,9 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         autoescape=False,  # plain-text letters; the web UI escapes when it shows them
     )
+    environment.filters["money"] = money
+    environment.filters["day"] = day
+    return environment
 
 
 def render_decision_letter(letter: DecisionLetter, *, language: str) -> str:

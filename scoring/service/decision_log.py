@@ -38,6 +38,7 @@ from scoring.domain.hash_chain import (
     verify_chain,
 )
 from scoring.domain.policy import Policy
+from scoring.domain.reasons import ReasonFacts
 from scoring.domain.review import InvalidInput, ReviewOutcome
 from scoring.service.errors import DecisionNotFound
 from scoring.service.model_provider import ModelProvider
@@ -316,7 +317,13 @@ def replay(
             model_version=str(model.version),
         )
     numeric = {k: (math.nan if v is None else float(v)) for k, v in features.items()}
-    outcome = decide(application=facts, features=numeric, assessment=assessment, policy=policy)
+    # The reasons stand on what the raw inputs showed, logged with the decision; an entry
+    # logged before that was kept replays without model reasons and says so in differences.
+    evidence = ReasonFacts(**payload["evidence"]) if payload.get("evidence") else None
+    outcome = decide(
+        application=facts, features=numeric, assessment=assessment, policy=policy,
+        evidence=evidence,
+    )  # fmt: skip
     replayed_pd = assessment.probability_of_default if assessment else None
     result = ReplayResult(
         decision_id=decision_id,

@@ -75,6 +75,12 @@ class ApiKeyError(ServiceError, InvalidInputError):
     code = "api_key_error"
 
 
+class InvalidQueueOrder(ServiceError, InvalidInputError):
+    """The queue was asked for an order it does not know."""
+
+    code = "invalid_queue_order"
+
+
 class ReviewNotFound(ServiceError, NotFoundError):
     """No review case with that id is visible to the caller."""
 

@@ -44,6 +44,10 @@ def test_overturn_with_second_signature_from_queue_to_outcome(new_page, live_app
     # The case nearest its deadline comes first and is flagged.
     assert near_due[:8] in rows.first.inner_text()
     assert "near due" in rows.first.inner_text()
+    # Triage columns: amount, product, outcome, top reason, days to the deadline.
+    assert rows.first.get_by_test_id("queue-amount").inner_text().endswith(" EUR")
+    assert rows.first.get_by_test_id("queue-days-left").inner_text().strip().isdigit()
+    assert "decline" in rows.first.inner_text() and "R0" in rows.first.inner_text()
     screenshot(page, "queue")
 
     page.get_by_test_id("claim-next").click()
@@ -55,7 +59,9 @@ def test_overturn_with_second_signature_from_queue_to_outcome(new_page, live_app
     assert STATEMENT in page.get_by_test_id("statement").inner_text()
     assert "Thin file" in page.get_by_test_id("known-limits").inner_text()
     assert "satisfactory" in page.get_by_test_id("bureau-class").inner_text().lower()
-    assert page.locator("[data-testid=waterfall] svg rect").count() > 5
+    assert page.locator("[data-testid=waterfall] svg rect").count() > 3
+    history = page.get_by_test_id("payment-history").inner_text()
+    assert "Longest delay, past year" in history and " days" in history
     # No outcome is pre-selected.
     radios = page.locator("input[name=outcome]")
     assert radios.count() == 3

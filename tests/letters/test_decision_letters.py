@@ -10,10 +10,20 @@ from pathlib import Path
 import pytest
 
 from scoring.domain.counterfactual import Counterfactual, PurchaseTerms
-from scoring.domain.reasons import model_reasons, policy_reason
+from scoring.domain.reasons import ReasonFacts, model_reasons, policy_reason
 from scoring.letters import BureauConsulted, DecisionLetter, render_decision_letter
 
 GOLDEN = Path(__file__).parent / "golden"
+
+# What the customer's inputs showed: a late invoice, a middling bureau class, small bills.
+SEEN = ReasonFacts(
+    has_history=True, tenure_months=30, invoices_24m=24, invoices_due_12m=12, late_12m=1,
+    late_24m=1, max_dpd_6m=23, max_dpd_12m=23, max_dpd_24m=23, current_dpd=0,
+    overdue_balance_eur=0.0, reminders_12m=1, collections_24m=0, settled_due_12m=12,
+    pay_margin_mean_12m=2.0, partial_paid_due_12m=0, avg_invoice_eur_12m=47.1,
+    bureau_class="satisfactory", bureau_score=612, bureau_open_defaults=0,
+    bureau_closed_defaults=0, amount_eur=2400.0, term_months=12, product_category="heat_pump",
+)  # fmt: skip
 
 
 def declined_letter(**overrides) -> DecisionLetter:
@@ -25,7 +35,11 @@ def declined_letter(**overrides) -> DecisionLetter:
         amount_eur=2400.0,
         term_months=12,
         product_category="heat_pump",
-        reasons=model_reasons({"max_dpd_3m": 0.8, "bureau_score": 0.5, "amount_eur": 0.2}),
+        reasons=model_reasons(
+            {"max_dpd_3m": 0.8, "bureau_score": 0.5, "amount_eur": 0.2},
+            {"max_dpd_3m": 23.0, "bureau_score": 612.0, "amount_eur": 2400.0},
+            SEEN,
+        ),
         bureau=BureauConsulted(
             name="Creditinfo Eesti AS",
             report_id="BR-2026-000123",
@@ -64,9 +78,9 @@ def test_a_decline_letter_names_the_bureau_its_class_automation_reasons_and_righ
     assert "Creditinfo Eesti AS" in text and "BR-2026-000123" in text
     assert '"satisfactory"' in text
     assert "made by automated means" in text
-    assert "Recent invoices from us were paid late" in text
+    assert "an invoice from us was paid as late as 23 days after its due date" in text
     assert "term of 36 months" in text
-    assert "contest this decision" in text and "2027-02-20" in text
+    assert "contest this decision" in text and "until 20 February 2027" in text
 
 
 def test_a_rule_decline_names_the_rule():
@@ -92,7 +106,8 @@ def test_a_refer_letter_without_bureau_promises_who_decides_and_by_when(language
         route="S01_BUREAU_UNAVAILABLE",
     )
     text = render_decision_letter(letter, language=language)
-    assert "2027-01-07" in text and "case-1" in text
+    due = {"et": "07.01.2027", "en": "7 January 2027"}[language]
+    assert due in text and "case-1" in text
     assert "https://engine.example/v1/reviews/case-1/statement" in text
     assert "/contest" not in text
     if language == "en":
@@ -140,3 +155,38 @@ def test_there_is_no_letter_for_an_approval():
 def test_an_unknown_language_is_refused():
     with pytest.raises(ValueError, match="not 'de'"):
         render_decision_letter(declined_letter(), language="de")
+
+
+def test_amounts_and_dates_are_in_each_language_s_form():
+    et = render_decision_letter(declined_letter(), language="et")
+    en = render_decision_letter(declined_letter(), language="en")
+    assert "Taotlesite 2\xa0400,00\xa0€ tasumist" in et and "Kuupäev: 22.11.2026" in et
+    assert "kuni 20.02.2027" in et and "kuupäevaga 22.11.2026" in et
+    assert "You applied to pay €2,400.00" in en and "Date: 22 November 2026" in en
+    for text in (et, en):
+        assert "2400.00" not in text and "2026-11-22" not in text and "2027-02-20" not in text
+
+
+@pytest.mark.parametrize("language", ["et", "en"])
+def test_an_arrears_decline_with_nothing_to_change_says_why_and_matches_its_golden_file(
+    language,
+):
+    from scoring.domain.counterfactual import why_no_counterfactual
+    from scoring.service.policy_files import policy_for_version
+
+    why_et, why_en = why_no_counterfactual(
+        outcome="decline", rule_codes=["P02_INTERNAL_ARREARS"], product_category="heat_pump",
+        probability_of_default=0.31, policy=policy_for_version("2026.11.1"),
+    )  # fmt: skip
+    letter = declined_letter(
+        reasons=[policy_reason("P02_INTERNAL_ARREARS", days=60)],
+        counterfactual=None,
+        no_counterfactual_et=why_et,
+        no_counterfactual_en=why_en,
+    )
+    text = render_decision_letter(letter, language=language)
+    golden = GOLDEN / f"decline_arrears_{language}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+    assert (why_et if language == "et" else why_en) in text

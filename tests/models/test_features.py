@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from scoring.domain.reasons import FACTORS, model_reasons
+from scoring.domain.reasons import FACTORS, ReasonFacts, model_reasons
 from scoring.features import (
     FEATURE_NAMES,
     PRODUCT_CATEGORY_CODE,
@@ -24,6 +24,7 @@ from scoring.features import (
     cutoff_day,
     history_aggregates,
 )
+from scoring.features.history import _RAW_AGGREGATES
 
 
 @parametrize_with_checks([DaysToMonths(), SafeRatio(), SafeRatio(denominator_index=0)])
@@ -39,8 +40,12 @@ def test_safe_ratio_fills_zero_denominators_and_names_outputs():
 
 
 def _tables(world):
-    return dict(applications=world.applications, invoices=world.invoices,
-                payments=world.payments, bureau_reports=world.bureau_reports)
+    return dict(
+        applications=world.applications,
+        invoices=world.invoices,
+        payments=world.payments,
+        bureau_reports=world.bureau_reports,
+    )
 
 
 def _one_customer(world, application_id, key="personal_code"):
@@ -80,7 +85,6 @@ def test_live_service_may_key_the_person_by_pseudonym(small_world):
     pd.testing.assert_frame_equal(live, application_features(**tables), check_exact=True)
 
 
-
 def test_the_live_array_path_equals_the_batch_for_each_application_and_its_candidates(
     small_world,
 ):
@@ -110,8 +114,10 @@ def test_the_live_array_path_equals_the_batch_for_each_application_and_its_candi
             history=history, bureau=facts, applied_at=applied_at,
             product_category=app.product_category, amounts=amounts, terms=terms,
         )  # fmt: skip
-        as_batch = tables["applications"].loc[tables["applications"].index.repeat(2)].assign(
-            application_id=["c0", "c1"], amount_eur=amounts, term_months=terms
+        as_batch = (
+            tables["applications"]
+            .loc[tables["applications"].index.repeat(2)]
+            .assign(application_id=["c0", "c1"], amount_eur=amounts, term_months=terms)
         )
         expected = application_features(**{**tables, "applications": as_batch})
         np.testing.assert_array_equal(candidates, expected.to_numpy())
@@ -358,6 +364,7 @@ def test_the_live_path_refuses_what_it_cannot_read():
     thin = applicant_features(bureau=facts, product_category="phone", **common)
     assert thin[0, FEATURE_NAMES.index("thin_file")] == 1.0
 
+
 def test_events_on_or_after_the_application_day_do_not_change_features(small_world):
     world = small_world
     batch = application_features(**_tables(world))
@@ -382,37 +389,62 @@ def test_events_on_or_after_the_application_day_do_not_change_features(small_wor
         [world.payments, late_pay.assign(payment_id="LATE")[world.payments.columns]],
         ignore_index=True,
     )
-    changed = application_features(applications=world.applications, invoices=invoices,
-                                   payments=payments, bureau_reports=world.bureau_reports)
+    changed = application_features(
+        applications=world.applications,
+        invoices=invoices,
+        payments=payments,
+        bureau_reports=world.bureau_reports,
+    )
     pd.testing.assert_frame_equal(changed, batch, check_exact=True)
 
 
 def _hand_world():
     day = pd.Timestamp
-    applications = pd.DataFrame({
-        "application_id": ["a1"], "personal_code": ["p1"],
-        "applied_at": [day("2024-07-01 10:00", tz="UTC")], "amount_eur": [1200.0],
-        "term_months": [12], "product_category": ["heat_pump"], "bureau_report_id": ["r1"],
-    })
-    invoices = pd.DataFrame({
-        "invoice_id": ["i1", "i2", "i3"], "personal_code": ["p1"] * 3,
-        "issued_on": [date(2024, 4, 1), date(2024, 5, 1), date(2024, 6, 1)],
-        "due_on": [date(2024, 4, 15), date(2024, 5, 15), date(2024, 6, 15)],
-        "amount_eur": [40.0, 60.0, 50.0], "paid_eur": [40.0, 60.0, 0.0],
-        "paid_in_full_on": [date(2024, 4, 10), date(2024, 5, 25), None],
-        "reminders_sent": [0, 1, 3], "sent_to_collection_on": [None, None, None],
-    })
-    payments = pd.DataFrame({
-        "payment_id": ["y1", "y2", "y3"], "invoice_id": ["i1", "i2", "i2"],
-        "paid_on": [date(2024, 4, 10), date(2024, 5, 20), date(2024, 5, 25)],
-        "amount_eur": [40.0, 30.0, 30.0],
-    })
-    bureau = pd.DataFrame({
-        "report_id": ["r1"], "personal_code": ["p1"], "score": [640], "risk_class": ["good"],
-        "open_default_count": [0], "closed_default_count": [1],
-    })
-    return dict(applications=applications, invoices=invoices, payments=payments,
-                bureau_reports=bureau)
+    applications = pd.DataFrame(
+        {
+            "application_id": ["a1"],
+            "personal_code": ["p1"],
+            "applied_at": [day("2024-07-01 10:00", tz="UTC")],
+            "amount_eur": [1200.0],
+            "term_months": [12],
+            "product_category": ["heat_pump"],
+            "bureau_report_id": ["r1"],
+        }
+    )
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": ["i1", "i2", "i3"],
+            "personal_code": ["p1"] * 3,
+            "issued_on": [date(2024, 4, 1), date(2024, 5, 1), date(2024, 6, 1)],
+            "due_on": [date(2024, 4, 15), date(2024, 5, 15), date(2024, 6, 15)],
+            "amount_eur": [40.0, 60.0, 50.0],
+            "paid_eur": [40.0, 60.0, 0.0],
+            "paid_in_full_on": [date(2024, 4, 10), date(2024, 5, 25), None],
+            "reminders_sent": [0, 1, 3],
+            "sent_to_collection_on": [None, None, None],
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "payment_id": ["y1", "y2", "y3"],
+            "invoice_id": ["i1", "i2", "i2"],
+            "paid_on": [date(2024, 4, 10), date(2024, 5, 20), date(2024, 5, 25)],
+            "amount_eur": [40.0, 30.0, 30.0],
+        }
+    )
+    bureau = pd.DataFrame(
+        {
+            "report_id": ["r1"],
+            "personal_code": ["p1"],
+            "score": [640],
+            "risk_class": ["good"],
+            "open_default_count": [0],
+            "closed_default_count": [1],
+        }
+    )
+    return dict(
+        applications=applications, invoices=invoices, payments=payments, bureau_reports=bureau
+    )
 
 
 def test_hand_computed_history():
@@ -450,10 +482,19 @@ def test_every_model_feature_belongs_to_exactly_one_reason_factor():
     assert sorted(listed) == sorted(FEATURE_NAMES)
 
 
-def test_a_late_payment_margin_is_explained_as_payment_timing():
-    (reason,) = model_reasons({"pay_margin_mean_12m": 0.3, "bureau_score": -0.1})
-    assert reason.code == "R12_PAYMENT_TIMING"
-    assert "due date" in reason.text_en and "maksetähtaja" in reason.text_et
+def test_a_missing_payment_margin_is_explained_as_too_little_history():
+    # No invoice fell due in the year: the margin is missing and says nothing about timing.
+    facts = ReasonFacts.from_inputs(
+        dict.fromkeys(_RAW_AGGREGATES, 0.0)
+        | {"has_history": 1.0, "days_since_first_invoice": 900.0, "invoice_count_24m": 8.0},
+        bureau_class="good", bureau_score=700, bureau_open_defaults=0, bureau_closed_defaults=0,
+        amount_eur=500.0, term_months=12, product_category="phone",
+    )  # fmt: skip
+    (reason,) = model_reasons(
+        {"pay_margin_mean_12m": 0.3, "bureau_score": -0.1}, {"pay_margin_mean_12m": np.nan}, facts
+    )
+    assert reason.code == "R05_SHORT_HISTORY"
+    assert "fell due in the past year" in reason.text_en and "maksetähtaeg" in reason.text_et
 
 
 def _with_invoices(rows):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scoring.domain.reasons import FACTORS
+from scoring.domain.reasons import ReasonFacts, factor_of_code
 from scoring.domain.review import Actor, Role, case_due_at
 from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import (
@@ -43,12 +43,24 @@ STATEMENT = (
 )
 
 
+# What the stored reasons' texts say about the customers below.
+_SEEN = ReasonFacts(
+    has_history=True, tenure_months=7, invoices_24m=7, invoices_due_12m=6, late_12m=2,
+    late_24m=2, max_dpd_6m=12, max_dpd_12m=34, max_dpd_24m=34, current_dpd=0,
+    overdue_balance_eur=0.0, reminders_12m=2, collections_24m=0, settled_due_12m=6,
+    pay_margin_mean_12m=-3.5, partial_paid_due_12m=0, avg_invoice_eur_12m=58.0,
+    bureau_class="satisfactory", bureau_score=612, bureau_open_defaults=0,
+    bureau_closed_defaults=0, amount_eur=2400.0, term_months=12, product_category="heat_pump",
+)  # fmt: skip
+
+
 def _reason(code: str, contribution: float) -> dict[str, Any]:
-    text = next(f.reason for f in FACTORS if f.reason.code == code)
+    rule = next(r for r in factor_of_code(code).rules if r.code == code)
+    text_et, text_en = rule.texts(_SEEN)
     return {
         "code": code,
-        "text_et": text.text_et,
-        "text_en": text.text_en,
+        "text_et": text_et,
+        "text_en": text_en,
         "contribution": contribution,
         "kind": "model",
     }

@@ -346,7 +346,8 @@ def test_a_senior_extends_a_case_and_the_customer_notice_goes_out(
         found = reviews.client_review(
             session=uow.session, review_id=case.id, client="sales-system", now=clock()
         )
-        assert "2027-04-30" in found.extension_notice_en and REASON in found.extension_notice_et
+        assert "30 April 2027" in found.extension_notice_en and REASON in found.extension_notice_et
+        assert "30.04.2027" in found.extension_notice_et
         sent = webhooks.events(session=uow.session, review_case_id=case.id)
         assert [e.event_type for e in sent] == ["review.extended"]
     clock.advance(days=20)  # past the first month: no further extension

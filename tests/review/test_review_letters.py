@@ -91,7 +91,7 @@ def test_an_outcome_letter_says_a_person_decided_why_and_what_is_offered():
         outcome_letter(outcome="terms_changed", new_amount_eur=1800.0, new_term_months=24),
         language="en",
     )
-    assert "1800.00 EUR in 24 monthly instalments" in text
+    assert "€1,800.00 in 24 monthly instalments" in text
     assert "decided by a person, not by automated means" in text
     assert "paid on their due dates" in text
 

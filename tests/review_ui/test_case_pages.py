@@ -37,6 +37,15 @@ def test_the_case_page_shows_the_statement_before_the_model(client, case_id):
     assert "Thin file" in page
 
 
+def test_the_pd_is_drawn_against_the_policy_s_cut_offs(client, case_id):
+    sign_in(client, "rita")
+    page = client.get(f"/review/cases/{case_id}").text
+    scale = _section(page, "probability-of-default")
+    assert 'data-testid="pd-cutoffs"' in scale
+    assert "approve below 6.0 %" in scale and "decline at or above 15.0 %" in scale
+    assert "PD 17.1 % against the policy" in scale
+
+
 def test_no_outcome_is_pre_selected(client, case_id):
     sign_in(client, "rita")
     page = _claim(client, case_id)
@@ -134,10 +143,32 @@ def test_application_inputs_have_their_own_section_in_both_languages(client, cas
     assert 'lang="et"' in application and "Taotlusest arvutatud mudeli sisendid" in application
     assert "Payment history with the company" in history
     assert "Maksekäitumine ettevõtte arvete tasumisel" in history
-    for name in ("amount eur", "term months", "product category code", "monthly instalment eur"):
-        assert name in application
-        assert name not in history
-    assert "max dpd 12m" in history and "late payments 12m" in history
+    for label in ("Amount applied for", "Term", "Product", "Monthly instalment"):
+        assert f">{label}</span>" in application
+        assert f">{label}</span>" not in history
+    assert "Longest delay, past year" in history and "Late invoices, past year" in history
+
+
+def test_model_inputs_are_labelled_rounded_and_in_units_not_machine_names(client, case_id):
+    sign_in(client, "rita")
+    page = client.get(f"/review/cases/{case_id}").text
+    inputs = _section(page, "application-features")
+    for machine in ("pay margin mean 12m", "instalment to avg invoice", "thin file", "max dpd"):
+        assert machine not in page
+    # The application's amount with its currency, the instalment ratio to one decimal.
+    assert "€3,000.00" in inputs
+    assert re.search(r"<td>\d+\.\d ×</td>", inputs)
+    history = _section(page, "payment-history")
+    assert "Longest delay, past 3 months" in history
+    assert '<div lang="et" class="muted">Suurim hilinemine, viimased 3 kuud</div>' in history
+    # The meaning and the risk direction are a hover away.
+    meaning = "Most days past due of any invoice overdue during the past 91 days."
+    assert f'title="{meaning} (higher is riskier)"' in history
+    waterfall = _section(page, "waterfall")
+    # By factor, as the reasons group them (this customer is a thin file: the history's
+    # inputs all measure its absence).
+    assert "Credit bureau rating" in waterfall and "Length of payment history" in waterfall
+    assert "max_dpd" not in waterfall and "bureau_score" not in waterfall
 
 
 def test_a_reviewer_escalates_a_held_case_to_a_senior_with_a_note(client, case_id, ui_engine):
@@ -197,3 +228,27 @@ def test_an_unknown_case_gets_a_generic_404_that_echoes_nothing(client):
     assert other.status_code == 404
     assert "There is no such page" in other.text
     assert "no-such-case" not in other.text and "alert(1)" not in other.text
+
+
+def test_the_queue_shows_triage_columns_and_sorts_and_filters(client, ui_engine, clock, accounts):
+    with UnitOfWork.for_engine(ui_engine) as uow:
+        small = contested_case(uow, now=clock(), amount_eur=900.0, received_days_ago=2)
+        large = contested_case(uow, now=clock(), amount_eur=9000.0, received_days_ago=10)
+    sign_in(client, "rita")
+    page = client.get("/review/queue").text
+    assert "<th>Amount</th><th>Product</th><th>Outcome</th><th>Top reason</th>" in page
+    assert "9 000.00 EUR" in page and ">900.00 EUR" in page and "R02_LATE_PAYMENT_HISTORY" in page
+    # Deadline first: the older case is due sooner.
+    assert page.index(large[:8]) < page.index(small[:8])
+    by_amount = client.get("/review/queue", params={"sort": "amount"}).text
+    assert by_amount.index(large[:8]) < by_amount.index(small[:8])
+    by_received = client.get("/review/queue", params={"sort": "received"}).text
+    assert by_received.index(large[:8]) < by_received.index(small[:8])
+    none = client.get("/review/queue", params={"product": "phone"}).text
+    assert small[:8] not in none and "0 of 2 cases" in none
+    declines = client.get("/review/queue", params={"outcome": "decline"}).text
+    assert small[:8] in declines and large[:8] in declines
+    refused = client.get("/review/queue", params={"sort": "colour"})
+    assert refused.status_code == 422 and "sort must be one of due, amount, received" in (
+        refused.text
+    )

@@ -19,9 +19,10 @@ import numpy as np
 from scoring.bureau.client import BureauError
 from scoring.domain.budget import DecisionBudget
 from scoring.domain.bureau import BureauReport
-from scoring.domain.counterfactual import Counterfactual, find_counterfactual
+from scoring.domain.counterfactual import Action, Counterfactual, find_counterfactual
 from scoring.domain.decision import ApplicationFacts, DecisionOutcome, ModelAssessment, decide
 from scoring.domain.policy import Policy
+from scoring.domain.reasons import ReasonFacts
 from scoring.features import (
     FEATURE_NAMES,
     BureauFacts,
@@ -76,6 +77,8 @@ class Assessment:
     scored: bool
     # The contract of the snapshot the champion was trained on, e.g. training_snapshot 1.0.0.
     model_contract: dict[str, str] = field(default_factory=dict)
+    # What the customer's raw inputs show, on which the reason texts stand (None: unscored).
+    evidence: ReasonFacts | None = None
 
 
 def feature_matrix(
@@ -85,19 +88,28 @@ def feature_matrix(
     applied_at: datetime,
     product_category: str,
     terms: Sequence[tuple[float, int]],
+    actions: frozenset[Action] = frozenset(),
 ) -> np.ndarray:
     """Model features for (amount, term) pairs of one application, by the training code.
 
-    A row per pair, columns in ``FEATURE_NAMES`` order.
+    A row per pair, columns in ``FEATURE_NAMES`` order; ``actions`` are the customer's
+    changes the counterfactual assumes (an overdue balance paid, a bureau default settled).
     """
     amounts, months = zip(*terms, strict=True) if terms else ((), ())
+    events = history.events
+    if Action.PAY_OVERDUE_BALANCE in actions:
+        events = events.with_overdue_paid(day=cutoff_day(applied_at))
+    open_defaults, closed_defaults = report.open_default_count, report.closed_default_count
+    if Action.SETTLE_BUREAU_DEFAULT in actions:
+        # The entry is ended, not erased: the bureau keeps it as a settled default.
+        open_defaults, closed_defaults = 0, closed_defaults + open_defaults
     return applicant_features(
-        history=history.events,
+        history=events,
         bureau=BureauFacts(
             score=report.score,
             risk_class=report.risk_class,
-            open_default_count=report.open_default_count,
-            closed_default_count=report.closed_default_count,
+            open_default_count=open_defaults,
+            closed_default_count=closed_defaults,
         ),
         applied_at=applied_at,
         product_category=product_category,
@@ -124,6 +136,26 @@ def _column_positions(wanted: tuple[str, ...]) -> np.ndarray | None:
     return np.asarray([where[name] for name in wanted], dtype=np.intp)
 
 
+def reason_facts(
+    *,
+    history: ApplicantHistory,
+    report: BureauReport,
+    applied_at: datetime,
+    facts: ApplicationFacts,
+) -> ReasonFacts:
+    """What the applicant's invoices, payments, bureau report and purchase show, counted."""
+    return ReasonFacts.from_inputs(
+        applicant_history_aggregates(history.events, day=cutoff_day(applied_at)),
+        bureau_class=report.risk_class,
+        bureau_score=report.score,
+        bureau_open_defaults=report.open_default_count,
+        bureau_closed_defaults=report.closed_default_count,
+        amount_eur=facts.amount_eur,
+        term_months=facts.term_months,
+        product_category=facts.product_category,
+    )
+
+
 def _history_without_bureau(history: ApplicantHistory, applied_at: datetime) -> dict[str, Any]:
     """The internal-arrears facts the policy needs when the bureau gave no report."""
     raw = applicant_history_aggregates(history.events, day=cutoff_day(applied_at))
@@ -148,14 +180,18 @@ def assess(
     """
     if facts.objected_to_profiling:
         # The customer objected to profiling: no bureau query and no model score at all.
-        outcome = decide(application=facts, features={}, assessment=None, policy=policy)
+        outcome = decide(
+            application=facts, features={}, assessment=None, policy=policy, evidence=None
+        )
         return Assessment(outcome, {}, None, None, None, None, None, scored=False)
 
     if facts.age_years < policy.minimum_age_years:
         # A minor cannot take credit: the age rule declines before the bureau is asked about
         # them, and no model looks at them (data minimisation, GDPR Art. 5(1)(c)).
         arrears = _history_without_bureau(history, applied_at)
-        outcome = decide(application=facts, features=arrears, assessment=None, policy=policy)
+        outcome = decide(
+            application=facts, features=arrears, assessment=None, policy=policy, evidence=None
+        )
         return Assessment(outcome, dict(arrears), None, None, None, None, None, scored=False)
 
     champion = models.champion()
@@ -168,7 +204,9 @@ def assess(
 
     if report is None:
         arrears = _history_without_bureau(history, applied_at)
-        outcome = decide(application=facts, features=arrears, assessment=None, policy=policy)
+        outcome = decide(
+            application=facts, features=arrears, assessment=None, policy=policy, evidence=None
+        )
         return Assessment(outcome, dict(arrears), None, None, failure, None, None, scored=False)
 
     features = feature_matrix(
@@ -186,17 +224,23 @@ def assess(
         model_name=champion.name,
         model_version=str(champion.version),
     )
-    outcome = decide(application=facts, features=numeric, assessment=assessment, policy=policy)
+    evidence = reason_facts(history=history, report=report, applied_at=applied_at, facts=facts)
+    outcome = decide(
+        application=facts, features=numeric, assessment=assessment, policy=policy,
+        evidence=evidence,
+    )  # fmt: skip
 
-    def score(candidates: Sequence[tuple[float, int]]) -> Sequence[float]:
+    def score(
+        candidates: Sequence[tuple[float, int]], actions: frozenset[Action]
+    ) -> Sequence[float]:
         batch = feature_matrix(
             history=history, report=report, applied_at=applied_at,
-            product_category=facts.product_category, terms=candidates,
+            product_category=facts.product_category, terms=candidates, actions=actions,
         )  # fmt: skip
         return champion.predict_pd(model_matrix(batch, champion)).tolist()
 
     counterfactual = find_counterfactual(
-        application=facts, outcome=outcome, policy=policy, score=score
+        application=facts, outcome=outcome, policy=policy, score=score, evidence=evidence
     )
     shadow = None
     if challenger is not None:
@@ -208,6 +252,7 @@ def assess(
                 shadow_pd, 0.0, {}, challenger.name, str(challenger.version)
             ),
             policy=policy,
+            evidence=None,
         ).outcome
         shadow = {
             "model": {"name": challenger.name, "version": str(challenger.version)},
@@ -222,5 +267,5 @@ def assess(
         trained_on[str(metadata["contract_id"])] = str(metadata["contract_version"])
     return Assessment(
         outcome, stored_features, assessment, report, None, counterfactual, shadow, True,
-        trained_on,
+        trained_on, evidence,
     )  # fmt: skip

@@ -157,6 +157,7 @@ def prepared_decision(
     inputs = {
         "facts": facts.__dict__,
         "features": scoring.features,
+        "evidence": scoring.evidence.__dict__ if scoring.evidence is not None else None,
         "bureau_report_id": report.report_id if report else None,
         "bureau_failure": scoring.bureau_failure,
     }
@@ -286,4 +287,5 @@ def _counterfactual_dict(counterfactual: Counterfactual | None) -> dict[str, Any
         "alternatives": [_terms_dict(a) for a in counterfactual.alternatives],
         "text_et": counterfactual.text_et,
         "text_en": counterfactual.text_en,
+        "actions": list(counterfactual.actions),
     }

@@ -8,12 +8,14 @@ from typing import Any, Protocol
 
 from scoring.domain import lifecycle
 from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES
-from scoring.domain.counterfactual import Counterfactual, PurchaseTerms
+from scoring.domain.counterfactual import Counterfactual, PurchaseTerms, why_no_counterfactual
 from scoring.domain.decision import Outcome
+from scoring.domain.policy import PolicyError
 from scoring.domain.reasons import Reason
 from scoring.domain.review import CaseStatus, local_day
 from scoring.service.api_keys import AuthenticatedClient
 from scoring.service.errors import DecisionNotFound
+from scoring.service.policy_files import policy_for_version
 from scoring.storage.db import UnitOfWork
 from scoring.storage.decision_store import StoredDecision
 
@@ -254,6 +256,7 @@ def _letters(
             class_text_en=definition.definition_en,
         )
     until = decision.contestable_until or decision.decided_at
+    why_none = None if decision.counterfactual else _why_no_counterfactual(decision, facts)
     letter = DecisionLetter(
         decision_id=decision.id,
         decided_on=decision.decided_at.date(),
@@ -281,8 +284,27 @@ def _letters(
             ),
             None,
         ),
+        no_counterfactual_et=why_none[0] if why_none else None,
+        no_counterfactual_en=why_none[1] if why_none else None,
     )
     return {lang: render_decision_letter(letter, language=lang) for lang in ("et", "en")}
+
+
+def _why_no_counterfactual(
+    decision: DecisionColumns, facts: dict[str, Any]
+) -> tuple[str, str] | None:
+    """Why no change would have helped, by the decision's own policy version."""
+    try:
+        policy = policy_for_version(decision.policy_version)
+    except PolicyError:
+        return None  # a policy not kept as a file (tests): nothing to say rather than a guess
+    return why_no_counterfactual(
+        outcome=decision.outcome,
+        rule_codes=[rule["code"] for rule in decision.policy_rules],
+        product_category=facts["product_category"],
+        probability_of_default=decision.probability_of_default,
+        policy=policy,
+    )
 
 
 def _counterfactual_from(data: dict[str, Any] | None) -> Counterfactual | None:
@@ -294,4 +316,5 @@ def _counterfactual_from(data: dict[str, Any] | None) -> Counterfactual | None:
         alternatives=tuple(PurchaseTerms(**a) for a in data["alternatives"]),
         text_et=data["text_et"],
         text_en=data["text_en"],
+        actions=tuple(data.get("actions") or ()),
     )

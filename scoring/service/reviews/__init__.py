@@ -29,6 +29,8 @@ from scoring.service.reviews.opening import (
 from scoring.service.reviews.outcomes import decide_case, second_signature
 from scoring.service.reviews.oversight import oversight_stats
 from scoring.service.reviews.queue import (
+    QUEUE_ORDERS,
+    arranged,
     awaiting_signature_for,
     claim_case,
     claim_next_case,
@@ -86,6 +88,8 @@ __all__ = [
     "escalate_case",
     "extend_case",
     "keep_claim",
+    "QUEUE_ORDERS",
+    "arranged",
     "list_cases",
     "open_case_for_pending_decision",
     "oversight_stats",

@@ -16,6 +16,7 @@ from scoring.domain import review as rules
 from scoring.domain.lifecycle import CaseEvent, case_transition
 from scoring.domain.permissions import may_second_sign
 from scoring.domain.review import Actor, CaseStatus, Role
+from scoring.service.errors import InvalidQueueOrder
 from scoring.service.reviews.views import ReviewCaseView, case_view_of, case_views_of
 from scoring.service.reviews.workflow import (
     Clock,
@@ -202,3 +203,32 @@ def escalate_case(
             details={"to": Role.SENIOR_REVIEWER.value, "note": note},
         )
         return case_view_of(case, progress, now)
+
+
+QUEUE_ORDERS = ("due", "amount", "received")
+
+
+def arranged(
+    cases: list[ReviewCaseView],
+    *,
+    order: str = "due",
+    product: str | None = None,
+    outcome: str | None = None,
+) -> list[ReviewCaseView]:
+    """The queue filtered by product and decision outcome and sorted (deadline first by default).
+
+    An unknown order is refused with the orders there are.
+    """
+    if order not in QUEUE_ORDERS:
+        raise InvalidQueueOrder(f"sort must be one of {', '.join(QUEUE_ORDERS)}, not {order!r}")
+    kept = [
+        c
+        for c in cases
+        if (product is None or (c.triage is not None and c.triage.product_category == product))
+        and (outcome is None or (c.triage is not None and c.triage.outcome == outcome))
+    ]
+    if order == "amount":
+        return sorted(kept, key=lambda c: -(c.triage.amount_eur if c.triage else 0.0))
+    if order == "received":
+        return sorted(kept, key=lambda c: c.received_at)
+    return sorted(kept, key=lambda c: c.effective_due_at)

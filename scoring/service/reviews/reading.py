@@ -8,8 +8,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from data_contracts.feature_catalogue import feature_catalogue
 from scoring.domain import review as rules
 from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES
+from scoring.domain.reasons import FACTORS as REASON_FACTORS
+from scoring.domain.reasons import grouped_contributions
 from scoring.domain.review import CaseStatus
 from scoring.letters.review import (
     ExtensionNotice,
@@ -88,7 +91,7 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         ),
     ]
     application_features = [
-        SourcedValue(name, features[name], "application", applied_on)
+        _model_input(name, features[name], "application", applied_on)
         for name in APPLICATION_FEATURES
         if name in features
     ]
@@ -98,8 +101,8 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
     history_flags = () if invoices else ("missing",)
     # Bureau features are shown from the report itself, application ones above.
     payment_history = [
-        SourcedValue(name, value, history_source, history_as_of, history_flags)
-        for name, value in sorted(features.items())
+        _model_input(name, value, history_source, history_as_of, history_flags)
+        for name, value in _in_catalogue_order(features)
         if not name.startswith("bureau_") and name not in APPLICATION_FEATURES
     ]
     report = application.bureau_report
@@ -158,9 +161,12 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         risk_grade=decision.risk_grade,
         model=(f"{decision.model_name} v{decision.model_version}" if decision.model_name else None),
         known_limits=_known_limits(customer, application, features, report),
+        approve_below=policy.approve_below,
+        decline_at_or_above=policy.decline_at_or_above,
         reasons=list(decision.reasons),
         base_value=inputs.base_value if inputs else None,
         contributions=contributions,
+        factor_contributions=_by_factor(dict(contributions), features),
         counterfactual=decision.counterfactual,
         policy_rules=list(decision.policy_rules),
         policy_version=decision.policy_version,
@@ -169,6 +175,42 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         audit_trail=audit_trail(session=session, case_id=case_id),
         escalated_by_username=escalator.username if escalator is not None else None,
     )
+
+
+def _model_input(
+    name: str, value: Any, source: str, as_of: date | None, flags: tuple[str, ...] = ()
+) -> SourcedValue:
+    """A model input as the catalogue labels it: "Longest delay, past 3 months: 34 days"."""
+    entry = feature_catalogue().get(name)
+    if entry is None:
+        return SourcedValue(name, value, source, as_of, flags, label=name.replace("_", " "))
+    return SourcedValue(
+        name, value, source, as_of, flags,
+        label=entry.label_en, label_et=entry.label_et, shown=entry.display(value, "en"),
+        meaning=entry.meaning_en, riskier=entry.risk_direction("en"),
+    )  # fmt: skip
+
+
+def _in_catalogue_order(features: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    order = {name: i for i, name in enumerate(feature_catalogue())}
+    return sorted(features.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+
+
+def _by_factor(
+    contributions: Mapping[str, float], features: Mapping[str, Any]
+) -> list[tuple[str, float]]:
+    """Contributions summed by reason factor (as the reasons rank them), labelled, largest first."""
+    known = {name: value for name, value in contributions.items() if _has_factor(name)}
+    values = {k: (None if v is None else float(v)) for k, v in features.items()}
+    grouped = grouped_contributions(known, values, thin_file=bool(features.get("thin_file")))
+    labels = {factor.name: factor.label_en for factor in REASON_FACTORS}
+    return sorted(
+        ((labels[name], total) for name, total in grouped.items()), key=lambda item: -abs(item[1])
+    )
+
+
+def _has_factor(feature: str) -> bool:
+    return any(feature in factor.features for factor in REASON_FACTORS)
 
 
 def _contribution_values(decision: Decision) -> Mapping[str, float]:

@@ -14,6 +14,18 @@ from scoring.storage.tables_reviews import ReviewCaseProgress
 
 
 @dataclass(frozen=True)
+class CaseTriage:
+    """What a reviewer sorts and filters the queue by: the purchase, the outcome, the reason."""
+
+    amount_eur: float
+    product_category: str
+    outcome: str
+    top_reason_code: str | None
+    top_reason_en: str | None
+    days_to_deadline: int
+
+
+@dataclass(frozen=True)
 class ReviewCaseView:
     """One case as the queue, the API and the case page show it."""
 
@@ -41,6 +53,7 @@ class ReviewCaseView:
     escalated_by: int | None = None
     escalated_at: datetime | None = None
     escalation_note: str | None = None
+    triage: CaseTriage | None = None
 
     @property
     def effective_due_at(self) -> datetime:
@@ -61,6 +74,12 @@ class SourcedValue:
     source: str
     as_of: date | None
     flags: tuple[str, ...] = ()
+    # From the feature catalogue: how people read it (label, value with unit, meaning).
+    label: str = ""
+    label_et: str = ""
+    shown: str = ""
+    meaning: str = ""
+    riskier: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,9 +114,14 @@ class CaseDetail:
     risk_grade: str | None
     model: str | None
     known_limits: list[str]
+    # The policy's cut-offs the PD is judged against: approve below, decline at or above.
+    approve_below: float
+    decline_at_or_above: float
     reasons: list[dict[str, Any]]
     base_value: float | None
     contributions: list[tuple[str, float]]
+    # The same contributions summed by the factor a customer recognises, with its label.
+    factor_contributions: list[tuple[str, float]]
     counterfactual: dict[str, Any] | None
     policy_rules: list[dict[str, Any]]
     policy_version: str
@@ -187,6 +211,23 @@ def case_view_of(
         escalated_by=progress.escalated_by if progress else None,
         escalated_at=progress.escalated_at if progress else None,
         escalation_note=progress.escalation_note if progress else None,
+        triage=_triage(case, due, now),
+    )
+
+
+def _triage(case: ReviewCase, due: datetime, now: datetime) -> CaseTriage | None:
+    decision = case.decision
+    if decision is None or decision.application is None:
+        return None
+    reasons = list(decision.reasons or [])
+    top = reasons[0] if reasons else None
+    return CaseTriage(
+        amount_eur=float(decision.application.amount),
+        product_category=decision.application.product_category,
+        outcome=decision.outcome,
+        top_reason_code=top["code"] if top else None,
+        top_reason_en=top["text_en"] if top else None,
+        days_to_deadline=(rules.local_day(due) - rules.local_day(now)).days,
     )
 
 

@@ -1,0 +1,169 @@
+"""Reason codes are given only when true for the customer, and say what was found."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from babel.numbers import format_currency, format_decimal
+from reason_facts import reason_facts, thin_file_facts
+
+from scoring.domain.reasons import (
+    FACTORS,
+    REASON_CODES,
+    factor_of_code,
+    model_reasons,
+    money_text,
+    number_text,
+    reason_rule,
+)
+
+NAN = math.nan
+R05, R08 = "R05_SHORT_HISTORY", "R08_INSTALMENT_SIZE"
+
+
+def codes(reasons):
+    return [r.code for r in reasons]
+
+
+def test_a_customer_without_invoices_hears_that_we_hold_no_history_not_about_their_bills():
+    # The adverse weight sits on features that are missing for want of invoices.
+    contributions = {
+        "pay_margin_mean_12m": 0.6, "instalment_to_avg_invoice": 0.4, "max_dpd_12m": 0.1,
+        "amount_eur": 0.2, "bureau_score": -0.3,
+    }  # fmt: skip
+    features = {"pay_margin_mean_12m": NAN, "instalment_to_avg_invoice": NAN, "max_dpd_12m": 0}
+    reasons = model_reasons(contributions, features, thin_file_facts(amount_eur=12000.0,
+                                                                     term_months=60))  # fmt: skip
+    assert codes(reasons) == ["R05_SHORT_HISTORY", "R08_INSTALMENT_SIZE"]
+    assert reasons[0].text_en.startswith("We have no payment history for you")
+    assert reasons[0].contribution == pytest.approx(1.1)
+    assert "compare" in reasons[1].text_en and "€200.00" in reasons[1].text_en
+    assert "200,00\xa0€" in reasons[1].text_et
+
+
+def test_payment_timing_needs_invoices_paid_in_the_year_and_a_margin_below_the_stated_level():
+    contributions = {"pay_margin_mean_12m": 0.5}
+    features = {"pay_margin_mean_12m": 1.5}
+    close = reason_facts(settled_due_12m=11, pay_margin_mean_12m=1.5)
+    (reason,) = model_reasons(contributions, features, close)
+    assert reason.code == "R12_PAYMENT_TIMING"
+    assert reason.text_en == (
+        "You paid the 11 invoices from us of the past year on time, but on average only "
+        "1.5 days before the due date."
+    )
+    assert "1,5 päeva enne maksetähtaega" in reason.text_et
+    assert model_reasons(contributions, features, reason_facts(pay_margin_mean_12m=6.5)) == []
+
+
+def test_late_payments_and_timing_are_one_factor_and_give_one_reason():
+    late = reason_facts(late_12m=3, late_24m=4, max_dpd_12m=41, max_dpd_24m=41,
+                        settled_due_12m=12, pay_margin_mean_12m=-4.0)  # fmt: skip
+    reasons = model_reasons({"pay_margin_mean_12m": 0.5, "late_payments_12m": 0.2}, {}, late)
+    assert codes(reasons) == ["R02_LATE_PAYMENT_HISTORY"]
+    assert reasons[0].text_en == (
+        "3 of the 12 invoices from us that fell due in the past year were not paid by the due "
+        "date; the longest delay was 41 days."
+    )
+    assert reasons[0].text_et == (
+        "Viimase aasta jooksul tasumisele kuulunud 12 meie arvest 3 ei olnud tähtajaks "
+        "tasutud; suurim hilinemine oli 41 päeva."
+    )
+    assert factor_of_code("R02_LATE_PAYMENT_HISTORY") is factor_of_code("R12_PAYMENT_TIMING")
+
+
+def test_the_current_bill_is_not_an_unpaid_balance():
+    current_bill = reason_facts(current_dpd=1, max_dpd_6m=1, overdue_balance_eur=0.0)
+    contributions = {"current_balance_eur": 0.7}
+    assert model_reasons(contributions, {}, current_bill) == []
+    overdue = reason_facts(current_dpd=33, max_dpd_6m=33, overdue_balance_eur=69.93)
+    (reason,) = model_reasons(contributions, {}, overdue)
+    assert reason.code == "R04_OUTSTANDING_BALANCE"
+    assert reason.text_en == (
+        "€69.93 of invoices from us is unpaid more than 14 days after the due date; the oldest "
+        "is 33 days past its due date."
+    )
+    assert "69,93\xa0€" in reason.text_et
+
+
+def test_the_bureau_rating_names_the_class_and_what_it_means():
+    contributions = {"bureau_score": 0.4}
+    (reason,) = model_reasons(
+        contributions, {}, reason_facts(bureau_class="satisfactory", bureau_score=612)
+    )
+    assert "“satisfactory” (3 of 4, where 1 is best)" in reason.text_en
+    assert "6–14.9 %" in reason.text_en and "score 612" in reason.text_en
+    assert "„rahuldav“" in reason.text_et and "6–14,9 %" in reason.text_et
+    # The best class is no reason, whatever the model made of the score.
+    assert model_reasons(contributions, {}, reason_facts(bureau_class="very_good")) == []
+
+
+@pytest.mark.parametrize(
+    ("contributions", "facts", "expected"),
+    [
+        ({"max_dpd_3m": 0.3}, reason_facts(max_dpd_6m=0), []),
+        ({"reminders_12m": 0.3}, reason_facts(), []),
+        ({"bureau_closed_defaults": 0.3}, reason_facts(), []),
+        ({"term_months": 0.3}, reason_facts(term_months=12), []),
+        ({"term_months": 0.3}, reason_facts(term_months=48), ["R09_TERM"]),
+        ({"partial_payment_share_12m": 0.3}, reason_facts(), []),
+        ({"tenure_months": 0.3}, reason_facts(), []),
+        ({"tenure_months": 0.3}, reason_facts(tenure_months=5, invoices_24m=5), [R05]),
+        ({"instalment_to_avg_invoice": 0.3}, reason_facts(amount_eur=120.0), []),
+        ({"instalment_to_avg_invoice": 0.3}, reason_facts(amount_eur=1800.0), [R08]),
+    ],
+)  # fmt: skip
+def test_an_adverse_factor_gives_its_reason_only_when_the_customer_s_inputs_show_it(
+    contributions, facts, expected
+):
+    present = dict.fromkeys(contributions, 1.0)
+    assert codes(model_reasons(contributions, present, facts)) == expected
+
+
+def test_reasons_state_the_values_found():
+    facts = reason_facts(
+        reminders_12m=2, collections_24m=1, partial_paid_due_12m=3, amount_eur=1800.0,
+        bureau_closed_defaults=2, bureau_open_defaults=0, max_dpd_6m=9, term_months=12,
+    )  # fmt: skip
+    texts = {code: reason_rule(code, facts) for code in REASON_CODES}
+    said = {code: rule.texts(facts) for code, rule in texts.items() if rule is not None}
+    assert said["R03_REMINDERS_AND_COLLECTION"] == (
+        "Viimase aasta jooksul saatsime teile 2 maksemeeldetuletust; viimase kahe aasta jooksul "
+        "anti üks teie võlg üle inkassofirmale.",
+        "In the past year we sent you 2 payment reminders; in the past two years a debt of "
+        "yours was passed to a collection agency.",
+    )
+    assert said["R11_PAYMENT_PATTERN"][1] == (
+        "3 of the 12 invoices from us that fell due in the past year were paid in parts rather "
+        "than at once."
+    )
+    assert said["R08_INSTALMENT_SIZE"][1] == (
+        "The monthly instalment of €150.00 is 3.1 times your average invoice from us in the "
+        "past year (€48.00)."
+    )
+    assert said["R07_BUREAU_DEFAULTS"][1] == (
+        "The credit bureau has 2 payment defaults of yours on record (0 open, 2 settled)."
+    )
+    assert said["R01_RECENT_LATE_PAYMENTS"][1] == (
+        "In the past 6 months an invoice from us was paid as late as 9 days after its due date."
+    )
+    assert (
+        reason_rule("R09_TERM", reason_facts(term_months=36)).texts(reason_facts(term_months=36))[0]
+        == "Järelmaksu periood 36 kuud on pikk (üle 24 kuu)."
+    )
+
+
+def test_no_two_codes_mean_the_same_and_each_factor_gives_one_reason_at_most():
+    meanings = [rule.meaning_en for factor in FACTORS for rule in factor.rules]
+    assert len(meanings) == len(set(meanings))
+    for code in REASON_CODES:
+        assert sum(any(r.code == code for r in f.rules) for f in FACTORS) == 1
+
+
+@pytest.mark.parametrize("value", [0.0, 0.5, 69.93, 999.99, 1000.0, 12000.0, 1234567.5])
+def test_amounts_are_written_as_babel_writes_them_in_each_language(value):
+    assert money_text(value, "et") == format_currency(value, "EUR", locale="et")
+    assert money_text(value, "en") == format_currency(value, "EUR", locale="en")
+    assert number_text(value, "et", decimals=1) == format_decimal(
+        value, format="#,##0.0", locale="et"
+    )
