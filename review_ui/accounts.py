@@ -37,7 +37,14 @@ from scoring.storage.db import UnitOfWork
 from scoring.storage.tables import User
 from scoring.storage.tables_web_sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT
 
-ROLES = ("reviewer", "senior_reviewer", "auditor")
+ROLES = (
+    "reviewer",
+    "senior_reviewer",
+    "auditor",
+    "risk_analyst",
+    "risk_approver",
+    "oversight",
+)
 MAX_FAILED_SIGN_INS = 5
 LOCK_OUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
@@ -177,6 +184,44 @@ def set_password(
 
 def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> SignedIn:
     """Check a password and open a session; five failures lock the account for 15 minutes."""
+    user = _checked_user(uow=uow, username=username, password=password, now=now)
+    username = user.username
+    # Sessions that can no longer be used are deleted here, so the table does not grow.
+    delete_expired_sessions(uow=uow, now=now)
+    token = secrets.token_urlsafe(32)
+    csrf_token = secrets.token_urlsafe(32)
+    uow.accounts.add_session(
+        token_hash=_token_hash(token),
+        user_id=user.id,
+        csrf_token=csrf_token,
+        created_at=now,
+        expires_at=now + ABSOLUTE_TIMEOUT,
+    )
+    _record(
+        uow.audit_log, now=now, actor=_label(user.username), action="signed_in", username=username
+    )
+    return SignedIn(token=token, csrf_token=csrf_token, actor=_actor(user))
+
+
+def authenticate(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> Actor:
+    """Check a person's password for one command-line action (no session is opened).
+
+    The same checks and lock-out as the web sign-in; the audit log records it.
+    """
+    user = _checked_user(uow=uow, username=username, password=password, now=now)
+    _record(
+        uow.audit_log,
+        now=now,
+        actor=_label(user.username),
+        action="authenticated",
+        username=user.username,
+        details={"channel": "cli"},
+    )
+    return _actor(user)
+
+
+def _checked_user(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> User:
+    """The active account whose password this is; refuses (and counts) anything else."""
     accounts = uow.accounts
     username = username.strip().lower()
     user = accounts.user_named(username)
@@ -198,21 +243,7 @@ def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> 
     user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    # Sessions that can no longer be used are deleted here, so the table does not grow.
-    delete_expired_sessions(uow=uow, now=now)
-    token = secrets.token_urlsafe(32)
-    csrf_token = secrets.token_urlsafe(32)
-    accounts.add_session(
-        token_hash=_token_hash(token),
-        user_id=user.id,
-        csrf_token=csrf_token,
-        created_at=now,
-        expires_at=now + ABSOLUTE_TIMEOUT,
-    )
-    _record(
-        uow.audit_log, now=now, actor=_label(user.username), action="signed_in", username=username
-    )
-    return SignedIn(token=token, csrf_token=csrf_token, actor=_actor(user))
+    return user
 
 
 def _refuse(uow: UnitOfWork, *, username: str, now: datetime) -> NoReturn:

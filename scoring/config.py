@@ -25,6 +25,10 @@ class Settings:
     # Decisions worked at once per API process (threads); the rest wait their turn. None:
     # chosen by what a decision waits on (``Runtime.decision_threads``).
     decision_threads: int | None = None
+    # On a database with no approved champion recorded, take over the registry's champion
+    # alias once (audited). Production sets INSTALLMENT_ADOPT_REGISTRY_CHAMPION=false, so
+    # only a champion approved by two people in the product is ever served.
+    adopt_registry_champion: bool = True
 
     @property
     def secrets_dir(self) -> Path:
@@ -56,7 +60,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             or home / "secrets" / "identity-vault.key"
         ).resolve(),
         decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "auto")),
+        adopt_registry_champion=_flag(env, "INSTALLMENT_ADOPT_REGISTRY_CHAMPION", default=True),
     )
+
+
+def _flag(env: os._Environ[str] | dict[str, str], name: str, *, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {text!r}")
 
 
 def _decision_threads(text: str) -> int | None:

@@ -163,6 +163,9 @@ DEMO_ACCOUNTS = (
     ("reviewer", "reviewer"),
     ("senior", "senior_reviewer"),
     ("auditor", "auditor"),
+    ("risk", "risk_analyst"),
+    ("approver", "risk_approver"),
+    ("oversight", "oversight"),
 )
 
 
@@ -171,7 +174,9 @@ def seed_demo_reviewers(
 ) -> list[tuple[str, str, str]]:
     """Create (or reset the password of) the demo accounts; returns (username, role, password).
 
-    One reviewer, one senior reviewer and one auditor, with fresh passwords.
+    One reviewer, one senior reviewer, one auditor, a risk analyst who proposes model and
+    policy changes, an approver who approves them, and the oversight role that holds the
+    stop switch, with fresh passwords.
     """
     from review_ui.accounts import account_exists, add_user, set_password
 
@@ -279,6 +284,30 @@ def _background(command: list[str], *, name: str, log: Path) -> Iterator[subproc
                 os.killpg(process.pid, signal.SIGKILL)
 
 
+def mlflow_ui_command(settings: Settings) -> list[str]:
+    """The demo's MLflow UI: on 127.0.0.1 only, never on a public address.
+
+    The MLflow server has no authentication of its own here; anyone who reaches it can move
+    an alias. The engine serves only the champion approved in its own record, so such a move
+    is ignored and reported, but the UI still stays on the loopback address
+    (``docs/models.md`` says how to put it behind authentication elsewhere).
+    """
+    return [
+        str(Path(sys.executable).with_name("mlflow")),
+        "ui",
+        "--backend-store-uri",
+        settings.mlflow_tracking_uri,
+        "--default-artifact-root",
+        str(settings.mlflow_artifact_root),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(MLFLOW_PORT),
+        "--workers",
+        "1",
+    ]
+
+
 def run(*, settings: Settings, customers: int, serve: bool, console: Console) -> DemoState:
     """Set up, then serve until interrupted (or return at once when ``serve`` is false)."""
     console.rule("Installment decision engine: demo")
@@ -294,7 +323,6 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     installment = str(Path(sys.executable).with_name("installment"))
     logs = settings.home / "logs"
-    env_tracking = ["--backend-store-uri", settings.mlflow_tracking_uri]
     with contextlib.ExitStack() as stack:
         stack.enter_context(
             _background(
@@ -311,23 +339,7 @@ def run(*, settings: Settings, customers: int, serve: bool, console: Console) ->
             )
         )
         stack.enter_context(
-            _background(
-                [
-                    str(Path(sys.executable).with_name("mlflow")),
-                    "ui",
-                    *env_tracking,
-                    "--default-artifact-root",
-                    str(settings.mlflow_artifact_root),
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(MLFLOW_PORT),
-                    "--workers",
-                    "1",
-                ],
-                name="MLflow UI",
-                log=logs / "mlflow.log",
-            )
+            _background(mlflow_ui_command(settings), name="MLflow UI", log=logs / "mlflow.log")
         )
         time.sleep(1.0)
         base = f"http://127.0.0.1:{API_PORT}"

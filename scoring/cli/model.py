@@ -1,4 +1,4 @@
-"""``installment train``, ``promote`` and ``monitor``: the risk team's PD models."""
+"""``installment train`` and ``monitor``: the risk team's PD models (``promote``: change.py)."""
 
 from __future__ import annotations
 
@@ -45,16 +45,25 @@ def train(
     register: Annotated[
         bool, typer.Option("--register/--no-register", help="Log and register in MLflow.")
     ] = True,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", min=20, help="Bootstrap resamples.")]
-    = 200,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=20, help="Bootstrap resamples.")
+    ] = 200,
     protected: Annotated[
         Path | None,
-        typer.Option("--protected", help="With --snapshot: key + age_band, sex, language "
-                     "kept aside for the fairness report (never model inputs)."),
+        typer.Option(
+            "--protected",
+            help="With --snapshot: key + age_band, sex, language "
+            "kept aside for the fairness report (never model inputs).",
+        ),
     ] = None,
     fit_sample: Annotated[
-        float, typer.Option("--fit-sample", min=0.01, max=1.0,
-                            help="Fit on this share of the fit slice (learning curves).")
+        float,
+        typer.Option(
+            "--fit-sample",
+            min=0.01,
+            max=1.0,
+            help="Fit on this share of the fit slice (learning curves).",
+        ),
     ] = 1.0,
 ) -> None:
     """Validate a snapshot against its contract, fit the candidates, evaluate and register."""
@@ -86,8 +95,13 @@ def train(
         )
 
         started = time.perf_counter()
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, transient=False) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
             task = progress.add_task("loading", total=None)
 
             def step(message: str) -> None:
@@ -106,9 +120,17 @@ def train(
                 spec = load_contract(contract)
                 truth = None
                 groups = read_groups(protected, spec.key_column) if protected else None
-            outcome = train_run(frame, spec, run_dir=out or default_run_dir(), truth=truth,
-                                groups=groups, register=register, bootstrap_resamples=bootstrap,
-                                fit_sample=fit_sample, progress=step)
+            outcome = train_run(
+                frame,
+                spec,
+                run_dir=out or default_run_dir(),
+                truth=truth,
+                groups=groups,
+                register=register,
+                bootstrap_resamples=bootstrap,
+                fit_sample=fit_sample,
+                progress=step,
+            )
     except _user_errors() as exc:
         _fail(str(exc))
         return
@@ -116,8 +138,17 @@ def train(
     from rich.table import Table
 
     table = Table(title=f"Evaluation on {len(outcome.result.split.evaluation)} newest applications")
-    for column in ("candidate", "version", "AUC (95 % CI)", "KS", "Brier", "ECE", "ceiling AUC",
-                   "ECE vs truth", "largest fairness gaps (approval / DR approved / AUC)"):
+    for column in (
+        "candidate",
+        "version",
+        "AUC (95 % CI)",
+        "KS",
+        "Brier",
+        "ECE",
+        "ceiling AUC",
+        "ECE vs truth",
+        "largest fairness gaps (approval / DR approved / AUC)",
+    ):
         table.add_column(column)
     for kind, evaluation in outcome.evaluations.items():
         mt = evaluation.metrics
@@ -125,44 +156,20 @@ def train(
             kind + (" *" if kind == outcome.recommended else ""),
             outcome.versions.get(kind, "-"),
             f"{mt['auc']:.4f} ({mt['auc_ci_low']:.4f}-{mt['auc_ci_high']:.4f})",
-            f"{mt['ks']:.4f}", f"{mt['brier']:.4f}", f"{mt['ece']:.4f}",
+            f"{mt['ks']:.4f}",
+            f"{mt['brier']:.4f}",
+            f"{mt['ece']:.4f}",
             f"{mt['truth_ceiling_auc']:.4f}" if "truth_ceiling_auc" in mt else "-",
             f"{mt['truth_ece']:.4f}" if "truth_ece" in mt else "-",
             " / ".join(f"{v:.3f}" for v in outcome.fairness[kind].worst_gaps().values())
-            if kind in outcome.fairness else "-",
+            if kind in outcome.fairness
+            else "-",
         )
     console.print(table)
     console.print(f"report: {outcome.report}")
     if outcome.run_id:
         console.print(f"MLflow run {outcome.run_id}; registered versions {outcome.versions}")
     console.print(f"done in {time.perf_counter() - started:.1f} s")
-
-
-def promote(
-    version: Annotated[str, typer.Argument(help="Registered version number of installment-pd.")],
-    alias: Annotated[str, typer.Option("--alias", help="champion or challenger.")] = "champion",
-    gates: Annotated[
-        Path | None,
-        typer.Option("--gates", help="Gates file (default: models/training/promotion_gates.yaml)."),
-    ] = None,
-) -> None:
-    """Move an alias to a version only when every declared promotion gate passes."""
-    if alias not in ("champion", "challenger"):
-        _fail(f"alias must be champion or challenger, got {alias!r}")
-    from rich.console import Console
-
-    from models.registry import DEFAULT_GATES
-    from models.registry import promote as promote_version
-
-    try:
-        results = promote_version(version, alias=alias, gates_file=gates or DEFAULT_GATES)
-    except _user_errors() as exc:
-        _fail(str(exc))
-        return
-    console = Console()
-    for result in results:
-        console.print(f"[green]passed[/] {result.gate}: {result.detail}", highlight=False)
-    console.print(f"installment-pd version {version} is now {alias}")
 
 
 def monitor(
@@ -195,8 +202,9 @@ def monitor(
     run_dir = out or settings.home / "monitoring" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         engine = create_engine_for(settings.database_url)
-        result, path = run_monitoring(engine=engine, since=start, run_dir=run_dir,
-                                      model_version=model, settings=settings)
+        result, path = run_monitoring(
+            engine=engine, since=start, run_dir=run_dir, model_version=model, settings=settings
+        )
     except _user_errors() as exc:
         _fail(str(exc))
         return

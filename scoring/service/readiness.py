@@ -27,7 +27,7 @@ def readiness(*, runtime: Runtime | None) -> Readiness:
     if runtime is None:
         return Readiness(["the service is still starting"])
     problems: list[str] = []
-    details: dict[str, Any] = {"policy_version": runtime.policy.version}
+    details: dict[str, Any] = {"policy_version": runtime.policy_now().version}
     try:
         ping(runtime.engine)
         details["database"] = "ok"
@@ -40,4 +40,27 @@ def readiness(*, runtime: Runtime | None) -> Readiness:
         details["champion"] = {"name": champion.name, "version": str(champion.version)}
     except NoChampionModel as error:
         problems.append(error.message)
+    registry = registry_check(runtime)
+    if registry is not None:
+        details["model_registry"] = registry
+    control = control_check(runtime)
+    if control is not None:
+        details["control"] = control
     return Readiness(problems, details)
+
+
+def control_check(runtime: Runtime) -> dict[str, Any] | None:
+    """The policy in force, the next approved one, and whether automated decisions are on."""
+    if runtime.policy_in_force is None:
+        return None
+    return runtime.policy_in_force.state(runtime.clock())
+
+
+def registry_check(runtime: Runtime) -> dict[str, Any] | None:
+    """Which champion is served from where, and whether the registry's alias was moved.
+
+    Not a problem for readiness: the approved champion goes on serving whatever the alias
+    says; the detail (and the metric and the audit entry) tell the operator it was moved.
+    """
+    state = getattr(runtime.models, "registry_state", None)
+    return state() if callable(state) else None

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from scoring.storage.accounts import AccountRepository
     from scoring.storage.api_keys import ApiKeyRegistry
     from scoring.storage.audit_log import AuditLog
+    from scoring.storage.change_requests import ChangeRequests
     from scoring.storage.connection_uow import ConnectionUnitOfWork
     from scoring.storage.decision_store import DecisionStore
     from scoring.storage.payment_default_register import PaymentDefaultRegister
@@ -315,6 +316,13 @@ class UnitOfWork:
         from scoring.storage.audit_log import AuditLog
 
         return AuditLog(self.session)
+
+    @property
+    def change_requests(self) -> ChangeRequests:
+        """Model and policy change requests and the stop switch, in this transaction."""
+        from scoring.storage.change_requests import ChangeRequests
+
+        return ChangeRequests(self.session)
 
     @property
     def webhook_outbox(self) -> WebhookOutbox:
