@@ -23,6 +23,7 @@ from scoring.cli import (
     model,
     retention,
     serve,
+    simulate,
     soak,
     subject,
     user,
@@ -52,6 +53,7 @@ app.command("rollback")(change.rollback)
 app.add_typer(change.change_app, name="change")
 app.add_typer(automation.automation_app, name="automation")
 app.command("monitor")(model.monitor)
+app.command("simulate")(simulate.simulate)
 app.command("bureau-sim")(bureau.bureau_sim)
 app.command("retention-sweep")(retention.retention_sweep)
 app.add_typer(subject.subject_app, name="subject")

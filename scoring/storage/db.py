@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from scoring.storage.change_requests import ChangeRequests
     from scoring.storage.connection_uow import ConnectionUnitOfWork
     from scoring.storage.decision_store import DecisionStore
+    from scoring.storage.past_applications import PastApplications
     from scoring.storage.payment_default_register import PaymentDefaultRegister
     from scoring.storage.retention_store import RetentionStore
     from scoring.storage.review_cases import ReviewCaseRepository
@@ -323,6 +324,13 @@ class UnitOfWork:
         from scoring.storage.change_requests import ChangeRequests
 
         return ChangeRequests(self.session)
+
+    @property
+    def past_applications(self) -> PastApplications:
+        """Stored decision inputs of a period, for simulations."""
+        from scoring.storage.past_applications import PastApplications
+
+        return PastApplications(self.session)
 
     @property
     def webhook_outbox(self) -> WebhookOutbox:
