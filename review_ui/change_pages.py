@@ -108,11 +108,10 @@ def switch_automation(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Stop or restart automated decisions, with a reason."""
-    if action not in ("stop", "start"):
-        raise change_control.InvalidChange("choose to stop or to restart automated decisions")
+    automated = {"stop": False, "start": True}.get(action)
     with ui.unit_of_work() as uow:
         policy_in_force.switch_automation(
-            uow=uow, actor=person, automated=action == "start", reason=reason, now=ui.clock()
+            uow=uow, actor=person, automated=automated, reason=reason, now=ui.clock()
         )
     notice = (
         "Automated decisions are stopped: every new application goes to a person. "

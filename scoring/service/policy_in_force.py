@@ -42,7 +42,7 @@ class AutomationAlreadySet(rules.ChangeControlError, ConflictError):
 
 
 def switch_automation(
-    *, uow: UnitOfWork, actor: Actor, automated: bool, reason: str, now: datetime
+    *, uow: UnitOfWork, actor: Actor, automated: bool | None, reason: str, now: datetime
 ) -> SwitchState:
     """Turn automated decisions off (``automated=False``) or back on, with a reason; audited."""
     if not may_switch_automation(actor):
@@ -50,6 +50,8 @@ def switch_automation(
             f"{actor.username} ({actor.role.value}) may not stop or restart automated "
             "decisions; that needs the oversight role"
         )
+    if automated is None:
+        raise rules.InvalidChange("choose to stop or to restart automated decisions")
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise rules.InvalidChange("give a reason of at least 5 characters")
