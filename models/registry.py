@@ -149,6 +149,12 @@ def log_training(
                 }
                 for key, value in tags.items():
                     client.set_model_version_tag(MODEL_NAME, version, key, value)
+    if register:
+        from models.model_card import write_model_card
+
+        # Every registered version gets its card at training (AI Act Annex IV).
+        for version in versions.values():
+            write_model_card(version, settings=settings)
     return LoggedRun(run_id=run.info.run_id, versions=versions)
 
 

@@ -214,3 +214,26 @@ def monitor(
     for note in result.notes:
         console.print(f"[yellow]note[/] {note}", highlight=False)
     console.print(f"report: {path}")
+
+
+def model_card(
+    version: Annotated[str, typer.Argument(help="Registered version number of installment-pd.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write model_card.md and .html here.")
+    ] = None,
+) -> None:
+    """Write (again) the model card of a registered version into MLflow; print where."""
+    from models.model_card import render_html, render_markdown, write_model_card
+    from models.registry import version_tags
+
+    try:
+        uri = write_model_card(version)
+        if out is not None:
+            tags = version_tags(version)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "model_card.md").write_text(render_markdown(version, tags), encoding="utf-8")
+            (out / "model_card.html").write_text(render_html(version, tags), encoding="utf-8")
+    except _user_errors() as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"model card of installment-pd version {version}: {uri}")
