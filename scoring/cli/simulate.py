@@ -107,7 +107,9 @@ def simulate(
     with console.status("drawing the report"):
         report = write_report(summary, folder)
 
-    table = Table(title=f"{summary['applications']} applications, {summary['flips']} flip")
+    table = Table(
+        title=f"{summary['applications']} applications; decisions that flip: {summary['flips']}"
+    )
     table.add_column("before \\ after")
     for outcome in OUTCOME_WORDS.values():
         table.add_column(outcome, justify="right")
