@@ -119,6 +119,27 @@ def _share(rate: dict[str, Any]) -> str:
     return f"{rate['value'] * 100:.1f} % ({rate['low'] * 100:.1f}–{rate['high'] * 100:.1f})"
 
 
+def _truth_rows(summary: dict[str, Any]) -> str:
+    """The synthetic world's truth beside the estimate, when the simulation had it."""
+    rows = ""
+    before, after = (
+        summary.get("true_expected_loss_before"),
+        summary.get("true_expected_loss_after"),
+    )
+    if before is not None and after is not None:
+        rows += (
+            f"<tr><th>true expected loss (synthetic world)</th><td>{_money(before)}</td>"
+            f"<td>{_money(after)}</td></tr>"
+        )
+    bad_b, bad_a = summary.get("bad_rate_approved_before"), summary.get("bad_rate_approved_after")
+    if bad_b is not None and bad_a is not None:
+        rows += (
+            f"<tr><th>bad rate among the approved (realised)</th><td>{_share(bad_b)}</td>"
+            f"<td>{_share(bad_a)}</td></tr>"
+        )
+    return rows
+
+
 def render_html(summary: dict[str, Any]) -> str:
     """The report page, plots inline (one file to attach to a change request)."""
     plots = _plots(summary)
@@ -169,6 +190,7 @@ figure{{margin:1em 0}}img{{max-width:100%}}.muted{{color:#666}}</style></head><b
 <td>{_money(loss_a["approved_exposure_eur"])}</td></tr>
 <tr><th>expected loss (LGD {summary["loss_given_default"]:.2f})</th>
 <td>{_loss(loss_b)}</td><td>{_loss(loss_a)}</td></tr>
+{_truth_rows(summary)}
 <tr><th>cases for reviewers (refer + pending review)</th><td>{summary["reviewer_cases_before"]}
 ({summary["reviewer_cases_per_week_before"]} a week)</td><td>{summary["reviewer_cases_after"]}
 ({summary["reviewer_cases_per_week_after"]} a week)</td></tr>

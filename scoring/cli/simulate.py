@@ -8,7 +8,7 @@ run folder and to MLflow, ready to attach to a change request (``--simulation``)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,6 +40,10 @@ def simulate(
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Candidate model version of installment-pd.")
+    ] = None,
+    world: Annotated[
+        Path | None,
+        typer.Option("--world", help="Replay a synthetic world's own history, with its truth."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Run folder (default: <home>/simulations/...).")
@@ -88,13 +92,20 @@ def simulate(
         candidate_policy = candidate_policy.with_cutoffs(
             approve_below=approve_below, decline_at_or_above=decline_at_or_above
         )
-        with console.status("replaying the stored applications"), uow_factory() as uow:
+        history: dict[str, Any] = {}
+        if world is not None:
+            from models.world_simulation import past_from_world
+
+            with console.status(f"computing the features of the world {world}"):
+                past, truth, outcomes, groups = past_from_world(world)
+            history = {"past": past, "truth": truth, "outcomes": outcomes, "groups": groups}
+        with console.status("replaying the applications"), uow_factory() as uow:
             result = run_simulation(
                 uow=uow, start=first, end=until, live_policy=live_policy,
                 live_model=live_model, candidate_policy=candidate_policy,
-                candidate_model=candidate_model,
+                candidate_model=candidate_model, **history,
             )  # fmt: skip
-    except registry.RegistryError as error:
+    except (registry.RegistryError, OSError, ValueError) as error:
         raise fail(str(error)) from None
     except PolicyError as error:
         raise fail(f"candidate policy: {error.message}") from None
@@ -129,6 +140,16 @@ def simulate(
             f"({loss['low_eur']:,.0f}-{loss['high_eur']:,.0f}) on "
             f"{loss['approved_exposure_eur']:,.0f} EUR approved"
         )
+    for when in ("before", "after"):
+        true_loss = summary[f"true_expected_loss_{when}"]
+        bad = summary[f"bad_rate_approved_{when}"]
+        if true_loss is not None:
+            console.print(f"true expected loss {when} (synthetic world): {true_loss:,.0f} EUR")
+        if bad is not None:
+            console.print(
+                f"bad rate among the approved {when}: {bad['value']:.1%} "
+                f"({bad['low']:.1%}-{bad['high']:.1%}) of {bad['total']}"
+            )
     console.print(
         f"cases for reviewers: {summary['reviewer_cases_before']} -> "
         f"{summary['reviewer_cases_after']} ({summary['reviewer_cases_per_week_before']} -> "

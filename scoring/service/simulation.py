@@ -112,6 +112,9 @@ class Replayed:
     pd_after: float | None
     amount_eur: float
     segments: Mapping[str, str]
+    # Known only on a synthetic world: the true PD and whether the plan defaulted.
+    true_pd: float | None = None
+    defaulted: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,22 @@ class SimulationResult:
     def loss(self, *, after: bool) -> Loss:
         return _loss(self.replayed, after=after, lgd=self.loss_given_default)
 
+    def true_loss(self, *, after: bool) -> float | None:
+        """Expected loss from the true PDs over the approved (synthetic world only)."""
+        approved = [r for r in self.replayed if (r.after if after else r.before) == "approve"]
+        if not approved or any(r.true_pd is None for r in approved):
+            return None
+        return sum((r.true_pd or 0.0) * r.amount_eur * self.loss_given_default for r in approved)
+
+    def bad_rate(self, *, after: bool) -> Rate | None:
+        """Share of the approved with a known outcome that defaulted (where known)."""
+        known = [
+            r
+            for r in self.replayed
+            if (r.after if after else r.before) == "approve" and r.defaulted is not None
+        ]
+        return Rate(sum(bool(r.defaulted) for r in known), len(known)) if known else None
+
     def to_a_person(self, *, after: bool) -> int:
         return sum((r.after if after else r.before) in TO_A_PERSON for r in self.replayed)
 
@@ -205,6 +224,10 @@ class SimulationResult:
             ),
             "reviewer_cases_per_week_after": round(self.to_a_person(after=True) / self.weeks(), 1),
             "segments": [row.to_dict() for row in self.segments],
+            "true_expected_loss_before": _money(self.true_loss(after=False)),
+            "true_expected_loss_after": _money(self.true_loss(after=True)),
+            "bad_rate_approved_before": _rate(self.bad_rate(after=False)),
+            "bad_rate_approved_after": _rate(self.bad_rate(after=True)),
             "probabilities_before": [r.pd_before for r in self.replayed if r.pd_before is not None],
             "probabilities_after": [r.pd_after for r in self.replayed if r.pd_after is not None],
             "notes": list(self.notes),
@@ -221,8 +244,17 @@ def simulate(
     live_model: PDModel,
     candidate_policy: Policy | None = None,
     candidate_model: PDModel | None = None,
+    past: Sequence[PastApplication] | None = None,
+    truth: Mapping[str, float] | None = None,
+    outcomes: Mapping[str, bool] | None = None,
+    groups: Mapping[str, Mapping[str, str]] | None = None,
 ) -> SimulationResult:
-    """Replay the period's stored applications under the live and the candidate set-up."""
+    """Replay the period's stored applications under the live and the candidate set-up.
+
+    ``past`` replaces the stored applications (a synthetic world's history); ``truth``
+    (true PD), ``outcomes`` (defaulted) and ``groups`` (attributes kept aside) are keyed by
+    ``decision_id`` and add the true expected loss, realised bad rates and segments.
+    """
     if end <= start:
         raise SimulationRefused(f"the period must end after it starts ({start} to {end})")
     candidate_policy = candidate_policy or live_policy
@@ -235,7 +267,10 @@ def simulate(
     # Decisions a person was asked for in advance go to a person under any policy.
     live = _automated(live_policy)
     candidate = _automated(candidate_policy)
-    past = list(uow.past_applications.in_period(start, end))
+    if past is None:
+        past = list(uow.past_applications.in_period(start, end))
+    else:
+        past = [a for a in past if start <= a.decided_at < end]
     if not past:
         raise SimulationRefused(
             f"no applications were decided between {start:%Y-%m-%d %H:%M} and "
@@ -246,7 +281,18 @@ def simulate(
         pds_live if candidate_model is live_model else _probabilities(past, candidate_model)
     )
     replayed = [
-        _replay(app, live, candidate, live_model, candidate_model, pd_live, pd_candidate)
+        _replay(
+            app,
+            live,
+            candidate,
+            live_model,
+            candidate_model,
+            pd_live,
+            pd_candidate,
+            true_pd=(truth or {}).get(app.decision_id),
+            defaulted=(outcomes or {}).get(app.decision_id),
+            extra=(groups or {}).get(app.decision_id, {}),
+        )
         for app, pd_live, pd_candidate in zip(past, pds_live, pds_candidate, strict=True)
     ]
     notes = [
@@ -254,9 +300,17 @@ def simulate(
         "candidate. Outcomes are re-decided from the stored minimised inputs; no bureau enquiry.",
         "Expected loss = PD x amount x LGD over the approved applications; its interval is the "
         "spread of realised loss under those PDs, not the PDs' own error.",
-        "Outcomes (defaults) of past applications are not held in the engine's database, so no "
-        "realised bad rate is shown; sex and home language are not held either.",
     ]
+    if truth is None:
+        notes.append(
+            "Outcomes (defaults) of past applications are not held in the engine's database, "
+            "so no realised bad rate is shown; sex and home language are not held either."
+        )
+    else:
+        notes.append(
+            "Synthetic world: the true expected loss uses the generator's true PDs; the bad "
+            "rate counts the approved whose 12-month outcome is known."
+        )
     if live_policy.all_applications_to_manual_review:
         notes.append("Automated decisions are stopped now; the simulation ignores the switch.")
     return SimulationResult(
@@ -342,6 +396,10 @@ def _replay(
     candidate_model: PDModel,
     pd_live: float | None,
     pd_candidate: float | None,
+    *,
+    true_pd: float | None = None,
+    defaulted: bool | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> Replayed:
     facts = _facts(app)
     features = _numeric(app.features or {})
@@ -359,7 +417,9 @@ def _replay(
         pd_before=pd_live,
         pd_after=pd_candidate,
         amount_eur=float(facts.amount_eur),
-        segments=_segment_values(facts, app.features),
+        segments={**_segment_values(facts, app.features), **dict(extra or {})},
+        true_pd=true_pd,
+        defaulted=defaulted,
     )
 
 
@@ -424,6 +484,14 @@ def _segments(rows: Sequence[Replayed], lgd: float) -> list[SegmentRow]:
             )
         )
     return table
+
+
+def _money(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _rate(rate: Rate | None) -> dict[str, Any] | None:
+    return None if rate is None else rate.to_dict()
 
 
 def _round(value: float | None) -> float | None:

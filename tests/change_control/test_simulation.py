@@ -167,3 +167,38 @@ def test_the_report_has_the_flip_matrix_and_its_plots(uow_factory, decided, tmp_
     assert page.count("data:image/png;base64,") == 3
     assert f'<td colspan="2">{result.flips()}</td>' in page
     assert (tmp_path / "sim" / "summary.json").is_file()
+
+
+def test_with_the_truth_the_true_loss_and_bad_rate_are_reported_and_segments_added(
+    uow_factory, decided
+):
+    model, start, end = decided
+    with uow_factory() as uow:
+        past = list(uow.past_applications.in_period(start, end))
+    live_pds = dict(
+        zip((a.decision_id for a in past), simulation._probabilities(past, model), strict=True)
+    )
+    truth = {k: v for k, v in live_pds.items() if v is not None}
+    outcomes = {a.decision_id: i % 10 == 0 for i, a in enumerate(past)}
+    groups = {a.decision_id: {"sex": "F" if i % 2 else "M"} for i, a in enumerate(past)}
+    with uow_factory() as uow:
+        result = simulation.simulate(
+            uow=uow,
+            start=start,
+            end=end,
+            live_policy=LIVE,
+            live_model=model,
+            candidate_policy=CANDIDATE,
+            past=past,
+            truth=truth,
+            outcomes=outcomes,
+            groups=groups,
+        )
+
+    summary = result.to_dict()
+    # The true PDs are the model's here, so the truth is the estimate and inside its interval.
+    assert summary["true_expected_loss_after"] == summary["expected_loss_after"]["expected_eur"]
+    approved = [r for r in result.replayed if r.after == "approve"]
+    assert summary["bad_rate_approved_after"]["total"] == len(approved)
+    assert summary["bad_rate_approved_after"]["count"] == sum(bool(r.defaulted) for r in approved)
+    assert {r["value"] for r in summary["segments"] if r["segment"] == "sex"} == {"F", "M"}
