@@ -157,6 +157,12 @@ def log_training(
                 }
                 for key, value in tags.items():
                     client.set_model_version_tag(plan.model_name, version, key, value)
+    if register and plan.model_name == MODEL_NAME:
+        from models.model_card import write_model_card
+
+        # Every registered version gets its card at training (AI Act Annex IV).
+        for version in versions.values():
+            write_model_card(version, settings=settings)
     return LoggedRun(run_id=run.info.run_id, versions=versions)
 
 
@@ -385,6 +391,44 @@ def evaluate_gates(
     return results
 
 
+def _read_gates(gates_file: Path) -> dict[str, Any]:
+    import yaml
+
+    gates = yaml.safe_load(Path(gates_file).read_text())
+    if not isinstance(gates, dict) or "max_ece" not in gates:
+        raise ValueError(f"gates file {gates_file} lacks the declared bounds (max_ece, ...)")
+    return gates
+
+
+def check_gates(
+    version: str | int,
+    *,
+    champion: str | int | None,
+    gates_file: Path = DEFAULT_GATES,
+    compare_with_champion: bool = True,
+    settings=None,
+) -> list[GateResult]:
+    """Every declared gate's result for ``version`` against the champion ``champion``.
+
+    ``compare_with_champion=False`` leaves out the gates that compare with the champion
+    ("AUC vs champion"): a rollback to a version approved before is not measured against
+    the version it replaces.
+    """
+    gates = _read_gates(gates_file)
+    if not compare_with_champion:
+        gates = {k: v for k, v in gates.items() if k != "auc_not_below_champion_ci"}
+    candidate = version_tags(version, settings=settings)
+    champion_tags = None
+    if champion is not None and str(champion) != str(version):
+        champion_tags = version_tags(champion, settings=settings)
+    contract = None
+    if gates.get("contract_id"):
+        from data_contracts.loader import load_contract
+
+        contract = load_contract(gates["contract_id"])
+    return evaluate_gates(candidate, champion_tags, gates, contract=contract)
+
+
 def promote(
     version: str | int,
     *,
@@ -392,28 +436,25 @@ def promote(
     gates_file: Path = DEFAULT_GATES,
     settings=None,
 ) -> list[GateResult]:
-    """Point ``alias`` at ``version`` when every gate passes, else raise PromotionRefused."""
-    import yaml
+    """Point ``alias`` at ``version`` when every gate passes, else raise PromotionRefused.
 
-    gates = yaml.safe_load(Path(gates_file).read_text())
-    if not isinstance(gates, dict) or "max_ece" not in gates:
-        raise ValueError(f"gates file {gates_file} lacks the declared bounds (max_ece, ...)")
-    candidate = version_tags(version, settings=settings)
-    current = champion_version(settings=settings)
-    champion = None
-    if current is not None and current != str(version):
-        champion = version_tags(current, settings=settings)
-    contract = None
-    if gates.get("contract_id"):
-        from data_contracts.loader import load_contract
+    This moves the registry's alias only; the API serves the champion whose promotion the
+    product recorded (``installment promote`` proposes, a second person approves).
+    """
+    results = check_gates(
+        version, champion=champion_version(settings=settings), gates_file=gates_file,
+        settings=settings,
+    )  # fmt: skip
+    refuse_failed(version, alias, results)
+    set_alias(alias, version, settings=settings)
+    return results
 
-        contract = load_contract(gates["contract_id"])
-    results = evaluate_gates(candidate, champion, gates, contract=contract)
+
+def refuse_failed(version: str | int, alias: str, results: list[GateResult]) -> None:
+    """Raise ``PromotionRefused`` naming every failed gate, if any failed."""
     failed = [r for r in results if not r.passed]
     if failed:
         raise PromotionRefused(
             f"version {version} not promoted to {alias}: "
             + "; ".join(f"gate {r.gate} failed ({r.detail})" for r in failed)
         )
-    set_alias(alias, version, settings=settings)
-    return results

@@ -40,7 +40,14 @@ from scoring.storage.tables import User
 from scoring.storage.tables_web_sessions import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT
 from scoring.storage.write_turn import take_write_lock, write_turn
 
-ROLES = ("reviewer", "senior_reviewer", "auditor")
+ROLES = (
+    "reviewer",
+    "senior_reviewer",
+    "auditor",
+    "risk_analyst",
+    "risk_approver",
+    "oversight",
+)
 MAX_FAILED_SIGN_INS = 5
 LOCK_OUT = timedelta(minutes=15)
 # Writing last_seen_at on every page view would serialise reviewers on SQLite for nothing.
@@ -234,6 +241,49 @@ def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> 
         signed = SignedIn(token=token, csrf_token=csrf_token, actor=_actor(user))
         uow.commit()
     return signed
+
+
+def authenticate(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> Actor:
+    """Check a person's password for one command-line action (no session is opened).
+
+    The same checks and lock-out as the web sign-in; the audit log records it.
+    """
+    user = _checked_user(uow=uow, username=username, password=password, now=now)
+    _record(
+        uow.audit_log,
+        now=now,
+        actor=_label(user.username),
+        action="authenticated",
+        username=user.username,
+        details={"channel": "cli"},
+    )
+    return _actor(user)
+
+
+def _checked_user(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> User:
+    """The active account whose password this is; refuses (and counts) anything else."""
+    accounts = uow.accounts
+    username = username.strip().lower()
+    user = accounts.user_named(username)
+    if user is None or not user.active:
+        _verify(_DUMMY_HASH, password)
+        _refuse(uow, username=username, now=now)
+    if user.locked_until is not None and user.locked_until > now:
+        _verify(_DUMMY_HASH, password)
+        _refuse(uow, username=username, now=now)
+    if not _verify(user.password_hash, password):
+        failed = user.failed_logins + 1
+        # Counted in the database, so parallel guesses cannot slip past the limit.
+        if failed >= MAX_FAILED_SIGN_INS:
+            accounts.lock_out(user.id, until=now + LOCK_OUT)
+        else:
+            accounts.count_failed_sign_in(user.id, failed)
+        _refuse(uow, username=username, now=now)
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
 
 
 def _refuse(uow: UnitOfWork, *, username: str, now: datetime) -> NoReturn:

@@ -29,7 +29,16 @@ from scoring.domain.errors import (
     NotFoundError,
     NotPermittedError,
 )
-from scoring.domain.permissions import is_read_only, may_claim, may_work_cases
+from scoring.domain.permissions import (
+    is_read_only,
+    may_approve_change,
+    may_claim,
+    may_propose_change,
+    may_read_cases,
+    may_switch_automation,
+    may_work_cases,
+)
+from scoring.service.change_control import ChangeRegistry
 from scoring.storage.db import UnitOfWork
 
 HERE = Path(__file__).resolve().parent
@@ -60,6 +69,8 @@ class ReviewUi:
     unit_of_work: Callable[[], UnitOfWork]
     clock: Callable[[], datetime]
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    # The model registry change control moves the champion alias in (``models.registry``).
+    registry: ChangeRegistry | None = None
 
 
 class NotSignedIn(NotAuthenticatedError):
@@ -86,6 +97,10 @@ def _templates() -> Jinja2Templates:
     templates.env.globals["is_read_only"] = is_read_only
     templates.env.globals["may_work_cases"] = may_work_cases
     templates.env.globals["may_claim"] = may_claim
+    templates.env.globals["may_read_cases"] = may_read_cases
+    templates.env.globals["may_propose_change"] = may_propose_change
+    templates.env.globals["may_approve_change"] = may_approve_change
+    templates.env.globals["may_switch_automation"] = may_switch_automation
     return templates
 
 
@@ -112,12 +127,14 @@ def create_review_app(
     *,
     unit_of_work: Callable[[], UnitOfWork],
     clock: Callable[[], datetime] = utc_now,
+    registry: ChangeRegistry | None = None,
 ) -> FastAPI:
     """The reviewer UI, opening its units of work with ``unit_of_work`` (the runtime's).
 
     The composition root (:mod:`scoring.bootstrap`) mounts it in the API app on the
     runtime the API uses; it builds no engine of its own.
     """
+    from review_ui.change_pages import router as change_router
     from review_ui.pages import router
 
     app = FastAPI(
@@ -126,11 +143,12 @@ def create_review_app(
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.review_ui = ReviewUi(unit_of_work=unit_of_work, clock=clock)
+    app.state.review_ui = ReviewUi(unit_of_work=unit_of_work, clock=clock, registry=registry)
     app.add_middleware(FormSizeLimit, max_bytes=MAX_FORM_BYTES)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
+    app.include_router(change_router)
 
     @app.exception_handler(NotSignedIn)
     def _to_sign_in(request: Request, _error: NotSignedIn) -> RedirectResponse:

@@ -27,6 +27,14 @@ UiDep = Annotated[ReviewUi, Depends(review_ui)]
 
 def signed_in(request: Request, ui: UiDep) -> Actor:
     """The reviewer of a live session; otherwise the person is sent to sign in."""
+    actor = any_signed_in(request, ui)
+    if not may_read_cases(actor):
+        raise Forbidden("Your account has no role in the reviewer UI.")
+    return actor
+
+
+def any_signed_in(request: Request, ui: UiDep) -> Actor:
+    """The person of a live session, whatever their role; otherwise sent to sign in."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise NotSignedIn()
@@ -36,12 +44,23 @@ def signed_in(request: Request, ui: UiDep) -> Actor:
         raise NotSignedIn()
     request.state.actor = active.actor
     request.state.csrf_token = active.csrf_token
-    if not may_read_cases(active.actor):
-        raise Forbidden("Your account has no role in the reviewer UI.")
     return active.actor
 
 
 SignedInDep = Annotated[Actor, Depends(signed_in)]
+AnyoneSignedInDep = Annotated[Actor, Depends(any_signed_in)]
+
+
+async def any_form_sender(request: Request, person: AnyoneSignedInDep) -> Actor:
+    """Any signed-in person sending a form whose CSRF token matches; roles are checked after."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not csrf_matches(request.state.csrf_token, token if isinstance(token, str) else None):
+        raise Forbidden(FORGED_FORM)
+    return person
+
+
+AnyFormSenderDep = Annotated[Actor, Depends(any_form_sender)]
 
 
 async def form_sender(request: Request, reviewer: SignedInDep) -> Actor:
@@ -65,4 +84,11 @@ def case_worker(reviewer: FormSenderDep) -> Actor:
 
 CaseWorkerDep = Annotated[Actor, Depends(case_worker)]
 
-__all__ = ["CaseWorkerDep", "FormSenderDep", "SignedInDep", "UiDep"]
+__all__ = [
+    "AnyFormSenderDep",
+    "AnyoneSignedInDep",
+    "CaseWorkerDep",
+    "FormSenderDep",
+    "SignedInDep",
+    "UiDep",
+]

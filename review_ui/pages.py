@@ -20,7 +20,12 @@ from review_ui.app import (
 from review_ui.deps import CaseWorkerDep, FormSenderDep, SignedInDep, UiDep
 from review_ui.permissions import case_permissions
 from scoring.api.errors import status_for
-from scoring.domain.permissions import Actor, may_work_cases
+from scoring.domain.permissions import (
+    Actor,
+    may_read_cases,
+    may_switch_automation,
+    may_work_cases,
+)
 from scoring.domain.review import InvalidInput, NewTerms, ReviewError
 from scoring.service import reviews, webhooks
 
@@ -106,7 +111,7 @@ def login(
                     uow=uow, now=now, refused=ui.throttle.limit, window=ui.throttle.window
                 )
         return _login_page(request, error=str(refusal), username=username, status_code=401)
-    response = _redirect(request, "queue")
+    response = _redirect(request, _start_page(signed.actor))
     response.set_cookie(
         SESSION_COOKIE,
         signed.token,
@@ -118,6 +123,15 @@ def login(
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=cookie_path(request))
     return response
+
+
+def _start_page(person: Actor) -> str:
+    """Where a person lands after sign-in: the queue, or their own page for other roles."""
+    if may_read_cases(person):
+        return "queue"
+    if may_switch_automation(person):
+        return "automation"
+    return "changes"
 
 
 @router.post("/logout", name="logout")

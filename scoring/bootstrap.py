@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from scoring.config import Settings, get_settings, read_or_create_key
 from scoring.domain.policy import Policy
 from scoring.service.model_provider import ModelProvider
 from scoring.service.runtime import Runtime, utc_now
-from scoring.storage.db import create_engine_for, session_factory
+from scoring.storage.db import UnitOfWork, create_engine_for, session_factory
 
 if TYPE_CHECKING:
     import httpx
     from fastapi import FastAPI
+
+    from scoring.service.change_control import ChangeRegistry
 
 IN_PROCESS_BUREAU_URL = "http://bureau.in-process"
 
@@ -40,8 +42,11 @@ def create_server_app(runtime: Runtime | None = None) -> FastAPI:
     from scoring.api.app import create_app
 
     app = create_app(runtime, runtime_factory=build_runtime)
+    registry = cast("ChangeRegistry", _RegistryOnFirstUse())
     if runtime is not None:
-        review = create_review_app(unit_of_work=runtime.unit_of_work, clock=runtime.clock)
+        review = create_review_app(
+            unit_of_work=runtime.unit_of_work, clock=runtime.clock, registry=registry
+        )
     else:
 
         def unit_of_work():  # type: ignore[no-untyped-def]
@@ -50,9 +55,18 @@ def create_server_app(runtime: Runtime | None = None) -> FastAPI:
         def clock():  # type: ignore[no-untyped-def]
             return app.state.runtime.clock()
 
-        review = create_review_app(unit_of_work=unit_of_work, clock=clock)
+        review = create_review_app(unit_of_work=unit_of_work, clock=clock, registry=registry)
     app.mount("/review", review)
     return app
+
+
+class _RegistryOnFirstUse:
+    """``models.registry``, imported when a page first needs it (MLflow loads slowly)."""
+
+    def __getattr__(self, name: str) -> object:
+        from models import registry
+
+        return getattr(registry, name)
 
 
 def build_runtime(
@@ -66,7 +80,10 @@ def build_runtime(
     policy_file: Path | None = None,
     poll_models: bool = True,
 ) -> Runtime:
-    """A runtime on the configured database, bureau, registry and newest policy file."""
+    """A runtime on the configured database, bureau, registry and the policy in force.
+
+    ``poll_models`` also starts the poll of the approved policies and the stop switch.
+    """
     from scoring.bureau.client import BureauClient
     from scoring.service.model_provider import RegistryModelProvider
     from scoring.service.policy_files import current_policy, load_policy
@@ -83,20 +100,44 @@ def build_runtime(
         transport=bureau_transport,
     )
     closers.append(bureau.close)
+    sessions = session_factory(engine)
     if models is None:
-        models = RegistryModelProvider(settings=settings)
+        from scoring.service.change_control import RecordedChampion
+
+        record = RecordedChampion(
+            unit_of_work=lambda: UnitOfWork(sessions),
+            clock=utc_now,
+            adopt_unrecorded=settings.adopt_registry_champion,
+        )
+        models = RegistryModelProvider(settings=settings, record=record)
         if poll_models:
             models.start_polling()
         closers.append(models.close)
+    given = policy is not None or policy_file is not None
     if policy is None:
         policy = load_policy(policy_file) if policy_file else current_policy()
+    from scoring.service.policy_files import policy_for_version
+    from scoring.service.policy_in_force import PolicyInForce
+
+    # A policy given by the caller stays the one decided under; the stop switch still applies.
+    policy_in_force = PolicyInForce(
+        unit_of_work=lambda: UnitOfWork(sessions),
+        clock=utc_now,
+        start_policy=policy,
+        policy_for_version=policy_for_version,
+        follow_changes=not given,
+    )
+    if poll_models:
+        policy_in_force.start_polling()
+    closers.append(policy_in_force.close)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         bureau=bureau,
         models=models,
         policy=policy,
         pseudonym_key=read_or_create_key(settings.pseudonym_key_file),
         closers=closers,
+        policy_in_force=policy_in_force,
     )

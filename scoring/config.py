@@ -47,6 +47,10 @@ class Settings:
     # Where the sales system reaches this API (``https://engine.example``); follow URLs in
     # answers start with it. None: the address the request came to.
     public_url: str | None = None
+    # On a database with no approved champion recorded, take over the registry's champion
+    # alias once (audited). Production sets INSTALLMENT_ADOPT_REGISTRY_CHAMPION=false, so
+    # only a champion approved by two people in the product is ever served.
+    adopt_registry_champion: bool = True
 
     @property
     def secrets_dir(self) -> Path:
@@ -95,6 +99,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         operations_token=_operations_token(env.get("INSTALLMENT_OPERATIONS_TOKEN", "")),
         public_url=(env.get("INSTALLMENT_PUBLIC_URL") or "").rstrip("/") or None,
+        adopt_registry_champion=_flag(env, "INSTALLMENT_ADOPT_REGISTRY_CHAMPION", default=True),
     )
 
 
@@ -146,6 +151,17 @@ def _whole_number(env: os._Environ[str] | dict[str, str], name: str, default: in
     if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
         raise ValueError(f"{name} must be a whole number from 1 to 1000000, got {text!r}")
     return int(text)
+
+
+def _flag(env: os._Environ[str] | dict[str, str], name: str, *, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, got {text!r}")
 
 
 def _decision_threads(text: str) -> int | None:

@@ -75,12 +75,10 @@ def bootstrap_interval(
     y, p = _check(y, p)
     rng = np.random.default_rng(seed)
     n = len(y)
-    values = np.array(
-        [metric(y[idx], p[idx]) for idx in rng.integers(0, n, size=(resamples, n))]
-    )
+    values = np.array([metric(y[idx], p[idx]) for idx in rng.integers(0, n, size=(resamples, n))])
     values = values[~np.isnan(values)]
     alpha = (1 - level) / 2
-    low, high = (np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan))
+    low, high = np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan)
     return Interval(metric(y, p), float(low), float(high))
 
 
@@ -90,9 +88,16 @@ def calibration_table(y, p, *, bins: int = 10) -> pd.DataFrame:
     order = np.argsort(p, kind="mergesort")
     groups = np.array_split(order, min(bins, len(p)))
     rows = [
-        {"bin": i, "count": len(g), "mean_pd": p[g].mean(), "observed": y[g].mean(),
-         "pd_low": p[g].min(), "pd_high": p[g].max()}
-        for i, g in enumerate(groups) if len(g)
+        {
+            "bin": i,
+            "count": len(g),
+            "mean_pd": p[g].mean(),
+            "observed": y[g].mean(),
+            "pd_low": p[g].min(),
+            "pd_high": p[g].max(),
+        }
+        for i, g in enumerate(groups)
+        if len(g)
     ]
     return pd.DataFrame(rows)
 
@@ -116,7 +121,8 @@ def cutoff_table(y, p, cutoffs: Sequence[float]) -> pd.DataFrame:
                 "approval_rate": float(approved.mean()),
                 "approved": int(approved.sum()),
                 "default_rate_approved": float(y[approved].mean()) if approved.any() else np.nan,
-                "default_rate_declined": float(y[~approved].mean()) if (~approved).any()
+                "default_rate_declined": float(y[~approved].mean())
+                if (~approved).any()
                 else np.nan,
             }
         )

@@ -22,6 +22,9 @@ SHARE_FLOOR = 1e-4
 # Common reading of PSI: below 0.1 stable, 0.1-0.25 moderate shift, above 0.25 major shift.
 PSI_MODERATE = 0.10
 PSI_MAJOR = 0.25
+# Below this many values PSI is mostly sampling noise (about (bins - 1) / n with no change at
+# all): no verdict is given, only the figure and a warning.
+MIN_VALUES_FOR_VERDICT = 200
 
 
 class DriftInputError(InvalidInputError, ValueError):
@@ -103,12 +106,30 @@ def psi(reference: BinnedDistribution, values) -> float:
     return float(np.sum((a - e) * np.log(a / e)))
 
 
-def psi_reading(value: float) -> str:
-    """Plain-words reading of a PSI value."""
+def psi_noise(reference: BinnedDistribution, n: int) -> float:
+    """The PSI that 95 % of samples of ``n`` drawn from the reference itself stay below.
+
+    PSI of a sample against its own population is about chi-square with (bins - 1) degrees
+    of freedom divided by ``n``; a figure under this bound is not evidence of any shift.
+    """
+    from scipy.stats import chi2
+
+    bins = sum(share > 0 for share in reference.shares) + (reference.missing_share > 0)
+    if n <= 0 or bins < 2:
+        return float("nan")
+    return float(chi2.ppf(0.95, bins - 1) / n)
+
+
+def psi_reading(value: float, *, n: int | None = None, noise: float | None = None) -> str:
+    """Plain-words reading of a PSI value; with ``n`` and ``noise``, small samples say so."""
     if np.isnan(value):
         return "not computed"
+    if n is not None and n < MIN_VALUES_FOR_VERDICT:
+        return f"too few values ({n}) to judge"
     if value < PSI_MODERATE:
         return "stable"
+    if noise is not None and value <= noise:
+        return "within sampling noise"
     return "moderate shift" if value < PSI_MAJOR else "major shift"
 
 

@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.monitoring.drift import BinnedDistribution, psi, psi_reading
+from models.monitoring.drift import (
+    MIN_VALUES_FOR_VERDICT,
+    BinnedDistribution,
+    psi,
+    psi_noise,
+    psi_reading,
+    shares_in,
+)
 from scoring.storage.monitoring_inputs import MonitoringInputs
 
 OVERTURNED = ("overturned", "terms_changed")
@@ -30,6 +37,9 @@ class MonitoringResult:
     backtest: pd.DataFrame
     overturns: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    # Today's PDs and the training population's binned PDs, for the distribution plot.
+    score_now: np.ndarray | None = None
+    score_reference: dict[str, Any] | None = None
 
 
 def feature_drift(reference: dict[str, Any], features: pd.DataFrame) -> pd.DataFrame:
@@ -38,9 +48,19 @@ def feature_drift(reference: dict[str, Any], features: pd.DataFrame) -> pd.DataF
     for name, ref in reference["features"].items():
         if name not in features.columns:
             continue
-        value = psi(BinnedDistribution.from_dict(ref), features[name].to_numpy(np.float64))
-        rows.append({"feature": name, "psi": value, "reading": psi_reading(value)})
-    table = pd.DataFrame(rows, columns=["feature", "psi", "reading"])
+        bins = BinnedDistribution.from_dict(ref)
+        values = features[name].to_numpy(np.float64)
+        value = psi(bins, values)
+        noise = psi_noise(bins, len(values))
+        rows.append(
+            {
+                "feature": name,
+                "psi": round(value, 3),
+                "noise_95": round(noise, 3),
+                "reading": psi_reading(value, n=len(values), noise=noise),
+            }
+        )
+    table = pd.DataFrame(rows, columns=["feature", "psi", "noise_95", "reading"])
     return table.sort_values("psi", ascending=False).reset_index(drop=True)
 
 
@@ -117,23 +137,36 @@ def analyse(*, inputs: MonitoringInputs, reference: dict[str, Any]) -> Monitorin
         "from": str(decisions["decided_at"].min()) if len(decisions) else None,
         "to": str(decisions["decided_at"].max()) if len(decisions) else None,
         "reference_rows": reference.get("rows"),
-        "reference_mean_pd": reference.get("mean_pd"),
-        "mean_pd": float(scored.mean()) if len(scored) else None,
+        "reference_mean_pd": _rounded(reference.get("mean_pd")),
+        "mean_pd": round(float(scored.mean()), 4) if len(scored) else None,
     }
     if len(scored):
-        summary["score_psi"] = psi(BinnedDistribution.from_dict(reference["score"]), scored)
-        summary["score_reading"] = psi_reading(summary["score_psi"])
+        score_bins = BinnedDistribution.from_dict(reference["score"])
+        value = psi(score_bins, scored)
+        noise = psi_noise(score_bins, len(scored))
+        summary["score_psi"] = round(value, 3)
+        summary["score_psi_noise_95"] = round(noise, 3)
+        summary["score_reading"] = psi_reading(value, n=len(scored), noise=noise)
+        if len(scored) < MIN_VALUES_FOR_VERDICT:
+            notes.append(
+                f"Only {len(scored)} scored decisions: PSI at this size is mostly sampling "
+                f"noise (95 % of samples of the training population itself stay below "
+                f"{noise:.2f}), so no drift verdict is given below {MIN_VALUES_FOR_VERDICT} "
+                "values; read the figures and the plots, not the words."
+            )
     else:
         notes.append("No decision carries a model PD yet: score drift not computed.")
     if "approval_rate" in reference and len(decisions):
         approved = float((decisions["outcome"] == "approve").mean())
-        summary["approval_rate"] = approved
-        summary["reference_approval_rate"] = reference["approval_rate"]
-        summary["approval_rate_drift"] = approved - reference["approval_rate"]
+        summary["approval_rate"] = round(approved, 4)
+        summary["reference_approval_rate"] = round(reference["approval_rate"], 4)
+        summary["approval_rate_drift"] = round(approved - reference["approval_rate"], 4)
         # What the model alone would approve at the same cut-off, to separate model drift
         # from policy rules and human review.
         if len(scored):
-            summary["model_approval_rate"] = float((scored < reference["approve_below"]).mean())
+            summary["model_approval_rate"] = round(
+                float((scored < reference["approve_below"]).mean()), 4
+            )
     if inputs.features is not None and not inputs.features.empty:
         feature_psi = feature_drift(reference, inputs.features)
     else:
@@ -147,9 +180,16 @@ def analyse(*, inputs: MonitoringInputs, reference: dict[str, Any]) -> Monitorin
         notes.append("No review_cases table: overturn rates not computed.")
     elif overturns.empty:
         notes.append("No resolved human review among these decisions yet.")
-    return MonitoringResult(
+    result = MonitoringResult(
         summary, feature_psi, approval_by_week(decisions), table, overturns, notes
     )
+    result.score_now = scored.to_numpy(np.float64)
+    result.score_reference = reference.get("score")
+    return result
+
+
+def _rounded(value: Any, digits: int = 4) -> Any:
+    return round(float(value), digits) if value is not None else None
 
 
 def _table(df: pd.DataFrame) -> str:
@@ -157,7 +197,7 @@ def _table(df: pd.DataFrame) -> str:
         return "_none_"
     lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
     for row in df.itertuples(index=False):
-        cells = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
+        cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -183,16 +223,31 @@ def _plots(result: MonitoringResult, out: Path) -> list[str]:
         fig.savefig(out / "feature_psi.png", dpi=110)
         plt.close(fig)
         names.append("feature_psi.png")
+    if result.score_now is not None and len(result.score_now) and result.score_reference:
+        names.append(_score_plot(plt, result.score_now, result.score_reference, out))
     if not result.approval_by_week.empty:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        # One bar per week that had decisions, on a categorical axis: a few weeks never
+        # stretch over years, and the count says how much each rate rests on.
         week = result.approval_by_week
-        ax.plot(pd.to_datetime(week["week"]), week["approval_rate"], marker="o", label="decided")
+        fig, ax = plt.subplots(figsize=(max(4.5, 0.5 * len(week) + 2), 3.5))
+        x = np.arange(len(week))
+        ax.bar(x, week["approval_rate"], color="#4c72b0", label="decided")
+        for i, (rate, count) in enumerate(
+            zip(week["approval_rate"], week["decisions"], strict=True)
+        ):
+            ax.text(i, rate + 0.02, f"n={count}", ha="center", fontsize=7)
         ref = result.summary.get("reference_approval_rate")
         if ref is not None:
             ax.axhline(ref, color="grey", ls="--", label="training population (model only)")
-        ax.set(ylim=(0, 1), ylabel="approval rate", title="Approval rate by week")
-        ax.legend(loc="lower left")
-        fig.autofmt_xdate()
+        ax.set_xticks(
+            x,
+            [f"{pd.Timestamp(w):%Y-%m-%d}" for w in week["week"]],
+            rotation=45,
+            ha="right",
+            fontsize=8,
+        )
+        ax.set(ylim=(0, 1.05), ylabel="approval rate", title="Approval rate by week (Monday)")
+        ax.legend(loc="lower left", fontsize=8)
         fig.tight_layout()
         fig.savefig(out / "approval_by_week.png", dpi=110)
         plt.close(fig)
@@ -213,6 +268,29 @@ def _plots(result: MonitoringResult, out: Path) -> list[str]:
     return names
 
 
+def _score_plot(plt: Any, now: np.ndarray, reference: dict[str, Any], out: Path) -> str:
+    """Today's PDs against the training population, in the reference's own bins."""
+    bins = BinnedDistribution.from_dict(reference)
+    shares_now, _ = shares_in(bins, now)
+    edges = [0.0, *bins.edges, 1.0]
+    labels = [f"{edges[i] * 100:.1f}-{edges[i + 1] * 100:.1f} %" for i in range(len(edges) - 1)]
+    x = np.arange(len(labels))
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.bar(x - 0.2, bins.shares, 0.4, label=f"training population (n={bins.count:,})")
+    ax.bar(x + 0.2, shares_now, 0.4, label=f"decisions now (n={len(now):,})")
+    ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
+    ax.set(
+        ylabel="share of applications",
+        xlabel="probability of default (training deciles)",
+        title="Score distribution: now against the training population",
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "score_distribution.png", dpi=110)
+    plt.close(fig)
+    return "score_distribution.png"
+
+
 def write_monitoring_report(result: MonitoringResult, *, run_dir: Path, title: str) -> Path:
     """Write ``monitoring.md``, ``monitoring.json`` and the plots into ``run_dir``."""
     run_dir = Path(run_dir)
@@ -229,7 +307,10 @@ def write_monitoring_report(result: MonitoringResult, *, run_dir: Path, title: s
         "",
         "## Feature drift (PSI)",
         "",
-        "PSI below 0.1 reads stable, 0.1-0.25 a moderate shift, above 0.25 a major shift.",
+        "PSI below 0.1 reads stable, 0.1-0.25 a moderate shift, above 0.25 a major shift; "
+        f"with fewer than {MIN_VALUES_FOR_VERDICT} values no verdict is given, and a PSI "
+        "below `noise_95` (what samples of the training population itself reach) is "
+        "sampling noise.",
         "",
         _table(result.feature_psi),
         "",

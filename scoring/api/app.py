@@ -136,4 +136,4 @@ def create_app(
 
 def _attach(app: FastAPI, runtime: Runtime) -> None:
     app.state.runtime = runtime
-    app.state.metrics = ApiMetrics(bureau=runtime.bureau)
+    app.state.metrics = ApiMetrics(bureau=runtime.bureau, models=runtime.models)

@@ -55,10 +55,26 @@ class _BureauCollector(Collector):
         yield refusals
 
 
+class _RegistryCollector(Collector):
+    """Moves of the registry's champion alias made outside the product (served: the record)."""
+
+    def __init__(self, models: Any) -> None:
+        self._models = models
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        moves = CounterMetricFamily(
+            "installment_registry_alias_moved_outside_product",
+            "Times this process found the registry's champion alias moved away from the "
+            "champion approved in the product (the approved one goes on serving).",
+        )
+        moves.add_metric([], getattr(self._models, "alias_moves_seen", 0))
+        yield moves
+
+
 class ApiMetrics:
     """Counters and histograms the routes update; ``render()`` gives the exposition text."""
 
-    def __init__(self, *, bureau: Any = None) -> None:
+    def __init__(self, *, bureau: Any = None, models: Any = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.decisions = Counter(
             "installment_decisions",
@@ -114,6 +130,7 @@ class ApiMetrics:
                 getattr(stats, "refusals_snapshot", None),
             )
         )
+        self.registry.register(_RegistryCollector(models))
 
     def decision_made(self, *, outcome: str, seconds: float, challenger_disagrees: bool | None):
         counter = self._by_outcome.get(outcome)

@@ -72,7 +72,7 @@ async def create_decision(
         idempotency_key=idempotency_key,
         bureau=runtime.bureau,
         models=runtime.models,
-        policy=runtime.policy,
+        policy=runtime.policy_now(),
         pseudonym_key=runtime.pseudonym_key,
         clock=runtime.clock,
         budget_s=runtime.settings.decision_budget_s,

@@ -13,14 +13,17 @@ import typer
 from scoring.cli import (
     api_key,
     audit,
+    automation,
     bench,
     bureau,
+    change,
     db,
     defaults,
     demo,
     model,
     retention,
     serve,
+    simulate,
     soak,
     subject,
     user,
@@ -45,8 +48,13 @@ app.command("ingest")(db.ingest)
 app.command()(serve.serve)
 app.add_typer(api_key.api_key_app, name="api-key")
 app.command("train")(model.train)
-app.command("promote")(model.promote)
+app.command("promote")(change.promote)
+app.command("rollback")(change.rollback)
+app.add_typer(change.change_app, name="change")
+app.add_typer(automation.automation_app, name="automation")
 app.command("monitor")(model.monitor)
+app.command("model-card")(model.model_card)
+app.command("simulate")(simulate.simulate)
 app.command("bureau-sim")(bureau.bureau_sim)
 app.command("retention-sweep")(retention.retention_sweep)
 app.add_typer(subject.subject_app, name="subject")

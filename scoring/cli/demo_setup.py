@@ -337,6 +337,9 @@ DEMO_ACCOUNTS = (
     ("reviewer", "reviewer"),
     ("senior", "senior_reviewer"),
     ("auditor", "auditor"),
+    ("risk", "risk_analyst"),
+    ("approver", "risk_approver"),
+    ("oversight", "oversight"),
 )
 
 
@@ -345,7 +348,9 @@ def seed_demo_reviewers(
 ) -> list[tuple[str, str, str]]:
     """Create (or reset the password of) the demo accounts; returns (username, role, password).
 
-    One reviewer, one senior reviewer and one auditor, with fresh passwords.
+    One reviewer, one senior reviewer, one auditor, a risk analyst who proposes model and
+    policy changes, an approver who approves them, and the oversight role that holds the
+    stop switch, with fresh passwords.
     """
     from review_ui.accounts import account_exists, add_user, set_password
 
@@ -453,6 +458,30 @@ def _background(command: list[str], *, name: str, log: Path) -> Iterator[subproc
                 os.killpg(process.pid, signal.SIGKILL)
 
 
+def mlflow_ui_command(settings: Settings, *, port: int = DemoAddresses.mlflow_port) -> list[str]:
+    """The demo's MLflow UI: on 127.0.0.1 only, never on a public address.
+
+    The MLflow server has no authentication of its own here; anyone who reaches it can move
+    an alias. The engine serves only the champion approved in its own record, so such a move
+    is ignored and reported, but the UI still stays on the loopback address
+    (``docs/models.md`` says how to put it behind authentication elsewhere).
+    """
+    return [
+        str(Path(sys.executable).with_name("mlflow")),
+        "ui",
+        "--backend-store-uri",
+        settings.mlflow_tracking_uri,
+        "--default-artifact-root",
+        str(settings.mlflow_artifact_root),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+
+
 def _wait_until_up(url: str, *, name: str, console: Console, seconds: float = 120.0) -> None:
     """Wait for ``url`` to answer 200; say so and go on if it has not after ``seconds``."""
     import httpx
@@ -500,7 +529,6 @@ def run(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     installment = str(Path(sys.executable).with_name("installment"))
     logs = settings.home / "logs"
-    env_tracking = ["--backend-store-uri", settings.mlflow_tracking_uri]
     with contextlib.ExitStack() as stack:
         stack.enter_context(
             _background(
@@ -520,19 +548,7 @@ def run(
         )
         stack.enter_context(
             _background(
-                [
-                    str(Path(sys.executable).with_name("mlflow")),
-                    "ui",
-                    *env_tracking,
-                    "--default-artifact-root",
-                    str(settings.mlflow_artifact_root),
-                    "--host",
-                    addresses.host,
-                    "--port",
-                    str(addresses.mlflow_port),
-                    "--workers",
-                    "1",
-                ],
+                mlflow_ui_command(settings, port=addresses.mlflow_port),
                 name="MLflow UI",
                 log=logs / "mlflow.log",
             )

@@ -1,4 +1,4 @@
-"""``installment train``, ``promote`` and ``monitor``: the risk team's PD models."""
+"""``installment train`` and ``monitor``: the risk team's PD models (``promote``: change.py)."""
 
 from __future__ import annotations
 
@@ -222,33 +222,6 @@ def train(
     console.print(f"done in {time.perf_counter() - started:.1f} s")
 
 
-def promote(
-    version: Annotated[str, typer.Argument(help="Registered version number of installment-pd.")],
-    alias: Annotated[str, typer.Option("--alias", help="champion or challenger.")] = "champion",
-    gates: Annotated[
-        Path | None,
-        typer.Option("--gates", help="Gates file (default: models/training/promotion_gates.yaml)."),
-    ] = None,
-) -> None:
-    """Move an alias to a version only when every declared promotion gate passes."""
-    if alias not in ("champion", "challenger"):
-        _fail(f"alias must be champion or challenger, got {alias!r}")
-    from rich.console import Console
-
-    from models.registry import DEFAULT_GATES
-    from models.registry import promote as promote_version
-
-    try:
-        results = promote_version(version, alias=alias, gates_file=gates or DEFAULT_GATES)
-    except _user_errors() as exc:
-        _fail(str(exc))
-        return
-    console = Console()
-    for result in results:
-        console.print(f"[green]passed[/] {result.gate}: {result.detail}", highlight=False)
-    console.print(f"installment-pd version {version} is now {alias}")
-
-
 def monitor(
     since: Annotated[
         str | None, typer.Option("--since", help="Only decisions on or after this date.")
@@ -291,3 +264,26 @@ def monitor(
     for note in result.notes:
         console.print(f"[yellow]note[/] {note}", highlight=False)
     console.print(f"report: {path}")
+
+
+def model_card(
+    version: Annotated[str, typer.Argument(help="Registered version number of installment-pd.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write model_card.md and .html here.")
+    ] = None,
+) -> None:
+    """Write (again) the model card of a registered version into MLflow; print where."""
+    from models.model_card import render_html, render_markdown, write_model_card
+    from models.registry import version_tags
+
+    try:
+        uri = write_model_card(version)
+        if out is not None:
+            tags = version_tags(version)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "model_card.md").write_text(render_markdown(version, tags), encoding="utf-8")
+            (out / "model_card.html").write_text(render_html(version, tags), encoding="utf-8")
+    except _user_errors() as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"model card of installment-pd version {version}: {uri}")

@@ -21,6 +21,10 @@ class Role(StrEnum):
     SENIOR_REVIEWER = "senior_reviewer"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    # The risk team's change control and the oversight stop switch (issue 23, R19/R20).
+    RISK_ANALYST = "risk_analyst"
+    RISK_APPROVER = "risk_approver"
+    OVERSIGHT = "oversight"
 
 
 @dataclass(frozen=True)
@@ -85,3 +89,23 @@ def may_second_sign(actor: Actor, *, decided_by: int | None = None) -> bool:
 def may_extend(actor: Actor) -> bool:
     """Only a senior reviewer extends a case's deadline."""
     return actor.role is Role.SENIOR_REVIEWER
+
+
+# Who may ask for a model or policy change, and who may let one take effect.
+CHANGE_PROPOSERS = frozenset({Role.RISK_ANALYST, Role.RISK_APPROVER})
+OVERSEERS = frozenset({Role.OVERSIGHT, Role.SENIOR_REVIEWER})
+
+
+def may_propose_change(actor: Actor) -> bool:
+    """Risk analysts and approvers propose a champion, a policy or a rollback."""
+    return actor.role in CHANGE_PROPOSERS
+
+
+def may_approve_change(actor: Actor, *, proposed_by: int | None) -> bool:
+    """An approver other than the proposer (four eyes) approves or refuses a change."""
+    return actor.role is Role.RISK_APPROVER and actor.user_id != proposed_by
+
+
+def may_switch_automation(actor: Actor) -> bool:
+    """The oversight role (and senior reviewers) stop and restart automated decisions."""
+    return actor.role in OVERSEERS

@@ -1,9 +1,12 @@
 """Which models score decisions: the champion, the challenger in shadow, any version to replay.
 
-``RegistryModelProvider`` loads both aliases from the MLflow registry once and then polls
-the cheap ``champion_version()`` from a background thread; a promotion is loaded off the
-request path and swapped in with one assignment, so a decision sees either the old pair or
-the new pair, never half of each.
+``RegistryModelProvider`` loads the champion and the challenger once and then polls from a
+background thread; a promotion is loaded off the request path and swapped in with one
+assignment, so a decision sees either the old pair or the new pair, never half of each.
+
+With a ``ChampionRecord`` (what the composition root always passes) the champion is the
+version the product's own change record approved, not whatever the registry's alias says:
+an alias moved outside the product is ignored, counted and reported (``registry_state``).
 """
 
 from __future__ import annotations
@@ -81,6 +84,30 @@ class ModelRegistry(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class AliasMoved:
+    """The registry's champion alias disagrees with the product's record."""
+
+    approved: str
+    alias: str | None
+
+
+class ChampionRecord(Protocol):
+    """The product's record of the approved champion (``change_control.RecordedChampion``)."""
+
+    def approved_version(self) -> str | None:
+        """The version approved (or adopted) in the product's record, or None."""
+        ...
+
+    def adopt(self, version: str) -> str | None:
+        """Take over the registry's champion when nothing is recorded; the version in force."""
+        ...
+
+    def alias_moved(self, moved: AliasMoved) -> None:
+        """Record (audit) that the alias was moved outside the product."""
+        ...
+
+
 class ModelProvider(Protocol):
     """Where the champion, the challenger and any registered version come from."""
 
@@ -138,6 +165,7 @@ class RegistryModelProvider:
         settings: Settings | None = None,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
         registry: ModelRegistry | None = None,
+        record: ChampionRecord | None = None,
     ) -> None:
         if registry is None:
             from models import registry as registry_module
@@ -146,6 +174,11 @@ class RegistryModelProvider:
             # side, so it is named as the protocol rather than checked against it.
             registry = cast(ModelRegistry, registry_module)
         self._registry: ModelRegistry = registry
+        self._record = record
+        self._moved: AliasMoved | None = None
+        self._alias: str | None = None
+        # Times this process saw the alias moved away from the approved version.
+        self.alias_moves_seen = 0
         self._settings = settings
         self.poll_seconds = poll_seconds
         self._pair = _Pair(None, None)
@@ -177,11 +210,12 @@ class RegistryModelProvider:
         return self._cache[version]
 
     def refresh(self) -> bool:
-        """Look at the registry's aliases now; load and swap when they moved. True on a swap."""
+        """Look at the record and the registry; load and swap when they moved. True on a swap."""
         with self._refresh_lock:
             try:
+                alias = self._registry.champion_version(settings=self._settings)
                 wanted = (
-                    self._registry.champion_version(settings=self._settings),
+                    self._wanted_champion(alias),
                     self._alias_version(self._registry.CHALLENGER),
                 )
                 if wanted == self._versions:
@@ -194,9 +228,49 @@ class RegistryModelProvider:
                 return False
             self._pair = _Pair(champion, challenger)
             self._versions = wanted
-            self.last_error = None
+            if wanted[0] is not None or self._record is None:
+                self.last_error = None
             logger.info("models in use: champion %s, challenger %s", *wanted)
             return True
+
+    def _wanted_champion(self, alias: str | None) -> str | None:
+        """The champion to serve: the recorded one (alias moves noted), else the alias."""
+        self._alias = alias
+        if self._record is None:
+            return alias
+        approved = self._record.approved_version()
+        if approved is None and alias is not None:
+            approved = self._record.adopt(alias)
+        if approved is None:
+            self.last_error = (
+                "no approved champion is recorded in the product's database; propose one with "
+                "`installment promote VERSION` and have a second person approve it"
+            )
+            return None
+        if alias == approved:
+            self._moved = None
+            return approved
+        moved = AliasMoved(approved=approved, alias=alias)
+        if moved != self._moved:
+            self._moved = moved
+            self.alias_moves_seen += 1
+            try:
+                self._record.alias_moved(moved)
+            except Exception as error:  # noting it must not stop serving the approved version
+                logger.warning("could not audit the moved alias: %s", error)
+        return approved
+
+    def registry_state(self) -> dict[str, Any]:
+        """What readiness reports: approved champion, the registry's alias, whether they differ."""
+        state: dict[str, Any] = {
+            "served_from": "product record" if self._record is not None else "registry alias",
+            "registry_alias": self._alias,
+            "alias_moved_outside_product": self._moved is not None,
+            "alias_moves_seen": self.alias_moves_seen,
+        }
+        if self._record is not None:
+            state["approved_champion"] = self._versions[0]
+        return state
 
     def _alias_version(self, alias: str) -> str | None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,12 +36,32 @@ def policy_for_version(version: str) -> Policy:
     return policy
 
 
-def current_policy() -> Policy:
-    """The newest policy file by version (versions sort as dotted numbers)."""
-    files = sorted(
-        POLICY_DIR.glob("policy-*.yaml"),
-        key=lambda p: tuple(int(x) for x in p.stem.removeprefix("policy-").split(".")),
-    )
+def _dotted(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split("."))
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    try:
+        return _dotted(path.stem.removeprefix("policy-"))
+    except ValueError:
+        raise PolicyError(
+            f"policy file {path.name} is not named policy-<dotted version>.yaml"
+        ) from None
+
+
+def current_policy(today: date | None = None) -> Policy:
+    """The policy file in effect on ``today`` (default: now, UTC).
+
+    The newest by ``effective_from`` among the files whose date has come (then by version);
+    a file dated in the future is not in effect yet. A running service starts from this one
+    and then follows the approved change requests (:mod:`scoring.service.policy_in_force`).
+    """
+    today = today or datetime.now(UTC).date()
+    files = sorted(POLICY_DIR.glob("policy-*.yaml"), key=_version_key)
     if not files:
         raise PolicyError(f"no policy file in {POLICY_DIR}")
-    return load_policy(files[-1])
+    policies = [load_policy(path) for path in files]
+    due = [p for p in policies if p.effective_from is None or p.effective_from <= today]
+    if not due:
+        raise PolicyError(f"no policy file in {POLICY_DIR} is in effect on {today}")
+    return max(due, key=lambda p: (p.effective_from or date.min, _dotted(p.version)))

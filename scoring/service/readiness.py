@@ -104,7 +104,7 @@ def readiness(*, runtime: Runtime | None, timeout_s: float = READINESS_TIMEOUT_S
     if runtime is None:
         return Readiness([Problem("service", "starting", "the service is still starting")])
     problems: list[Problem] = []
-    details: dict[str, Any] = {"policy_version": runtime.policy.version}
+    details: dict[str, Any] = {"policy_version": runtime.policy_now().version}
     database = _prober(runtime.engine).probe(runtime.engine, timeout_s)
     if database is None:
         details["database"] = "ok"
@@ -117,4 +117,27 @@ def readiness(*, runtime: Runtime | None, timeout_s: float = READINESS_TIMEOUT_S
         problems.append(Problem("model", "no_champion", error.message))
     for problem in problems:
         logger.warning("not ready: %s", problem)
+    registry = registry_check(runtime)
+    if registry is not None:
+        details["model_registry"] = registry
+    control = control_check(runtime)
+    if control is not None:
+        details["control"] = control
     return Readiness(problems, details)
+
+
+def control_check(runtime: Runtime) -> dict[str, Any] | None:
+    """The policy in force, the next approved one, and whether automated decisions are on."""
+    if runtime.policy_in_force is None:
+        return None
+    return runtime.policy_in_force.state(runtime.clock())
+
+
+def registry_check(runtime: Runtime) -> dict[str, Any] | None:
+    """Which champion is served from where, and whether the registry's alias was moved.
+
+    Not a problem for readiness: the approved champion goes on serving whatever the alias
+    says; the detail (and the metric and the audit entry) tell the operator it was moved.
+    """
+    state = getattr(runtime.models, "registry_state", None)
+    return state() if callable(state) else None

@@ -21,6 +21,7 @@ from scoring.storage.db import UnitOfWork, is_sqlite
 
 if TYPE_CHECKING:
     from scoring.bureau.client import BureauClient
+    from scoring.service.policy_in_force import PolicyInForce
 
 
 def utc_now() -> datetime:
@@ -40,6 +41,14 @@ class Runtime:
     pseudonym_key: bytes
     clock: Callable[[], datetime] = utc_now
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # The approved policy schedule and the stop switch, polled; None: ``policy`` as given.
+    policy_in_force: PolicyInForce | None = None
+
+    def policy_now(self) -> Policy:
+        """The policy a decision made now is made under (the stop switch applied)."""
+        if self.policy_in_force is None:
+            return self.policy
+        return self.policy_in_force.at(self.clock())
 
     def unit_of_work(self) -> UnitOfWork:
         """A fresh unit of work (one per request; not shared between threads)."""

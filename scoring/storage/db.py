@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from scoring.storage.accounts import AccountRepository
     from scoring.storage.api_keys import ApiKeyRegistry
     from scoring.storage.audit_log import AuditLog
+    from scoring.storage.change_requests import ChangeRequests
     from scoring.storage.connection_uow import ConnectionUnitOfWork
     from scoring.storage.decision_store import DecisionStore
+    from scoring.storage.past_applications import PastApplications
     from scoring.storage.payment_default_register import PaymentDefaultRegister
     from scoring.storage.retention_store import RetentionStore
     from scoring.storage.review_cases import ReviewCaseRepository
@@ -382,6 +384,20 @@ class UnitOfWork:
         from scoring.storage.audit_log import AuditLog
 
         return AuditLog(self.session)
+
+    @property
+    def change_requests(self) -> ChangeRequests:
+        """Model and policy change requests and the stop switch, in this transaction."""
+        from scoring.storage.change_requests import ChangeRequests
+
+        return ChangeRequests(self.session)
+
+    @property
+    def past_applications(self) -> PastApplications:
+        """Stored decision inputs of a period, for simulations."""
+        from scoring.storage.past_applications import PastApplications
+
+        return PastApplications(self.session)
 
     @property
     def webhook_outbox(self) -> WebhookOutbox:

@@ -48,7 +48,15 @@ DECISION_OUTCOMES = ("approve", "decline", "refer", "pending_review")
 REVIEW_KINDS = ("contest", "human_review_requested", "objection", "referral")
 REVIEW_STATUSES = ("open", "claimed", "awaiting_second_signature", "resolved")
 REVIEW_OUTCOMES = ("upheld", "overturned", "terms_changed", "approved", "declined")
-USER_ROLES = ("reviewer", "senior_reviewer", "auditor", "admin")
+USER_ROLES = (
+    "reviewer",
+    "senior_reviewer",
+    "auditor",
+    "admin",
+    "risk_analyst",
+    "risk_approver",
+    "oversight",
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -459,6 +467,7 @@ class IdempotencyRecord(Base):
 # Each area keeps its tables in its own module; importing them here puts them on Base.metadata
 # for Alembic and for anyone who imports the tables.
 from scoring.storage import (  # noqa: E402
+    tables_change_control,  # noqa: F401
     tables_decisions,  # noqa: F401
     tables_payment_defaults,  # noqa: F401
     tables_privacy,  # noqa: F401

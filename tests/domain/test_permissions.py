@@ -8,10 +8,13 @@ from scoring.domain.permissions import (
     Actor,
     Role,
     is_read_only,
+    may_approve_change,
     may_claim,
     may_extend,
+    may_propose_change,
     may_read_cases,
     may_second_sign,
+    may_switch_automation,
     may_work_cases,
 )
 
@@ -29,11 +32,36 @@ ROLE_TABLE = {
     Role.SENIOR_REVIEWER: (True, True, False, True, True),
     Role.AUDITOR: (True, False, True, False, False),
     Role.ADMIN: (False, False, False, False, False),
+    Role.RISK_ANALYST: (False, False, False, False, False),
+    Role.RISK_APPROVER: (False, False, False, False, False),
+    Role.OVERSIGHT: (False, False, False, False, False),
+}
+
+# role: propose a change, approve another's change, approve one's own, stop automation
+CHANGE_TABLE = {
+    Role.REVIEWER: (False, False, False, False),
+    Role.SENIOR_REVIEWER: (False, False, False, True),
+    Role.AUDITOR: (False, False, False, False),
+    Role.ADMIN: (False, False, False, False),
+    Role.RISK_ANALYST: (True, False, False, False),
+    Role.RISK_APPROVER: (True, True, False, False),
+    Role.OVERSIGHT: (False, False, False, True),
 }
 
 
 def test_the_table_names_every_role():
-    assert set(ROLE_TABLE) == set(Role)
+    assert set(ROLE_TABLE) == set(Role) == set(CHANGE_TABLE)
+
+
+@pytest.mark.parametrize(("role", "expected"), CHANGE_TABLE.items(), ids=lambda v: str(v))
+def test_who_may_change_models_policies_and_the_stop_switch(role: Role, expected: tuple[bool, ...]):
+    person = actor(role)
+    assert (
+        may_propose_change(person),
+        may_approve_change(person, proposed_by=SOMEONE_ELSE),
+        may_approve_change(person, proposed_by=ME),
+        may_switch_automation(person),
+    ) == expected
 
 
 @pytest.mark.parametrize(("role", "expected"), ROLE_TABLE.items(), ids=lambda v: str(v))

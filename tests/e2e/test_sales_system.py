@@ -212,17 +212,73 @@ def test_refer_when_the_bureau_is_down_and_the_service_stays_up(shop):
     assert 'installment_bureau_calls_total{outcome="unavailable"}' in shop.api.get("/metrics").text
 
 
-def test_a_promotion_is_picked_up_without_a_restart(shop, outcomes):
-    from models import registry
+def test_only_an_approved_promotion_is_served_and_a_rollback_brings_the_old_one_back(
+    shop, outcomes, tmp_path
+):
+    import yaml
 
-    registry.set_alias("champion", shop.versions["scorecard"], settings=shop.settings)
+    from models import registry
+    from scoring.domain.permissions import Actor, Role
+    from scoring.service import change_control as cc
+
+    lightgbm, scorecard = shop.versions["lightgbm"], shop.versions["scorecard"]
+    # One unauthenticated call to an open MLflow server moves the alias: ignored and reported.
+    registry.set_alias("champion", scorecard, settings=shop.settings)
+    shop.runtime.models.refresh()
+    _, answer = apply(shop, shop.codes[2], amount=600, term=12)
+    assert answer.json()["model"]["version"] == lightgbm
+    moved = shop.api.get("/readyz").json()["model_registry"]
+    assert (moved["approved_champion"], moved["registry_alias"]) == (lightgbm, scorecard)
+    assert moved["alias_moved_outside_product"] is True
+    assert "installment_registry_alias_moved_outside_product_total 1.0" in (
+        shop.api.get("/metrics").text
+    )
+
+    people = {}
+    with shop.runtime.unit_of_work() as uow:
+        for name, role in (
+            ("e2e.analyst", Role.RISK_ANALYST),
+            ("e2e.approver", Role.RISK_APPROVER),
+        ):
+            user = uow.accounts.add_user(username=name, password_hash="!", role=role.value,
+                                         training_completed_on=None)  # fmt: skip
+            people[name] = Actor(user.id, name, role)
+    lenient = tmp_path / "gates.yaml"
+    lenient.write_text(yaml.safe_dump({
+        "version": 1, "auc_not_below_champion_ci": False, "max_ece": 0.5,
+        "max_additivity_gap": 1e-6, "contract_id": "training_snapshot",
+    }))  # fmt: skip
+    now = datetime.now(UTC)
+    with shop.runtime.unit_of_work() as uow:
+        change = cc.propose_champion(
+            uow=uow, registry=registry, actor=people["e2e.analyst"], version=scorecard,
+            reason="the scorecard, for its readable points", now=now, gates_file=lenient,
+            settings=shop.settings,
+        )  # fmt: skip
+    shop.runtime.models.refresh()
+    assert shop.runtime.models.champion().version == lightgbm  # proposed is not approved
     try:
+        with shop.runtime.unit_of_work() as uow:
+            cc.approve_change(uow=uow, registry=registry, actor=people["e2e.approver"],
+                              change_id=change.id, note="read the card", now=now,
+                              settings=shop.settings)  # fmt: skip
         assert shop.runtime.models.refresh()
-        _, answer = apply(shop, shop.codes[2], amount=600, term=12)
-        assert answer.json()["model"]["version"] == shop.versions["scorecard"]
+        _, answer = apply(shop, shop.codes[3], amount=600, term=12)
+        assert answer.json()["model"]["version"] == scorecard
+        state = shop.api.get("/readyz").json()["model_registry"]
+        assert state["alias_moved_outside_product"] is False
     finally:
-        registry.set_alias("champion", shop.versions["lightgbm"], settings=shop.settings)
+        with shop.runtime.unit_of_work() as uow:
+            rollback = cc.propose_rollback(uow=uow, registry=registry,
+                                           actor=people["e2e.analyst"], reason="back to LightGBM",
+                                           now=now, settings=shop.settings)  # fmt: skip
+        with shop.runtime.unit_of_work() as uow:
+            cc.approve_change(uow=uow, registry=registry, actor=people["e2e.approver"],
+                              change_id=rollback.id, note="agreed", now=now,
+                              settings=shop.settings)  # fmt: skip
         shop.runtime.models.refresh()
+    assert shop.runtime.models.champion().version == lightgbm
+    assert registry.champion_version(settings=shop.settings) == lightgbm
 
 
 @pytest.fixture

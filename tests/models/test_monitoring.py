@@ -95,8 +95,54 @@ def test_analysis_reports_drift_backtest_and_overturns(tmp_path):
 
     path = write_monitoring_report(result, run_dir=tmp_path, title="Monitoring")
     assert "## Feature drift (PSI)" in path.read_text()
-    for plot in ("feature_psi.png", "approval_by_week.png", "backtest.png"):
+    for plot in (
+        "feature_psi.png",
+        "approval_by_week.png",
+        "backtest.png",
+        "score_distribution.png",
+    ):
         assert (tmp_path / plot).stat().st_size > 1000
+
+
+def test_sixty_decisions_from_the_training_population_get_no_drift_verdict_but_a_warning(
+    tmp_path,
+):
+    train = pd.DataFrame({"bureau_score": RNG.normal(600, 80, 5000)})
+    train_pd = RNG.uniform(0.01, 0.1, 5000)
+    reference = reference_population(
+        train, features=["bureau_score"], pd_=train_pd, approve_below=0.06
+    )
+    n = 60
+    recent_pd = RNG.uniform(0.01, 0.1, n)
+    decisions = _decisions(
+        n,
+        pd_=recent_pd,
+        outcome=np.where(recent_pd < 0.06, "approve", "decline"),
+        start=datetime(2026, 1, 5, tzinfo=UTC),
+    )
+    features = pd.DataFrame(
+        {"bureau_score": RNG.normal(600, 80, n)}, index=decisions["decision_id"]
+    )
+
+    result = analyse(inputs=MonitoringInputs(decisions, features, None), reference=reference)
+
+    assert result.summary["score_reading"] == "too few values (60) to judge"
+    assert result.summary["score_psi_noise_95"] > result.summary["score_psi"] * 0.5
+    assert result.feature_psi.loc[0, "reading"] == "too few values (60) to judge"
+    assert any("Only 60 scored decisions" in note for note in result.notes)
+    assert result.summary["approval_rate"] == round(result.summary["approval_rate"], 4)
+    write_monitoring_report(result, run_dir=tmp_path, title="Monitoring")
+    assert (tmp_path / "score_distribution.png").stat().st_size > 1000
+
+
+def test_a_shift_inside_sampling_noise_is_called_so():
+    reference = binned(RNG.normal(size=20_000), bins=10)
+    from models.monitoring.drift import psi_noise
+
+    noise = psi_noise(reference, 250)
+    assert 0.05 < noise < 0.1
+    assert psi_reading(0.12, n=250, noise=0.15) == "within sampling noise"
+    assert psi_reading(0.3, n=250, noise=noise) == "major shift"
 
 
 def test_missing_sources_are_named_not_fatal():

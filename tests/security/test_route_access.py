@@ -17,6 +17,9 @@ ENTRY = "entry"  # only a redirect to the queue, which itself needs a session
 SESSION = "session"  # a signed-in reviewer of any role (auditors included) may read
 SESSION_FORM = "session-form"  # any signed-in person, with the session's CSRF token
 CASE_WORK = "case-work"  # reviewers and senior reviewers only; auditors are refused
+# Change control and the stop switch: CSRF-checked; the use case checks the role
+# (risk_approver decides, risk_analyst proposes, oversight turns the switch).
+CHANGE_FORM = "change-form"
 
 ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
@@ -42,6 +45,12 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/review/oversight"): SESSION,
     ("GET", "/review/cases/{case_id}"): SESSION,
     ("GET", "/review/cases/{case_id}/audit"): SESSION,
+    ("GET", "/review/changes"): SESSION,
+    ("GET", "/review/automation"): SESSION,
+    ("POST", "/review/changes/{change_id}/approve"): CHANGE_FORM,
+    ("POST", "/review/changes/{change_id}/refuse"): CHANGE_FORM,
+    ("POST", "/review/changes/rollback"): CHANGE_FORM,
+    ("POST", "/review/automation"): CHANGE_FORM,
     ("POST", "/review/logout"): SESSION_FORM,
     ("POST", "/review/queue/claim-next"): CASE_WORK,
     ("POST", "/review/cases/{case_id}/claim"): CASE_WORK,
@@ -53,10 +62,12 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/review/cases/{case_id}/escalate"): CASE_WORK,
 }
 API_SCOPES = sorted({a for a in ACCESS.values() if ":" in a})
+UI_PAGES = {SESSION, SESSION_FORM, CASE_WORK, CHANGE_FORM}
 EXAMPLE_PARAMS = {
     "{decision_id}": "D-unknown",
     "{review_id}": "R-unknown",
     "{case_id}": "C-unknown",
+    "{change_id}": "999999",
     "{file}": "review.css",
 }
 API_BODIES = {
@@ -168,14 +179,14 @@ def test_api_routes_let_a_key_with_only_their_scope_through(api, key_with, metho
     assert response.status_code not in (401, 403), response.text
 
 
-@pytest.mark.parametrize(("method", "path"), routes({SESSION, SESSION_FORM, CASE_WORK}))
+@pytest.mark.parametrize(("method", "path"), routes(UI_PAGES))
 def test_reviewer_pages_without_a_session_redirect_to_sign_in(api, method, path):  # type: ignore[no-untyped-def]
     response = call(api, method, path)
     assert response.status_code == 303
     assert response.headers["location"].endswith("/review/login")
 
 
-@pytest.mark.parametrize(("method", "path"), routes({SESSION, SESSION_FORM, CASE_WORK}))
+@pytest.mark.parametrize(("method", "path"), routes(UI_PAGES))
 def test_reviewer_pages_ignore_an_api_key(api, key_with, method, path):  # type: ignore[no-untyped-def]
     headers = {"Authorization": f"Bearer {key_with(*API_SCOPES)}"}
     response = call(api, method, path, headers=headers)
@@ -198,7 +209,7 @@ def test_an_auditor_cannot_post_any_case_work_form(api, accounts, method, path):
     assert "cannot change anything" in response.text
 
 
-@pytest.mark.parametrize(("method", "path"), routes({CASE_WORK, SESSION_FORM}))
+@pytest.mark.parametrize(("method", "path"), routes({CASE_WORK, SESSION_FORM, CHANGE_FORM}))
 @pytest.mark.parametrize("username", ["rita", "sven", "aino"])
 def test_a_form_without_the_sessions_csrf_token_is_refused(api, accounts, method, path, username):  # type: ignore[no-untyped-def]
     sign_in(api, username, "correct horse battery staple")
@@ -226,3 +237,13 @@ def test_reviewers_get_past_the_role_gate(api, accounts, method, path, username)
     # Past the gate the case is unknown (404), the form incomplete, or the queue empty.
     assert response.status_code != 403 or "cannot change anything" not in response.text
     assert response.status_code < 500
+
+
+@pytest.mark.parametrize(("method", "path"), routes(CHANGE_FORM))
+@pytest.mark.parametrize("username", ["rita", "aino"])
+def test_reviewers_and_auditors_cannot_change_models_policies_or_the_switch(  # type: ignore[no-untyped-def]
+    api, accounts, method, path, username
+):
+    csrf = sign_in(api, username, "correct horse battery staple")
+    response = call(api, method, path, csrf=csrf)
+    assert response.status_code == 403, response.text

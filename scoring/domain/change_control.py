@@ -1,0 +1,171 @@
+"""Change control: which model and policy the engine serves, and who may change that.
+
+A change (a model version to become champion, a rollback to the previously approved
+champion, a policy version to become active from a date) is proposed by one person and
+takes effect only once a different person with the approver role approves it. The
+product's own record of approved changes, not the model registry's alias, says what is
+served; these rules read that record.
+
+Standard library only, like the rest of ``scoring.domain``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from scoring.domain.errors import ConflictError, InvalidInputError, NotPermittedError
+from scoring.domain.permissions import Actor, may_approve_change, may_propose_change
+
+
+class ChangeKind(StrEnum):
+    CHAMPION = "champion"
+    ROLLBACK = "rollback"
+    POLICY = "policy"
+
+
+class ChangeStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    # The registry's champion taken over on a database that had no record yet (first start).
+    ADOPTED = "adopted"
+
+
+MODEL_KINDS = frozenset({ChangeKind.CHAMPION, ChangeKind.ROLLBACK})
+IN_FORCE = frozenset({ChangeStatus.APPROVED, ChangeStatus.ADOPTED})
+
+
+class ChangeControlError(Exception):
+    """Base of the change-control refusals (each also derives from one branch of the tree)."""
+
+
+class InvalidChange(ChangeControlError, InvalidInputError):
+    """A change that cannot be proposed as given (unknown version, a date in the past, ...)."""
+
+
+class ChangeNotPermitted(ChangeControlError, NotPermittedError):
+    """The person may not propose, approve or refuse this change (role, or their own)."""
+
+
+class ChangeNotPending(ChangeControlError, ConflictError):
+    """The change was already approved or refused."""
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One change request, as the product recorded it."""
+
+    id: int
+    kind: ChangeKind
+    status: ChangeStatus
+    model_version: str | None
+    policy_version: str | None
+    effective_from: datetime | None
+    proposed_by: int | None
+    proposed_by_name: str | None
+    proposed_at: datetime
+    reason: str
+    decided_by: int | None = None
+    decided_by_name: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    replaces_version: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """What the change is about, in words."""
+        if self.kind is ChangeKind.POLICY:
+            return f"policy {self.policy_version} from {self.effective_from:%Y-%m-%d %H:%M} UTC"
+        if self.kind is ChangeKind.ROLLBACK:
+            return f"rollback of the champion to model version {self.model_version}"
+        return f"model version {self.model_version} as champion"
+
+
+def _in_force_order(change: ChangeRecord) -> tuple[datetime, int]:
+    assert change.decided_at is not None  # an approved or adopted change has its time
+    return (change.decided_at, change.id)
+
+
+def served_champion(changes: Iterable[ChangeRecord]) -> ChangeRecord | None:
+    """The latest champion or rollback change in force, or None when none was recorded."""
+    model_changes = [c for c in changes if c.kind in MODEL_KINDS and c.status in IN_FORCE]
+    return max(model_changes, key=_in_force_order, default=None)
+
+
+def champion_history(changes: Iterable[ChangeRecord]) -> list[ChangeRecord]:
+    """The champion changes in force, oldest first."""
+    model_changes = [c for c in changes if c.kind in MODEL_KINDS and c.status in IN_FORCE]
+    return sorted(model_changes, key=_in_force_order)
+
+
+def previous_champion(changes: Iterable[ChangeRecord]) -> ChangeRecord | None:
+    """The change that put the previous champion (another version than today's) in force."""
+    history = champion_history(changes)
+    if not history:
+        return None
+    current = history[-1].model_version
+    for change in reversed(history):
+        if change.model_version != current:
+            return change
+    return None
+
+
+def active_policy(changes: Iterable[ChangeRecord], *, now: datetime) -> ChangeRecord | None:
+    """The approved policy change whose ``effective_from`` is the latest that has come."""
+    due = [
+        c
+        for c in changes
+        if c.kind is ChangeKind.POLICY
+        and c.status in IN_FORCE
+        and c.effective_from is not None
+        and c.effective_from <= now
+    ]
+    return max(due, key=lambda c: (c.effective_from, *_in_force_order(c)), default=None)
+
+
+def check_may_propose(actor: Actor) -> None:
+    """Refuse a proposal by someone whose role does not propose changes."""
+    if not may_propose_change(actor):
+        raise ChangeNotPermitted(
+            f"{actor.username} ({actor.role.value}) may not propose changes; "
+            "a risk_analyst or risk_approver proposes them"
+        )
+
+
+def check_approver_role(actor: Actor) -> None:
+    """Refuse at once anyone whose role never approves or refuses changes."""
+    if not may_approve_change(actor, proposed_by=None):
+        raise ChangeNotPermitted(
+            f"{actor.username} ({actor.role.value}) may not approve or refuse changes; "
+            "that needs the risk_approver role"
+        )
+
+
+def check_may_decide(actor: Actor, change: ChangeRecord) -> None:
+    """Refuse an approval or refusal that breaks four eyes or comes too late."""
+    if change.status is not ChangeStatus.PROPOSED:
+        raise ChangeNotPending(f"change {change.id} is {change.status.value} already")
+    if actor.user_id == change.proposed_by:
+        raise ChangeNotPermitted(
+            f"change {change.id} was proposed by {actor.username}; "
+            "a different person with the risk_approver role must decide it"
+        )
+    if not may_approve_change(actor, proposed_by=change.proposed_by):
+        raise ChangeNotPermitted(
+            f"{actor.username} ({actor.role.value}) may not approve or refuse changes; "
+            "that needs the risk_approver role"
+        )
+
+
+def check_policy_date(effective_from: datetime, *, now: datetime) -> None:
+    """A new policy takes effect now or later, never in the past."""
+    if effective_from.tzinfo is None:
+        raise InvalidChange("effective_from must carry a time zone (UTC)")
+    if effective_from < now:
+        raise InvalidChange(
+            f"effective_from {effective_from:%Y-%m-%d %H:%M} UTC is in the past; "
+            "a policy can only take effect from now on"
+        )

@@ -1,0 +1,426 @@
+"""Change control's use cases: propose, approve or refuse, roll back; what the API serves.
+
+A model version becomes champion, a policy becomes active from its date, or the champion
+goes back to the previously approved version only after a second person with the approver
+role agrees (four eyes). Every step is one transaction with its audit-log entry. The
+champion the API serves is the one this record names (:class:`RecordedChampion`); the
+registry's alias is moved to match on approval, and a move made outside the product is
+noticed, audited and ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from scoring.domain import change_control as rules
+from scoring.domain.change_control import (
+    ChangeKind,
+    ChangeNotPermitted,
+    ChangeRecord,
+    ChangeStatus,
+    InvalidChange,
+)
+from scoring.domain.errors import ConflictError, NotFoundError
+from scoring.domain.permissions import Actor
+from scoring.domain.policy import Policy
+from scoring.service.model_provider import AliasMoved
+from scoring.storage.db import UnitOfWork
+
+if TYPE_CHECKING:
+    from scoring.config import Settings
+
+logger = logging.getLogger(__name__)
+
+AUDIT_ENTITY = "change_request"
+SYSTEM_ACTOR = "system:model-provider"
+REGISTRY_ENTITY = "model_registry"
+
+
+class ChangeNotFound(NotFoundError, LookupError):
+    """No change request has this number."""
+
+
+class GateOutcome(Protocol):
+    """One promotion gate's result, as the registry reports it."""
+
+    @property
+    def gate(self) -> str: ...
+
+    @property
+    def passed(self) -> bool: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
+class ChangeRegistry(Protocol):
+    """What change control needs of the model registry (``models.registry`` or a fake)."""
+
+    def version_tags(
+        self, version_or_alias: str | int, *, settings: Settings | None = ...
+    ) -> dict[str, str]:
+        """A registered version's tags; raises the registry's not-found error."""
+        ...
+
+    def check_gates(
+        self,
+        version: str | int,
+        *,
+        champion: str | int | None,
+        gates_file: Path = ...,
+        compare_with_champion: bool = ...,
+        settings: Settings | None = ...,
+    ) -> Sequence[GateOutcome]:
+        """Every declared promotion gate's result for a version."""
+        ...
+
+    def set_alias(self, alias: str, version: str | int, *, settings: Settings | None = ...) -> None:
+        """Point an alias at a version."""
+        ...
+
+
+class ChangeGatesFailed(rules.ChangeControlError, ConflictError):
+    """A proposed champion failed one or more promotion gates; nothing was recorded."""
+
+
+def _gate_rows(results: Sequence[GateOutcome]) -> list[dict[str, Any]]:
+    return [{"gate": r.gate, "passed": bool(r.passed), "detail": r.detail} for r in results]
+
+
+def _known_version(
+    registry: ChangeRegistry, version: str, settings: Settings | None
+) -> dict[str, str]:
+    if not version.isdigit():
+        raise InvalidChange(f"model version must be a number, got {version!r}")
+    try:
+        return registry.version_tags(version, settings=settings)
+    except LookupError:
+        raise InvalidChange(f"model version {version} is unknown to the registry") from None
+
+
+def _audit(uow: UnitOfWork, *, now: datetime, actor: str, action: str, change: ChangeRecord,
+           details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+    uow.audit_log.append(
+        at=now,
+        actor=actor,
+        action=action,
+        entity_type=AUDIT_ENTITY,
+        entity_id=str(change.id),
+        details={
+            "kind": change.kind.value,
+            "model_version": change.model_version,
+            "policy_version": change.policy_version,
+            "effective_from": change.effective_from.isoformat() if change.effective_from else None,
+            **dict(details or {}),
+        },
+    )
+
+
+def served_champion(*, uow: UnitOfWork) -> ChangeRecord | None:
+    """The champion change in force in the product's record, or None."""
+    return rules.served_champion(uow.change_requests.of_kinds(list(rules.MODEL_KINDS)))
+
+
+def list_changes(*, uow: UnitOfWork) -> list[ChangeRecord]:
+    """Every change request, newest first."""
+    return list(reversed(uow.change_requests.all()))
+
+
+def change_details(
+    *, uow: UnitOfWork, change_id: int
+) -> tuple[ChangeRecord, list[dict[str, Any]], dict[str, Any]]:
+    """One change with its gate results and attachments."""
+    change = uow.change_requests.get(change_id)
+    if change is None:
+        raise ChangeNotFound(f"no change request {change_id}")
+    gates, attachments = uow.change_requests.gates_and_attachments(change_id)
+    return change, gates, attachments
+
+
+def propose_champion(
+    *,
+    uow: UnitOfWork,
+    registry: ChangeRegistry,
+    actor: Actor,
+    version: str,
+    reason: str,
+    now: datetime,
+    gates_file: Path | None = None,
+    attachments: Mapping[str, Any] | None = None,
+    settings: Settings | None = None,
+) -> ChangeRecord:
+    """Propose a model version as champion; its gates must pass, then a second person approves."""
+    rules.check_may_propose(actor)
+    reason = _reason(reason)
+    version = str(version).strip()
+    tags = _known_version(registry, version, settings)
+    current = served_champion(uow=uow)
+    if current is not None and current.model_version == version:
+        raise InvalidChange(f"model version {version} is the champion already")
+    champion = current.model_version if current else None
+    if gates_file is None:
+        results = registry.check_gates(version, champion=champion, settings=settings)
+    else:
+        results = registry.check_gates(
+            version, champion=champion, gates_file=gates_file, settings=settings
+        )
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise ChangeGatesFailed(
+            f"model version {version} cannot be proposed as champion: "
+            + "; ".join(f"gate {r.gate} failed ({r.detail})" for r in failed)
+        )
+    files = {"model_card": tags["model_card"]} if tags.get("model_card") else {}
+    change = uow.change_requests.add(
+        kind=ChangeKind.CHAMPION,
+        status=ChangeStatus.PROPOSED,
+        model_version=version,
+        replaces_version=current.model_version if current else None,
+        proposed_by=actor.user_id,
+        proposed_at=now,
+        reason=reason,
+        gates=_gate_rows(results),
+        attachments={**files, **_attachment_paths(attachments)},
+    )
+    _audit(uow, now=now, actor=actor.label, action="change_proposed", change=change,
+           details={"replaces_version": change.replaces_version, "reason": reason,
+                    "gates_passed": [r.gate for r in results]})  # fmt: skip
+    return change
+
+
+def propose_rollback(
+    *,
+    uow: UnitOfWork,
+    registry: ChangeRegistry,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> ChangeRecord:
+    """Propose going back to the previously approved champion; no comparison gate applies."""
+    rules.check_may_propose(actor)
+    reason = _reason(reason)
+    changes = uow.change_requests.of_kinds(list(rules.MODEL_KINDS))
+    current = rules.served_champion(changes)
+    previous = rules.previous_champion(changes)
+    if current is None or previous is None or previous.model_version is None:
+        raise InvalidChange("there is no previously approved champion to roll back to")
+    version = previous.model_version
+    _known_version(registry, version, settings)
+    # Recorded for the approver to see; a rollback is never blocked by them.
+    results = registry.check_gates(
+        version, champion=current.model_version, compare_with_champion=False, settings=settings
+    )
+    change = uow.change_requests.add(
+        kind=ChangeKind.ROLLBACK,
+        status=ChangeStatus.PROPOSED,
+        model_version=version,
+        replaces_version=current.model_version,
+        proposed_by=actor.user_id,
+        proposed_at=now,
+        reason=reason,
+        gates=_gate_rows(results),
+        attachments={"previous_approval": previous.id},
+    )
+    _audit(uow, now=now, actor=actor.label, action="rollback_proposed", change=change,
+           details={"replaces_version": current.model_version, "reason": reason,
+                    "previously_approved_in": previous.id})  # fmt: skip
+    return change
+
+
+def propose_policy(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    policy: Policy,
+    effective_from: datetime | None,
+    policy_effective_date: date | None,
+    reason: str,
+    now: datetime,
+    attachments: Mapping[str, Any] | None = None,
+    document: Mapping[str, Any] | None = None,
+) -> ChangeRecord:
+    """Propose a (parsed and checked) policy version to become active from a time."""
+    rules.check_may_propose(actor)
+    reason = _reason(reason)
+    if effective_from is None:
+        if policy_effective_date is None:
+            raise InvalidChange(f"policy {policy.version} states no effective_from; give one")
+        effective_from = datetime.combine(policy_effective_date, time(0, 0), tzinfo=UTC)
+    rules.check_policy_date(effective_from, now=now)
+    files = _attachment_paths(attachments)
+    if document is not None:
+        # The checked document travels with the change, so every API process can apply it.
+        files["policy_document"] = json.loads(json.dumps(dict(document), default=str))
+    change = uow.change_requests.add(
+        kind=ChangeKind.POLICY,
+        status=ChangeStatus.PROPOSED,
+        policy_version=policy.version,
+        effective_from=effective_from,
+        proposed_by=actor.user_id,
+        proposed_at=now,
+        reason=reason,
+        attachments=files,
+    )
+    _audit(uow, now=now, actor=actor.label, action="change_proposed", change=change,
+           details={"reason": reason})  # fmt: skip
+    return change
+
+
+def approve_change(
+    *,
+    uow: UnitOfWork,
+    registry: ChangeRegistry | None,
+    actor: Actor,
+    change_id: int,
+    note: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> ChangeRecord:
+    """A second person approves; a model change points the registry's alias to match."""
+    rules.check_approver_role(actor)
+    change = _locked(uow, change_id)
+    rules.check_may_decide(actor, change)
+    if change.kind is ChangeKind.POLICY:
+        assert change.effective_from is not None
+        if change.effective_from < now:
+            raise InvalidChange(
+                f"change {change.id} was to take effect from "
+                f"{change.effective_from:%Y-%m-%d %H:%M} UTC, which has passed; "
+                "propose it again with a new date"
+            )
+    decided = uow.change_requests.decide(
+        change.id, status=ChangeStatus.APPROVED, decided_by=actor.user_id, decided_at=now,
+        note=note.strip(),
+    )  # fmt: skip
+    action = "rollback_approved" if change.kind is ChangeKind.ROLLBACK else "change_approved"
+    _audit(uow, now=now, actor=actor.label, action=action, change=decided,
+           details={"proposed_by": change.proposed_by_name, "note": note.strip()})  # fmt: skip
+    if change.kind in rules.MODEL_KINDS:
+        if registry is None:
+            raise InvalidChange("approving a model change needs the model registry")
+        assert change.model_version is not None
+        # Last, so a registry that cannot be reached rolls the approval back with it.
+        registry.set_alias("champion", change.model_version, settings=settings)
+    return decided
+
+
+def refuse_change(
+    *, uow: UnitOfWork, actor: Actor, change_id: int, note: str, now: datetime
+) -> ChangeRecord:
+    """A second person refuses a proposed change, with the reason."""
+    rules.check_approver_role(actor)
+    change = _locked(uow, change_id)
+    rules.check_may_decide(actor, change)
+    note = _reason(note)
+    decided = uow.change_requests.decide(
+        change.id, status=ChangeStatus.REFUSED, decided_by=actor.user_id, decided_at=now,
+        note=note,
+    )  # fmt: skip
+    _audit(uow, now=now, actor=actor.label, action="change_refused", change=decided,
+           details={"proposed_by": change.proposed_by_name, "note": note})  # fmt: skip
+    return decided
+
+
+def _locked(uow: UnitOfWork, change_id: int) -> ChangeRecord:
+    change = uow.change_requests.lock(change_id)
+    if change is None:
+        raise ChangeNotFound(f"no change request {change_id}")
+    return change
+
+
+def _reason(text: str) -> str:
+    text = (text or "").strip()
+    if len(text) < 5:
+        raise InvalidChange("give a reason of at least 5 characters")
+    if len(text) > 2000:
+        raise InvalidChange("the reason is longer than 2000 characters")
+    return text
+
+
+def _attachment_paths(attachments: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: str(v) for k, v in (attachments or {}).items() if v is not None}
+
+
+def require_actor(actor: Actor | None) -> Actor:
+    """The acting person; change control never acts for nobody."""
+    if actor is None:
+        raise ChangeNotPermitted("a signed-in person must act")
+    return actor
+
+
+# ---------------------------------------------------------------------------------------
+# What the model provider asks: the recorded champion, adoption at first start, alias moves
+
+
+class RecordedChampion:
+    """The product's record of the champion, as the model provider polls it."""
+
+    def __init__(
+        self,
+        *,
+        unit_of_work: Callable[[], UnitOfWork],
+        clock: Callable[[], datetime],
+        adopt_unrecorded: bool = True,
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._clock = clock
+        self.adopt_unrecorded = adopt_unrecorded
+
+    def approved_version(self) -> str | None:
+        """The version the product approved (or adopted), or None when nothing is recorded."""
+        with self._unit_of_work() as uow:
+            change = served_champion(uow=uow)
+        return change.model_version if change else None
+
+    def adopt(self, version: str) -> str | None:
+        """On a database with no record, take over the registry's champion (audited).
+
+        Returns the version then in force, which another process may have adopted first;
+        None when adoption is switched off (``INSTALLMENT_ADOPT_REGISTRY_CHAMPION=false``).
+        """
+        if not self.adopt_unrecorded:
+            return None
+        now = self._clock()
+        with self._unit_of_work() as uow:
+            uow.change_requests.take_turn()
+            current = served_champion(uow=uow)
+            if current is not None:
+                return current.model_version
+            change = uow.change_requests.add(
+                kind=ChangeKind.CHAMPION,
+                status=ChangeStatus.ADOPTED,
+                model_version=version,
+                proposed_at=now,
+                decided_at=now,
+                reason="adopted from the registry's champion alias: the database held no "
+                "approved champion at first start",
+            )
+            _audit(uow, now=now, actor=SYSTEM_ACTOR, action="champion_adopted_from_registry",
+                   change=change)  # fmt: skip
+        logger.warning("no approved champion recorded; adopted registry version %s", version)
+        return version
+
+    def alias_moved(self, moved: AliasMoved) -> None:
+        """Audit that the registry's alias was moved outside the product (once per move)."""
+        with self._unit_of_work() as uow:
+            uow.audit_log.append(
+                at=self._clock(),
+                actor=SYSTEM_ACTOR,
+                action="registry_alias_moved_outside_product",
+                entity_type=REGISTRY_ENTITY,
+                entity_id="champion",
+                details={**asdict(moved), "served": moved.approved},
+            )
+        logger.warning(
+            "registry alias champion points to %s, not the approved version %s; "
+            "serving the approved version",
+            moved.alias,
+            moved.approved,
+        )

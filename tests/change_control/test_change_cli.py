@@ -1,0 +1,175 @@
+"""The command line of change control: propose, approve by a second person, roll back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from review_ui.accounts import add_user
+from scoring.cli import app
+from scoring.storage.db import UnitOfWork, create_engine_for
+from scoring.storage.migrate import upgrade
+
+PASSWORDS = {
+    "anna.analyst": "anna-long-password",
+    "peeter.approver": "peeter-long-password",
+    "olga.oversight": "olga-long-password",
+}
+ROLES = {
+    "anna.analyst": "risk_analyst",
+    "peeter.approver": "risk_approver",
+    "olga.oversight": "oversight",
+}
+
+
+@pytest.fixture
+def cli(sqlite_url, registry, monkeypatch):
+    upgrade(sqlite_url)
+    engine = create_engine_for(sqlite_url)
+    with UnitOfWork.for_engine(engine) as uow:
+        for username, role in ROLES.items():
+            add_user(uow=uow, username=username, role=role, password=PASSWORDS[username])
+    engine.dispose()
+    monkeypatch.setattr("scoring.cli.change._registry", lambda: registry)
+    runner = CliRunner()
+
+    def run(*args: str, user: str | None = None, password: str | None = None):
+        argv = [*args, "--database-url", sqlite_url]
+        stdin = None
+        if user is not None:
+            argv += ["--as", user, "--password-stdin"]
+            stdin = (password or PASSWORDS[user]) + "\n"
+        return runner.invoke(app, argv, input=stdin)
+
+    return run
+
+
+def test_promote_proposes_and_a_second_person_makes_it_take_effect(cli, registry):
+    proposed = cli("promote", "2", "--reason", "better calibrated", user="anna.analyst")
+    assert proposed.exit_code == 0, proposed.output
+    assert "change 1: model version 2 as champion [proposed]" in proposed.output
+    assert "gate calibration: passed" in proposed.output
+    assert "champion" not in registry.aliases
+
+    own = cli("change", "approve", "1", user="anna.analyst")
+    assert own.exit_code == 2
+    assert "may not approve" in own.output or "different person" in own.output
+
+    approved = cli("change", "approve", "1", "--note", "read the report", user="peeter.approver")
+    assert approved.exit_code == 0, approved.output
+    assert "[approved]" in approved.output
+    assert registry.aliases["champion"] == "2"
+
+    listing = cli("change", "list")
+    assert "approved champion: model version 2 (change 1)" in listing.output
+
+
+def test_a_wrong_password_acts_for_nobody(cli, registry):
+    refused = cli("promote", "2", "--reason", "better", user="anna.analyst", password="guess")
+    assert refused.exit_code == 2
+    assert "refused: wrong account or password" in refused.output
+    assert "no change requests" in cli("change", "list").output
+
+
+def test_rollback_is_one_command_and_not_blocked_by_the_auc_gate(cli, registry):
+    for version in ("1", "2"):
+        cli("promote", version, "--reason", "next champion", user="anna.analyst")
+    cli("change", "approve", "1", user="peeter.approver")
+    cli("change", "approve", "2", user="peeter.approver")
+    registry.auc_ok["1"] = False
+
+    refused = cli("promote", "1", "--reason", "go back", user="anna.analyst")
+    assert refused.exit_code == 2 and "auc_vs_champion" in refused.output
+
+    rollback = cli("rollback", "--reason", "version 2 misbehaves", user="anna.analyst")
+    assert rollback.exit_code == 0, rollback.output
+    assert "rollback of the champion to model version 1 [proposed]" in rollback.output
+    approved = cli("change", "approve", "3", user="peeter.approver")
+    assert approved.exit_code == 0, approved.output
+    assert registry.aliases["champion"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["promote", "7", "--reason", "a version nobody registered"], "unknown to the registry"),
+        (["change", "approve", "99"], "no change request 99"),
+        (["promote", "2", "--reason", "x"], "reason of at least 5 characters"),
+    ],
+)
+def test_bad_input_is_refused_by_name(cli, args, message):
+    user = "peeter.approver" if args[0] == "change" else "anna.analyst"
+    result = cli(*args, user=user)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_the_stop_switch_from_the_command_line(cli):
+    refused = cli("automation", "stop", "--reason", "just testing", user="anna.analyst")
+    assert refused.exit_code == 2 and "oversight role" in refused.output
+
+    stopped = cli("automation", "stop", "--reason", "bureau feed suspect", user="olga.oversight")
+    assert stopped.exit_code == 0, stopped.output
+    assert "automated decisions: STOPPED" in stopped.output
+    status = cli("automation", "status")
+    assert "STOPPED" in status.output and "olga.oversight" in status.output
+    again = cli("automation", "stop", "--reason", "bureau feed suspect", user="olga.oversight")
+    assert again.exit_code == 2 and "stopped already" in again.output
+    started = cli("automation", "start", "--reason", "feed repaired", user="olga.oversight")
+    assert started.exit_code == 0 and "automated decisions: ON" in started.output
+
+
+POLICY = (Path(__file__).parents[2] / "scoring" / "policies" / "policy-2026.11.1.yaml").read_text()
+
+
+def _policy_file(tmp_path, text: str) -> str:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("cutoffs: [unclosed", "not valid YAML"),
+        (POLICY.replace("approve_below: 0.06", "approve_below: 0.2"), "cut-offs must satisfy"),
+        (POLICY.replace("{grade: C, below: 0.06}", "{grade: C, below: 0.01}"), "risk grades"),
+        (POLICY.replace('version: "2026.11.1"', 'version: "2027.1.1"'), "in the past"),
+    ],
+    ids=["unparseable", "cutoffs-out-of-order", "grade-table-with-a-gap", "date-in-the-past"],
+)
+def test_a_bad_policy_is_refused_by_name_and_nothing_is_proposed(cli, tmp_path, text, message):
+    result = cli(
+        "change",
+        "propose-policy",
+        _policy_file(tmp_path, text),
+        "--reason",
+        "new cut-offs",
+        user="anna.analyst",
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "no change requests" in cli("change", "list").output
+
+
+def test_a_policy_is_proposed_for_a_date_and_approved_by_a_second_person(cli, tmp_path):
+    text = (
+        POLICY.replace('version: "2026.11.1"', 'version: "2099.1.1"')
+        .replace('effective_from: "2026-11-20"', 'effective_from: "2099-01-01"')
+        .replace("approve_below: 0.06", "approve_below: 0.08")
+    )
+    proposed = cli(
+        "change",
+        "propose-policy",
+        _policy_file(tmp_path, text),
+        "--reason",
+        "approve below 0.08",
+        user="anna.analyst",
+    )
+    assert proposed.exit_code == 0, proposed.output
+    assert "policy 2099.1.1 from 2099-01-01 00:00 UTC [proposed]" in proposed.output
+    approved = cli("change", "approve", "1", user="peeter.approver")
+    assert approved.exit_code == 0, approved.output
+    assert "[approved]" in approved.output

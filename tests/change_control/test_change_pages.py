@@ -1,0 +1,146 @@
+"""Change control in the web UI: the proposer cannot approve, a second person can; the
+oversight role stops and restarts automated decisions with a reason."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from change_fakes import NOW
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from review_ui.accounts import add_user
+from review_ui.app import create_review_app
+from scoring.service import change_control as cc
+from scoring.service import policy_in_force as pif
+
+PASSWORD = "correct horse battery staple"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    from argon2 import PasswordHasher
+
+    from review_ui import accounts as module
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(module, "_hasher", cheap)
+    monkeypatch.setattr(module, "_DUMMY_HASH", cheap.hash("dummy"))
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    return sqlite_url
+
+
+@pytest.fixture
+def web(uow_factory, registry):
+    with uow_factory() as uow:
+        for username, role in (
+            ("anna", "risk_analyst"),
+            ("peeter", "risk_approver"),
+            ("olga", "oversight"),
+            ("rita", "reviewer"),
+        ):
+            add_user(uow=uow, username=username, role=role, password=PASSWORD)
+    app = FastAPI()
+    app.mount(
+        "/review", create_review_app(unit_of_work=uow_factory, clock=lambda: NOW, registry=registry)
+    )
+
+    def browser(username: str):
+        client = TestClient(app, base_url="http://localhost", follow_redirects=False)
+        form = client.get("/review/login")
+        signed = client.post(
+            "/review/login",
+            data={
+                "username": username,
+                "password": PASSWORD,
+                "csrf_token": _CSRF.search(form.text).group(1),
+            },
+        )
+        assert signed.status_code == 303, signed.text
+        landing = client.get(signed.headers["location"])
+        client.csrf = _CSRF.search(landing.text).group(1)
+        client.landing = landing
+        return client
+
+    return browser
+
+
+def _actor(uow_factory, username):
+    from scoring.domain.permissions import Actor, Role
+
+    with uow_factory() as uow:
+        user = uow.accounts.user_named(username)
+        return Actor(user.id, user.username, Role(user.role))
+
+
+def test_the_proposer_sees_no_approve_button_and_is_refused_and_a_second_person_approves(
+    web, uow_factory, registry
+):
+    with uow_factory() as uow:
+        change = cc.propose_champion(
+            uow=uow,
+            registry=registry,
+            actor=_actor(uow_factory, "anna"),
+            version="2",
+            reason="better calibrated",
+            now=NOW,
+        )
+    anna = web("anna")
+    assert "Model and policy changes" in anna.landing.text
+    assert 'data-testid="approve-form"' not in anna.landing.text
+    assert "not you: you proposed it" in anna.landing.text
+    own = anna.post(f"/review/changes/{change.id}/approve", data={"csrf_token": anna.csrf})
+    assert own.status_code == 403
+    assert "risk_approver" in own.text
+    assert "champion" not in registry.aliases
+
+    peeter = web("peeter")
+    assert 'data-testid="approve-form"' in peeter.landing.text
+    approved = peeter.post(
+        f"/review/changes/{change.id}/approve",
+        data={"csrf_token": peeter.csrf, "note": "read the card"},
+    )
+    assert approved.status_code == 303
+    page = peeter.get(approved.headers["location"]).text
+    assert f"Change {change.id} approved" in page
+    assert "Approved champion: <strong>model version 2</strong>" in page
+    assert registry.aliases["champion"] == "2"
+
+
+def test_a_reviewer_lands_on_the_queue_and_cannot_stop_automation(web):
+    rita = web("rita")
+    refused = rita.post(
+        "/review/automation",
+        data={"csrf_token": rita.csrf, "action": "stop", "reason": "I want a break"},
+    )
+    assert refused.status_code == 403
+    assert "oversight role" in refused.text
+
+
+def test_the_oversight_role_stops_and_restarts_automated_decisions(web, uow_factory):
+    olga = web("olga")
+    assert 'data-testid="automation-state">On' in olga.landing.text
+    missing = olga.post("/review/automation", data={"csrf_token": olga.csrf, "action": "stop"})
+    assert missing.status_code == 422 and "reason" in missing.text
+
+    stopped = olga.post(
+        "/review/automation",
+        data={"csrf_token": olga.csrf, "action": "stop", "reason": "bureau feed suspect"},
+    )
+    assert stopped.status_code == 303
+    page = olga.get(stopped.headers["location"]).text
+    assert 'data-testid="automation-state">Stopped' in page
+    assert "bureau feed suspect" in page
+    with uow_factory() as uow:
+        assert pif.automation_state(uow=uow).automated_decisions is False
+
+    started = olga.post(
+        "/review/automation",
+        data={"csrf_token": olga.csrf, "action": "start", "reason": "feed repaired"},
+    )
+    assert 'data-testid="automation-state">On' in olga.get(started.headers["location"]).text
