@@ -20,7 +20,7 @@ import pytest
 import yaml
 from models_fake_contract import FakeContract
 
-from models.training.train import fit_lightgbm, plan_from_contract, time_split
+from models.training.train import fit_lightgbm, holdout_split, plan_from_contract
 from models.world import generate_world
 from scoring.domain import personal_code
 from scoring.domain.decision import ApplicationFacts, ModelAssessment, Outcome, decide
@@ -48,7 +48,7 @@ def decided():
     world = generate_world(customers=3000, seed=20, as_of=date(2026, 6, 30))
     snapshot = build_training_snapshot(world)
     plan = plan_from_contract(FakeContract(), list(snapshot.columns))
-    model = fit_lightgbm(time_split(snapshot, plan), plan)
+    model = fit_lightgbm(holdout_split(snapshot, plan).train, plan)
 
     apps = world.applications.reset_index(drop=True)
     features = snapshot.set_index("application_id").loc[apps["application_id"], FEATURE_NAMES]
