@@ -293,6 +293,9 @@ def _champion(config: BenchConfig, settings, *, progress: Progress) -> None:
         run_dir=config.state / "training-run",
         settings=settings,
         bootstrap_resamples=config.bootstrap_resamples,
+        # A benchmark measures serving; a small bench world still gets a champion to serve.
+        min_rows=50,
+        min_bad=10,
     )
     # A benchmark measures the serving path, so the booster (TreeSHAP, the dearer
     # explanation) serves, whatever the promotion gates would choose for production.

@@ -409,7 +409,7 @@ def _champion(settings: Settings, world_dir: Path, *, console: Console) -> str:
     from data_contracts.loader import load_contract
     from models.evaluation.fairness import read_world_groups
     from models.evaluation.report import read_truth
-    from models.registry import champion_version, promote
+    from models.registry import CHAMPION, champion_version, check_gates, set_alias
     from models.training.run import default_run_dir, snapshot_from_world, train_run
 
     current = champion_version(settings=settings)
@@ -428,12 +428,24 @@ def _champion(settings: Settings, world_dir: Path, *, console: Console) -> str:
             progress=lambda message: status.update(message),
         )
     version = outcome.versions[outcome.recommended]
-    promote(version, settings=settings)
+    # The demo needs a champion to serve whatever its world's size. The gates are run and
+    # their verdict shown; a version that fails one is still installed for the demo, and the
+    # banner says it would not be promoted in production.
+    results = check_gates(version, champion=None, settings=settings)
+    set_alias(CHAMPION, version, settings=settings)
     auc = outcome.evaluations[outcome.recommended].metrics["auc"]
     console.print(
-        f"[green]✓[/] trained and promoted installment-pd version {version} "
-        f"({outcome.recommended}, AUC {auc:.3f}); report {outcome.report}"
+        f"[green]✓[/] trained installment-pd version {version} and installed it as the demo's "
+        f"champion ({outcome.recommended}, AUC {auc:.3f}); report {outcome.report}",
+        soft_wrap=True,
     )
+    for failed in (r for r in results if not r.passed):
+        console.print(
+            f"[yellow]![/] promotion gate {failed.gate} failed: {failed.detail}; in production "
+            "this version would not be promoted (see `installment promote`)",
+            soft_wrap=True,
+            highlight=False,
+        )
     return version
 
 

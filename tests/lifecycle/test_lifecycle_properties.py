@@ -12,6 +12,7 @@ Estonian and English.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -62,7 +63,7 @@ def lifecycle_machine(life, codes, seen: dict[str, int]):
             intercept, amount, category, extra = APPLICATIONS[kind]
             life.model(intercept)
             body = {
-                "application_id": f"P-{len(self.decisions)}-{codes()}",
+                "application_id": f"P-{uuid.uuid4().hex[:16]}",
                 "personal_code": codes(),
                 "purchase": {"amount_eur": amount, "term_months": 12, "product_category": category},
                 "channel": "web",
