@@ -185,7 +185,12 @@ def _plots(
     _, contrib = model.explain(sample)
     plt.figure()
     encoded = pd.DataFrame(model.matrix(sample), columns=model.feature_names)
-    shap.summary_plot(contrib.to_numpy(), encoded, show=False, max_display=15, plot_size=(7, 6))
+    # Its own generator for the beeswarm's jitter: the plot is the same every run, whatever
+    # else seeded NumPy's global one.
+    shap.summary_plot(
+        contrib.to_numpy(), encoded, show=False, max_display=15, plot_size=(7, 6),
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
     plt.title(f"SHAP (calibrated log-odds): {model.kind}")
     plt.tight_layout()
     name = f"shap_summary_{model.kind}.png"
