@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.service.errors import NoChampionModel
+from scoring.service.polling import Poller
 
 if TYPE_CHECKING:
     from scoring.config import Settings
@@ -185,8 +186,7 @@ class RegistryModelProvider:
         self._versions: tuple[str | None, str | None] = (None, None)
         self._cache: dict[str, Any] = {}
         self._refresh_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = Poller(self.refresh, seconds=poll_seconds, name="model-registry-poll")
         self.last_error: str | None = None
         self.refresh()
 
@@ -280,18 +280,7 @@ class RegistryModelProvider:
 
     def start_polling(self) -> None:
         """Poll the registry every ``poll_seconds`` in a daemon thread until ``close()``."""
-        if self._thread is not None:
-            return
-
-        def poll() -> None:
-            while not self._stop.wait(self.poll_seconds):
-                self.refresh()
-
-        self._thread = threading.Thread(target=poll, name="model-registry-poll", daemon=True)
-        self._thread.start()
+        self._poller.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.poll_seconds + 1)
-            self._thread = None
+        self._poller.stop()

@@ -16,7 +16,6 @@ by the clock of each decision, not at the next poll.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
@@ -27,6 +26,7 @@ from scoring.domain.change_control import ChangeKind, ChangeNotPermitted, Change
 from scoring.domain.errors import ConflictError
 from scoring.domain.permissions import Actor, may_switch_automation
 from scoring.domain.policy import Policy
+from scoring.service.polling import Poller
 from scoring.storage.change_requests import SwitchState
 from scoring.storage.db import UnitOfWork
 
@@ -110,8 +110,7 @@ class PolicyInForce:
         self._schedule: tuple[_Scheduled, ...] = ()
         self._documents: dict[int, Policy] = {}
         self._switch = SwitchState(True, None, None, None)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = Poller(self.refresh, seconds=poll_seconds, name="policy-in-force-poll")
         self.last_error: str | None = None
         self.refresh()
 
@@ -244,18 +243,7 @@ class PolicyInForce:
 
     def start_polling(self) -> None:
         """Poll every ``poll_seconds`` in a daemon thread until ``close()``."""
-        if self._thread is not None:
-            return
-
-        def poll() -> None:
-            while not self._stop.wait(self.poll_seconds):
-                self.refresh()
-
-        self._thread = threading.Thread(target=poll, name="policy-in-force-poll", daemon=True)
-        self._thread.start()
+        self._poller.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.poll_seconds + 1)
-            self._thread = None
+        self._poller.stop()
