@@ -74,11 +74,15 @@ _LOCALES = {"et": "et_EE", "en": "en_IE"}
 _DATE_PATTERNS = {"et": "dd.MM.yyyy", "en": "d MMMM yyyy"}
 
 
+# Every answer's notice and letters format a few amounts and dates; Babel parses the locale
+# and the pattern on each call, so each distinct value is formatted once per language.
+@lru_cache(maxsize=4096)
 def money(amount: float, language: str) -> str:
     """An amount in euros in the language's form."""
     return format_currency(amount, "EUR", locale=_LOCALES[language])
 
 
+@lru_cache(maxsize=4096)
 def day(value: date, language: str) -> str:
     """A date in the language's form."""
     return format_date(value, _DATE_PATTERNS[language], locale=_LOCALES[language])

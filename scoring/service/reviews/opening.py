@@ -97,7 +97,7 @@ def contest_decision(
             raise AlreadyContested(
                 f"decision {decision_id} is already contested (review {existing})"
             )
-        case = _new_case(
+        case, progress = _new_case(
             cases,
             decision_id=decision_id,
             kind=CaseKind.CONTEST,
@@ -106,7 +106,6 @@ def contest_decision(
             client=client,
             attachments=[vars(a) for a in attachments],
         )
-        progress = cases.progress_for_change(case.id)
         view = case_view_of(case, progress, now)
         uow.webhook_outbox.enqueue(
             client_ids=clients_to_notify(case, progress),
@@ -138,17 +137,20 @@ def open_case_for_pending_decision(
     kind: CaseKind,
     case_id: str | None = None,
     clock: Clock = utc_now,
+    client_id: str | None = None,
 ) -> ReviewCaseView:
     """Open the case for a decision the assessment did not settle (a refer, a requested
     review, an objection, the stop switch), and tell the client it is open.
 
     Runs inside the caller's transaction, so the decision and its case are stored together.
+    ``client_id`` is the client whose application it is, when the caller knows it (else it
+    is read through the decision).
     """
     if kind is CaseKind.CONTEST:
         raise ValueError("contest cases are opened by contest_decision")
     now = clock()
     cases = ReviewCaseRepository(session)
-    case = _new_case(
+    case, progress = _new_case(
         cases,
         decision_id=decision_id,
         kind=kind,
@@ -158,10 +160,11 @@ def open_case_for_pending_decision(
         attachments=[],
         case_id=case_id,
     )
-    progress = cases.progress_for_change(case.id)
-    view = case_view_of(case, progress, now)
+    # The event needs no triage columns, and they would load the decision back through the
+    # session: this runs in the decision's own transaction, on the decision path.
+    view = case_view_of(case, progress, now, triage=False)
     WebhookOutbox(session).enqueue(
-        client_ids=clients_to_notify(case, progress),
+        client_ids=[client_id] if client_id is not None else clients_to_notify(case, progress),
         event_type="review.opened",
         review_case_id=case.id,
         data=event_data(view, resulting_outcome=None),
@@ -188,7 +191,7 @@ def _new_case(
     client: str | None,
     attachments: list[dict[str, Any]],
     case_id: str | None = None,
-) -> ReviewCase:
+) -> tuple[ReviewCase, ReviewCaseProgress]:
     case = ReviewCase(
         id=case_id or str(uuid.uuid4()),
         decision_id=decision_id,
@@ -198,11 +201,11 @@ def _new_case(
         received_at=now,
         due_at=rules.case_due_at(now),
     )
-    cases.add(
-        case,
-        ReviewCaseProgress(case_id=case.id, opened_by_client_id=client, attachments=attachments),
+    progress = ReviewCaseProgress(
+        case_id=case.id, opened_by_client_id=client, attachments=attachments
     )
-    return case
+    cases.add(case, progress)
+    return case, progress
 
 
 def add_statement(

@@ -179,9 +179,10 @@ class OversightStats:
 
 
 def case_view_of(
-    case: ReviewCase, progress: ReviewCaseProgress | None, now: datetime
+    case: ReviewCase, progress: ReviewCaseProgress | None, now: datetime, *, triage: bool = True
 ) -> ReviewCaseView:
-    """The view of a stored case and its progress row as of ``now``."""
+    """The view of a stored case and its progress row as of ``now``; ``triage=False`` leaves
+    out the queue's columns of the decision (amount, product, outcome, top reason)."""
     status = CaseStatus(case.status)
     due = case.extended_due_at or case.due_at
     new_terms = None
@@ -211,7 +212,7 @@ def case_view_of(
         escalated_by=progress.escalated_by if progress else None,
         escalated_at=progress.escalated_at if progress else None,
         escalation_note=progress.escalation_note if progress else None,
-        triage=_triage(case, due, now),
+        triage=_triage(case, due, now) if triage else None,
     )
 
 
