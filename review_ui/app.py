@@ -10,7 +10,7 @@ A request body over 64 KiB is refused with 413 before anything reads it as a for
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,12 +63,12 @@ def utc_now() -> datetime:
 class ReviewUi:
     """What the pages need from outside: a way to open a unit of work, and the clock.
 
-    And the process's count of refused sign-ins per client address.
+    And the count of refused sign-ins per client address, kept in the database.
     """
 
     unit_of_work: Callable[[], UnitOfWork]
     clock: Callable[[], datetime]
-    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    throttle: SignInThrottle
     # The model registry change control moves the champion alias in (``models.registry``).
     registry: ChangeRegistry | None = None
 
@@ -143,7 +143,12 @@ def create_review_app(
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.review_ui = ReviewUi(unit_of_work=unit_of_work, clock=clock, registry=registry)
+    app.state.review_ui = ReviewUi(
+        unit_of_work=unit_of_work,
+        clock=clock,
+        throttle=SignInThrottle(unit_of_work=unit_of_work),
+        registry=registry,
+    )
     app.add_middleware(FormSizeLimit, max_bytes=MAX_FORM_BYTES)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
