@@ -25,6 +25,8 @@ class Settings:
     pseudonym_key_file: Path
     bureau_url: str
     identity_vault_key_file: Path
+    # Seals the webhook signing secrets in the database (``scoring.storage.sealed``).
+    webhook_secret_key_file: Path
     # Decisions worked at once per API process (threads); the rest wait their turn. None:
     # chosen by what a decision waits on (``Runtime.decision_threads``).
     decision_threads: int | None = None
@@ -80,6 +82,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         identity_vault_key_file=Path(
             env.get("INSTALLMENT_IDENTITY_VAULT_KEY_FILE")
             or home / "secrets" / "identity-vault.key"
+        ).resolve(),
+        webhook_secret_key_file=Path(
+            env.get("INSTALLMENT_WEBHOOK_SECRET_KEY_FILE")
+            or home / "secrets" / "webhook-secrets.key"
         ).resolve(),
         decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "auto")),
         decision_budget_s=_seconds(env, "INSTALLMENT_DECISION_BUDGET_S", 5.0),
