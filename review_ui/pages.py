@@ -22,6 +22,7 @@ from review_ui.permissions import case_permissions
 from scoring.api.errors import status_for
 from scoring.domain.permissions import (
     Actor,
+    may_enter_subject_requests,
     may_read_cases,
     may_switch_automation,
     may_work_cases,
@@ -131,6 +132,8 @@ def _start_page(person: Actor) -> str:
         return "queue"
     if may_switch_automation(person):
         return "automation"
+    if may_enter_subject_requests(person):
+        return "subject_requests"
     return "changes"
 
 

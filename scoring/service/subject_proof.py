@@ -27,7 +27,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlalchemy.orm import Session, sessionmaker
 
-from scoring.domain.errors import InvalidInputError, NotFoundError, RateLimitedError
+from scoring.domain.errors import (
+    InvalidInputError,
+    NotFoundError,
+    NotPermittedError,
+    RateLimitedError,
+)
 from scoring.domain.identity_proof import (
     AUDIENCE,
     IdentificationMethod,
@@ -38,6 +43,7 @@ from scoring.domain.identity_proof import (
     SubjectRequestKind,
     checked_proof,
 )
+from scoring.domain.permissions import Actor, may_enter_subject_requests
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
 from scoring.storage.subject_proofs import (
@@ -306,6 +312,38 @@ def operator_requester(
     if note:
         evidence["note"] = note
     return Requester(actor=f"operator:{operator}", evidence=evidence)
+
+
+class NotTheOfficer(ServiceError, NotPermittedError):
+    """Only the data-protection officer's role enters data-subject requests in the UI."""
+
+    code = "not_the_data_protection_officer"
+
+
+MAX_OFFICER_NOTE = 200
+
+
+def officer_requester(*, actor: Actor, method: IdentificationMethod, note: str | None) -> Requester:
+    """A request the data-protection officer entered after identifying the person (the UI).
+
+    The audit entry names the officer (``user:<username>``) and how the person was
+    identified; the note (a document number's last digits, a letter's date) is optional.
+    """
+    if not may_enter_subject_requests(actor):
+        raise NotTheOfficer(
+            "Only the data-protection officer enters data-subject requests; ask them, or "
+            "have the person use a client's identified channel."
+        )
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_OFFICER_NOTE:
+        raise ChannelError(f"the note may hold at most {MAX_OFFICER_NOTE} characters", field="note")
+    evidence: dict[str, Any] = {
+        "channel": "data-protection-officer",
+        "identification_method": method.value,
+    }
+    if note:
+        evidence["note"] = note
+    return Requester(actor=actor.label, evidence=evidence)
 
 
 def _reason(error: jwt.InvalidTokenError) -> str:

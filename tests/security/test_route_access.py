@@ -20,6 +20,8 @@ CASE_WORK = "case-work"  # reviewers and senior reviewers only; auditors are ref
 # Change control and the stop switch: CSRF-checked; the use case checks the role
 # (risk_approver decides, risk_analyst proposes, oversight turns the switch).
 CHANGE_FORM = "change-form"
+# Data-subject requests entered in the UI: the data-protection officer only (CSRF-checked).
+OFFICER = "officer"
 
 ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
@@ -52,6 +54,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/review/changes/{change_id}/refuse"): CHANGE_FORM,
     ("POST", "/review/changes/rollback"): CHANGE_FORM,
     ("POST", "/review/automation"): CHANGE_FORM,
+    ("GET", "/review/subjects"): OFFICER,
+    ("POST", "/review/subjects"): OFFICER,
     ("POST", "/review/logout"): SESSION_FORM,
     ("POST", "/review/queue/claim-next"): CASE_WORK,
     ("POST", "/review/cases/{case_id}/claim"): CASE_WORK,
@@ -63,7 +67,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/review/cases/{case_id}/escalate"): CASE_WORK,
 }
 API_SCOPES = sorted({a for a in ACCESS.values() if ":" in a})
-UI_PAGES = {SESSION, SESSION_FORM, CASE_WORK, CHANGE_FORM}
+UI_PAGES = {SESSION, SESSION_FORM, CASE_WORK, CHANGE_FORM, OFFICER}
 EXAMPLE_PARAMS = {
     "{decision_id}": "D-unknown",
     "{review_id}": "R-unknown",
@@ -249,3 +253,52 @@ def test_reviewers_and_auditors_cannot_change_models_policies_or_the_switch(  # 
     csrf = sign_in(api, username, "correct horse battery staple")
     response = call(api, method, path, csrf=csrf)
     assert response.status_code == 403, response.text
+
+
+# Pages that only the case readers (reviewers, seniors, auditors) open.
+CASE_PAGES = {"/review/queue", "/review/oversight", "/review/cases/{case_id}",
+              "/review/cases/{case_id}/audit"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path"), routes(OFFICER))
+@pytest.mark.parametrize("username", ["rita", "sven", "aino"])
+def test_only_the_data_protection_officer_opens_or_posts_the_subject_pages(  # type: ignore[no-untyped-def]
+    api, accounts, method, path, username
+):
+    csrf = sign_in(api, username, "correct horse battery staple")
+    response = call(api, method, path, csrf=csrf)
+    assert response.status_code == 403, response.text
+    assert "Only the data-protection officer" in response.text
+
+
+@pytest.mark.parametrize(("method", "path"), routes(OFFICER))
+def test_the_data_protection_officer_gets_past_the_role_gate(api, accounts, method, path):  # type: ignore[no-untyped-def]
+    csrf = sign_in(api, "dora", "correct horse battery staple")
+    response = call(api, method, path, csrf=csrf)
+    # The form opens; posted empty, it asks for the request and the identification.
+    assert response.status_code == (200 if method == "GET" else 422), response.text
+
+
+def test_the_subject_form_without_the_sessions_csrf_token_is_refused(api, accounts):  # type: ignore[no-untyped-def]
+    sign_in(api, "dora", "correct horse battery staple")
+    response = call(api, "POST", "/review/subjects", csrf="forged-token")
+    assert response.status_code == 403
+    assert "security token" in response.text
+
+
+@pytest.mark.parametrize(("method", "path"), routes(SESSION))
+def test_the_data_protection_officer_reads_no_case(api, accounts, method, path):  # type: ignore[no-untyped-def]
+    sign_in(api, "dora", "correct horse battery staple")
+    response = call(api, method, path)
+    if path in CASE_PAGES:
+        assert response.status_code == 403, response.text
+    else:  # the change requests and the stop switch's state are open to every signed-in role
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(("method", "path"), routes({CASE_WORK, CHANGE_FORM}))
+def test_the_data_protection_officer_cannot_work_cases_or_change_anything(  # type: ignore[no-untyped-def]
+    api, accounts, method, path
+):
+    csrf = sign_in(api, "dora", "correct horse battery staple")
+    assert call(api, method, path, csrf=csrf).status_code == 403
