@@ -19,6 +19,9 @@ ROLES = {
     "sven": "senior_reviewer",
     "aino": "auditor",
     "dora": "data_protection_officer",
+    "ria": "risk_analyst",
+    "rolf": "risk_approver",
+    "olle": "oversight",
 }
 
 

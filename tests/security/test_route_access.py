@@ -302,3 +302,92 @@ def test_the_data_protection_officer_cannot_work_cases_or_change_anything(  # ty
 ):
     csrf = sign_in(api, "dora", "correct horse battery staple")
     assert call(api, method, path, csrf=csrf).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path"), routes(set(API_SCOPES)))
+@pytest.mark.parametrize("state", ["expired", "revoked"])
+def test_api_routes_refuse_an_expired_or_revoked_key_with_401(api, runtime, method, path, state):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from scoring.service.api_keys import create_api_key, revoke_api_key
+    from scoring.storage.db import UnitOfWork
+
+    issued = create_api_key(
+        uow=UnitOfWork(runtime.sessions), client="sales", scopes=API_SCOPES, clock=runtime.clock,
+        expires_at=runtime.clock.now + timedelta(minutes=5) if state == "expired" else None,
+    ).key  # fmt: skip
+    if state == "expired":
+        runtime.clock.now += timedelta(minutes=6)
+    else:
+        revoke_api_key(uow=UnitOfWork(runtime.sessions), prefix=issued.split("_")[1],
+                       clock=runtime.clock)  # fmt: skip
+    response = call(api, method, path, headers={"Authorization": f"Bearer {issued}"})
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize(("method", "path"), routes(UI_PAGES))
+@pytest.mark.parametrize("state", ["idle", "revoked"])
+def test_reviewer_pages_after_the_session_ended_send_to_sign_in(  # type: ignore[no-untyped-def]
+    api, runtime, accounts, method, path, state
+):
+    from datetime import timedelta
+
+    from review_ui.accounts import revoke_sessions
+    from scoring.storage.db import UnitOfWork
+
+    csrf = sign_in(api, "sven", "correct horse battery staple")
+    if state == "idle":
+        runtime.clock.now += timedelta(minutes=31)
+    else:
+        with UnitOfWork(runtime.sessions) as uow:
+            revoke_sessions(uow=uow, username="sven", now=runtime.clock.now, actor="operator")
+    response = call(api, method, path, csrf=csrf)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].endswith("/review/login")
+
+
+# Which roles get past each reviewer page's gate; every other role is answered 403.
+READERS = {"reviewer", "senior_reviewer", "auditor"}
+ROLE_OF = {
+    "rita": "reviewer", "sven": "senior_reviewer", "aino": "auditor",
+    "dora": "data_protection_officer", "ria": "risk_analyst", "rolf": "risk_approver",
+    "olle": "oversight",
+}  # fmt: skip
+EVERYONE = set(ROLE_OF.values())
+LET_THROUGH: dict[tuple[str, str], set[str]] = {
+    ("GET", "/review/queue"): READERS,
+    ("GET", "/review/oversight"): READERS,
+    ("GET", "/review/cases/{case_id}"): READERS,
+    ("GET", "/review/cases/{case_id}/audit"): READERS,
+    ("GET", "/review/changes"): EVERYONE,
+    ("GET", "/review/automation"): EVERYONE,
+    ("GET", "/review/subjects"): {"data_protection_officer"},
+    ("POST", "/review/subjects"): {"data_protection_officer"},
+    ("POST", "/review/logout"): EVERYONE,
+    ("POST", "/review/changes/{change_id}/approve"): {"risk_approver"},
+    ("POST", "/review/changes/{change_id}/refuse"): {"risk_approver"},
+    ("POST", "/review/changes/rollback"): {"risk_analyst", "risk_approver"},
+    ("POST", "/review/automation"): {"oversight", "senior_reviewer"},
+    **{route: {"reviewer", "senior_reviewer"} for route in routes(CASE_WORK)},
+}
+
+
+def test_the_role_table_names_every_reviewer_page():
+    assert set(LET_THROUGH) == set(routes(UI_PAGES))
+
+
+@pytest.mark.parametrize(("method", "path"), routes(UI_PAGES))
+@pytest.mark.parametrize("username", sorted(ROLE_OF))
+def test_each_role_on_each_reviewer_page(api, accounts, method, path, username):  # type: ignore[no-untyped-def]
+    csrf = sign_in(api, username, "correct horse battery staple")
+    response = call(api, method, path, csrf=csrf)
+    if ROLE_OF[username] in LET_THROUGH[(method, path)]:
+        # Past the gate: the page, an unknown case or change (404), an incomplete form
+        # (422, or 400/409 from the use case), or a redirect that is not to sign-in.
+        assert response.status_code not in (401, 403) and response.status_code < 500, (
+            response.status_code, response.text[:300])  # fmt: skip
+        if response.status_code == 303 and path != "/review/logout":
+            assert not response.headers["location"].endswith("/login")
+    else:
+        assert response.status_code == 403, (response.status_code, response.text[:300])
