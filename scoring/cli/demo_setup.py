@@ -539,6 +539,7 @@ def run(
         "[access|erasure|objection]\n",
         soft_wrap=True,
         highlight=False,
+        markup=False,  # the brackets are the script's arguments, not rich markup
     )
     if not serve:
         console.print("Services not started (--no-serve); `make demo` starts them.")
