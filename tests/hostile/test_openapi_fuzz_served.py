@@ -53,7 +53,8 @@ def test_schemathesis_with_all_checks_finds_nothing_against_the_served_api(tmp_p
              "--max-examples", str(EXAMPLES), "--seed", "21", "--generation-database", "none",
              "--no-color", "--wait-for-schema", "60"],
             env={**env, "PYTHONPATH": str(HERE), "SCHEMATHESIS_HOOKS": "schemathesis_hooks"},
-            capture_output=True, text=True, timeout=600,
+            # Its own cache of crashes goes to the test's folder, not the checkout.
+            cwd=tmp_path, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
     finally:
         server.terminate()
