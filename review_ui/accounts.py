@@ -47,6 +47,7 @@ ROLES = (
     "risk_analyst",
     "risk_approver",
     "oversight",
+    "data_protection_officer",
 )
 MAX_FAILED_SIGN_INS = 5
 LOCK_OUT = timedelta(minutes=15)

@@ -17,11 +17,12 @@ from review_ui.app import (
     cookie_secure,
     render,
 )
-from review_ui.deps import CaseWorkerDep, FormSenderDep, SignedInDep, UiDep
+from review_ui.deps import AnyFormSenderDep, CaseWorkerDep, SignedInDep, UiDep
 from review_ui.permissions import case_permissions
 from scoring.api.errors import status_for
 from scoring.domain.permissions import (
     Actor,
+    may_enter_subject_requests,
     may_read_cases,
     may_switch_automation,
     may_work_cases,
@@ -131,12 +132,14 @@ def _start_page(person: Actor) -> str:
         return "queue"
     if may_switch_automation(person):
         return "automation"
+    if may_enter_subject_requests(person):
+        return "subject_requests"
     return "changes"
 
 
 @router.post("/logout", name="logout")
-def logout(request: Request, ui: UiDep, _reviewer: FormSenderDep) -> Response:
-    """End the session on the server and forget the cookie."""
+def logout(request: Request, ui: UiDep, _person: AnyFormSenderDep) -> Response:
+    """End the session on the server and forget the cookie (whatever the person's role)."""
     with ui.unit_of_work() as uow:
         accounts.sign_out(uow=uow, token=request.cookies[SESSION_COOKIE], now=ui.clock())
     response = _redirect(request, "login_form")

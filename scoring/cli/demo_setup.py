@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from scoring.cli.demo_subjects import register_demo_channel, write_subject_script
 from scoring.config import Settings, read_or_create_key
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ def prepare(
     _database(settings, world_dir, console=console)
     state.champion = _champion(settings, world_dir, console=console)
     state.lines.extend(_people_and_cases(settings, world_dir, console=console))
+    # The identity desk whose signed assertions prove a person's identity (demo_subjects.py).
+    register_demo_channel(settings=settings, client=DEMO_CLIENT)
     return state
 
 
@@ -529,6 +532,15 @@ def run(
     )
     print_summary(state=state, addresses=addresses, script=script, console=console)
     print_personas(personas=personas, script=personas_script, console=console)
+    subject_script = write_subject_script(settings=settings, api=addresses.api)
+    example = personas[0]["personal_code"] if personas else "CODE"
+    console.print(
+        f"A data-subject request with proof of identity: bash {subject_script} {example} "
+        "[access|erasure|objection]\n",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,  # the brackets are the script's arguments, not rich markup
+    )
     if not serve:
         console.print("Services not started (--no-serve); `make demo` starts them.")
         return state

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from scoring.storage.sealed import SealedString
 from scoring.storage.tables import Base, BigId
 
 WEBHOOK_EVENT_STATUSES = ("pending", "delivered")
@@ -65,8 +66,9 @@ class WebhookSubscription(Base):
         ForeignKey("api_clients.id", ondelete="CASCADE"), index=True
     )
     url: Mapped[str] = mapped_column(String(500))
-    # The shared secret must be readable to sign with; it is not a password.
-    secret: Mapped[str] = mapped_column(String(128))
+    # The shared secret must be readable to sign with, so it is sealed, not hashed; it is
+    # loaded (and opened) only where a delivery is signed.
+    secret: Mapped[str] = mapped_column(SealedString(), deferred=True)
     created_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

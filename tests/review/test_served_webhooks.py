@@ -67,6 +67,7 @@ def _served(home: Path, database_url: str, *options: str) -> Iterator[str]:
         "INSTALLMENT_HOME": str(home),
         "INSTALLMENT_DATABASE_URL": database_url,
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        **_same_webhook_key(),
     }
     log_path = home / "serve.log"
     with log_path.open("w") as log:
@@ -97,6 +98,13 @@ def _served(home: Path, database_url: str, *options: str) -> Iterator[str]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _same_webhook_key() -> dict[str, str]:
+    """The key file this process sealed the seeded secret with (one deployment, one key)."""
+    from scoring.config import get_settings
+
+    return {"INSTALLMENT_WEBHOOK_SECRET_KEY_FILE": str(get_settings().webhook_secret_key_file)}
 
 
 def _csrf(html: str) -> str:
@@ -176,7 +184,7 @@ def test_with_no_webhooks_the_outcome_waits_for_the_delivery_command(tmp_path):
             capture_output=True,
             text=True,
             timeout=120,
-            env={**os.environ, "INSTALLMENT_HOME": str(tmp_path)},
+            env={**os.environ, "INSTALLMENT_HOME": str(tmp_path), **_same_webhook_key()},
         )
     finally:
         receiver.stop()

@@ -23,6 +23,7 @@ from scoring.service.errors import (
     InvalidContest,
     NotContestable,
     ReviewNotFound,
+    StatementLimitReached,
 )
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
 from scoring.service.reviews.workflow import (
@@ -235,7 +236,7 @@ def add_statement(
             else case.statement + STATEMENT_SEPARATOR.format(at=now.isoformat()) + statement
         )
         if len(combined) > rules.MAX_STATEMENT_CHARS * 2:
-            raise InvalidContest(
+            raise StatementLimitReached(
                 "the case holds as much of the customer's statement as it can take; "
                 "send further material as an attachment",
                 field="statement",
