@@ -14,6 +14,7 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+from models.training.scorecard_tables import TABLES_FILE, WoeTables
 from models.training.scoring_model import ARTIFACT_KEY, ScoringModel
 from scoring.domain.errors import ConflictError, NotFoundError
 
@@ -182,27 +183,111 @@ def _model_environment() -> dict[str, Any]:
     }
 
 
-def resolve_version(version_or_alias: str | int, *, settings=None):
-    """The registry's ModelVersion for a version number or an alias."""
-    client = mlflow_client(settings)
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A registered version: its number, where MLflow keeps its files, and its tags."""
+
+    version: str
+    source: str
+    tags: dict[str, str]
+
+
+# MLflow marks a deleted version with this stage and keeps the row.
+_DELETED_STAGE = "Deleted_Internal"
+
+
+def _read_embedded_registry(ref: str, settings) -> RegisteredVersion | None | bool:
+    """The version from the embedded SQLite registry read directly, without importing MLflow.
+
+    Importing MLflow takes seconds; the commands that only ask which version an alias names
+    (serving, replay, monitoring) read the three registry tables instead. Returns False when
+    the registry is not an embedded SQLite file this reading understands (a tracking server,
+    another MLflow schema, a workspace other than the default): the caller asks MLflow.
+    ``tests/models/test_registry_end_to_end.py`` checks the answers against MLflow's own.
+    """
+    import sqlite3
+
+    uri = str(settings.mlflow_tracking_uri)
+    if not uri.startswith("sqlite:///") or os.environ.get("MLFLOW_WORKSPACE"):
+        return False
+    path = Path(uri.removeprefix("sqlite:///"))
+    if not path.is_file():
+        return False
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return False
+    where = "workspace = 'default' AND name = ?"
+    try:
+        with connection:
+            if ref.isdigit():
+                version: object = ref
+            else:
+                row = connection.execute(
+                    f"SELECT version FROM registered_model_aliases WHERE {where} AND alias = ?",
+                    (MODEL_NAME, ref),
+                ).fetchone()
+                if row is None:
+                    return None
+                version = row[0]
+            row = connection.execute(
+                f"SELECT version, source FROM model_versions WHERE {where} AND version = ? "
+                "AND (current_stage IS NULL OR current_stage != ?)",
+                (MODEL_NAME, int(str(version)), _DELETED_STAGE),
+            ).fetchone()
+            if row is None:
+                return None
+            tags = connection.execute(
+                f"SELECT key, value FROM model_version_tags WHERE {where} AND version = ?",
+                (MODEL_NAME, row[0]),
+            ).fetchall()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return RegisteredVersion(
+        version=str(row[0]), source=str(row[1]), tags={str(k): str(v) for k, v in tags}
+    )
+
+
+def resolve_version(version_or_alias: str | int, *, settings=None) -> RegisteredVersion:
+    """The registered version a version number or an alias names."""
+    settings = _settings(settings)
     ref = str(version_or_alias)
+    found = _read_embedded_registry(ref, settings)
+    if found is False:
+        found = _ask_mlflow(ref, settings)
+    if not isinstance(found, RegisteredVersion):
+        raise RegistryError(f"{MODEL_NAME} has no version or alias {ref!r}")
+    return found
+
+
+def _ask_mlflow(ref: str, settings) -> RegisteredVersion | None:
+    client = mlflow_client(settings)
     try:
         if ref.isdigit():
-            return client.get_model_version(MODEL_NAME, ref)
-        return client.get_model_version_by_alias(MODEL_NAME, ref)
-    except Exception as exc:  # MLflow raises its own RestException subclasses
-        raise RegistryError(f"{MODEL_NAME} has no version or alias {ref!r}") from exc
+            mv = client.get_model_version(MODEL_NAME, ref)
+        else:
+            mv = client.get_model_version_by_alias(MODEL_NAME, ref)
+    except Exception:  # MLflow raises its own RestException subclasses
+        return None
+    return RegisteredVersion(version=str(mv.version), source=str(mv.source), tags=dict(mv.tags))
 
 
 def load_model(version_or_alias: str | int, *, settings=None) -> ScoringModel:
-    """Load a registered version (number or alias) as a plain :class:`ScoringModel`."""
-    import mlflow
+    """Load a registered version (number or alias) as a plain :class:`ScoringModel`.
 
+    A version's files are downloaded once into ``<home>/model-cache``; loading a cached
+    version imports neither MLflow nor (for a scorecard) optbinning.
+    """
     settings = _settings(settings)
     mv = resolve_version(version_or_alias, settings=settings)
     cache = settings.home / "model-cache" / MODEL_NAME / str(mv.version)
     model_dir = cache / "artifacts" / ARTIFACT_KEY
     if not model_dir.exists():
+        import mlflow
+
+        mlflow_client(settings)  # points MLflow at this home's tracking and registry store
         staging = Path(tempfile.mkdtemp(dir=settings.home))
         try:
             mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(staging))
@@ -216,7 +301,20 @@ def load_model(version_or_alias: str | int, *, settings=None) -> ScoringModel:
             os.replace(found.parent, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return ScoringModel.load(model_dir, version=str(mv.version))
+    model = ScoringModel.load(model_dir, version=str(mv.version))
+    if model.kind == "scorecard" and not (model_dir / TABLES_FILE).exists():
+        _cache_scorecard_tables(model, model_dir)
+    return model
+
+
+def _cache_scorecard_tables(model: ScoringModel, model_dir: Path) -> None:
+    """Write the plain tables of a scorecard saved without them, so the next load is fast."""
+    tables = WoeTables.of(model.estimator)
+    if tables is None:  # categorical or special-coded bins: optbinning stays
+        return
+    staging = model_dir / f".{TABLES_FILE}.{os.getpid()}"
+    tables.save(staging)
+    os.replace(staging, model_dir / TABLES_FILE)
 
 
 def load_champion(*, settings=None) -> ScoringModel:
