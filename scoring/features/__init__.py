@@ -14,9 +14,9 @@ Three steps, each the same for one application and for a hundred thousand:
    (:mod:`scoring.features.history`; :func:`history_aggregates` returns them as a table);
 3. the numeric kernels of :class:`DaysToMonths` and :class:`SafeRatio`
    (:mod:`scoring.features.kernels`; the scikit-learn forms, in
-   :mod:`scoring.features.transformers`, load only when asked for) turn those raw aggregates, with the bureau facts
-   (:mod:`scoring.features.bureau`) and the purchase, into the model features
-   (:mod:`scoring.features.vector`).
+   :mod:`scoring.features.transformers`, load only when asked for) turn those raw
+   aggregates, with the bureau facts (:mod:`scoring.features.bureau`) and the purchase,
+   into the model features (:mod:`scoring.features.vector`).
 
 There is no pandas merge or group-by on the way, so a live decision pays microseconds, not
 milliseconds, for the same arithmetic training uses. A live decision skips step 1's tables
