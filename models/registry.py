@@ -6,9 +6,14 @@ SQLite and a local folder by default); telemetry is switched off before MLflow l
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -135,15 +140,16 @@ def log_training(
         for kind, model in result.models.items():
             with tempfile.TemporaryDirectory() as tmp:
                 model_dir = model.save(Path(tmp) / ARTIFACT_KEY)
-                info = mlflow.pyfunc.log_model(
-                    name=f"model_{kind}",
-                    python_model=str(PYFUNC_MODEL_CODE),
-                    artifacts={ARTIFACT_KEY: str(model_dir)},
-                    signature=infer_signature(sample, model.predict_pd(sample)),
-                    input_example=sample,
-                    conda_env=environment,
-                    registered_model_name=plan.model_name if register else None,
-                )
+                with _without_registration_notices():
+                    info = mlflow.pyfunc.log_model(
+                        name=f"model_{kind}",
+                        python_model=str(PYFUNC_MODEL_CODE),
+                        artifacts={ARTIFACT_KEY: str(model_dir)},
+                        signature=infer_signature(sample, model.predict_pd(sample)),
+                        input_example=sample,
+                        conda_env=environment,
+                        registered_model_name=plan.model_name if register else None,
+                    )
             if register:
                 version = str(info.registered_model_version)
                 versions[kind] = version
@@ -165,6 +171,27 @@ def log_training(
         for version in versions.values():
             write_model_card(version, settings=settings)
     return LoggedRun(run_id=run.info.run_id, versions=versions)
+
+
+# What MLflow prints (not logs) to stderr while it registers a version: the command
+# reports the versions it registered itself, in one line.
+_REGISTRATION_NOTICES = re.compile(
+    r"^(Successfully registered model '[^']*'\.|Registered model '[^']*' already exists\. "
+    r"Creating a new version of this model\.\.\.|Created version '[^']*' of model '[^']*'\.?)$"
+)
+
+
+@contextlib.contextmanager
+def _without_registration_notices() -> Iterator[None]:
+    """Hold back MLflow's registration notices; pass on everything else written to stderr."""
+    held = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(held):
+            yield
+    finally:
+        for line in held.getvalue().splitlines(keepends=True):
+            if not _REGISTRATION_NOTICES.match(line.rstrip("\n")):
+                sys.stderr.write(line)
 
 
 def _model_environment() -> dict[str, Any]:

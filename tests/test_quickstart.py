@@ -31,7 +31,7 @@ READY_WITHIN = 900  # seconds: world, database, two models and 40 decisions, on 
 # What must never reach a newcomer's screen on a normal run.
 NOISE = re.compile(
     r"Warning|warnings\.warn|Traceback|ImportError|undefined symbol|error:|"
-    r"CloudPickle|pip |DEPRECAT",
+    r"CloudPickle|pip |DEPRECAT|Successfully registered|Creating a new version|Created version",
     re.IGNORECASE,
 )
 

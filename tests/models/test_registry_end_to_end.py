@@ -66,6 +66,19 @@ def test_logging_a_run_draws_no_warning_from_mlflow(logged):
     assert [f"{w.category.__name__}: {w.message}" for w in shown] == []
 
 
+def test_registration_notices_are_held_back_and_anything_else_passes(capsys):
+    with registry._without_registration_notices():
+        print("Successfully registered model 'installment-pd'.", file=sys.stderr)
+        print(
+            "Registered model 'installment-pd' already exists. Creating a new version of this "
+            "model...",
+            file=sys.stderr,
+        )
+        print("Created version '7' of model 'installment-pd'.", file=sys.stderr)
+        print("WARNING mlflow.models: something the user should see", file=sys.stderr)
+    assert capsys.readouterr().err == "WARNING mlflow.models: something the user should see\n"
+
+
 def test_run_writes_a_report_with_plots_and_truth(run):
     text = run.report.read_text()
     assert "truth_ceiling_auc" in text and "## Candidate: scorecard" in text
