@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # about two minutes: a world, two models, the services
+
 REPO = Path(__file__).resolve().parents[1]
 INSTALLMENT = REPO / ".venv" / "bin" / "installment"
 READY_WITHIN = 900  # seconds: world, database, two models and 40 decisions, on a busy machine
