@@ -319,6 +319,7 @@ def write_personas_script(
             ]
         else:
             lines.append(ask)
+    lines.append('exit "$failed"')
     script = settings.home / "demo" / "personas.sh"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text("\n".join(lines) + "\n")
@@ -615,8 +616,7 @@ def print_personas(*, personas: list[dict[str, Any]], script: Path, console: Con
     """The demo's customers, one per outcome, and the script that asks for each."""
     if not personas:
         return
-    console.print("Demo customers, one per outcome; ask for all of them at once with:")
-    console.print(f"  bash {script}", soft_wrap=True, highlight=False)
+    console.print("Demo customers, one per outcome:")
     for person in personas:
         console.print(
             f"  {person['name']:<7} {person['expected']:<15} {person['personal_code']}  "
@@ -625,6 +625,8 @@ def print_personas(*, personas: list[dict[str, Any]], script: Path, console: Con
             soft_wrap=True,
             highlight=False,
         )
+    console.print("All of them at once, each with its expected and actual outcome:")
+    console.print(f"  bash {script}", soft_wrap=True, highlight=False)
     console.print("")
 
 
