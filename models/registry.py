@@ -6,14 +6,20 @@ SQLite and a local folder by default); telemetry is switched off before MLflow l
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+from models.training.scorecard_tables import TABLES_FILE, WoeTables
 from models.training.scoring_model import ARTIFACT_KEY, ScoringModel
 from scoring.domain.errors import ConflictError, NotFoundError
 
@@ -134,15 +140,16 @@ def log_training(
         for kind, model in result.models.items():
             with tempfile.TemporaryDirectory() as tmp:
                 model_dir = model.save(Path(tmp) / ARTIFACT_KEY)
-                info = mlflow.pyfunc.log_model(
-                    name=f"model_{kind}",
-                    python_model=str(PYFUNC_MODEL_CODE),
-                    artifacts={ARTIFACT_KEY: str(model_dir)},
-                    signature=infer_signature(sample, model.predict_pd(sample)),
-                    input_example=sample,
-                    conda_env=environment,
-                    registered_model_name=plan.model_name if register else None,
-                )
+                with _without_registration_notices():
+                    info = mlflow.pyfunc.log_model(
+                        name=f"model_{kind}",
+                        python_model=str(PYFUNC_MODEL_CODE),
+                        artifacts={ARTIFACT_KEY: str(model_dir)},
+                        signature=infer_signature(sample, model.predict_pd(sample)),
+                        input_example=sample,
+                        conda_env=environment,
+                        registered_model_name=plan.model_name if register else None,
+                    )
             if register:
                 version = str(info.registered_model_version)
                 versions[kind] = version
@@ -166,6 +173,27 @@ def log_training(
     return LoggedRun(run_id=run.info.run_id, versions=versions)
 
 
+# What MLflow prints (not logs) to stderr while it registers a version: the command
+# reports the versions it registered itself, in one line.
+_REGISTRATION_NOTICES = re.compile(
+    r"^(Successfully registered model '[^']*'\.|Registered model '[^']*' already exists\. "
+    r"Creating a new version of this model\.\.\.|Created version '[^']*' of model '[^']*'\.?)$"
+)
+
+
+@contextlib.contextmanager
+def _without_registration_notices() -> Iterator[None]:
+    """Hold back MLflow's registration notices; pass on everything else written to stderr."""
+    held = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(held):
+            yield
+    finally:
+        for line in held.getvalue().splitlines(keepends=True):
+            if not _REGISTRATION_NOTICES.match(line.rstrip("\n")):
+                sys.stderr.write(line)
+
+
 def _model_environment() -> dict[str, Any]:
     """The environment a registered version needs, given whole so MLflow need not guess it.
 
@@ -182,27 +210,111 @@ def _model_environment() -> dict[str, Any]:
     }
 
 
-def resolve_version(version_or_alias: str | int, *, settings=None):
-    """The registry's ModelVersion for a version number or an alias."""
-    client = mlflow_client(settings)
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A registered version: its number, where MLflow keeps its files, and its tags."""
+
+    version: str
+    source: str
+    tags: dict[str, str]
+
+
+# MLflow marks a deleted version with this stage and keeps the row.
+_DELETED_STAGE = "Deleted_Internal"
+
+
+def _read_embedded_registry(ref: str, settings) -> RegisteredVersion | None | bool:
+    """The version from the embedded SQLite registry read directly, without importing MLflow.
+
+    Importing MLflow takes seconds; the commands that only ask which version an alias names
+    (serving, replay, monitoring) read the three registry tables instead. Returns False when
+    the registry is not an embedded SQLite file this reading understands (a tracking server,
+    another MLflow schema, a workspace other than the default): the caller asks MLflow.
+    ``tests/models/test_registry_end_to_end.py`` checks the answers against MLflow's own.
+    """
+    import sqlite3
+
+    uri = str(settings.mlflow_tracking_uri)
+    if not uri.startswith("sqlite:///") or os.environ.get("MLFLOW_WORKSPACE"):
+        return False
+    path = Path(uri.removeprefix("sqlite:///"))
+    if not path.is_file():
+        return False
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return False
+    where = "workspace = 'default' AND name = ?"
+    try:
+        with connection:
+            if ref.isdigit():
+                version: object = ref
+            else:
+                row = connection.execute(
+                    f"SELECT version FROM registered_model_aliases WHERE {where} AND alias = ?",
+                    (MODEL_NAME, ref),
+                ).fetchone()
+                if row is None:
+                    return None
+                version = row[0]
+            row = connection.execute(
+                f"SELECT version, source FROM model_versions WHERE {where} AND version = ? "
+                "AND (current_stage IS NULL OR current_stage != ?)",
+                (MODEL_NAME, int(str(version)), _DELETED_STAGE),
+            ).fetchone()
+            if row is None:
+                return None
+            tags = connection.execute(
+                f"SELECT key, value FROM model_version_tags WHERE {where} AND version = ?",
+                (MODEL_NAME, row[0]),
+            ).fetchall()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return RegisteredVersion(
+        version=str(row[0]), source=str(row[1]), tags={str(k): str(v) for k, v in tags}
+    )
+
+
+def resolve_version(version_or_alias: str | int, *, settings=None) -> RegisteredVersion:
+    """The registered version a version number or an alias names."""
+    settings = _settings(settings)
     ref = str(version_or_alias)
+    found = _read_embedded_registry(ref, settings)
+    if found is False:
+        found = _ask_mlflow(ref, settings)
+    if not isinstance(found, RegisteredVersion):
+        raise RegistryError(f"{MODEL_NAME} has no version or alias {ref!r}")
+    return found
+
+
+def _ask_mlflow(ref: str, settings) -> RegisteredVersion | None:
+    client = mlflow_client(settings)
     try:
         if ref.isdigit():
-            return client.get_model_version(MODEL_NAME, ref)
-        return client.get_model_version_by_alias(MODEL_NAME, ref)
-    except Exception as exc:  # MLflow raises its own RestException subclasses
-        raise RegistryError(f"{MODEL_NAME} has no version or alias {ref!r}") from exc
+            mv = client.get_model_version(MODEL_NAME, ref)
+        else:
+            mv = client.get_model_version_by_alias(MODEL_NAME, ref)
+    except Exception:  # MLflow raises its own RestException subclasses
+        return None
+    return RegisteredVersion(version=str(mv.version), source=str(mv.source), tags=dict(mv.tags))
 
 
 def load_model(version_or_alias: str | int, *, settings=None) -> ScoringModel:
-    """Load a registered version (number or alias) as a plain :class:`ScoringModel`."""
-    import mlflow
+    """Load a registered version (number or alias) as a plain :class:`ScoringModel`.
 
+    A version's files are downloaded once into ``<home>/model-cache``; loading a cached
+    version imports neither MLflow nor (for a scorecard) optbinning.
+    """
     settings = _settings(settings)
     mv = resolve_version(version_or_alias, settings=settings)
     cache = settings.home / "model-cache" / MODEL_NAME / str(mv.version)
     model_dir = cache / "artifacts" / ARTIFACT_KEY
     if not model_dir.exists():
+        import mlflow
+
+        mlflow_client(settings)  # points MLflow at this home's tracking and registry store
         staging = Path(tempfile.mkdtemp(dir=settings.home))
         try:
             mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(staging))
@@ -216,7 +328,20 @@ def load_model(version_or_alias: str | int, *, settings=None) -> ScoringModel:
             os.replace(found.parent, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return ScoringModel.load(model_dir, version=str(mv.version))
+    model = ScoringModel.load(model_dir, version=str(mv.version))
+    if model.kind == "scorecard" and not (model_dir / TABLES_FILE).exists():
+        _cache_scorecard_tables(model, model_dir)
+    return model
+
+
+def _cache_scorecard_tables(model: ScoringModel, model_dir: Path) -> None:
+    """Write the plain tables of a scorecard saved without them, so the next load is fast."""
+    tables = WoeTables.of(model.estimator)
+    if tables is None:  # categorical or special-coded bins: optbinning stays
+        return
+    staging = model_dir / f".{TABLES_FILE}.{os.getpid()}"
+    tables.save(staging)
+    os.replace(staging, model_dir / TABLES_FILE)
 
 
 def load_champion(*, settings=None) -> ScoringModel:

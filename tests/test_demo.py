@@ -4,6 +4,7 @@ personas give the outcome each is documented with."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import date
@@ -174,3 +175,17 @@ def test_the_demo_answers_a_subject_access_request_proven_by_its_identity_desk(d
     assert answer.status_code == 200, answer.text
     assert answer.json()["applications"], "the persona's own application is in the export"
     assert unproven.status_code == 401
+
+
+def test_decide_sh_names_applications_with_ids_the_api_accepts():
+    from scoring.cli.demo_setup import TRY_SCRIPT
+    from scoring.domain.personal_code import contains_code
+
+    line = next(x for x in TRY_SCRIPT.read_text().splitlines() if x.startswith("application_id="))
+    made = subprocess.run(
+        ["bash", "-c", f"for i in $(seq 300); do bash -c '{line}; echo $application_id'; done"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert len(made) == 300 and len(set(made)) == 300
+    assert not [i for i in made if contains_code(i)]
+    assert max(len(run) for i in made for run in re.findall(r"\d+", i)) < 11

@@ -322,6 +322,7 @@ def write_personas_script(
             ]
         else:
             lines.append(ask)
+    lines.append('exit "$failed"')
     script = settings.home / "demo" / "personas.sh"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text("\n".join(lines) + "\n")
@@ -607,7 +608,8 @@ def print_summary(
     console.print(f"Bureau simulator             {addresses.bureau}/healthz")
     console.print(f"MLflow (models, runs)        {addresses.mlflow}")
     for line in state.lines:
-        console.print(line)
+        # Paths and keys stay whole on one line however long the home folder's path is.
+        console.print(line, soft_wrap=True, highlight=False)
     console.print("")
     console.print("Ask for a decision (the script reads the demo key from its file):")
     # soft_wrap: a long path stays on one line, so the command pastes as it is.
@@ -626,7 +628,7 @@ def print_personas(*, personas: list[dict[str, Any]], script: Path, console: Con
     """The demo's customers, one per outcome, and the script that asks for each."""
     if not personas:
         return
-    console.print(f"Demo customers, one per outcome (all of them at once: bash {script}):")
+    console.print("Demo customers, one per outcome:")
     for person in personas:
         console.print(
             f"  {person['name']:<7} {person['expected']:<15} {person['personal_code']}  "
@@ -635,6 +637,8 @@ def print_personas(*, personas: list[dict[str, Any]], script: Path, console: Con
             soft_wrap=True,
             highlight=False,
         )
+    console.print("All of them at once, each with its expected and actual outcome:")
+    console.print(f"  bash {script}", soft_wrap=True, highlight=False)
     console.print("")
 
 
