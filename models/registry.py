@@ -14,6 +14,8 @@ from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+from models.evaluation.known_limits import TAG as KNOWN_LIMITS_TAG
+from models.evaluation.known_limits import known_limits_tables, tables_json
 from models.training.scoring_model import ARTIFACT_KEY, ScoringModel
 from scoring.domain.errors import ConflictError, NotFoundError
 
@@ -131,6 +133,14 @@ def log_training(
             metrics.update({f"{kind}.{k}": float(v) for k, v in evaluation.metrics.items()})
         mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(run_dir), artifact_path="report")
+        limits = {
+            kind: known_limits_tables(
+                model, result.split.evaluation, target=plan.target, evaluation=evaluations[kind]
+            )
+            for kind, model in result.models.items()
+        }
+        for kind, tables in limits.items():
+            mlflow.log_dict(tables, f"known_limits/{kind}.json")
         for kind, model in result.models.items():
             with tempfile.TemporaryDirectory() as tmp:
                 model_dir = model.save(Path(tmp) / ARTIFACT_KEY)
@@ -155,6 +165,8 @@ def log_training(
                     "features": ",".join(model.feature_names),
                     **{k: f"{float(v):.6g}" for k, v in evaluations[kind].metrics.items()},
                 }
+                # The segment and calibration tables the case page reads for this version.
+                tags[KNOWN_LIMITS_TAG] = tables_json(limits[kind])
                 for key, value in tags.items():
                     client.set_model_version_tag(plan.model_name, version, key, value)
     if register and plan.model_name == MODEL_NAME:

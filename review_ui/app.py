@@ -38,6 +38,7 @@ from scoring.domain.permissions import (
     may_switch_automation,
     may_work_cases,
 )
+from scoring.letters import product_label
 from scoring.service.change_control import ChangeRegistry
 from scoring.storage.db import UnitOfWork
 
@@ -92,6 +93,7 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["when"] = lambda moment: (
         "–" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
+    templates.env.filters["product_label"] = lambda category: product_label(category, "en")
     templates.env.globals["waterfall"] = waterfall_svg
     # Pages ask the domain's permission predicates, never role names.
     templates.env.globals["is_read_only"] = is_read_only

@@ -129,7 +129,7 @@ def test_reasons_state_the_values_found():
     said = {code: rule.texts(facts) for code, rule in texts.items() if rule is not None}
     assert said["R03_REMINDERS_AND_COLLECTION"] == (
         "Viimase aasta jooksul saatsime teile 2 maksemeeldetuletust; viimase kahe aasta jooksul "
-        "anti üks teie võlg üle inkassofirmale.",
+        "anti üks teie võlg üle inkassoettevõttele.",
         "In the past year we sent you 2 payment reminders; in the past two years a debt of "
         "yours was passed to a collection agency.",
     )
