@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from review_ui.pd_scale import pd_scale_svg
 from review_ui.throttle import SignInThrottle
 from review_ui.waterfall import waterfall_svg
 from scoring.api.errors import status_for
@@ -95,6 +96,7 @@ def _templates() -> Jinja2Templates:
     )
     templates.env.filters["product_label"] = lambda category: product_label(category, "en")
     templates.env.globals["waterfall"] = waterfall_svg
+    templates.env.globals["pd_scale"] = pd_scale_svg
     # Pages ask the domain's permission predicates, never role names.
     templates.env.globals["is_read_only"] = is_read_only
     templates.env.globals["may_work_cases"] = may_work_cases

@@ -836,8 +836,20 @@ POLICY_REASONS: dict[str, ReasonText] = {
 }
 
 
-# A few words per policy or routing code, for lists where a whole sentence does not fit.
-_SHORT_POLICY_LABELS = {
+# A few words per code, for lists where a whole sentence does not fit (the queue).
+_SHORT_LABELS = {
+    "R01_RECENT_LATE_PAYMENTS": "Recent late payment",
+    "R02_LATE_PAYMENT_HISTORY": "Late payments, 2 years",
+    "R12_PAYMENT_TIMING": "Pays close to the due date",
+    "R03_REMINDERS_AND_COLLECTION": "Reminders or collection",
+    "R04_OUTSTANDING_BALANCE": "Overdue balance with us",
+    "R05_SHORT_HISTORY": "Little payment history",
+    "R06_BUREAU_RATING": "Bureau class",
+    "R07_BUREAU_DEFAULTS": "Defaults at the bureau",
+    "R08_INSTALMENT_SIZE": "Large amount or instalment",
+    "R09_TERM": "Long term",
+    "R10_PRODUCT": "Product",
+    "R11_PAYMENT_PATTERN": "Pays in parts",
     "P01_BUREAU_OPEN_DEFAULT": "Open default at the bureau",
     "P02_INTERNAL_ARREARS": "Invoice from us long overdue",
     "P03_UNDER_MINIMUM_AGE": "Under the minimum age",
@@ -852,9 +864,9 @@ _SHORT_POLICY_LABELS = {
 
 
 def short_label(code: str) -> str:
-    """A reason code in a few words (English): its factor's name, or the rule's short name."""
-    if code in _SHORT_POLICY_LABELS:
-        return _SHORT_POLICY_LABELS[code]
+    """A reason code in a few words (English); an unknown code by its factor's name."""
+    if code in _SHORT_LABELS:
+        return _SHORT_LABELS[code]
     try:
         return factor_of_code(code).label_en
     except KeyError:

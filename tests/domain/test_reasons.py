@@ -167,3 +167,11 @@ def test_amounts_are_written_as_babel_writes_them_in_each_language(value):
     assert number_text(value, "et", decimals=1) == format_decimal(
         value, format="#,##0.0", locale="et"
     )
+
+
+def test_every_code_has_a_short_label_for_the_queue():
+    from scoring.domain.reasons import POLICY_REASONS, REASON_CODES, short_label
+
+    for code in (*REASON_CODES, *POLICY_REASONS):
+        label = short_label(code)
+        assert label and "_" not in label and len(label) <= 32, code

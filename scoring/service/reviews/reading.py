@@ -23,6 +23,7 @@ from scoring.domain.reasons import FACTORS as REASON_FACTORS
 from scoring.domain.reasons import grouped_contributions
 from scoring.domain.review import CaseStatus
 from scoring.features.catalogue import BUREAU_CLASS_RANK
+from scoring.letters import product_label
 from scoring.letters.review import (
     ExtensionNotice,
     ReviewOutcomeLetter,
@@ -97,15 +98,25 @@ def case_detail(
     applied_on = application.applied_at.date()
     policy = policy_for_version(decision.policy_version)
 
+    asked = application.human_review_requested
     application_values = [
-        SourcedValue("amount_eur", float(application.amount), "application", applied_on),
-        SourcedValue("term_months", application.term_months, "application", applied_on),
-        SourcedValue("product_category", application.product_category, "application", applied_on),
-        SourcedValue("channel", application.channel, "application", applied_on),
+        _model_input("amount_eur", float(application.amount), "application", applied_on),
+        _model_input("term_months", application.term_months, "application", applied_on),
         SourcedValue(
-            "human_review_requested", application.human_review_requested, "application", applied_on
+            "product_category", application.product_category, "application", applied_on,
+            label="Product", label_et="Toode",
+            shown=product_label(application.product_category, "en"),
         ),
-    ]
+        SourcedValue(
+            "channel", application.channel, "application", applied_on,
+            label="Sales channel", label_et="Müügikanal", shown=application.channel,
+        ),
+        SourcedValue(
+            "human_review_requested", asked, "application", applied_on,
+            label="Asked for a person to decide", label_et="Soovis, et otsustaks inimene",
+            shown="yes" if asked else "no",
+        ),
+    ]  # fmt: skip
     application_features = [
         _model_input(name, features[name], "application", applied_on)
         for name in APPLICATION_FEATURES
@@ -130,20 +141,25 @@ def case_detail(
         )
         as_of = report.requested_at.date()
         source = f"{BUREAU_NAME}, report {report.report_id}"
-        bureau_values = [
-            SourcedValue("score", report.score, source, as_of, flags),
-            SourcedValue("risk_class", report.risk_class, source, as_of, flags),
-            SourcedValue(
-                "pd_band",
-                f"{report.pd_band_low:.3f}-{report.pd_band_high:.3f}",
-                source,
-                as_of,
-                flags,
-            ),
-            SourcedValue("open_defaults", report.open_default_count, source, as_of, flags),
-            SourcedValue("closed_defaults", report.closed_default_count, source, as_of, flags),
-        ]
         definition = RISK_CLASSES.get(report.risk_class)
+        band = f"{report.pd_band_low * 100:.1f}–{report.pd_band_high * 100:.1f} %"
+        bureau_values = [
+            SourcedValue("score", report.score, source, as_of, flags,
+                         label="Bureau score", label_et="Büroo skoor",
+                         shown="–" if report.score is None else f"{report.score:.0f}"),
+            SourcedValue("risk_class", report.risk_class, source, as_of, flags,
+                         label="Risk class", label_et="Riskiklass",
+                         shown=definition.label_en if definition else report.risk_class),
+            SourcedValue("pd_band", band, source, as_of, flags,
+                         label="Bureau's 12-month PD band", label_et="Büroo 12 kuu PD vahemik",
+                         shown=band),
+            SourcedValue("open_defaults", report.open_default_count, source, as_of, flags,
+                         label="Open payment defaults", label_et="Lõpetamata maksehäired",
+                         shown=str(report.open_default_count)),
+            SourcedValue("closed_defaults", report.closed_default_count, source, as_of, flags,
+                         label="Settled payment defaults", label_et="Lõpetatud maksehäired",
+                         shown=str(report.closed_default_count)),
+        ]  # fmt: skip
     elif decision.bureau_report_id is None:
         bureau_values = [
             SourcedValue("report", None, BUREAU_NAME, applied_on, ("missing",)),
