@@ -23,14 +23,14 @@ TABLES = {
     "segments": {
         "thin_file": [
             {"segment": 0, "count": 500, "default_rate": 0.06, "mean_pd": 0.06, "auc": 0.81},
-            {"segment": 1, "count": 100, "default_rate": 0.15, "mean_pd": 0.08, "auc": 0.70},
+            {"segment": 1, "count": 200, "default_rate": 0.15, "mean_pd": 0.08, "auc": 0.70},
         ],
         "new_customer": [
             {"segment": 0, "count": 450, "default_rate": 0.06, "mean_pd": 0.06, "auc": 0.81},
             {"segment": 1, "count": 30, "default_rate": 0.10, "mean_pd": 0.09, "auc": None},
         ],
         "bureau_class_rank": [
-            {"segment": 1, "count": 300, "default_rate": 0.04, "mean_pd": 0.041, "auc": 0.79},
+            {"segment": 1, "count": 600, "default_rate": 0.04, "mean_pd": 0.041, "auc": 0.79},
         ],
     },
 }
@@ -84,7 +84,17 @@ def test_a_customer_in_no_weak_segment_has_no_limit_but_the_figures_are_there():
     )
     measures = segment_measures(TABLES, segments)
     assert [m.segment for m in measures] == ["bureau_class_rank"]
-    assert measures[0].limit is None and measures[0].count == 300
+    assert measures[0].limit is None and measures[0].count == 600
+
+
+def test_too_few_defaults_make_a_segment_unmeasured_whatever_its_auc_says():
+    tables = {**TABLES, "segments": {"bureau_class_rank": [
+        {"segment": 0, "count": 250, "default_rate": 0.036, "mean_pd": 0.048, "auc": 0.71},
+    ]}}  # fmt: skip
+    (measure,) = segment_measures(tables, {"bureau_class_rank": 0})
+    assert measure.defaults == 9
+    assert "only 250 such applications (9 defaults)" in (measure.limit or "")
+    assert "AUC" not in (measure.limit or "")
 
 
 def test_a_segment_absent_from_the_evaluation_is_a_limit():

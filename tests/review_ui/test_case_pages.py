@@ -328,7 +328,7 @@ EVALUATED = {
     "segments": {
         "thin_file": [
             {"segment": 0, "count": 880, "default_rate": 0.06, "mean_pd": 0.06, "auc": 0.80},
-            {"segment": 1, "count": 120, "default_rate": 0.16, "mean_pd": 0.09, "auc": 0.66},
+            {"segment": 1, "count": 200, "default_rate": 0.16, "mean_pd": 0.09, "auc": 0.66},
         ],
     },
 }
