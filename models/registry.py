@@ -100,6 +100,10 @@ def log_training(
     import mlflow
     from mlflow.models import infer_signature
 
+    # Training's own imports (pandas, scipy): the serving path reads versions without them.
+    from models.evaluation.known_limits import TAG as KNOWN_LIMITS_TAG
+    from models.evaluation.known_limits import known_limits_tables, tables_json
+
     settings = _settings(settings)
     client = mlflow_client(settings)
     experiment_id = _experiment_id(client, settings)
@@ -137,6 +141,14 @@ def log_training(
             metrics.update({f"{kind}.{k}": float(v) for k, v in evaluation.metrics.items()})
         mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(run_dir), artifact_path="report")
+        limits = {
+            kind: known_limits_tables(
+                model, result.split.evaluation, target=plan.target, evaluation=evaluations[kind]
+            )
+            for kind, model in result.models.items()
+        }
+        for kind, tables in limits.items():
+            mlflow.log_dict(tables, f"known_limits/{kind}.json")
         for kind, model in result.models.items():
             with tempfile.TemporaryDirectory() as tmp:
                 model_dir = model.save(Path(tmp) / ARTIFACT_KEY)
@@ -162,6 +174,8 @@ def log_training(
                     "features": ",".join(model.feature_names),
                     **{k: f"{float(v):.6g}" for k, v in evaluations[kind].metrics.items()},
                 }
+                # The segment and calibration tables the case page reads for this version.
+                tags[KNOWN_LIMITS_TAG] = tables_json(limits[kind])
                 for key, value in tags.items():
                     client.set_model_version_tag(plan.model_name, version, key, value)
     if register and plan.model_name == MODEL_NAME:

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from review_ui.pd_scale import pd_scale_svg
 from review_ui.throttle import SignInThrottle
 from review_ui.waterfall import waterfall_svg
 from scoring.api.errors import status_for
@@ -39,6 +40,7 @@ from scoring.domain.permissions import (
     may_switch_automation,
     may_work_cases,
 )
+from scoring.letters import product_label
 from scoring.service.change_control import ChangeRegistry
 from scoring.storage.db import UnitOfWork
 
@@ -101,7 +103,9 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["when"] = lambda moment: (
         "–" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
+    templates.env.filters["product_label"] = lambda category: product_label(category, "en")
     templates.env.globals["waterfall"] = waterfall_svg
+    templates.env.globals["pd_scale"] = pd_scale_svg
     # Pages ask the domain's permission predicates, never role names.
     templates.env.globals["is_read_only"] = is_read_only
     templates.env.globals["may_work_cases"] = may_work_cases

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from scoring.domain.contact import DEMO_CHANNELS, ContactChannels
 from scoring.domain.errors import InvalidInputError
 
 
@@ -183,6 +184,30 @@ def _decision_threads(text: str) -> int | None:
             f"got {text!r}"
         )
     return threads
+
+
+def contact_channels(environ: Mapping[str, str] | None = None) -> ContactChannels:
+    """The customer-service channels letters and notices name (``INSTALLMENT_CONTACT_*``).
+
+    Each unset variable keeps the demo's value; a bad one is refused naming the variable.
+    """
+    env = os.environ if environ is None else environ
+
+    def value(name: str, default: str) -> str:
+        return (env.get(f"INSTALLMENT_CONTACT_{name}") or "").strip() or default
+
+    return ContactChannels(
+        web=value("WEB", DEMO_CHANNELS.web),
+        email=value("EMAIL", DEMO_CHANNELS.email),
+        postal_address=value("POSTAL_ADDRESS", DEMO_CHANNELS.postal_address),
+        phone=value("PHONE", DEMO_CHANNELS.phone),
+    )
+
+
+@lru_cache(maxsize=1)
+def process_contact_channels() -> ContactChannels:
+    """The process's channels, read once (every letter names them)."""
+    return contact_channels()
 
 
 @lru_cache(maxsize=1)

@@ -42,6 +42,10 @@ class ReviewCaseProgress(Base):
     escalated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     escalated_at: Mapped[datetime | None]
     escalation_note: Mapped[str | None] = mapped_column(Text)
+    # What the customer's outcome letter says of the reviewer's reasons, in each language;
+    # the justification stays internal and no customer text quotes it.
+    customer_explanation_et: Mapped[str | None] = mapped_column(Text)
+    customer_explanation_en: Mapped[str | None] = mapped_column(Text)
 
 
 class ReviewSkip(Base):

@@ -97,6 +97,39 @@ def test_both_candidates_are_registered_with_contract_and_fingerprint(run, mlflo
     assert tags["data_fingerprint"] == run.result.fingerprint
 
 
+def test_each_version_keeps_its_segment_and_calibration_tables_for_the_case_page(
+    run, mlflow_settings
+):
+    from scoring.domain.model_limits import customer_segments, pd_interval, segment_measures
+
+    for kind, version in run.versions.items():
+        tables = json.loads(
+            registry.version_tags(version, settings=mlflow_settings)["known_limits"]
+        )
+        evaluation = run.evaluations[kind]
+        assert tables["evaluation_rows"] == len(run.result.split.evaluation)
+        assert tables["overall"]["auc"] == pytest.approx(evaluation.metrics["auc"])
+        # The calibration bins are the evaluation's own, and count every held-out row.
+        assert [row["count"] for row in tables["calibration"]] == list(
+            evaluation.calibration["count"]
+        )
+        assert set(tables["segments"]) >= {"thin_file", "new_customer", "bureau_class_rank"}
+        thin = {row["segment"]: row for row in tables["segments"]["thin_file"]}
+        expected = evaluation.segments["thin_file"].set_index("segment")
+        for value, row in thin.items():
+            assert row["count"] == expected.loc[value, "count"]
+        # What the case page makes of them for a thin file with the median PD.
+        middle = float(np.median([row["mean_pd"] for row in tables["calibration"]]))
+        interval = pd_interval(tables["calibration"], middle)
+        assert interval is not None and interval.low <= interval.observed <= interval.high
+        measures = segment_measures(
+            tables, customer_segments({"thin_file": 1.0}, has_bureau_report=False)
+        )
+        assert [m.segment for m in measures] == ["thin_file"] and measures[0].count == thin[1][
+            "count"
+        ]
+
+
 def test_registered_version_loads_as_the_same_plain_model(run, mlflow_settings):
     ev = run.result.split.evaluation
     for kind, version in run.versions.items():

@@ -132,6 +132,8 @@ def _uphold_in_the_ui(base_url: str, case_id: str) -> None:
                 "csrf_token": _csrf(page.text),
                 "outcome": "upheld",
                 "justification": WHY,
+                "customer_explanation_et": "Teie maksete ajalugu ei toeta seda järelmaksu.",
+                "customer_explanation_en": "Your payment history does not support this plan.",
                 "then": "stay",
             },
         )
