@@ -117,7 +117,8 @@ def evaluate_model(
             raise ValueError(f"{int(true_pd.isna().sum())} evaluation applications lack a true PD")
         t = true_pd.to_numpy(np.float64)
         out["truth_ceiling_auc"] = m.auc(y, t)
-        out["auc_gap_to_ceiling"] = out["truth_ceiling_auc"] - out["auc"]
+        gap = m.paired_difference_interval(m.auc, y, t, p, resamples=bootstrap_resamples, seed=seed)
+        out.update(gap.as_dict("auc_gap_to_ceiling"))
         out.update(m.truth_calibration(t, p))
     sample = evaluation.iloc[: min(SHAP_SAMPLE, len(evaluation))]
     out.update(shap_additivity(model, sample))
