@@ -324,6 +324,8 @@ def _cross_validation_section(cross_validation: Any, recommended: str) -> list[s
     candidate_ece = float(summary.set_index("model").loc[recommended, "ece_mean"])
     baseline_ece = float(summary.set_index("model").loc[best_baseline, "ece_mean"])
     verdict = "matches or beats" if candidate_auc >= baseline_auc else "falls SHORT of"
+    differences = cross_validation.calibration_verdict(recommended, best_baseline)
+    calibration = [f"- {d.describe()}" for d in differences]
     return [
         "## Cross-validation beside plain baselines",
         "",
@@ -339,6 +341,12 @@ def _cross_validation_section(cross_validation: Any, recommended: str) -> list[s
         f"The recommended candidate **{recommended}** (mean AUC {candidate_auc:.4f}, ECE "
         f"{candidate_ece:.4f}) {verdict} the best baseline **{best_baseline}** (mean AUC "
         f"{baseline_auc:.4f}, ECE {baseline_ece:.4f}).",
+        "",
+        "Calibration beside that baseline, fold by fold (candidate minus baseline; lower is "
+        "better; the interval is corrected for folds sharing training rows). *No worse* "
+        "means the interval does not lie wholly above zero:",
+        "",
+        *calibration,
         "",
     ]
 

@@ -214,6 +214,13 @@ def train(
                 f"{row['ece_mean']:.4f} ± {row['ece_sd']:.4f}",
             )
         console.print(cv)
+        from models.evaluation.baselines import BASELINES
+
+        best_baseline, _ = outcome.cross_validation.best(BASELINES)
+        for difference in outcome.cross_validation.calibration_verdict(
+            outcome.recommended, best_baseline
+        ):
+            console.print(f"calibration: {difference.describe()}", highlight=False)
     for kind, report in outcome.fairness.items():
         for attribute in report.unjudged():
             console.print(
