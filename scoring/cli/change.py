@@ -304,6 +304,14 @@ def approve(
     except _errors() as error:
         raise fail(str(error)) from None
     _show(change)
+    from scoring.domain.change_control import PRODUCT_MODEL
+
+    if change.model not in (None, PRODUCT_MODEL):
+        typer.echo(
+            f"approved; {change.model}'s champion alias now points to version "
+            f"{change.model_version} (the API serves only {PRODUCT_MODEL})"
+        )
+        return
     typer.echo("approved; every API process serves it within a few seconds")
 
 
