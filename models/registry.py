@@ -237,7 +237,9 @@ class RegisteredVersion:
 _DELETED_STAGE = "Deleted_Internal"
 
 
-def _read_embedded_registry(ref: str, settings) -> RegisteredVersion | None | bool:
+def _read_embedded_registry(
+    ref: str, settings, model_name: str = MODEL_NAME
+) -> RegisteredVersion | None | bool:
     """The version from the embedded SQLite registry read directly, without importing MLflow.
 
     Importing MLflow takes seconds; the commands that only ask which version an alias names
@@ -266,7 +268,7 @@ def _read_embedded_registry(ref: str, settings) -> RegisteredVersion | None | bo
             else:
                 row = connection.execute(
                     f"SELECT version FROM registered_model_aliases WHERE {where} AND alias = ?",
-                    (MODEL_NAME, ref),
+                    (model_name, ref),
                 ).fetchone()
                 if row is None:
                     return None
@@ -274,13 +276,13 @@ def _read_embedded_registry(ref: str, settings) -> RegisteredVersion | None | bo
             row = connection.execute(
                 f"SELECT version, source FROM model_versions WHERE {where} AND version = ? "
                 "AND (current_stage IS NULL OR current_stage != ?)",
-                (MODEL_NAME, int(str(version)), _DELETED_STAGE),
+                (model_name, int(str(version)), _DELETED_STAGE),
             ).fetchone()
             if row is None:
                 return None
             tags = connection.execute(
                 f"SELECT key, value FROM model_version_tags WHERE {where} AND version = ?",
-                (MODEL_NAME, row[0]),
+                (model_name, row[0]),
             ).fetchall()
     except sqlite3.Error:
         return False
@@ -291,25 +293,27 @@ def _read_embedded_registry(ref: str, settings) -> RegisteredVersion | None | bo
     )
 
 
-def resolve_version(version_or_alias: str | int, *, settings=None) -> RegisteredVersion:
-    """The registered version a version number or an alias names."""
+def resolve_version(
+    version_or_alias: str | int, *, settings=None, model_name: str = MODEL_NAME
+) -> RegisteredVersion:
+    """The registered version of ``model_name`` a version number or an alias names."""
     settings = _settings(settings)
     ref = str(version_or_alias)
-    found = _read_embedded_registry(ref, settings)
+    found = _read_embedded_registry(ref, settings, model_name)
     if found is False:
-        found = _ask_mlflow(ref, settings)
+        found = _ask_mlflow(ref, settings, model_name)
     if not isinstance(found, RegisteredVersion):
-        raise RegistryError(f"{MODEL_NAME} has no version or alias {ref!r}")
+        raise RegistryError(f"{model_name} has no version or alias {ref!r}")
     return found
 
 
-def _ask_mlflow(ref: str, settings) -> RegisteredVersion | None:
+def _ask_mlflow(ref: str, settings, model_name: str) -> RegisteredVersion | None:
     client = mlflow_client(settings)
     try:
         if ref.isdigit():
-            mv = client.get_model_version(MODEL_NAME, ref)
+            mv = client.get_model_version(model_name, ref)
         else:
-            mv = client.get_model_version_by_alias(MODEL_NAME, ref)
+            mv = client.get_model_version_by_alias(model_name, ref)
     except Exception:  # MLflow raises its own RestException subclasses
         return None
     return RegisteredVersion(version=str(mv.version), source=str(mv.source), tags=dict(mv.tags))
@@ -363,23 +367,27 @@ def load_champion(*, settings=None) -> ScoringModel:
     return load_model(CHAMPION, settings=settings)
 
 
-def champion_version(*, settings=None) -> str | None:
+def champion_version(*, settings=None, model_name: str = MODEL_NAME) -> str | None:
     """The version the ``champion`` alias points to now, or None (cheap: poll it)."""
     try:
-        return str(resolve_version(CHAMPION, settings=settings).version)
+        return str(resolve_version(CHAMPION, settings=settings, model_name=model_name).version)
     except RegistryError:
         return None
 
 
-def set_alias(alias: str, version: str | int, *, settings=None) -> None:
-    """Point an alias (``champion`` or ``challenger``) at a version."""
-    resolve_version(version, settings=settings)
-    mlflow_client(settings).set_registered_model_alias(MODEL_NAME, alias, str(version))
+def set_alias(
+    alias: str, version: str | int, *, settings=None, model_name: str = MODEL_NAME
+) -> None:
+    """Point an alias (``champion`` or ``challenger``) at a version of ``model_name``."""
+    resolve_version(version, settings=settings, model_name=model_name)
+    mlflow_client(settings).set_registered_model_alias(model_name, alias, str(version))
 
 
-def version_tags(version_or_alias: str | int, *, settings=None) -> dict[str, str]:
+def version_tags(
+    version_or_alias: str | int, *, settings=None, model_name: str = MODEL_NAME
+) -> dict[str, str]:
     """Tags of a registered version (kind, contract, fingerprint, evaluation metrics)."""
-    return dict(resolve_version(version_or_alias, settings=settings).tags)
+    return dict(resolve_version(version_or_alias, settings=settings, model_name=model_name).tags)
 
 
 DEFAULT_GATES = Path(__file__).parent / "training" / "promotion_gates.yaml"
@@ -394,6 +402,9 @@ class GateResult:
     gate: str
     passed: bool
     detail: str
+    # Attributes the fairness gate could not judge (fewer than two groups large enough); a
+    # fairness gate failed only for these may be signed off by a person.
+    unjudged: tuple[str, ...] = ()
 
 
 def _metric(tags: dict[str, str], name: str) -> float | None:
@@ -471,6 +482,7 @@ def _fairness_gate(candidate: dict[str, str], bounds: dict[str, Any]) -> GateRes
             False,
             f"not enough data to judge fairness on {', '.join(unjudged)} (fewer than two "
             "groups large enough): a person must review the group tables and sign off",
+            unjudged=tuple(unjudged),
         )
     return GateResult("fairness", True, f"{judged} group gaps within bounds {dict(limits)}")
 
@@ -539,32 +551,79 @@ def _read_gates(gates_file: Path) -> dict[str, Any]:
     return gates
 
 
+def gates_for(
+    *,
+    model_name: str = MODEL_NAME,
+    gates_file: Path | None = None,
+    contract_file: Path | None = None,
+) -> tuple[dict[str, Any], Any]:
+    """The declared gates and the contract a version of ``model_name`` is judged against.
+
+    The product's model is judged against its own ``training_snapshot`` contract. A user's
+    model is judged against the user's contract, wherever that file lives: ``contract_file``
+    (``--contract``), or ``contract:`` in the gates file (a path relative to that file). The
+    fairness gate then covers the attributes that contract keeps aside (``modelUse:
+    protected``), or whichever the version recorded, not the product's three.
+    """
+    from data_contracts.loader import load_contract
+    from models.training.train import PRODUCT_CONTRACT
+
+    path = Path(gates_file) if gates_file is not None else DEFAULT_GATES
+    gates = _read_gates(path)
+    contract_path = contract_file
+    if contract_path is None and gates.get("contract"):
+        contract_path = path.parent / str(gates["contract"])
+    contract = None
+    if contract_path is not None:
+        contract_path = Path(contract_path)
+        if not contract_path.is_file():
+            raise ValueError(f"contract file {contract_path} not found")
+        contract = load_contract(contract_path)
+        gates["contract_id"] = str(contract.id)
+    own = model_name == MODEL_NAME
+    if own and gates.get("contract_id") not in (None, PRODUCT_CONTRACT):
+        raise ValueError(
+            f"{MODEL_NAME} is the production model: its versions are judged against the "
+            f"{PRODUCT_CONTRACT} contract, not {gates.get('contract_id')}"
+        )
+    if not own and gates.get("contract_id") == PRODUCT_CONTRACT:
+        raise ValueError(
+            f"{model_name} is not the production model: give the contract it was trained on "
+            "(--contract PATH, or contract: in the gates file) so its gates use that contract"
+        )
+    if contract is None and gates.get("contract_id"):
+        contract = load_contract(gates["contract_id"])
+    if not own and isinstance(gates.get("fairness"), dict) and contract_path is not None:
+        declared = contract.protected_attributes() if contract is not None else []
+        gates["fairness"] = dict(gates["fairness"], attributes=declared or None)
+    return gates, contract
+
+
 def check_gates(
     version: str | int,
     *,
     champion: str | int | None,
-    gates_file: Path = DEFAULT_GATES,
+    gates_file: Path | None = None,
     compare_with_champion: bool = True,
     settings=None,
+    model_name: str = MODEL_NAME,
+    contract_file: Path | None = None,
 ) -> list[GateResult]:
-    """Every declared gate's result for ``version`` against the champion ``champion``.
+    """Every declared gate's result for ``version`` of ``model_name`` against ``champion``.
 
     ``compare_with_champion=False`` leaves out the gates that compare with the champion
     ("AUC vs champion"): a rollback to a version approved before is not measured against
     the version it replaces.
     """
-    gates = _read_gates(gates_file)
+    gates, contract = gates_for(
+        model_name=model_name, gates_file=gates_file, contract_file=contract_file
+    )
     if not compare_with_champion:
         gates = {k: v for k, v in gates.items() if k != "auc_not_below_champion_ci"}
-    candidate = version_tags(version, settings=settings)
+    candidate = version_tags(version, settings=settings, model_name=model_name)
     champion_tags = None
     if champion is not None and str(champion) != str(version):
-        champion_tags = version_tags(champion, settings=settings)
-    contract = None
-    if gates.get("contract_id"):
-        from data_contracts.loader import load_contract
-
-        contract = load_contract(gates["contract_id"])
+        champion_tags = version_tags(champion, settings=settings, model_name=model_name)
     return evaluate_gates(candidate, champion_tags, gates, contract=contract)
 
 
@@ -572,8 +631,10 @@ def promote(
     version: str | int,
     *,
     alias: str = CHAMPION,
-    gates_file: Path = DEFAULT_GATES,
+    gates_file: Path | None = None,
     settings=None,
+    model_name: str = MODEL_NAME,
+    contract_file: Path | None = None,
 ) -> list[GateResult]:
     """Point ``alias`` at ``version`` when every gate passes, else raise PromotionRefused.
 
@@ -581,11 +642,12 @@ def promote(
     product recorded (``installment promote`` proposes, a second person approves).
     """
     results = check_gates(
-        version, champion=champion_version(settings=settings), gates_file=gates_file,
-        settings=settings,
+        version, champion=champion_version(settings=settings, model_name=model_name),
+        gates_file=gates_file, settings=settings, model_name=model_name,
+        contract_file=contract_file,
     )  # fmt: skip
     refuse_failed(version, alias, results)
-    set_alias(alias, version, settings=settings)
+    set_alias(alias, version, settings=settings, model_name=model_name)
     return results
 
 
