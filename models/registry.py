@@ -307,7 +307,7 @@ def resolve_version(
     return found
 
 
-def _ask_mlflow(ref: str, settings, model_name: str) -> RegisteredVersion | None:
+def _ask_mlflow(ref: str, settings, model_name: str = MODEL_NAME) -> RegisteredVersion | None:
     client = mlflow_client(settings)
     try:
         if ref.isdigit():
