@@ -22,6 +22,7 @@ import pandas as pd
 from data_contracts.world_folder import PROTECTED_FILE, read_frame
 from models.evaluation import metrics as m
 from scoring.domain.errors import InvalidInputError
+from scoring.domain.policy import Policy
 
 ATTRIBUTES = ("age_band", "sex", "language")
 NOT_JUDGED = "not enough data to judge"
@@ -72,16 +73,14 @@ class FairnessReport:
         }
 
 
-def latest_policy_cutoff(policy_dir: Path = POLICY_DIR) -> float:
-    """The ``approve_below`` cut-off of the newest policy file."""
+def latest_policy(policy_dir: Path = POLICY_DIR) -> Policy:
+    """The newest policy file's policy (its cut-offs are what the reports judge models at)."""
     import yaml
-
-    from scoring.domain.policy import Policy
 
     files = sorted(Path(policy_dir).glob("policy-*.yaml"))
     if not files:
         raise FileNotFoundError(f"no policy-*.yaml in {policy_dir}")
-    return Policy.from_mapping(yaml.safe_load(files[-1].read_text())).approve_below
+    return Policy.from_mapping(yaml.safe_load(files[-1].read_text()))
 
 
 def age_band(age_years: np.ndarray) -> np.ndarray:

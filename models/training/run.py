@@ -131,9 +131,9 @@ def train_run(
     candidate is the one with the best mean AUC over folds. ``training`` goes to
     :func:`train_candidates` (minimum sizes, calibration folds, seed).
     """
-    from models.evaluation.fairness import fairness_report, latest_policy_cutoff
+    from models.evaluation.fairness import fairness_report, latest_policy
     from models.evaluation.report import (
-        DEFAULT_CUTOFFS,
+        PolicyCutoffs,
         check_additivity,
         evaluate_model,
         write_report,
@@ -154,14 +154,18 @@ def train_run(
     plan = result.plan
     own_data = plan.contract_id == PRODUCT_CONTRACT
     cutoffs: dict[str, tuple[float, ...]] = {}
-    for kind, model in result.models.items():
-        if own_data:
-            cutoffs[kind] = DEFAULT_CUTOFFS
-        else:
+    policy_cutoffs = None
+    if own_data:
+        policy = latest_policy()
+        policy_cutoffs = PolicyCutoffs(
+            policy.version, policy.approve_below, policy.decline_at_or_above
+        )
+    else:
+        for kind, model in result.models.items():
             train_pd = model.predict_pd(result.split.train)
             cutoffs[kind] = tuple(float(q) for q in np.quantile(train_pd, APPROVAL_QUANTILES))
-    if approve_below is None:
-        approve_below = latest_policy_cutoff() if own_data else None
+    if approve_below is None and policy_cutoffs is not None:
+        approve_below = policy_cutoffs.approve_below
     cut_off_note = (
         f"PD below {approve_below:g} (the credit policy's)"
         if approve_below is not None
@@ -191,7 +195,8 @@ def train_run(
             target=plan.target,
             key=plan.key,
             truth=truth,
-            cutoffs=cutoffs[kind],
+            policy=policy_cutoffs,
+            cutoffs=cutoffs.get(kind, ()),
             bootstrap_resamples=bootstrap_resamples,
         )
         check_additivity(evaluations[kind])
@@ -262,7 +267,7 @@ def train_run(
             "contract": f"{plan.contract_id} {plan.contract_version}",
             "data fingerprint": result.fingerprint,
             "rows": result.params["rows"],
-            "features": ", ".join(plan.features),
+            "features": f"{len(plan.features)}, listed with their meaning below",
             "split": result.split.describe(),
             "key": "row position (the contract names no key)"
             if plan.key_is_row_position
@@ -275,8 +280,10 @@ def train_run(
             "truth available": truth is not None,
             "fit sample": f"{fit_sample:.0%} of the training rows",
             "approval cut-off": cut_off_note,
-            "cut-off tables": "the policy's neighbourhood"
-            if own_data
+            "cut-off tables": f"the approve, refer and decline bands of credit policy "
+            f"{policy_cutoffs.version} ({policy_cutoffs.approve_below:g} / "
+            f"{policy_cutoffs.decline_at_or_above:g})"
+            if policy_cutoffs is not None
             else "PD quantiles of the training rows (approving the lowest "
             + ", ".join(f"{q:.0%}" for q in APPROVAL_QUANTILES)
             + ")",
