@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from models.monitoring.drift import MIN_VALUES_FOR_VERDICT, PSI_MAJOR, PSI_MODERATE
+from models.monitoring.plan import MonitoringPlan
 
 INTENDED_PURPOSE = (
     "Estimate the 12-month probability of default of a consumer applying to pay a purchase "
@@ -66,6 +66,17 @@ def _gap(value: str) -> str:
 
 
 def _feature_meanings(features: list[str], contract_id: str | None) -> list[tuple[str, str]]:
+    """Each input by its catalogue label and meaning; the contract's words for the rest."""
+    from data_contracts.feature_catalogue import feature_catalogue
+
+    catalogue = feature_catalogue()
+    described = [
+        (f"{catalogue[name].label_en} ({name})", catalogue[name].meaning_en)
+        for name in features
+        if name in catalogue
+    ]
+    if len(described) == len(features):
+        return described
     meanings: dict[str, str] = {}
     if contract_id:
         try:
@@ -76,11 +87,23 @@ def _feature_meanings(features: list[str], contract_id: str | None) -> list[tupl
             }
         except Exception:  # a card without meanings is still a card  # noqa: BLE001
             meanings = {}
-    return [(name, meanings.get(name, "")) for name in features]
+    return [
+        (f"{catalogue[name].label_en} ({name})", catalogue[name].meaning_en)
+        if name in catalogue
+        else (name, meanings.get(name, ""))
+        for name in features
+    ]
+
+
+def card_plan(version: str, tags: dict[str, str]) -> MonitoringPlan:
+    """The monitoring plan the version's tags hold, else the release's defaults."""
+    source = f"model card of installment-pd version {version}"
+    return MonitoringPlan.from_tags(tags, source=source) or MonitoringPlan(source=source)
 
 
 def card_sections(version: str, tags: dict[str, str]) -> list[tuple[str, Any]]:
     """The card's sections in order: (heading, paragraphs or table rows)."""
+    plan = card_plan(version, tags)
     features = [f for f in tags.get("features", "").split(",") if f]
     metrics = [
         (
@@ -131,14 +154,26 @@ def card_sections(version: str, tags: dict[str, str]) -> list[tuple[str, Any]]:
             "7. Monitoring plan and thresholds (Annex IV 2(h); Art. 72)",
             [
                 "installment monitor compares each month's decisions with this version's training "
-                "population: PSI per feature and of the score.",
-                f"PSI below {PSI_MODERATE} reads stable, {PSI_MODERATE}–{PSI_MAJOR} a moderate "
-                f"shift to investigate, above {PSI_MAJOR} a major shift that calls for a "
-                "simulation and a decision on retraining.",
-                f"No verdict below {MIN_VALUES_FOR_VERDICT} decisions; a PSI under the sampling-"
-                "noise bound printed beside it is not a shift.",
-                "Back-test per risk grade once 12-month outcomes are known: |z| > 2 is looked at; "
-                "overturn rate of human reviews per reason code, monthly.",
+                "population (PSI per feature and of the score) and reads its thresholds from "
+                "this card (the version's monitoring.* tags):",
+                ("PSI: moderate shift from", f"{plan.psi_moderate:g} (investigate)"),
+                (
+                    "PSI: major shift from",
+                    f"{plan.psi_major:g} (simulate and decide on retraining)",
+                ),
+                (
+                    "No drift verdict below",
+                    f"{plan.min_values_for_verdict} decisions; a PSI under the sampling-noise "
+                    "bound printed beside it is not a shift",
+                ),
+                (
+                    "Back-test per risk grade (12-month outcomes)",
+                    f"|z| above {plan.backtest_z:g} is looked at",
+                ),
+                (
+                    "Overturn rate of automated decisions, weekly",
+                    f"above {plan.overturn_rate_alert:.0%} of those reviewed is looked at",
+                ),
             ],
         ),
         ("8. Human oversight (Art. 14; Annex IV 2(e))", list(OVERSIGHT)),
@@ -197,6 +232,11 @@ def write_model_card(version: str | int, *, settings: Any = None) -> str:
     version = str(version)
     tags = version_tags(version, settings=settings)
     client = mlflow_client(settings)
+    # The plan is written with the card so monitoring reads exactly what the card states.
+    plan_tags = card_plan(version, tags).as_tags()
+    for key, value in plan_tags.items():
+        client.set_model_version_tag(MODEL_NAME, version, key, value)
+    tags = {**tags, **plan_tags}
     run_id = tags.get("run_id") or client.get_model_version(MODEL_NAME, version).run_id
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / f"version-{version}"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from models.model_card import render_html, render_markdown
+import pytest
+
+from models.model_card import card_plan, render_html, render_markdown
+from models.monitoring.plan import MonitoringPlan, MonitoringPlanError
 
 TAGS = {
     "kind": "scorecard",
@@ -37,9 +40,28 @@ def test_the_card_follows_annex_iv_and_reads_like_a_document():
     assert "**AUC (95 % bootstrap interval)**: 0.777 (0.690–0.834)" in card
     assert "**sex: approval_rate gap**: 0.017" in card
     assert "**age_band: auc gap**: not judged" in card
-    assert "**bureau_score**: Bureau score" in card
-    assert "PSI below 0.1 reads stable" in card
+    assert "**Bureau score (bureau_score)**: " in card
+    assert "**Customer for (tenure_months)**: Whole months since the first invoice" in card
+    assert "**PSI: moderate shift from**: 0.1 (investigate)" in card
+    assert "**PSI: major shift from**: 0.25" in card
     assert ": nan" not in card
+
+
+def test_the_monitoring_plan_is_the_version_s_own_and_reads_back_from_its_tags():
+    plan = card_plan("2", TAGS)
+    assert plan.source == "model card of installment-pd version 2"
+    tags = {**TAGS, **plan.as_tags(), "monitoring.psi_major": "0.3"}
+    card = render_markdown("2", tags)
+    assert "**PSI: major shift from**: 0.3" in card
+    read = MonitoringPlan.from_tags(tags, source="card")
+    assert read is not None and read.psi_major == 0.3 and read.min_values_for_verdict == 200
+
+
+def test_a_plan_that_cannot_be_read_is_refused_by_name():
+    with pytest.raises(MonitoringPlanError, match="moderate < major"):
+        MonitoringPlan.from_tags({"monitoring.psi_moderate": "0.3"}, source="card")
+    with pytest.raises(MonitoringPlanError, match="not a number"):
+        MonitoringPlan.from_tags({"monitoring.psi_major": "high"}, source="card")
 
 
 def test_the_html_card_escapes_what_it_shows():
