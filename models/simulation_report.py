@@ -127,17 +127,35 @@ def _truth_rows(summary: dict[str, Any]) -> str:
         summary.get("true_expected_loss_after"),
     )
     if before is not None and after is not None:
+        inside = [summary.get(f"true_loss_within_interval_{when}") for when in ("before", "after")]
         rows += (
-            f"<tr><th>true expected loss (synthetic world)</th><td>{_money(before)}</td>"
-            f"<td>{_money(after)}</td></tr>"
+            f"<tr><th>true expected loss (synthetic world's true PDs)</th>"
+            f"<td>{_money(before)} ({_inside(inside[0])})</td>"
+            f"<td>{_money(after)} ({_inside(inside[1])})</td></tr>"
         )
     bad_b, bad_a = summary.get("bad_rate_approved_before"), summary.get("bad_rate_approved_after")
-    if bad_b is not None and bad_a is not None:
+    if bad_b is not None or bad_a is not None:
         rows += (
-            f"<tr><th>bad rate among the approved (realised)</th><td>{_share(bad_b)}</td>"
-            f"<td>{_share(bad_a)}</td></tr>"
+            "<tr><th>bad rate among the approved (realised, of those with a known outcome)</th>"
+            f"<td>{_bad(bad_b)}</td><td>{_bad(bad_a)}</td></tr>"
+        )
+    else:
+        rows += (
+            '<tr><th>bad rate among the approved (realised)</th><td colspan="2">not known: '
+            f"none of the {summary['applications']} applications has a 12-month outcome "
+            "yet</td></tr>"
         )
     return rows
+
+
+def _inside(flag: bool | None) -> str:
+    return "inside the interval" if flag else "OUTSIDE the interval"
+
+
+def _bad(rate: dict[str, Any] | None) -> str:
+    if rate is None:
+        return "no approved application with a known outcome"
+    return f"{_share(rate)} of {rate['total']}"
 
 
 def render_html(summary: dict[str, Any]) -> str:
