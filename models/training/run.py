@@ -268,7 +268,7 @@ def train_run(
             "data fingerprint": result.fingerprint,
             "rows": result.params["rows"],
             "features": f"{len(plan.features)}, listed with their meaning below",
-            "split": result.split.describe(),
+            "split": _split_in_words(result.split.describe()),
             "key": "row position (the contract names no key)"
             if plan.key_is_row_position
             else plan.key,
@@ -304,3 +304,13 @@ def train_run(
     return RunOutcome(
         result, evaluations, report, recommended, run_id, versions, fairness, cross_validation
     )
+
+
+def _split_in_words(split: dict[str, Any]) -> str:
+    """The split as a sentence: method, then rows and period of each part."""
+    parts = []
+    for name in ("train", "evaluation"):
+        part = split[name]
+        period = f" ({part['from_'][:10]} to {part['to'][:10]})" if "from_" in part else ""
+        parts.append(f"{name} {part['rows']} rows{period}")
+    return f"{split['method']}; " + ", ".join(parts)

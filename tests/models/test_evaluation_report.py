@@ -103,3 +103,10 @@ def test_segment_values_read_as_the_catalogue_shows_them():
     assert shown == [*ranks.values(), "no bureau report"]
     thin = labelled_segments("thin_file", pd.DataFrame({"segment": [0.0, 1.0]}))
     assert thin["segment"].tolist() == ["no", "yes"]
+
+
+def test_the_split_reads_as_a_sentence(run):
+    text = run.report.read_text()
+    rows = len(run.result.split.evaluation)
+    assert re.search(rf"- \*\*split\*\*: .*; train \d+ rows .*, evaluation {rows} rows", text)
+    assert "'from_'" not in text
