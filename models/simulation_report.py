@@ -67,12 +67,16 @@ def _plots(summary: dict[str, Any]) -> dict[str, str]:
             axes.hist(after, bins=bins, alpha=0.55,
                       label=f"candidate model {summary['candidate']['model']}")  # fmt: skip
         cutoffs = summary.get("cutoffs", {})
-        for who, style in (("live", "--"), ("candidate", "-")):
-            if who == "candidate" and cutoffs.get("candidate") == cutoffs.get("live"):
-                continue
-            for name, value in zip(
-                ("approve below", "decline from"), cutoffs.get(who, []), strict=False
-            ):
+        names = ("approve below", "decline from")
+        live_cuts, candidate_cuts = cutoffs.get("live", []), cutoffs.get("candidate", [])
+        for i, name in enumerate(names):
+            lines = [(who, cuts[i]) for who, cuts in (("live", live_cuts), ("candidate",
+                     candidate_cuts)) if len(cuts) > i]  # fmt: skip
+            # A cut-off the change leaves alone is one line, labelled once.
+            if len(lines) == 2 and lines[0][1] == lines[1][1]:
+                lines = [("live and candidate", lines[0][1])]
+            for who, value in lines:
+                style = "--" if who == "live" else "-"
                 axes.axvline(value, linestyle=style, color="black", linewidth=1)
                 axes.text(value, axes.get_ylim()[1] * 0.95, f" {who}: {name} {value:.2f}",
                           fontsize=7, va="top", rotation=90)  # fmt: skip
@@ -102,6 +106,16 @@ def _plots(summary: dict[str, Any]) -> dict[str, str]:
         axes.set_title("Approval rate per segment, before and after")
         plots["segments"] = _png(figure)
     return plots
+
+
+def _day(moment: str) -> str:
+    """An ISO time as the day, with the time of day only when it is not midnight UTC."""
+    from datetime import datetime
+
+    parsed = datetime.fromisoformat(moment)
+    if (parsed.hour, parsed.minute, parsed.second) == (0, 0, 0):
+        return f"{parsed:%Y-%m-%d}"
+    return f"{parsed:%Y-%m-%d %H:%M} UTC"
 
 
 def _money(value: float) -> str:
@@ -194,7 +208,8 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 text-align:right}}th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}
 figure{{margin:1em 0}}img{{max-width:100%}}.muted{{color:#666}}</style></head><body>
 <h1>What the change would have done</h1>
-<p>Applications decided from {esc(summary["period"]["start"])} to {esc(summary["period"]["end"])}:
+<p>Applications decided from {esc(_day(summary["period"]["start"]))} up to (not including)
+{esc(_day(summary["period"]["end"]))}:
 <strong>{summary["applications"]}</strong>, replayed from their stored inputs.</p>
 <table><tr><th></th><th>policy</th><th>model</th></tr>
 <tr><th>live (before)</th><td>{esc(str(live["policy"]))}</td><td>{esc(str(live["model"]))}</td></tr>

@@ -372,8 +372,8 @@ def _rates_plot(plt: Any, result: MonitoringResult, out: Path) -> str:
         label="approval rate (95 % interval)",
     )
     for i, (rate, count) in enumerate(zip(approval, week["decisions"], strict=True)):
-        top.annotate(f"n={count}", (i, rate), textcoords="offset points", xytext=(0, 7),
-                     ha="center", fontsize=7)  # fmt: skip
+        top.annotate(f"n={count}", (i, rate), textcoords="offset points", xytext=(6, 0),
+                     ha="left", va="center", fontsize=7)  # fmt: skip
     ref = result.summary.get("reference_approval_rate")
     if ref is not None:
         top.axhline(ref, color="grey", ls="--", lw=1, label="training population (model only)")
@@ -401,8 +401,9 @@ def _rates_plot(plt: Any, result: MonitoringResult, out: Path) -> str:
                 f"{week['overturned'].iloc[i]}/{reviewed[i]}",
                 (i, rate[i]),
                 textcoords="offset points",
-                xytext=(0, 7),
-                ha="center",
+                xytext=(6, 0),
+                ha="left",
+                va="center",
                 fontsize=7,
             )
         bottom.axhline(
