@@ -377,9 +377,13 @@ def _rates_plot(plt: Any, result: MonitoringResult, out: Path) -> str:
     ref = result.summary.get("reference_approval_rate")
     if ref is not None:
         top.axhline(ref, color="grey", ls="--", lw=1, label="training population (model only)")
-    top.set(ylim=(0, 1.05), ylabel="approved", title="Approval rate by week of decision")
+    # Head-room above 100 % keeps the legend off the points.
+    ticks = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    top.set(
+        ylim=(0, 1.3), yticks=ticks, ylabel="approved", title="Approval rate by week of decision"
+    )
     top.yaxis.set_major_formatter(PercentFormatter(1.0))
-    top.legend(loc="lower left", fontsize=7)
+    top.legend(loc="upper center", ncol=2, fontsize=7)
     reviewed = week["reviewed_automated"].to_numpy(int)
     rate = week["overturn_rate"].to_numpy(float)
     has = reviewed > 0
@@ -409,11 +413,16 @@ def _rates_plot(plt: Any, result: MonitoringResult, out: Path) -> str:
         bottom.axhline(
             result.plan.overturn_rate_alert, color="grey", ls=":", lw=1, label="alert (card)"
         )
-        bottom.legend(loc="upper left", fontsize=7)
+        bottom.legend(loc="upper center", ncol=2, fontsize=7)
     else:
         bottom.text(0.5, 0.5, "no automated decision reviewed to the end yet",
                     transform=bottom.transAxes, ha="center", va="center", color="grey")  # fmt: skip
-    bottom.set(ylim=(0, 1.05), ylabel="overturned", title="Overturn rate of automated decisions")
+    bottom.set(
+        ylim=(0, 1.3),
+        yticks=ticks,
+        ylabel="overturned",
+        title="Overturn rate of automated decisions",
+    )
     bottom.yaxis.set_major_formatter(PercentFormatter(1.0))
     bottom.set_xticks(
         x, [f"{pd.Timestamp(w):%Y-%m-%d}" for w in week["week"]], rotation=45, ha="right",
