@@ -29,6 +29,12 @@ OVERTURNED = ("overturned", "terms_changed")
 # A referral asks a person to decide what the engine did not: deciding it overturns nothing.
 NOT_AN_OVERTURN_KIND = "referral"
 Z95 = 1.959963984540054
+READING_COLOURS = {
+    "major shift": "#c44e52",
+    "moderate shift": "#dd8452",
+    "stable": "#4c72b0",
+    "within sampling noise": "#4c72b0",
+}
 WEEK_COLUMNS = [
     "week",
     "decisions",
@@ -313,18 +319,22 @@ def _plots(result: MonitoringResult, out: Path) -> list[str]:
 
     names = []
     if not result.feature_psi.empty:
+        from data_contracts.feature_catalogue import feature_label
+
         top = result.feature_psi.head(15).iloc[::-1]
-        fig, ax = plt.subplots(figsize=(6, 4.5))
+        fig, ax = plt.subplots(figsize=(7, 4.8))
         plan = result.plan
-        colors = [
-            "#c44e52" if v >= plan.psi_major else "#dd8452" if v >= plan.psi_moderate else "#4c72b0"
-            for v in top["psi"]
-        ]
-        ax.barh(top["feature"], top["psi"], color=colors)
+        # Colour by the verdict, not the raw figure: a PSI on too few values is no alarm.
+        colors = [READING_COLOURS.get(reading, "#999999") for reading in top["reading"]]
+        ax.barh([feature_label(f) for f in top["feature"]], top["psi"], color=colors)
         ax.axvline(plan.psi_moderate, color="grey", ls="--", lw=1, label="moderate (card)")
         ax.axvline(plan.psi_major, color="grey", ls=":", lw=1, label="major (card)")
         ax.legend(fontsize=7, loc="lower right")
-        ax.set(xlabel="PSI against the training population", title="Feature drift")
+        title = "Feature drift"
+        if (top["reading"].str.startswith("too few")).all():
+            title += f" (grey: fewer than {plan.min_values_for_verdict} values, no verdict)"
+        ax.set(xlabel="PSI against the training population", title=title)
+        ax.tick_params(axis="y", labelsize=8)
         fig.tight_layout()
         fig.savefig(out / "feature_psi.png", dpi=110)
         plt.close(fig)
