@@ -220,3 +220,15 @@ def test_a_simulation_that_cannot_run_is_refused_by_name_and_writes_nothing(
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert not out.exists()
+
+
+def test_an_approver_cannot_approve_their_own_proposal_and_nothing_takes_effect(cli, registry):
+    proposed = cli("promote", "2", "--reason", "better calibrated", user="peeter.approver")
+    assert proposed.exit_code == 0, proposed.output
+
+    own = cli("change", "approve", "1", "--note", "looks fine to me", user="peeter.approver")
+
+    assert own.exit_code == 2
+    assert "different person" in " ".join(own.output.split())
+    assert "champion" not in registry.aliases
+    assert "[proposed]" in cli("change", "list").output
