@@ -275,6 +275,20 @@ def monitor(
     for key, value in result.summary.items():
         if key != "thresholds_from":
             console.print(f"{key}: {value}", highlight=False)
+    if not result.by_week.empty:
+        console.print("by week (Monday): approval rate; overturned of automated decisions reviewed")
+        for row in result.by_week.itertuples(index=False):
+            overturn = (
+                f"{row.overturned}/{row.reviewed_automated} ({row.overturn_rate:.0%}, "
+                f"{row.overturn_low:.0%}-{row.overturn_high:.0%})"
+                if row.reviewed_automated
+                else "none reviewed yet"
+            )
+            console.print(
+                f"  {row.week}: {row.approved}/{row.decisions} approved ({row.approval_rate:.1%}, "
+                f"{row.approval_low:.1%}-{row.approval_high:.1%}); overturned {overturn}",
+                highlight=False,
+            )
     for note in result.notes:
         console.print(f"[yellow]note[/] {note}", highlight=False)
     console.print(f"report: {path}")
