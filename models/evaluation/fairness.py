@@ -21,6 +21,7 @@ import pandas as pd
 
 from data_contracts.world_folder import PROTECTED_FILE, read_frame
 from models.evaluation import metrics as m
+from models.evaluation.metrics import wilson_interval
 from scoring.domain.errors import InvalidInputError
 from scoring.domain.policy import Policy
 
@@ -164,16 +165,6 @@ def _approval_rate(y_true, y_pred) -> float:
 def _default_rate_approved(y_true, y_pred) -> float:
     approved = np.asarray(y_pred, dtype=bool)
     return float(np.mean(np.asarray(y_true)[approved])) if approved.any() else np.nan
-
-
-def wilson_interval(successes: np.ndarray, trials: np.ndarray, z: float = 1.96):
-    """95 % Wilson score interval of a proportion (sound for small groups and rates near 0)."""
-    n = np.asarray(trials, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.asarray(successes, dtype=np.float64) / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def fairness_report(

@@ -25,7 +25,8 @@ SHAP_SAMPLE = 2000
 # The additivity checks' metric names end so; fairness gaps and the AUC gap do not.
 ADDITIVITY_SUFFIX = "_max_gap"
 # Segment tables of the evaluation slice, by model input (labelled from the catalogue).
-SEGMENT_FEATURES = ("bureau_class_rank", "thin_file")
+# A thin file is a new customer: no invoice before the application.
+SEGMENT_FEATURES = ("bureau_class_rank", "thin_file", "product_category_code")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Evaluation:
     plots: dict[str, str] = field(default_factory=dict)
     # What the cut-off table shows, in a sentence for its heading.
     cutoff_basis: str = ""
+    # The fairness report of this model (per group, with Wilson intervals), when groups
+    # were kept aside; the model card carries it.
+    fairness: Any = None
 
 
 def read_truth(world_dir: Path | None) -> pd.Series | None:
@@ -132,7 +136,9 @@ def evaluate_model(
     segments = {}
     for column in SEGMENT_FEATURES:
         if column in evaluation.columns:
-            segments[column] = m.segment_table(y, p, evaluation[column])
+            segments[column] = m.segment_table(
+                y, p, evaluation[column], resamples=bootstrap_resamples, seed=seed
+            )
     if truth is not None:
         true_pd = truth.reindex(evaluation[key].to_numpy())
         if true_pd.isna().any():

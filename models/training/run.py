@@ -132,6 +132,7 @@ def train_run(
     :func:`train_candidates` (minimum sizes, calibration folds, seed).
     """
     from models.evaluation.fairness import fairness_report, latest_policy
+    from models.evaluation.metrics import segment_table
     from models.evaluation.report import (
         PolicyCutoffs,
         check_additivity,
@@ -204,13 +205,23 @@ def train_run(
         if model_cutoff is None:
             model_cutoff = float(np.quantile(model.predict_pd(training_rows), FAIRNESS_APPROVAL))
         if evaluation_groups is not None:
+            held_out_y = result.split.evaluation[plan.target].to_numpy(np.float64)
+            held_out_pd = model.predict_pd(result.split.evaluation)
             fairness[kind] = fairness_report(
-                y=result.split.evaluation[plan.target].to_numpy(),
-                pd_=model.predict_pd(result.split.evaluation),
+                y=held_out_y,
+                pd_=held_out_pd,
                 groups=evaluation_groups,
                 approve_below=model_cutoff,
             )
             evaluations[kind].metrics.update(fairness[kind].metrics())
+            # The attributes kept aside are segments too (the model card's table per segment).
+            for attribute in evaluation_groups.columns:
+                evaluations[kind].segments[attribute] = segment_table(
+                    held_out_y,
+                    held_out_pd,
+                    evaluation_groups[attribute],
+                    resamples=bootstrap_resamples,
+                )
         # The population this model learned from travels with it as monitoring's reference.
         model.metadata["reference"] = reference_population(
             pd.DataFrame(model.matrix(training_rows), columns=plan.features),
@@ -255,6 +266,8 @@ def train_run(
                         basis=f"pooled out-of-fold PDs of {len(pooled_groups)} applications",
                     )
                     evaluations[kind].metrics.update(fairness[kind].metrics())
+    for kind, report_of_kind in fairness.items():
+        evaluations[kind].fairness = report_of_kind
     step("writing the report")
     report = write_report(
         run_dir=run_dir,

@@ -318,16 +318,10 @@ def model_card(
     ] = None,
 ) -> None:
     """Write (again) the model card of a registered version into MLflow; print where."""
-    from models.model_card import render_html, render_markdown, write_model_card
-    from models.registry import version_tags
+    from models.model_card import write_model_card
 
     try:
-        uri = write_model_card(version)
-        if out is not None:
-            tags = version_tags(version)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "model_card.md").write_text(render_markdown(version, tags), encoding="utf-8")
-            (out / "model_card.html").write_text(render_html(version, tags), encoding="utf-8")
+        uri = write_model_card(version, out=out)
     except _user_errors() as exc:
         _fail(str(exc))
         return
