@@ -33,7 +33,8 @@ OUTCOMES = ("approve", "refer", "decline", "pending_review")
 # Outcomes that put a case in front of a reviewer.
 TO_A_PERSON = frozenset({"refer", "pending_review"})
 Z95 = 1.959963984540054
-_CLASS_NAMES = {d.rank: d.code for d in RISK_CLASSES.values()}
+# Shown by the names the bureau class definitions give ("very good"), not their codes.
+_CLASS_NAMES = {d.rank: d.label_en for d in RISK_CLASSES.values()}
 
 
 class SimulationRefused(InvalidInputError, ValueError):

@@ -71,3 +71,6 @@ def test_the_true_expected_loss_lies_inside_the_stated_interval(replay):
         assert summary[f"true_loss_within_interval_{when}"] is True
     assert summary["bad_rate_approved_after"]["total"] > 0
     assert {r["segment"] for r in summary["segments"]} >= {"sex", "language", "bureau class"}
+    classes = {r["value"] for r in summary["segments"] if r["segment"] == "bureau class"}
+    # By the names the bureau class definitions give, never their codes.
+    assert "very good" in classes and not any("_" in name for name in classes)
