@@ -75,7 +75,7 @@ def card_data(evaluation: Any) -> str:
     segments = {}
     for name, table in evaluation.segments.items():
         shown = labelled_segments(name, table)
-        segments[name] = _records(shown.assign(value=table["segment"].astype(str)), "segment", name)
+        segments[name] = _records(shown.assign(value=table["segment"].astype(str)))
     report = evaluation.fairness
     fairness = None
     if report is not None:
@@ -120,8 +120,8 @@ KNOWN_LIMITS = (
     "Trained on one period; a change in the economy, the product mix or the bureau's "
     "scoring moves the population (see the monitoring plan).",
     "Affordability (income and obligations) is not a model input; the policy must assess it.",
-    "Age band, sex and home language are kept aside and never model inputs; the fairness "
-    "figures below are measured on the evaluation slice only.",
+    "Age band, sex and home language are kept aside and never model inputs; their figures "
+    "(sections 4 and 5) are measured on held-out applications only.",
 )
 OVERSIGHT = (
     "Every change of champion or policy is proposed with its simulation and this card and "

@@ -421,7 +421,8 @@ def write_report(
             lines += [
                 f"### By segment: {feature_label(name)} (`{name}`)",
                 "",
-                _table(labelled_segments(name, table)),
+                # An interval not computed (a segment too small to judge) shows as "–".
+                _table(labelled_segments(name, table).astype(object).fillna("–")),
                 "",
             ]
     lines += _cross_validation_section(cross_validation, recommended)

@@ -176,3 +176,24 @@ def test_the_card_carries_the_fairness_groups_with_their_wilson_intervals():
 def test_a_card_of_a_version_without_segment_figures_says_so():
     card = render_markdown("2", TAGS, None)
     assert "Per-segment figures were not recorded for this version" in card
+
+
+def test_age_bands_read_youngest_first_and_no_rate_shows_below_zero():
+    import json
+
+    import pandas as pd
+
+    from models.evaluation.fairness import fairness_report
+    from models.model_card import card_data
+
+    evaluation = _evaluation_with_fairness()
+    y, p, _, _ = _population()
+    bands = ["65+", "under 25", "25-34", "35-49", "50-64"]
+    groups = pd.DataFrame({"age_band": [bands[i % 5] for i in range(len(y))]})
+    evaluation.fairness = fairness_report(y=y, pd_=p * 0, groups=groups, approve_below=0.1)
+    card = render_markdown("2", TAGS, json.loads(card_data(evaluation)))
+
+    fairness = card[card.index("**Age band**") :]
+    positions = [fairness.index(f"| {band} |") for band in ("under 25", "25-34", "50-64", "65+")]
+    assert positions == sorted(positions)
+    assert "-0.0%" not in card
