@@ -247,7 +247,7 @@ def segment_tables(data: dict[str, Any] | None) -> list[Any]:
                 )
             )
         label = feature_label(name)
-        caption = label
+        caption = label[:1].upper() + label[1:]
         if label != name.replace("_", " "):  # a model input: its name beside its label
             caption += f" ({name})"
         out.append(
