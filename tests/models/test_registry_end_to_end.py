@@ -243,3 +243,26 @@ def test_cli_needs_a_contract_with_a_snapshot(tmp_path):
 
     result = CliRunner().invoke(app, ["train", "--snapshot", str(tmp_path / "x.parquet")])
     assert result.exit_code == 2 and "--contract" in result.output
+
+
+def test_installment_model_card_writes_the_card_with_its_segment_tables(
+    run, mlflow_settings, monkeypatch, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from scoring.cli import app
+    from scoring.config import get_settings
+
+    monkeypatch.setenv("INSTALLMENT_HOME", str(mlflow_settings.home))
+    get_settings.cache_clear()
+    try:
+        version = run.versions["scorecard"]
+        result = CliRunner().invoke(app, ["model-card", version, "--out", str(tmp_path)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert f"version-{version}/model_card.html" in result.output
+    card = (tmp_path / "model_card.md").read_text()
+    assert "**Bureau risk class (bureau_class_rank)**" in card
+    assert "| Segment | Applications | Observed bad rate (95 % CI) |" in card
+    assert (tmp_path / "model_card.html").read_text().count("<table class=grid>") >= 3
