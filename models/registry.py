@@ -178,6 +178,13 @@ def log_training(
                 tags[KNOWN_LIMITS_TAG] = tables_json(limits[kind])
                 for key, value in tags.items():
                     client.set_model_version_tag(plan.model_name, version, key, value)
+        from models.model_card import CARD_DATA_DIR, card_data
+
+        # Segment and fairness tables, with their intervals, for the model card.
+        with tempfile.TemporaryDirectory() as tmp:
+            for kind, evaluation in evaluations.items():
+                (Path(tmp) / f"{kind}.json").write_text(card_data(evaluation), encoding="utf-8")
+            mlflow.log_artifacts(tmp, artifact_path=CARD_DATA_DIR)
     if register and plan.model_name == MODEL_NAME:
         from models.model_card import write_model_card
 

@@ -67,12 +67,16 @@ def _plots(summary: dict[str, Any]) -> dict[str, str]:
             axes.hist(after, bins=bins, alpha=0.55,
                       label=f"candidate model {summary['candidate']['model']}")  # fmt: skip
         cutoffs = summary.get("cutoffs", {})
-        for who, style in (("live", "--"), ("candidate", "-")):
-            if who == "candidate" and cutoffs.get("candidate") == cutoffs.get("live"):
-                continue
-            for name, value in zip(
-                ("approve below", "decline from"), cutoffs.get(who, []), strict=False
-            ):
+        names = ("approve below", "decline from")
+        live_cuts, candidate_cuts = cutoffs.get("live", []), cutoffs.get("candidate", [])
+        for i, name in enumerate(names):
+            lines = [(who, cuts[i]) for who, cuts in (("live", live_cuts), ("candidate",
+                     candidate_cuts)) if len(cuts) > i]  # fmt: skip
+            # A cut-off the change leaves alone is one line, labelled once.
+            if len(lines) == 2 and lines[0][1] == lines[1][1]:
+                lines = [("live and candidate", lines[0][1])]
+            for who, value in lines:
+                style = "--" if who == "live" else "-"
                 axes.axvline(value, linestyle=style, color="black", linewidth=1)
                 axes.text(value, axes.get_ylim()[1] * 0.95, f" {who}: {name} {value:.2f}",
                           fontsize=7, va="top", rotation=90)  # fmt: skip
@@ -104,6 +108,16 @@ def _plots(summary: dict[str, Any]) -> dict[str, str]:
     return plots
 
 
+def _day(moment: str) -> str:
+    """An ISO time as the day, with the time of day only when it is not midnight UTC."""
+    from datetime import datetime
+
+    parsed = datetime.fromisoformat(moment)
+    if (parsed.hour, parsed.minute, parsed.second) == (0, 0, 0):
+        return f"{parsed:%Y-%m-%d}"
+    return f"{parsed:%Y-%m-%d %H:%M} UTC"
+
+
 def _money(value: float) -> str:
     return f"{value:,.0f} EUR".replace(",", " ")
 
@@ -127,17 +141,35 @@ def _truth_rows(summary: dict[str, Any]) -> str:
         summary.get("true_expected_loss_after"),
     )
     if before is not None and after is not None:
+        inside = [summary.get(f"true_loss_within_interval_{when}") for when in ("before", "after")]
         rows += (
-            f"<tr><th>true expected loss (synthetic world)</th><td>{_money(before)}</td>"
-            f"<td>{_money(after)}</td></tr>"
+            f"<tr><th>true expected loss (synthetic world's true PDs)</th>"
+            f"<td>{_money(before)} ({_inside(inside[0])})</td>"
+            f"<td>{_money(after)} ({_inside(inside[1])})</td></tr>"
         )
     bad_b, bad_a = summary.get("bad_rate_approved_before"), summary.get("bad_rate_approved_after")
-    if bad_b is not None and bad_a is not None:
+    if bad_b is not None or bad_a is not None:
         rows += (
-            f"<tr><th>bad rate among the approved (realised)</th><td>{_share(bad_b)}</td>"
-            f"<td>{_share(bad_a)}</td></tr>"
+            "<tr><th>bad rate among the approved (realised, of those with a known outcome)</th>"
+            f"<td>{_bad(bad_b)}</td><td>{_bad(bad_a)}</td></tr>"
+        )
+    else:
+        rows += (
+            '<tr><th>bad rate among the approved (realised)</th><td colspan="2">not known: '
+            f"none of the {summary['applications']} applications has a 12-month outcome "
+            "yet</td></tr>"
         )
     return rows
+
+
+def _inside(flag: bool | None) -> str:
+    return "inside the interval" if flag else "OUTSIDE the interval"
+
+
+def _bad(rate: dict[str, Any] | None) -> str:
+    if rate is None:
+        return "no approved application with a known outcome"
+    return f"{_share(rate)} of {rate['total']}"
 
 
 def render_html(summary: dict[str, Any]) -> str:
@@ -176,7 +208,8 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 text-align:right}}th{{background:#f3f3f3}}td:first-child,th:first-child{{text-align:left}}
 figure{{margin:1em 0}}img{{max-width:100%}}.muted{{color:#666}}</style></head><body>
 <h1>What the change would have done</h1>
-<p>Applications decided from {esc(summary["period"]["start"])} to {esc(summary["period"]["end"])}:
+<p>Applications decided from {esc(_day(summary["period"]["start"]))} up to (not including)
+{esc(_day(summary["period"]["end"]))}:
 <strong>{summary["applications"]}</strong>, replayed from their stored inputs.</p>
 <table><tr><th></th><th>policy</th><th>model</th></tr>
 <tr><th>live (before)</th><td>{esc(str(live["policy"]))}</td><td>{esc(str(live["model"]))}</td></tr>

@@ -21,7 +21,9 @@ import pandas as pd
 
 from data_contracts.world_folder import PROTECTED_FILE, read_frame
 from models.evaluation import metrics as m
+from models.evaluation.metrics import wilson_interval
 from scoring.domain.errors import InvalidInputError
+from scoring.domain.policy import Policy
 
 ATTRIBUTES = ("age_band", "sex", "language")
 NOT_JUDGED = "not enough data to judge"
@@ -72,16 +74,14 @@ class FairnessReport:
         }
 
 
-def latest_policy_cutoff(policy_dir: Path = POLICY_DIR) -> float:
-    """The ``approve_below`` cut-off of the newest policy file."""
+def latest_policy(policy_dir: Path = POLICY_DIR) -> Policy:
+    """The newest policy file's policy (its cut-offs are what the reports judge models at)."""
     import yaml
-
-    from scoring.domain.policy import Policy
 
     files = sorted(Path(policy_dir).glob("policy-*.yaml"))
     if not files:
         raise FileNotFoundError(f"no policy-*.yaml in {policy_dir}")
-    return Policy.from_mapping(yaml.safe_load(files[-1].read_text())).approve_below
+    return Policy.from_mapping(yaml.safe_load(files[-1].read_text()))
 
 
 def age_band(age_years: np.ndarray) -> np.ndarray:
@@ -165,16 +165,6 @@ def _approval_rate(y_true, y_pred) -> float:
 def _default_rate_approved(y_true, y_pred) -> float:
     approved = np.asarray(y_pred, dtype=bool)
     return float(np.mean(np.asarray(y_true)[approved])) if approved.any() else np.nan
-
-
-def wilson_interval(successes: np.ndarray, trials: np.ndarray, z: float = 1.96):
-    """95 % Wilson score interval of a proportion (sound for small groups and rates near 0)."""
-    n = np.asarray(trials, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.asarray(successes, dtype=np.float64) / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def fairness_report(

@@ -159,23 +159,65 @@ def cutoff_table(y, p, cutoffs: Sequence[float]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def segment_table(y, p, segments: pd.Series) -> pd.DataFrame:
-    """Count, default rate, mean PD and AUC per segment value."""
+def wilson_interval(successes, trials, z: float = 1.96):
+    """95 % Wilson score interval of a proportion (sound for small groups and rates near 0)."""
+    n = np.asarray(trials, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.asarray(successes, dtype=np.float64) / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # Clipped to [0, 1]: at a rate of 0 or 1 rounding leaves a bound a hair outside.
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+# A segment smaller than this is tabulated but not judged: its AUC interval would span
+# most of the scale. The same minimum as the fairness report's groups.
+MIN_SEGMENT_SIZE = 300
+
+
+def segment_table(
+    y, p, segments, *, resamples: int = 200, seed: int = 0, min_size: int = MIN_SEGMENT_SIZE
+) -> pd.DataFrame:
+    """Count, observed and predicted bad rate and AUC per segment value, with intervals.
+
+    The observed bad rate has a 95 % Wilson interval; the AUC a percentile bootstrap
+    interval (``resamples`` resamples of the segment's applications), computed only for a
+    segment of at least ``min_size`` applications with both outcomes (``judged``).
+    ``calibration_gap`` is mean PD minus observed rate. Missing segment values (no bureau
+    report) form their own segment.
+    """
     y, p = _check(y, p)
-    seg = np.asarray(segments)
+    seg = pd.Series(np.asarray(segments, dtype=object)).where(lambda s: s.notna(), None)
     rows = []
     for value in pd.unique(seg):
-        mask = seg == value
+        mask = (seg.isna() if value is None else seg == value).to_numpy()
+        count, defaults = int(mask.sum()), int(y[mask].sum())
+        judged = count >= min_size and 0 < defaults < count
+        low, high = wilson_interval(defaults, count)
+        auc_ci = (
+            bootstrap_interval(auc, y[mask], p[mask], resamples=resamples, seed=seed)
+            if judged
+            else Interval(auc(y[mask], p[mask]), np.nan, np.nan)
+        )
         rows.append(
             {
                 "segment": value,
-                "count": int(mask.sum()),
-                "default_rate": float(y[mask].mean()),
+                "count": count,
+                "defaults": defaults,
+                "default_rate": defaults / count,
+                "default_rate_low": float(low),
+                "default_rate_high": float(high),
                 "mean_pd": float(p[mask].mean()),
-                "auc": auc(y[mask], p[mask]),
+                "calibration_gap": float(p[mask].mean() - defaults / count),
+                "auc": auc_ci.estimate,
+                "auc_ci_low": auc_ci.low,
+                "auc_ci_high": auc_ci.high,
+                "judged": judged,
             }
         )
-    return pd.DataFrame(rows).sort_values("segment").reset_index(drop=True)
+    table = pd.DataFrame(rows)
+    order = table["segment"].map(lambda v: (v is None, str(v) if v is not None else ""))
+    return table.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 def truth_calibration(true_pd, p, *, bins: int = 10) -> dict[str, float]:

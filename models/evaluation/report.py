@@ -20,9 +20,22 @@ from models.evaluation import metrics as m
 from models.evaluation.fairness import NOT_JUDGED
 from models.training.scoring_model import ScoringModel
 
-DEFAULT_CUTOFFS = (0.05, 0.10, 0.15, 0.20)
 ADDITIVITY_TOLERANCE = 1e-6
 SHAP_SAMPLE = 2000
+# The additivity checks' metric names end so; fairness gaps and the AUC gap do not.
+ADDITIVITY_SUFFIX = "_max_gap"
+# Segment tables of the evaluation slice, by model input (labelled from the catalogue).
+# A thin file is a new customer: no invoice before the application.
+SEGMENT_FEATURES = ("bureau_class_rank", "thin_file", "product_category_code")
+
+
+@dataclass(frozen=True)
+class PolicyCutoffs:
+    """The credit policy's two cut-offs, by which the report splits applications."""
+
+    version: str
+    approve_below: float
+    decline_at_or_above: float
 
 
 class AdditivityError(AssertionError):
@@ -39,6 +52,11 @@ class Evaluation:
     cutoffs: pd.DataFrame
     segments: dict[str, pd.DataFrame]
     plots: dict[str, str] = field(default_factory=dict)
+    # What the cut-off table shows, in a sentence for its heading.
+    cutoff_basis: str = ""
+    # The fairness report of this model (per group, with Wilson intervals), when groups
+    # were kept aside; the model card carries it.
+    fairness: Any = None
 
 
 def read_truth(world_dir: Path | None) -> pd.Series | None:
@@ -87,11 +105,19 @@ def evaluate_model(
     target: str,
     key: str,
     truth: pd.Series | None = None,
-    cutoffs: Sequence[float] = DEFAULT_CUTOFFS,
+    policy: PolicyCutoffs | None = None,
+    cutoffs: Sequence[float] = (),
     bootstrap_resamples: int = 200,
     seed: int = 0,
 ) -> Evaluation:
-    """All metrics of one model on the evaluation slice."""
+    """All metrics of one model on the evaluation slice.
+
+    With ``policy`` (the product's own data) the cut-off table splits the slice into the
+    policy's approve, refer and decline bands; otherwise it shows approval at ``cutoffs``
+    (PD quantiles of the training rows: the policy's cut-offs mean nothing on other data).
+    """
+    if policy is None and not cutoffs:
+        raise ValueError("evaluate_model needs the policy's cut-offs or PD cut-offs to tabulate")
     y = evaluation[target].to_numpy(np.float64)
     p = model.predict_pd(evaluation)
     out: dict[str, float] = {
@@ -108,9 +134,11 @@ def evaluate_model(
     )
     out.update(ks=m.ks_statistic(y, p), brier=m.brier(y, p), ece=m.expected_calibration_error(y, p))
     segments = {}
-    for column in ("bureau_class_rank", "thin_file"):
+    for column in SEGMENT_FEATURES:
         if column in evaluation.columns:
-            segments[column] = m.segment_table(y, p, evaluation[column])
+            segments[column] = m.segment_table(
+                y, p, evaluation[column], resamples=bootstrap_resamples, seed=seed
+            )
     if truth is not None:
         true_pd = truth.reindex(evaluation[key].to_numpy())
         if true_pd.isna().any():
@@ -122,21 +150,96 @@ def evaluate_model(
         out.update(m.truth_calibration(t, p))
     sample = evaluation.iloc[: min(SHAP_SAMPLE, len(evaluation))]
     out.update(shap_additivity(model, sample))
+    if policy is not None:
+        table = policy_band_table(y, p, policy)
+        basis = (
+            f"Outcomes at the credit policy's cut-offs (policy {policy.version}): approve "
+            f"below PD {policy.approve_below:g}, decline at or above "
+            f"{policy.decline_at_or_above:g}, refer to a person in between"
+        )
+    else:
+        table = m.cutoff_table(y, p, cutoffs)
+        basis = (
+            "Approval at PD cut-offs taken from quantiles of the training rows' PDs (the data "
+            "is not the product's own, so the credit policy's cut-offs do not apply)"
+        )
     return Evaluation(
         kind=model.kind,
         metrics=out,
         calibration=m.calibration_table(y, p),
-        cutoffs=m.cutoff_table(y, p, cutoffs),
+        cutoffs=table,
         segments=segments,
+        cutoff_basis=basis,
     )
+
+
+def policy_band_table(y: np.ndarray, p: np.ndarray, policy: PolicyCutoffs) -> pd.DataFrame:
+    """Applications, share, mean PD and observed default rate in each policy band."""
+    low, high = policy.approve_below, policy.decline_at_or_above
+    bands = (
+        ("approve", f"PD < {low:g}", p < low),
+        ("refer", f"{low:g} ≤ PD < {high:g}", (p >= low) & (p < high)),
+        ("decline", f"PD ≥ {high:g}", p >= high),
+    )
+    rows = []
+    for outcome, pd_range, mask in bands:
+        rows.append(
+            {
+                "outcome": outcome,
+                "pd_range": pd_range,
+                "applications": int(mask.sum()),
+                "share": float(mask.mean()) if len(p) else np.nan,
+                "mean_pd": float(p[mask].mean()) if mask.any() else np.nan,
+                "default_rate": float(y[mask].mean()) if mask.any() else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def check_additivity(evaluation: Evaluation, tolerance: float = ADDITIVITY_TOLERANCE) -> None:
     """Raise when any additivity gap exceeds the tolerance."""
-    gaps = {k: v for k, v in evaluation.metrics.items() if k.endswith("_max_gap")}
+    gaps = additivity_gaps(evaluation)
     bad = {k: v for k, v in gaps.items() if not v <= tolerance}
     if bad:
         raise AdditivityError(f"{evaluation.kind}: contributions do not add up: {bad}")
+
+
+def additivity_gaps(evaluation: Evaluation) -> dict[str, float]:
+    """The SHAP additivity checks' largest gaps (and nothing else ending in ``_gap``)."""
+    return {k: v for k, v in evaluation.metrics.items() if k.endswith(ADDITIVITY_SUFFIX)}
+
+
+def labelled_segments(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    """A segment table whose values read as the catalogue shows them ("good", "yes")."""
+    from data_contracts.feature_catalogue import feature_display
+
+    shown = table.copy()
+    shown["segment"] = [
+        "no bureau report"
+        if name == "bureau_class_rank" and pd.isna(value)
+        else feature_display(name, value)
+        for value in table["segment"]
+    ]
+    return shown
+
+
+def feature_rows(features: Sequence[str]) -> pd.DataFrame:
+    """Each model input's label, name, unit and meaning from the feature catalogue."""
+    from data_contracts.feature_catalogue import feature_catalogue
+
+    catalogue = feature_catalogue()
+    rows = []
+    for name in features:
+        entry = catalogue.get(name)
+        rows.append(
+            {
+                "feature": entry.label_en if entry else name.replace("_", " "),
+                "input": f"`{name}`",
+                "unit": entry.unit if entry else "",
+                "meaning": entry.meaning_en if entry else "not in the feature catalogue",
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _plots(
@@ -185,7 +288,11 @@ def _plots(
     sample = evaluation.iloc[: min(SHAP_SAMPLE, len(evaluation))]
     _, contrib = model.explain(sample)
     plt.figure()
-    encoded = pd.DataFrame(model.matrix(sample), columns=model.feature_names)
+    from data_contracts.feature_catalogue import feature_label
+
+    encoded = pd.DataFrame(
+        model.matrix(sample), columns=[feature_label(f) for f in model.feature_names]
+    )
     # Its own generator for the beeswarm's jitter: the plot is the same every run, whatever
     # else seeded NumPy's global one.
     shap.summary_plot(
@@ -238,6 +345,16 @@ def write_report(
     for key, value in context.items():
         lines.append(f"- **{key}**: {value}")
     lines += ["", f"Recommended candidate: **{recommended}** ({basis}).", ""]
+    features = next(iter(models.values())).feature_names
+    lines += [
+        f"## Features ({len(features)})",
+        "",
+        "Labels and meanings from the feature catalogue (`data_contracts/feature_catalogue."
+        "yaml`), as the reviewer's case page and the letters show them.",
+        "",
+        _table(feature_rows(features)),
+        "",
+    ]
     headline = [
         "auc",
         "auc_ci_low",
@@ -267,21 +384,17 @@ def write_report(
         "",
     ]
     lines += [
-        "## Explanations",
+        "## Explanations: do the contributions add up?",
         "",
         "Contributions are SHAP values of the raw log-odds (TreeSHAP for the booster, "
         "exact linear contributions of WoE terms for the scorecard) multiplied by the "
         "Platt slope, so base value plus contributions equals logit(PD) exactly. "
-        f"Checked on up to {SHAP_SAMPLE} applications (tolerance "
-        f"{ADDITIVITY_TOLERANCE:g}):",
+        f"Checked on up to {SHAP_SAMPLE} applications; every largest gap must stay within "
+        f"{ADDITIVITY_TOLERANCE:g} (fairness gaps are a different thing: see Fairness below).",
         "",
     ]
     for kind, ev in evaluations.items():
-        gaps = ", ".join(
-            f"{k} = {v:.2e}"
-            for k, v in ev.metrics.items()
-            if k.endswith("_gap") and k != "auc_gap_to_ceiling"
-        )
+        gaps = ", ".join(f"{k} = {v:.2e}" for k, v in additivity_gaps(ev).items())
         lines.append(f"- {kind}: {gaps}")
     lines.append("")
     for kind, ev in evaluations.items():
@@ -292,7 +405,9 @@ def write_report(
             "",
             f"![SHAP summary]({ev.plots['shap_summary']})",
             "",
-            "### Approval at PD cut-offs",
+            "### Outcomes at the cut-offs",
+            "",
+            f"{ev.cutoff_basis}.",
             "",
             _table(ev.cutoffs),
             "",
@@ -302,7 +417,15 @@ def write_report(
             "",
         ]
         for name, table in ev.segments.items():
-            lines += [f"### By {name}", "", _table(table), ""]
+            from data_contracts.feature_catalogue import feature_label
+
+            lines += [
+                f"### By segment: {feature_label(name)} (`{name}`)",
+                "",
+                # An interval not computed (a segment too small to judge) shows as "–".
+                _table(labelled_segments(name, table).astype(object).fillna("–")),
+                "",
+            ]
     lines += _cross_validation_section(cross_validation, recommended)
     lines += _fairness_section(fairness, run_dir)
     path = run_dir / "report.md"

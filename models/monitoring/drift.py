@@ -122,17 +122,28 @@ def psi_noise(reference: BinnedDistribution, n: int) -> float:
     return float(chdtri(bins - 1, 1 - 0.95) / n)
 
 
-def psi_reading(value: float, *, n: int | None = None, noise: float | None = None) -> str:
-    """Plain-words reading of a PSI value; with ``n`` and ``noise``, small samples say so."""
+def psi_reading(
+    value: float,
+    *,
+    n: int | None = None,
+    noise: float | None = None,
+    moderate: float = PSI_MODERATE,
+    major: float = PSI_MAJOR,
+    min_values: int = MIN_VALUES_FOR_VERDICT,
+) -> str:
+    """Plain-words reading of a PSI value; with ``n`` and ``noise``, small samples say so.
+
+    The thresholds default to the common reading; monitoring passes the model card's.
+    """
     if np.isnan(value):
         return "not computed"
-    if n is not None and n < MIN_VALUES_FOR_VERDICT:
+    if n is not None and n < min_values:
         return f"too few values ({n}) to judge"
-    if value < PSI_MODERATE:
+    if value < moderate:
         return "stable"
     if noise is not None and value <= noise:
         return "within sampling noise"
-    return "moderate shift" if value < PSI_MAJOR else "major shift"
+    return "moderate shift" if value < major else "major shift"
 
 
 def reference_population(

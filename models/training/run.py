@@ -131,9 +131,10 @@ def train_run(
     candidate is the one with the best mean AUC over folds. ``training`` goes to
     :func:`train_candidates` (minimum sizes, calibration folds, seed).
     """
-    from models.evaluation.fairness import fairness_report, latest_policy_cutoff
+    from models.evaluation.fairness import fairness_report, latest_policy
+    from models.evaluation.metrics import segment_table
     from models.evaluation.report import (
-        DEFAULT_CUTOFFS,
+        PolicyCutoffs,
         check_additivity,
         evaluate_model,
         write_report,
@@ -154,14 +155,18 @@ def train_run(
     plan = result.plan
     own_data = plan.contract_id == PRODUCT_CONTRACT
     cutoffs: dict[str, tuple[float, ...]] = {}
-    for kind, model in result.models.items():
-        if own_data:
-            cutoffs[kind] = DEFAULT_CUTOFFS
-        else:
+    policy_cutoffs = None
+    if own_data:
+        policy = latest_policy()
+        policy_cutoffs = PolicyCutoffs(
+            policy.version, policy.approve_below, policy.decline_at_or_above
+        )
+    else:
+        for kind, model in result.models.items():
             train_pd = model.predict_pd(result.split.train)
             cutoffs[kind] = tuple(float(q) for q in np.quantile(train_pd, APPROVAL_QUANTILES))
-    if approve_below is None:
-        approve_below = latest_policy_cutoff() if own_data else None
+    if approve_below is None and policy_cutoffs is not None:
+        approve_below = policy_cutoffs.approve_below
     cut_off_note = (
         f"PD below {approve_below:g} (the credit policy's)"
         if approve_below is not None
@@ -191,7 +196,8 @@ def train_run(
             target=plan.target,
             key=plan.key,
             truth=truth,
-            cutoffs=cutoffs[kind],
+            policy=policy_cutoffs,
+            cutoffs=cutoffs.get(kind, ()),
             bootstrap_resamples=bootstrap_resamples,
         )
         check_additivity(evaluations[kind])
@@ -199,13 +205,23 @@ def train_run(
         if model_cutoff is None:
             model_cutoff = float(np.quantile(model.predict_pd(training_rows), FAIRNESS_APPROVAL))
         if evaluation_groups is not None:
+            held_out_y = result.split.evaluation[plan.target].to_numpy(np.float64)
+            held_out_pd = model.predict_pd(result.split.evaluation)
             fairness[kind] = fairness_report(
-                y=result.split.evaluation[plan.target].to_numpy(),
-                pd_=model.predict_pd(result.split.evaluation),
+                y=held_out_y,
+                pd_=held_out_pd,
                 groups=evaluation_groups,
                 approve_below=model_cutoff,
             )
             evaluations[kind].metrics.update(fairness[kind].metrics())
+            # The attributes kept aside are segments too (the model card's table per segment).
+            for attribute in evaluation_groups.columns:
+                evaluations[kind].segments[attribute] = segment_table(
+                    held_out_y,
+                    held_out_pd,
+                    evaluation_groups[attribute],
+                    resamples=bootstrap_resamples,
+                )
         # The population this model learned from travels with it as monitoring's reference.
         model.metadata["reference"] = reference_population(
             pd.DataFrame(model.matrix(training_rows), columns=plan.features),
@@ -250,6 +266,8 @@ def train_run(
                         basis=f"pooled out-of-fold PDs of {len(pooled_groups)} applications",
                     )
                     evaluations[kind].metrics.update(fairness[kind].metrics())
+    for kind, report_of_kind in fairness.items():
+        evaluations[kind].fairness = report_of_kind
     step("writing the report")
     report = write_report(
         run_dir=run_dir,
@@ -262,8 +280,8 @@ def train_run(
             "contract": f"{plan.contract_id} {plan.contract_version}",
             "data fingerprint": result.fingerprint,
             "rows": result.params["rows"],
-            "features": ", ".join(plan.features),
-            "split": result.split.describe(),
+            "features": f"{len(plan.features)}, listed with their meaning below",
+            "split": _split_in_words(result.split.describe()),
             "key": "row position (the contract names no key)"
             if plan.key_is_row_position
             else plan.key,
@@ -275,8 +293,10 @@ def train_run(
             "truth available": truth is not None,
             "fit sample": f"{fit_sample:.0%} of the training rows",
             "approval cut-off": cut_off_note,
-            "cut-off tables": "the policy's neighbourhood"
-            if own_data
+            "cut-off tables": f"the approve, refer and decline bands of credit policy "
+            f"{policy_cutoffs.version} ({policy_cutoffs.approve_below:g} / "
+            f"{policy_cutoffs.decline_at_or_above:g})"
+            if policy_cutoffs is not None
             else "PD quantiles of the training rows (approving the lowest "
             + ", ".join(f"{q:.0%}" for q in APPROVAL_QUANTILES)
             + ")",
@@ -297,3 +317,13 @@ def train_run(
     return RunOutcome(
         result, evaluations, report, recommended, run_id, versions, fairness, cross_validation
     )
+
+
+def _split_in_words(split: dict[str, Any]) -> str:
+    """The split as a sentence: method, then rows and period of each part."""
+    parts = []
+    for name in ("train", "evaluation"):
+        part = split[name]
+        period = f" ({part['from_'][:10]} to {part['to'][:10]})" if "from_" in part else ""
+        parts.append(f"{name} {part['rows']} rows{period}")
+    return f"{split['method']}; " + ", ".join(parts)

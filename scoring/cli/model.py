@@ -245,8 +245,14 @@ def monitor(
     out: Annotated[
         Path | None, typer.Option("--out", help="Run folder (default: under <home>/monitoring).")
     ] = None,
+    mlflow: Annotated[
+        bool, typer.Option("--mlflow/--no-mlflow", help="Log the run to MLflow.")
+    ] = True,
 ) -> None:
-    """Compare recent decisions with the training population: drift, back-test, overturns."""
+    """Compare recent decisions with the training population: drift, rates, back-test.
+
+    Thresholds come from the model card of the version being served (the approved champion).
+    """
     from datetime import UTC, datetime
 
     try:
@@ -256,7 +262,7 @@ def monitor(
         return
     from rich.console import Console
 
-    from models.monitoring.run import run_monitoring
+    from models.monitoring.run import log_monitoring, run_monitoring
     from scoring.config import get_settings
     from scoring.storage.db import create_engine_for
 
@@ -265,17 +271,56 @@ def monitor(
     try:
         engine = create_engine_for(settings.database_url)
         result, path = run_monitoring(
-            engine=engine, since=start, run_dir=run_dir, model_version=model, settings=settings
+            engine=engine,
+            since=start,
+            run_dir=run_dir,
+            model_version=model,
+            serving_version=_serving_version(engine),
+            settings=settings,
         )
+        run_id = log_monitoring(result, run_dir, settings=settings) if mlflow else None
     except _user_errors() as exc:
         _fail(str(exc))
         return
     console = Console()
+    console.print(f"thresholds: {result.plan.source}", highlight=False)
     for key, value in result.summary.items():
-        console.print(f"{key}: {value}", highlight=False)
+        if key != "thresholds_from":
+            console.print(f"{key}: {value}", highlight=False)
+    if not result.by_week.empty:
+        console.print("by week (Monday): approval rate; overturned of automated decisions reviewed")
+        for row in result.by_week.itertuples(index=False):
+            overturn = (
+                f"{row.overturned}/{row.reviewed_automated} ({row.overturn_rate:.0%}, "
+                f"{row.overturn_low:.0%}-{row.overturn_high:.0%})"
+                if row.reviewed_automated
+                else "none reviewed yet"
+            )
+            console.print(
+                f"  {row.week}: {row.approved}/{row.decisions} approved ({row.approval_rate:.1%}, "
+                f"{row.approval_low:.1%}-{row.approval_high:.1%}); overturned {overturn}",
+                highlight=False,
+            )
     for note in result.notes:
         console.print(f"[yellow]note[/] {note}", highlight=False)
     console.print(f"report: {path}")
+    if run_id:
+        console.print(f"MLflow run {run_id} (experiment installment-monitoring)")
+
+
+def _serving_version(engine) -> str | None:  # type: ignore[no-untyped-def]
+    """The champion the product serves (its approved record), if it has one."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from scoring.service import change_control
+    from scoring.storage.db import UnitOfWork, session_factory
+
+    try:
+        with UnitOfWork(session_factory(engine)) as uow:
+            served = change_control.served_champion(uow=uow)
+    except SQLAlchemyError:  # a database from before change control: no record to read
+        return None
+    return served.model_version if served is not None else None
 
 
 def model_card(
@@ -285,16 +330,10 @@ def model_card(
     ] = None,
 ) -> None:
     """Write (again) the model card of a registered version into MLflow; print where."""
-    from models.model_card import render_html, render_markdown, write_model_card
-    from models.registry import version_tags
+    from models.model_card import write_model_card
 
     try:
-        uri = write_model_card(version)
-        if out is not None:
-            tags = version_tags(version)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "model_card.md").write_text(render_markdown(version, tags), encoding="utf-8")
-            (out / "model_card.html").write_text(render_html(version, tags), encoding="utf-8")
+        uri = write_model_card(version, out=out)
     except _user_errors() as exc:
         _fail(str(exc))
         return

@@ -144,12 +144,21 @@ def simulate(
         true_loss = summary[f"true_expected_loss_{when}"]
         bad = summary[f"bad_rate_approved_{when}"]
         if true_loss is not None:
-            console.print(f"true expected loss {when} (synthetic world): {true_loss:,.0f} EUR")
+            inside = summary[f"true_loss_within_interval_{when}"]
+            console.print(
+                f"true expected loss {when} (synthetic world): {true_loss:,.0f} EUR, "
+                + ("inside the stated interval" if inside else "OUTSIDE the stated interval")
+            )
         if bad is not None:
             console.print(
                 f"bad rate among the approved {when}: {bad['value']:.1%} "
-                f"({bad['low']:.1%}-{bad['high']:.1%}) of {bad['total']}"
+                f"({bad['low']:.1%}-{bad['high']:.1%}) of {bad['total']} with a known outcome"
             )
+    if not summary["outcomes_known"]:
+        console.print(
+            f"realised bad rate: not known (none of the {summary['applications']} applications "
+            "has a 12-month outcome yet)"
+        )
     console.print(
         f"cases for reviewers: {summary['reviewer_cases_before']} -> "
         f"{summary['reviewer_cases_after']} ({summary['reviewer_cases_per_week_before']} -> "

@@ -33,7 +33,8 @@ OUTCOMES = ("approve", "refer", "decline", "pending_review")
 # Outcomes that put a case in front of a reviewer.
 TO_A_PERSON = frozenset({"refer", "pending_review"})
 Z95 = 1.959963984540054
-_CLASS_NAMES = {d.rank: d.code for d in RISK_CLASSES.values()}
+# Shown by the names the bureau class definitions give ("very good"), not their codes.
+_CLASS_NAMES = {d.rank: d.label_en for d in RISK_CLASSES.values()}
 
 
 class SimulationRefused(InvalidInputError, ValueError):
@@ -188,6 +189,14 @@ class SimulationResult:
             return None
         return sum((r.true_pd or 0.0) * r.amount_eur * self.loss_given_default for r in approved)
 
+    def true_loss_within_interval(self, *, after: bool) -> bool | None:
+        """Whether the true expected loss lies in the estimate's 95 % interval (world only)."""
+        truth = self.true_loss(after=after)
+        if truth is None:
+            return None
+        loss = self.loss(after=after)
+        return loss.low <= truth <= loss.high
+
     def bad_rate(self, *, after: bool) -> Rate | None:
         """Share of the approved with a known outcome that defaulted (where known)."""
         known = [
@@ -228,6 +237,9 @@ class SimulationResult:
             "true_expected_loss_after": _money(self.true_loss(after=True)),
             "bad_rate_approved_before": _rate(self.bad_rate(after=False)),
             "bad_rate_approved_after": _rate(self.bad_rate(after=True)),
+            "outcomes_known": sum(r.defaulted is not None for r in self.replayed),
+            "true_loss_within_interval_before": self.true_loss_within_interval(after=False),
+            "true_loss_within_interval_after": self.true_loss_within_interval(after=True),
             "probabilities_before": [r.pd_before for r in self.replayed if r.pd_before is not None],
             "probabilities_after": [r.pd_after for r in self.replayed if r.pd_after is not None],
             "notes": list(self.notes),
@@ -271,6 +283,9 @@ def simulate(
         past = list(uow.past_applications.in_period(start, end))
     else:
         past = [a for a in past if start <= a.decided_at < end]
+    if outcomes is None:
+        # The product's own outcomes, where it knows them (none for plans under a year old).
+        outcomes = {a.decision_id: a.defaulted for a in past if a.defaulted is not None}
     if not past:
         raise SimulationRefused(
             f"no applications were decided between {start:%Y-%m-%d %H:%M} and "
@@ -301,15 +316,24 @@ def simulate(
         "Expected loss = PD x amount x LGD over the approved applications; its interval is the "
         "spread of realised loss under those PDs, not the PDs' own error.",
     ]
-    if truth is None:
+    known = sum(1 for app in past if app.decision_id in outcomes)
+    if known == 0:
         notes.append(
-            "Outcomes (defaults) of past applications are not held in the engine's database, "
-            "so no realised bad rate is shown; sex and home language are not held either."
+            f"None of the {len(past)} applications has a known 12-month outcome yet (a plan's "
+            "outcome is known a year after it starts), so no realised bad rate is shown."
         )
     else:
         notes.append(
-            "Synthetic world: the true expected loss uses the generator's true PDs; the bad "
-            "rate counts the approved whose 12-month outcome is known."
+            f"{known} of the {len(past)} applications have a known 12-month outcome; the "
+            "realised bad rate counts the approved among them. Plans that were never granted "
+            "have no outcome, so the rate after a change rests only on those approved before."
+        )
+    if truth is None:
+        notes.append("Sex and home language are not held by the engine: no segment for them.")
+    else:
+        notes.append(
+            "Synthetic world: the true expected loss uses the generator's true PDs, which the "
+            "engine never sees; it should fall inside the estimate's interval."
         )
     if live_policy.all_applications_to_manual_review:
         notes.append("Automated decisions are stopped now; the simulation ignores the switch.")

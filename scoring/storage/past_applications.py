@@ -2,7 +2,9 @@
 
 Only the engine's own automated decisions with their stored inputs are read (a reviewer's
 decision that superseded one is a person's, not the engine's, and has no inputs of its own);
-no personal code, no bureau enquiry.
+no personal code, no bureau enquiry. The application's 12-month outcome comes along where
+the product knows it (``applications.defaulted_12m``: history loaded with outcomes, or a
+plan whose year has run), so a simulation can show the realised bad rate.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scoring.storage.tables import Decision
+from scoring.storage.tables import Application, Decision
 from scoring.storage.tables_decisions import DecisionInput
 
 
@@ -30,6 +32,8 @@ class PastApplication:
     model_version: str | None
     facts: dict[str, Any]
     features: dict[str, Any] | None
+    # Whether the plan defaulted within 12 months; None while unknown.
+    defaulted: bool | None = None
 
 
 class PastApplications:
@@ -49,8 +53,10 @@ class PastApplications:
                 Decision.model_version,
                 DecisionInput.facts,
                 DecisionInput.features,
+                Application.defaulted_12m,
             )
             .join(DecisionInput, DecisionInput.decision_id == Decision.id)
+            .join(Application, Application.id == Decision.application_id)
             .where(Decision.decided_at >= start, Decision.decided_at < end)
             .where(Decision.supersedes_decision_id.is_(None))
             .order_by(Decision.decided_at, Decision.id)
@@ -65,4 +71,5 @@ class PastApplications:
                 model_version=row.model_version,
                 facts=dict(row.facts),
                 features=dict(row.features) if row.features is not None else None,
+                defaulted=row.defaulted_12m,
             )

@@ -173,3 +173,62 @@ def test_a_policy_is_proposed_for_a_date_and_approved_by_a_second_person(cli, tm
     approved = cli("change", "approve", "1", user="peeter.approver")
     assert approved.exit_code == 0, approved.output
     assert "[approved]" in approved.output
+
+
+@pytest.fixture
+def with_champion(cli, registry, monkeypatch, tmp_path):
+    """Version 1 approved as champion; the registry loads 1 to 3 as linear models."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "service"))
+    from service_fakes import LinearModel
+
+    from models import registry as mlflow_registry
+
+    def load_model(version, *, settings=None):
+        if str(version) not in registry.versions:
+            raise mlflow_registry.RegistryError(
+                f"installment-pd has no version or alias {version!r}"
+            )
+        return LinearModel(version=str(version))
+
+    monkeypatch.setattr(mlflow_registry, "load_model", load_model)
+    monkeypatch.setenv("INSTALLMENT_HOME", str(tmp_path / "home"))
+    assert cli("promote", "1", "--reason", "first champion", user="anna.analyst").exit_code == 0
+    assert cli("change", "approve", "1", user="peeter.approver").exit_code == 0
+    return cli
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--approve-below", "0.08", "--model", "99"], "has no version or alias '99'"),
+        (["--approve-below", "0.08"], "no applications were decided between 2026-01-01"),
+        (["--approve-below", "0.2"], "cut-offs must satisfy"),
+        ([], "give a candidate"),
+    ],
+    ids=["unknown-model-version", "period-without-applications", "cutoffs-out-of-order", "none"],
+)
+def test_a_simulation_that_cannot_run_is_refused_by_name_and_writes_nothing(
+    with_champion, tmp_path, args, message
+):
+    out = tmp_path / "simulation"
+    result = with_champion(
+        "simulate", "--from", "2026-01-01", "--to", "2026-02-01", "--out", str(out),
+        "--no-mlflow", *args,
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_an_approver_cannot_approve_their_own_proposal_and_nothing_takes_effect(cli, registry):
+    proposed = cli("promote", "2", "--reason", "better calibrated", user="peeter.approver")
+    assert proposed.exit_code == 0, proposed.output
+
+    own = cli("change", "approve", "1", "--note", "looks fine to me", user="peeter.approver")
+
+    assert own.exit_code == 2
+    assert "different person" in " ".join(own.output.split())
+    assert "champion" not in registry.aliases
+    assert "[proposed]" in cli("change", "list").output

@@ -202,3 +202,64 @@ def test_with_the_truth_the_true_loss_and_bad_rate_are_reported_and_segments_add
     assert summary["bad_rate_approved_after"]["total"] == len(approved)
     assert summary["bad_rate_approved_after"]["count"] == sum(bool(r.defaulted) for r in approved)
     assert {r["value"] for r in summary["segments"] if r["segment"] == "sex"} == {"F", "M"}
+
+
+def test_outcomes_the_product_stores_give_the_realised_bad_rate(
+    uow_factory, decided, migrated_engine, tmp_path
+):
+    from sqlalchemy import text
+
+    from models.simulation_report import write_report
+
+    model, start, end = decided
+    with migrated_engine.begin() as connection:
+        ids = [
+            row.id for row in connection.execute(text("SELECT id FROM applications ORDER BY id"))
+        ]
+        # Half the plans have run their year: every fourth of those defaulted.
+        for n, application_id in enumerate(ids[: len(ids) // 2]):
+            connection.execute(
+                text("UPDATE applications SET defaulted_12m = :d WHERE id = :id"),
+                {"d": n % 4 == 0, "id": application_id},
+            )
+    with uow_factory() as uow:
+        result = simulation.simulate(
+            uow=uow, start=start, end=end, live_policy=LIVE, live_model=model,
+            candidate_policy=CANDIDATE,
+        )  # fmt: skip
+        past = {a.decision_id: a.defaulted for a in uow.past_applications.in_period(start, end)}
+
+    summary = result.to_dict()
+    assert summary["outcomes_known"] == sum(v is not None for v in past.values()) == 30
+    for when, after in (("before", False), ("after", True)):
+        approved = [
+            r.decision_id
+            for r in result.replayed
+            if (r.after if after else r.before) == "approve" and past[r.decision_id] is not None
+        ]
+        bad = summary[f"bad_rate_approved_{when}"]
+        assert bad["total"] == len(approved) > 0
+        assert bad["count"] == sum(bool(past[d]) for d in approved)
+    assert summary["true_expected_loss_after"] is None  # no truth outside a synthetic world
+    page = write_report(summary, tmp_path / "sim").read_text()
+    assert "bad rate among the approved (realised, of those with a known outcome)" in page
+    assert "30 of the 60 applications have a known 12-month outcome" in page
+
+
+def test_without_any_known_outcome_the_report_says_so_rather_than_show_a_rate(
+    uow_factory, decided, tmp_path
+):
+    from models.simulation_report import write_report
+
+    model, start, end = decided
+    with uow_factory() as uow:
+        result = simulation.simulate(
+            uow=uow, start=start, end=end, live_policy=LIVE, live_model=model,
+            candidate_policy=CANDIDATE,
+        )  # fmt: skip
+
+    summary = result.to_dict()
+    assert summary["outcomes_known"] == 0
+    assert summary["bad_rate_approved_before"] is None is summary["bad_rate_approved_after"]
+    page = write_report(summary, tmp_path / "sim").read_text()
+    assert "not known: none of the 60 applications has a 12-month outcome yet" in page

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from models.monitoring.drift import binned, psi, psi_reading, reference_population
-from models.monitoring.report import analyse, write_monitoring_report
+from models.monitoring.plan import MonitoringPlan
+from models.monitoring.report import analyse, rates_by_week, write_monitoring_report
 from scoring.storage.monitoring_inputs import MonitoringInputs, read_monitoring_inputs
 
 RNG = np.random.default_rng(3)
@@ -97,7 +98,7 @@ def test_analysis_reports_drift_backtest_and_overturns(tmp_path):
     assert "## Feature drift (PSI)" in path.read_text()
     for plot in (
         "feature_psi.png",
-        "approval_by_week.png",
+        "rates_by_week.png",
         "backtest.png",
         "score_distribution.png",
     ):
@@ -133,6 +134,68 @@ def test_sixty_decisions_from_the_training_population_get_no_drift_verdict_but_a
     assert result.summary["approval_rate"] == round(result.summary["approval_rate"], 4)
     write_monitoring_report(result, run_dir=tmp_path, title="Monitoring")
     assert (tmp_path / "score_distribution.png").stat().st_size > 1000
+
+
+def test_approval_and_overturn_rates_per_week_count_only_reviews_of_automated_decisions():
+    monday = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    decisions = _decisions(
+        6,
+        pd_=np.array([0.01, 0.2, 0.2, 0.01, 0.2, 0.1]),
+        outcome=["approve", "decline", "decline", "approve", "decline", "refer"],
+        start=monday,
+    )
+    # Three decisions in the week of 5 January, three in the week of 12 January.
+    decisions["decided_at"] = [monday + timedelta(days=d) for d in (0, 1, 2, 7, 8, 9)]
+    decisions.loc[5, "automated"] = False  # a refer: nothing automated to overturn
+    reviews = pd.DataFrame(
+        {
+            "decision_id": ["d1", "d2", "d4", "d5", "d3"],
+            "kind": ["contest", "objection", "contest", "referral", "human_review_requested"],
+            "status": ["resolved", "resolved", "resolved", "resolved", "open"],
+            "outcome": ["overturned", "upheld", "terms_changed", "approved", None],
+        }
+    )
+
+    table = rates_by_week(decisions, reviews).set_index("week")
+
+    first, second = table.index
+    assert table.loc[first, ["decisions", "approved"]].tolist() == [3, 1]
+    assert table.loc[first, "approval_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert table.loc[first, ["reviewed_automated", "overturned"]].tolist() == [2, 1]
+    assert table.loc[first, "overturn_rate"] == 0.5
+    assert table.loc[first, "overturn_low"] < 0.5 < table.loc[first, "overturn_high"]
+    # d3 is open; d5 is a referral of a person-decided refer: neither counts.
+    assert table.loc[second, ["reviewed_automated", "overturned"]].tolist() == [1, 1]
+    assert table.loc[second, "approval_rate"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_the_plan_s_thresholds_make_the_verdicts_and_the_report_names_their_source(tmp_path):
+    train = pd.DataFrame({"bureau_score": RNG.normal(600, 80, 5000)})
+    reference = reference_population(
+        train, features=["bureau_score"], pd_=RNG.uniform(0.01, 0.1, 5000), approve_below=0.06
+    )
+    n = 400
+    recent_pd = RNG.uniform(0.01, 0.1, n)
+    decisions = _decisions(
+        n, pd_=recent_pd, outcome="approve", start=datetime(2026, 1, 5, tzinfo=UTC)
+    )
+    features = pd.DataFrame(
+        {"bureau_score": RNG.normal(560, 80, n)}, index=decisions["decision_id"]
+    )
+    inputs = MonitoringInputs(decisions, features, None)
+    strict = analyse(inputs=inputs, reference=reference)
+    psi_value = float(strict.feature_psi.loc[0, "psi"])
+    assert strict.feature_psi.loc[0, "reading"] in {"moderate shift", "major shift"}
+
+    lenient = MonitoringPlan(
+        psi_moderate=psi_value + 0.05, psi_major=psi_value + 0.5, source="model card of version 3"
+    )
+    result = analyse(inputs=inputs, reference=reference, plan=lenient)
+
+    assert result.feature_psi.loc[0, "reading"] == "stable"
+    assert result.summary["thresholds_from"] == "model card of version 3"
+    text = write_monitoring_report(result, run_dir=tmp_path, title="M").read_text()
+    assert f"Thresholds: model card of version 3: PSI moderate from {psi_value + 0.05:g}" in text
 
 
 def test_a_shift_inside_sampling_noise_is_called_so():

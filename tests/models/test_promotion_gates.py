@@ -6,6 +6,8 @@ first champion is put in place with lenient calibration bounds (a small world is
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from models_fake_contract import FakeContract, FieldSpec, fake_validate
@@ -174,3 +176,28 @@ def test_a_fairness_gap_above_its_bound_is_named():
     }
     fairness = {r.gate: r for r in registry.evaluate_gates(tags, None, gates)}["fairness"]
     assert not fairness.passed and "sex auc gap 0.1500 above 0.1" in fairness.detail
+
+
+def test_the_registered_card_shows_segments_and_fairness_with_intervals(champion, home):
+    import mlflow
+
+    registry.mlflow_client(home)
+    tags = registry.version_tags(champion.versions["lightgbm"], settings=home)
+    card = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=tags["model_card"].replace(".html", ".md"))
+    ).read_text()
+    segments = champion.evaluations["lightgbm"].segments
+    assert {"bureau_class_rank", "thin_file", "product_category_code", "sex"} <= set(segments)
+    for caption in (
+        "**Bureau risk class (bureau_class_rank)**",
+        "**No payment history with us (thin_file)**",
+        "**Product (product_category_code)**",
+        "**Age band**",
+        "**Language**",
+    ):
+        assert caption in card
+    judged = segments["thin_file"][segments["thin_file"]["judged"]].iloc[0]
+    assert f"({judged['auc_ci_low']:.3f}–{judged['auc_ci_high']:.3f})" in card
+    assert "Approval rate (95 % CI)" in card and "Bad rate among approved (95 % CI)" in card
+    assert "Per-segment figures were not recorded" not in card
+    assert " nan " not in card.lower()

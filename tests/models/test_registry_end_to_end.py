@@ -160,6 +160,58 @@ def test_registered_version_is_model_code_not_a_pickle_and_loads_through_mlflow(
         )
 
 
+def test_every_registered_version_has_a_card_whose_plan_monitoring_reads(
+    run, mlflow_settings, tmp_path
+):
+    import pandas as pd
+
+    from models.monitoring.report import analyse
+    from models.monitoring.run import log_monitoring, plan_of
+    from scoring.storage.monitoring_inputs import MonitoringInputs
+
+    for version in run.versions.values():
+        tags = registry.version_tags(version, settings=mlflow_settings)
+        assert tags["model_card"].endswith(f"version-{version}/model_card.html")
+        assert tags["monitoring.psi_major"] == "0.25"
+        plan, note = plan_of(version, settings=mlflow_settings)
+        assert note is None
+        assert (
+            plan.source == f"model card of installment-pd version {version} ({tags['model_card']})"
+        )
+
+    version = run.versions["lightgbm"]
+    model = registry.load_model(version, settings=mlflow_settings)
+    evaluation = run.result.split.evaluation.head(300)
+    probabilities = model.predict_pd(evaluation)
+    decisions = pd.DataFrame(
+        {
+            "decision_id": evaluation["application_id"].to_numpy(),
+            "decided_at": pd.date_range("2026-01-05", periods=300, freq="6h", tz="UTC"),
+            "outcome": np.where(probabilities < 0.06, "approve", "refer"),
+            "automated": True,
+            "pd": probabilities,
+            "risk_grade": "C",
+            "model_version": version,
+            "reasons": [[] for _ in range(300)],
+            "defaulted_12m": None,
+        }
+    )
+    result = analyse(
+        inputs=MonitoringInputs(decisions, None, None),
+        reference=model.metadata["reference"],
+        plan=plan,
+    )
+    run_id = log_monitoring(result, tmp_path, settings=mlflow_settings)
+
+    client = registry.mlflow_client(mlflow_settings)
+    history = client.get_metric_history(run_id, "weekly.approval_rate")
+    assert [round(m.value, 4) for m in sorted(history, key=lambda m: m.step)] == (
+        result.by_week["approval_rate"].tolist()
+    )
+    assert len(history) == len(result.by_week) > 1
+    assert client.get_run(run_id).data.tags["thresholds_from"] == plan.source
+
+
 def test_unknown_version_is_a_clear_error(mlflow_settings):
     with pytest.raises(registry.RegistryError, match="no version or alias '999'"):
         registry.load_model(999, settings=mlflow_settings)
@@ -289,3 +341,26 @@ def test_cli_needs_a_contract_with_a_snapshot(tmp_path):
 
     result = CliRunner().invoke(app, ["train", "--snapshot", str(tmp_path / "x.parquet")])
     assert result.exit_code == 2 and "--contract" in result.output
+
+
+def test_installment_model_card_writes_the_card_with_its_segment_tables(
+    run, mlflow_settings, monkeypatch, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from scoring.cli import app
+    from scoring.config import get_settings
+
+    monkeypatch.setenv("INSTALLMENT_HOME", str(mlflow_settings.home))
+    get_settings.cache_clear()
+    try:
+        version = run.versions["scorecard"]
+        result = CliRunner().invoke(app, ["model-card", version, "--out", str(tmp_path)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert f"version-{version}/model_card.html" in result.output
+    card = (tmp_path / "model_card.md").read_text()
+    assert "**Bureau risk class (bureau_class_rank)**" in card
+    assert "| Segment | Applications | Observed bad rate (95 % CI) |" in card
+    assert (tmp_path / "model_card.html").read_text().count("<table class=grid>") >= 3
