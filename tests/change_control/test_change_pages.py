@@ -101,6 +101,8 @@ def test_the_proposer_sees_no_approve_button_and_is_refused_and_a_second_person_
 
     peeter = web("peeter")
     assert 'data-testid="approve-form"' in peeter.landing.text
+    # The approver opens the version's model card from the change itself.
+    assert '/review/models/2/card" data-testid="model-card-link"' in peeter.landing.text
     approved = peeter.post(
         f"/review/changes/{change.id}/approve",
         data={"csrf_token": peeter.csrf, "note": "read the card"},
