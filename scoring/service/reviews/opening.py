@@ -27,8 +27,8 @@ from scoring.service.errors import (
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
 from scoring.service.reviews.workflow import (
     Clock,
+    announce,
     clients_to_notify,
-    event_data,
     lock_case,
     record,
     utc_now,
@@ -108,12 +108,8 @@ def contest_decision(
         )
         progress = cases.progress_for_change(case.id)
         view = case_view_of(case, progress, now)
-        uow.webhook_outbox.enqueue(
-            client_ids=clients_to_notify(case, progress),
-            event_type="review.opened",
-            review_case_id=case.id,
-            data=event_data(view, resulting_outcome=None),
-            now=now,
+        announce(
+            uow.webhook_outbox, case, progress, view, event=None, previous_status=None, now=now
         )
         record(
             uow.audit_log,
@@ -160,12 +156,8 @@ def open_case_for_pending_decision(
     )
     progress = cases.progress_for_change(case.id)
     view = case_view_of(case, progress, now)
-    WebhookOutbox(session).enqueue(
-        client_ids=clients_to_notify(case, progress),
-        event_type="review.opened",
-        review_case_id=case.id,
-        data=event_data(view, resulting_outcome=None),
-        now=now,
+    announce(
+        WebhookOutbox(session), case, progress, view, event=None, previous_status=None, now=now
     )
     record(
         AuditLog(session),
@@ -239,6 +231,11 @@ def add_statement(
             )
         case.statement = combined
         view = case_view_of(case, progress, now)
+        # The reviewer reads the statement; the sales system hears only that it arrived.
+        announce(
+            uow.webhook_outbox, case, progress, view,
+            event=CaseEvent.ADD_STATEMENT, previous_status=case.status, now=now,
+        )  # fmt: skip
         record(
             uow.audit_log,
             now=now,
