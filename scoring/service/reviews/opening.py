@@ -217,6 +217,7 @@ def add_statement(
         progress = cases.progress_for_change(case.id)
         if client is not None and client not in clients_to_notify(case, progress):
             raise ReviewNotFound(f"no review {review_id}")
+        lifecycle.refuse_if_closed(case.status, case_id=case.id, action="add a statement to it")
         case.status = lifecycle.case_transition(case.status, CaseEvent.ADD_STATEMENT).value
         combined = (
             statement
