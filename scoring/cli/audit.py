@@ -78,6 +78,8 @@ def replay(decision_id: Annotated[str, typer.Argument(help="The decision to reco
     typer.echo(f"               replayed {result.replayed_reasons}")
     for removal in result.removed:
         typer.echo(f"  removed: {removal}")
+    for note in result.notes:
+        typer.echo(f"  note: {note}")
     if not result.matches:
         typer.echo("DIFFERS: " + "; ".join(result.differences))
         raise typer.Exit(1)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +66,8 @@ __all__ = [
 
 # Two probabilities of default agree when they differ by less than this (float noise only).
 PD_TOLERANCE = 1e-9
+# The rule of a decision made while the oversight stop switch was on.
+PAUSED_RULE = "S04_AUTOMATION_PAUSED"
 _VERIFY_BATCH = 1000
 
 
@@ -273,6 +275,8 @@ class ReplayResult:
     # Records removed lawfully (retention, erasure), each said in a sentence: checked
     # against the decision log instead of the store, and no difference for being gone.
     removed: list[str] = field(default_factory=list)
+    # Anything else the auditor should know about how the replay was made.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def matches(self) -> bool:
@@ -305,8 +309,20 @@ def replay(
     if payload.get("kind") == "review_decision":
         return _replay_review_decision(session, decision_id, payload)
     removed = _removed_rows(DecisionLogStore(session), {"this decision": decision_id})
+    notes: list[str] = []
     record = payload["record"]
     policy = policies(record["policy_version"])
+    paused = payload.get("automation_paused")
+    if paused is None:
+        # Entries logged before the switch's state was recorded show it only by its rule.
+        paused = any(r["code"] == PAUSED_RULE for r in record.get("policy_rules") or [])
+        if paused:
+            notes.append(
+                "the stop switch's state is not in this entry (logged before it was recorded); "
+                f"its rule {PAUSED_RULE} is taken as the switch being on"
+            )
+    if paused:
+        policy = replace(policy, all_applications_to_manual_review=True)
     facts = ApplicationFacts(**payload["facts"])
     features = payload.get("features") or {}
     assessment = None
@@ -352,7 +368,8 @@ def replay(
         )
     if result.stored_reasons != result.replayed_reasons:
         differences.append(f"reasons {result.stored_reasons} now {result.replayed_reasons}")
-    return ReplayResult(**{**result.__dict__, "differences": differences, "removed": removed})
+    checked = {"differences": differences, "removed": removed, "notes": notes}
+    return ReplayResult(**{**result.__dict__, **checked})
 
 
 def _removal(what: str, decision_id: str, tombstone: RemovedDecision) -> str:

@@ -10,7 +10,7 @@ from conftest import DECLINING, REFERRING
 from sqlalchemy import update
 
 from scoring.domain.review import CaseClosed, InvalidInput
-from scoring.letters import day
+from scoring.letters import day, money
 from scoring.service import reviews
 from scoring.storage.tables import Customer
 
@@ -209,8 +209,23 @@ def test_with_the_stop_switch_on_a_person_decides_every_application(life, codes)
     life.stop_switch(True)
     answer = life.apply(codes())
     assert answer["outcome"] == "pending_review" and answer["automated"] is False
-    assert "Automated decisions are paused" in answer["letter"]["en"]
+    # The customer is told what happens and by when, in both languages and their forms.
+    letter, due = answer["letter"], date.fromisoformat(answer["review"]["due_on"])
+    assert "Automated decisions are paused" in letter["en"]
+    assert "Automaatsed otsused on praegu peatatud" in letter["et"]
+    for lang in ("et", "en"):
+        assert day(due, lang) in letter[lang] and money(500.0, lang) in letter[lang]
+        assert answer["review"]["review_id"] in letter[lang]
     life.stop_switch(False)
+    # Replayed later, with the switch off, it is still the decision the switch made.
+    from scoring.service import decision_log
+
+    with life.uow() as uow:
+        replayed = decision_log.replay(
+            session=uow.session, decision_id=answer["decision_id"], models=life.runtime.models
+        )
+    assert replayed.matches and replayed.replayed_outcome == "pending_review", replayed
+    assert replayed.notes == []
     decide(life, answer["review"]["review_id"], "approved")
     follow_to_the_end(life, answer, expected="approve")
 
