@@ -8,7 +8,7 @@ this script reports, with the rate beside them.
 
 Each build is a checkout with its own environment (``make bootstrap``) and its own bench
 state (``installment bench http --state DIR ...`` once, which makes the world, the
-database and the champion). For every round and build: two ``installment serve
+database and the champion). For every round and build: ``--processes`` (two) ``installment serve
 --reuse-port`` processes with the bureau in process and one decision thread each, a warm-up,
 then ``--decisions`` new applications over ``--connections`` keep-alive connections
 (closed loop), with ``/proc`` read before and after::
@@ -109,8 +109,10 @@ def _usage(pid: int) -> dict[str, float]:
     }
 
 
-def measure(build: Build, *, decisions: int, connections: int) -> dict[str, float]:
-    """One round of one build: per-decision resources of its two API processes, and the rate."""
+def measure(
+    build: Build, *, decisions: int, connections: int, processes: int = 2
+) -> dict[str, float]:
+    """One round of one build: per-decision resources of its API processes, and the rate."""
     home = build.state / "home"
     database_url = f"sqlite:///{home / 'installment.db'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSTALLMENT_")}
@@ -132,11 +134,12 @@ def measure(build: Build, *, decisions: int, connections: int) -> dict[str, floa
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        for _ in range(2)
+        for _ in range(processes)
     ]
     try:
         _wait_for_port(port, seconds=240)
-        time.sleep(20)  # the second process binds the shared port after its own start-up
+        if processes > 1:
+            time.sleep(20)  # the other processes bind the shared port after their start-up
         key = subprocess.run(
             [str(build.checkout / ".venv" / "bin" / "python"), "-c", _ISSUE_KEY,
              database_url, f"compare-{uuid.uuid4().hex[:8]}"],
@@ -196,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--decisions", type=int, default=1500)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=2, help="API processes per build")
     options = parser.parse_args(argv)
     if len(options.build) < 2:
         parser.error("give at least two --build")
@@ -204,7 +208,10 @@ def main(argv: list[str] | None = None) -> None:
         # Alternate the order, so neither build always runs on a machine the other warmed.
         order = options.build if round_ % 2 else list(reversed(options.build))
         for build in order:
-            result = measure(build, decisions=options.decisions, connections=options.connections)
+            result = measure(
+                build, decisions=options.decisions, connections=options.connections,
+                processes=options.processes,
+            )  # fmt: skip
             results[build.name].append(result)
             print(json.dumps({"round": round_, "build": build.name, **result}), flush=True)
     print()

@@ -11,11 +11,20 @@ import re
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    model_validator,
+)
 from pydantic.config import JsonDict
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from data_contracts.loader import Contract, ContractError, FieldSpec
+from scoring.domain.personal_code import OPENAPI_FORMAT as PERSONAL_CODE_FORMAT
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.domain.personal_code import parse as parse_personal_code
 
@@ -64,6 +73,9 @@ def _annotation(owner: str, spec: FieldSpec, contract: Contract) -> Any:
         annotation = list[_annotation(owner, spec.items, contract)]  # type: ignore[misc]
     elif spec.enum:
         annotation = Literal[tuple(spec.enum)]
+    elif spec.logical_type == "integer":
+        # JSON Schema counts 12.0 as an integer; strict mode would refuse it as a float.
+        annotation = Annotated[int, BeforeValidator(_integral_float_as_int)]
     elif spec.logical_type in _SCALARS:
         annotation = _SCALARS[spec.logical_type]
     elif spec.logical_type == "date":
@@ -109,6 +121,8 @@ def _field_info(spec: FieldSpec) -> Any:
         "x-model-use": spec.model_use,
         "x-retention": spec.retention,
     }
+    if spec.name == "personal_code":
+        extra["format"] = PERSONAL_CODE_FORMAT
     return Field(
         default,
         description=spec.description or None,
@@ -116,6 +130,13 @@ def _field_info(spec: FieldSpec) -> Any:
         json_schema_extra=extra,
         **constraints,
     )
+
+
+def _integral_float_as_int(value: Any) -> Any:
+    """12.0 is the integer 12 (as JSON Schema says); 12.5, "12" and true stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _valid_personal_code(text: str) -> str:

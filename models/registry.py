@@ -6,14 +6,20 @@ SQLite and a local folder by default); telemetry is switched off before MLflow l
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+from models.training.scorecard_tables import TABLES_FILE, WoeTables
 from models.training.scoring_model import ARTIFACT_KEY, ScoringModel
 from scoring.domain.errors import ConflictError, NotFoundError
 
@@ -94,6 +100,10 @@ def log_training(
     import mlflow
     from mlflow.models import infer_signature
 
+    # Training's own imports (pandas, scipy): the serving path reads versions without them.
+    from models.evaluation.known_limits import TAG as KNOWN_LIMITS_TAG
+    from models.evaluation.known_limits import known_limits_tables, tables_json
+
     settings = _settings(settings)
     client = mlflow_client(settings)
     experiment_id = _experiment_id(client, settings)
@@ -131,18 +141,27 @@ def log_training(
             metrics.update({f"{kind}.{k}": float(v) for k, v in evaluation.metrics.items()})
         mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(run_dir), artifact_path="report")
+        limits = {
+            kind: known_limits_tables(
+                model, result.split.evaluation, target=plan.target, evaluation=evaluations[kind]
+            )
+            for kind, model in result.models.items()
+        }
+        for kind, tables in limits.items():
+            mlflow.log_dict(tables, f"known_limits/{kind}.json")
         for kind, model in result.models.items():
             with tempfile.TemporaryDirectory() as tmp:
                 model_dir = model.save(Path(tmp) / ARTIFACT_KEY)
-                info = mlflow.pyfunc.log_model(
-                    name=f"model_{kind}",
-                    python_model=str(PYFUNC_MODEL_CODE),
-                    artifacts={ARTIFACT_KEY: str(model_dir)},
-                    signature=infer_signature(sample, model.predict_pd(sample)),
-                    input_example=sample,
-                    conda_env=environment,
-                    registered_model_name=plan.model_name if register else None,
-                )
+                with _without_registration_notices():
+                    info = mlflow.pyfunc.log_model(
+                        name=f"model_{kind}",
+                        python_model=str(PYFUNC_MODEL_CODE),
+                        artifacts={ARTIFACT_KEY: str(model_dir)},
+                        signature=infer_signature(sample, model.predict_pd(sample)),
+                        input_example=sample,
+                        conda_env=environment,
+                        registered_model_name=plan.model_name if register else None,
+                    )
             if register:
                 version = str(info.registered_model_version)
                 versions[kind] = version
@@ -155,6 +174,8 @@ def log_training(
                     "features": ",".join(model.feature_names),
                     **{k: f"{float(v):.6g}" for k, v in evaluations[kind].metrics.items()},
                 }
+                # The segment and calibration tables the case page reads for this version.
+                tags[KNOWN_LIMITS_TAG] = tables_json(limits[kind])
                 for key, value in tags.items():
                     client.set_model_version_tag(plan.model_name, version, key, value)
     if register and plan.model_name == MODEL_NAME:
@@ -164,6 +185,27 @@ def log_training(
         for version in versions.values():
             write_model_card(version, settings=settings)
     return LoggedRun(run_id=run.info.run_id, versions=versions)
+
+
+# What MLflow prints (not logs) to stderr while it registers a version: the command
+# reports the versions it registered itself, in one line.
+_REGISTRATION_NOTICES = re.compile(
+    r"^(Successfully registered model '[^']*'\.|Registered model '[^']*' already exists\. "
+    r"Creating a new version of this model\.\.\.|Created version '[^']*' of model '[^']*'\.?)$"
+)
+
+
+@contextlib.contextmanager
+def _without_registration_notices() -> Iterator[None]:
+    """Hold back MLflow's registration notices; pass on everything else written to stderr."""
+    held = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(held):
+            yield
+    finally:
+        for line in held.getvalue().splitlines(keepends=True):
+            if not _REGISTRATION_NOTICES.match(line.rstrip("\n")):
+                sys.stderr.write(line)
 
 
 def _model_environment() -> dict[str, Any]:
@@ -182,27 +224,115 @@ def _model_environment() -> dict[str, Any]:
     }
 
 
-def resolve_version(version_or_alias: str | int, *, settings=None):
-    """The registry's ModelVersion for a version number or an alias."""
-    client = mlflow_client(settings)
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A registered version: its number, where MLflow keeps its files, and its tags."""
+
+    version: str
+    source: str
+    tags: dict[str, str]
+
+
+# MLflow marks a deleted version with this stage and keeps the row.
+_DELETED_STAGE = "Deleted_Internal"
+
+
+def _read_embedded_registry(
+    ref: str, settings, model_name: str = MODEL_NAME
+) -> RegisteredVersion | None | bool:
+    """The version from the embedded SQLite registry read directly, without importing MLflow.
+
+    Importing MLflow takes seconds; the commands that only ask which version an alias names
+    (serving, replay, monitoring) read the three registry tables instead. Returns False when
+    the registry is not an embedded SQLite file this reading understands (a tracking server,
+    another MLflow schema, a workspace other than the default): the caller asks MLflow.
+    ``tests/models/test_registry_end_to_end.py`` checks the answers against MLflow's own.
+    """
+    import sqlite3
+
+    uri = str(settings.mlflow_tracking_uri)
+    if not uri.startswith("sqlite:///") or os.environ.get("MLFLOW_WORKSPACE"):
+        return False
+    path = Path(uri.removeprefix("sqlite:///"))
+    if not path.is_file():
+        return False
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return False
+    where = "workspace = 'default' AND name = ?"
+    try:
+        with connection:
+            if ref.isdigit():
+                version: object = ref
+            else:
+                row = connection.execute(
+                    f"SELECT version FROM registered_model_aliases WHERE {where} AND alias = ?",
+                    (model_name, ref),
+                ).fetchone()
+                if row is None:
+                    return None
+                version = row[0]
+            row = connection.execute(
+                f"SELECT version, source FROM model_versions WHERE {where} AND version = ? "
+                "AND (current_stage IS NULL OR current_stage != ?)",
+                (model_name, int(str(version)), _DELETED_STAGE),
+            ).fetchone()
+            if row is None:
+                return None
+            tags = connection.execute(
+                f"SELECT key, value FROM model_version_tags WHERE {where} AND version = ?",
+                (model_name, row[0]),
+            ).fetchall()
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return RegisteredVersion(
+        version=str(row[0]), source=str(row[1]), tags={str(k): str(v) for k, v in tags}
+    )
+
+
+def resolve_version(
+    version_or_alias: str | int, *, settings=None, model_name: str = MODEL_NAME
+) -> RegisteredVersion:
+    """The registered version of ``model_name`` a version number or an alias names."""
+    settings = _settings(settings)
     ref = str(version_or_alias)
+    found = _read_embedded_registry(ref, settings, model_name)
+    if found is False:
+        found = _ask_mlflow(ref, settings, model_name)
+    if not isinstance(found, RegisteredVersion):
+        raise RegistryError(f"{model_name} has no version or alias {ref!r}")
+    return found
+
+
+def _ask_mlflow(ref: str, settings, model_name: str) -> RegisteredVersion | None:
+    client = mlflow_client(settings)
     try:
         if ref.isdigit():
-            return client.get_model_version(MODEL_NAME, ref)
-        return client.get_model_version_by_alias(MODEL_NAME, ref)
-    except Exception as exc:  # MLflow raises its own RestException subclasses
-        raise RegistryError(f"{MODEL_NAME} has no version or alias {ref!r}") from exc
+            mv = client.get_model_version(model_name, ref)
+        else:
+            mv = client.get_model_version_by_alias(model_name, ref)
+    except Exception:  # MLflow raises its own RestException subclasses
+        return None
+    return RegisteredVersion(version=str(mv.version), source=str(mv.source), tags=dict(mv.tags))
 
 
 def load_model(version_or_alias: str | int, *, settings=None) -> ScoringModel:
-    """Load a registered version (number or alias) as a plain :class:`ScoringModel`."""
-    import mlflow
+    """Load a registered version (number or alias) as a plain :class:`ScoringModel`.
 
+    A version's files are downloaded once into ``<home>/model-cache``; loading a cached
+    version imports neither MLflow nor (for a scorecard) optbinning.
+    """
     settings = _settings(settings)
     mv = resolve_version(version_or_alias, settings=settings)
     cache = settings.home / "model-cache" / MODEL_NAME / str(mv.version)
     model_dir = cache / "artifacts" / ARTIFACT_KEY
     if not model_dir.exists():
+        import mlflow
+
+        mlflow_client(settings)  # points MLflow at this home's tracking and registry store
         staging = Path(tempfile.mkdtemp(dir=settings.home))
         try:
             mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(staging))
@@ -216,7 +346,20 @@ def load_model(version_or_alias: str | int, *, settings=None) -> ScoringModel:
             os.replace(found.parent, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return ScoringModel.load(model_dir, version=str(mv.version))
+    model = ScoringModel.load(model_dir, version=str(mv.version))
+    if model.kind == "scorecard" and not (model_dir / TABLES_FILE).exists():
+        _cache_scorecard_tables(model, model_dir)
+    return model
+
+
+def _cache_scorecard_tables(model: ScoringModel, model_dir: Path) -> None:
+    """Write the plain tables of a scorecard saved without them, so the next load is fast."""
+    tables = WoeTables.of(model.estimator)
+    if tables is None:  # categorical or special-coded bins: optbinning stays
+        return
+    staging = model_dir / f".{TABLES_FILE}.{os.getpid()}"
+    tables.save(staging)
+    os.replace(staging, model_dir / TABLES_FILE)
 
 
 def load_champion(*, settings=None) -> ScoringModel:
@@ -224,23 +367,27 @@ def load_champion(*, settings=None) -> ScoringModel:
     return load_model(CHAMPION, settings=settings)
 
 
-def champion_version(*, settings=None) -> str | None:
+def champion_version(*, settings=None, model_name: str = MODEL_NAME) -> str | None:
     """The version the ``champion`` alias points to now, or None (cheap: poll it)."""
     try:
-        return str(resolve_version(CHAMPION, settings=settings).version)
+        return str(resolve_version(CHAMPION, settings=settings, model_name=model_name).version)
     except RegistryError:
         return None
 
 
-def set_alias(alias: str, version: str | int, *, settings=None) -> None:
-    """Point an alias (``champion`` or ``challenger``) at a version."""
-    resolve_version(version, settings=settings)
-    mlflow_client(settings).set_registered_model_alias(MODEL_NAME, alias, str(version))
+def set_alias(
+    alias: str, version: str | int, *, settings=None, model_name: str = MODEL_NAME
+) -> None:
+    """Point an alias (``champion`` or ``challenger``) at a version of ``model_name``."""
+    resolve_version(version, settings=settings, model_name=model_name)
+    mlflow_client(settings).set_registered_model_alias(model_name, alias, str(version))
 
 
-def version_tags(version_or_alias: str | int, *, settings=None) -> dict[str, str]:
+def version_tags(
+    version_or_alias: str | int, *, settings=None, model_name: str = MODEL_NAME
+) -> dict[str, str]:
     """Tags of a registered version (kind, contract, fingerprint, evaluation metrics)."""
-    return dict(resolve_version(version_or_alias, settings=settings).tags)
+    return dict(resolve_version(version_or_alias, settings=settings, model_name=model_name).tags)
 
 
 DEFAULT_GATES = Path(__file__).parent / "training" / "promotion_gates.yaml"
@@ -255,6 +402,9 @@ class GateResult:
     gate: str
     passed: bool
     detail: str
+    # Attributes the fairness gate could not judge (fewer than two groups large enough); a
+    # fairness gate failed only for these may be signed off by a person.
+    unjudged: tuple[str, ...] = ()
 
 
 def _metric(tags: dict[str, str], name: str) -> float | None:
@@ -332,6 +482,7 @@ def _fairness_gate(candidate: dict[str, str], bounds: dict[str, Any]) -> GateRes
             False,
             f"not enough data to judge fairness on {', '.join(unjudged)} (fewer than two "
             "groups large enough): a person must review the group tables and sign off",
+            unjudged=tuple(unjudged),
         )
     return GateResult("fairness", True, f"{judged} group gaps within bounds {dict(limits)}")
 
@@ -400,32 +551,79 @@ def _read_gates(gates_file: Path) -> dict[str, Any]:
     return gates
 
 
+def gates_for(
+    *,
+    model_name: str = MODEL_NAME,
+    gates_file: Path | None = None,
+    contract_file: Path | None = None,
+) -> tuple[dict[str, Any], Any]:
+    """The declared gates and the contract a version of ``model_name`` is judged against.
+
+    The product's model is judged against its own ``training_snapshot`` contract. A user's
+    model is judged against the user's contract, wherever that file lives: ``contract_file``
+    (``--contract``), or ``contract:`` in the gates file (a path relative to that file). The
+    fairness gate then covers the attributes that contract keeps aside (``modelUse:
+    protected``), or whichever the version recorded, not the product's three.
+    """
+    from data_contracts.loader import load_contract
+    from models.training.train import PRODUCT_CONTRACT
+
+    path = Path(gates_file) if gates_file is not None else DEFAULT_GATES
+    gates = _read_gates(path)
+    contract_path = contract_file
+    if contract_path is None and gates.get("contract"):
+        contract_path = path.parent / str(gates["contract"])
+    contract = None
+    if contract_path is not None:
+        contract_path = Path(contract_path)
+        if not contract_path.is_file():
+            raise ValueError(f"contract file {contract_path} not found")
+        contract = load_contract(contract_path)
+        gates["contract_id"] = str(contract.id)
+    own = model_name == MODEL_NAME
+    if own and gates.get("contract_id") not in (None, PRODUCT_CONTRACT):
+        raise ValueError(
+            f"{MODEL_NAME} is the production model: its versions are judged against the "
+            f"{PRODUCT_CONTRACT} contract, not {gates.get('contract_id')}"
+        )
+    if not own and gates.get("contract_id") == PRODUCT_CONTRACT:
+        raise ValueError(
+            f"{model_name} is not the production model: give the contract it was trained on "
+            "(--contract PATH, or contract: in the gates file) so its gates use that contract"
+        )
+    if contract is None and gates.get("contract_id"):
+        contract = load_contract(gates["contract_id"])
+    if not own and isinstance(gates.get("fairness"), dict) and contract_path is not None:
+        declared = contract.protected_attributes() if contract is not None else []
+        gates["fairness"] = dict(gates["fairness"], attributes=declared or None)
+    return gates, contract
+
+
 def check_gates(
     version: str | int,
     *,
     champion: str | int | None,
-    gates_file: Path = DEFAULT_GATES,
+    gates_file: Path | None = None,
     compare_with_champion: bool = True,
     settings=None,
+    model_name: str = MODEL_NAME,
+    contract_file: Path | None = None,
 ) -> list[GateResult]:
-    """Every declared gate's result for ``version`` against the champion ``champion``.
+    """Every declared gate's result for ``version`` of ``model_name`` against ``champion``.
 
     ``compare_with_champion=False`` leaves out the gates that compare with the champion
     ("AUC vs champion"): a rollback to a version approved before is not measured against
     the version it replaces.
     """
-    gates = _read_gates(gates_file)
+    gates, contract = gates_for(
+        model_name=model_name, gates_file=gates_file, contract_file=contract_file
+    )
     if not compare_with_champion:
         gates = {k: v for k, v in gates.items() if k != "auc_not_below_champion_ci"}
-    candidate = version_tags(version, settings=settings)
+    candidate = version_tags(version, settings=settings, model_name=model_name)
     champion_tags = None
     if champion is not None and str(champion) != str(version):
-        champion_tags = version_tags(champion, settings=settings)
-    contract = None
-    if gates.get("contract_id"):
-        from data_contracts.loader import load_contract
-
-        contract = load_contract(gates["contract_id"])
+        champion_tags = version_tags(champion, settings=settings, model_name=model_name)
     return evaluate_gates(candidate, champion_tags, gates, contract=contract)
 
 
@@ -433,8 +631,10 @@ def promote(
     version: str | int,
     *,
     alias: str = CHAMPION,
-    gates_file: Path = DEFAULT_GATES,
+    gates_file: Path | None = None,
     settings=None,
+    model_name: str = MODEL_NAME,
+    contract_file: Path | None = None,
 ) -> list[GateResult]:
     """Point ``alias`` at ``version`` when every gate passes, else raise PromotionRefused.
 
@@ -442,11 +642,12 @@ def promote(
     product recorded (``installment promote`` proposes, a second person approves).
     """
     results = check_gates(
-        version, champion=champion_version(settings=settings), gates_file=gates_file,
-        settings=settings,
+        version, champion=champion_version(settings=settings, model_name=model_name),
+        gates_file=gates_file, settings=settings, model_name=model_name,
+        contract_file=contract_file,
     )  # fmt: skip
     refuse_failed(version, alias, results)
-    set_alias(alias, version, settings=settings)
+    set_alias(alias, version, settings=settings, model_name=model_name)
     return results
 
 

@@ -47,6 +47,7 @@ ROLES = (
     "risk_analyst",
     "risk_approver",
     "oversight",
+    "data_protection_officer",
 )
 MAX_FAILED_SIGN_INS = 5
 LOCK_OUT = timedelta(minutes=15)
@@ -71,8 +72,16 @@ _hasher = PasswordHasher()
 # process, so a burst of sign-ins waits its turn instead of exhausting memory.
 ARGON2_AT_ONCE = 2
 _ARGON2_SLOTS = threading.BoundedSemaphore(ARGON2_AT_ONCE)
-# Verified when the username is unknown, so a refusal takes as long either way.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Verified when the username is unknown, so a refusal takes as long either way. Made on
+# the first sign-in rather than at import (a hash takes a tenth of a second or more).
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
 
 
 class AccountError(EngineError):
@@ -197,7 +206,7 @@ def sign_in(*, uow: UnitOfWork, username: str, password: str, now: datetime) -> 
     accounts = uow.accounts
     username = username.strip().lower()
     user = accounts.user_named(username)
-    stored_hash = user.password_hash if user is not None else _DUMMY_HASH
+    stored_hash = user.password_hash if user is not None else _dummy_hash()
     uow.commit()  # ends the read; nothing is locked while the hash is checked
     matches = _verify(stored_hash, password)
     with write_turn(uow.session):
@@ -266,10 +275,10 @@ def _checked_user(*, uow: UnitOfWork, username: str, password: str, now: datetim
     username = username.strip().lower()
     user = accounts.user_named(username)
     if user is None or not user.active:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         _refuse(uow, username=username, now=now)
     if user.locked_until is not None and user.locked_until > now:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         _refuse(uow, username=username, now=now)
     if not _verify(user.password_hash, password):
         failed = user.failed_logins + 1

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from review_ui.pd_scale import pd_scale_svg
 from review_ui.throttle import SignInThrottle
 from review_ui.waterfall import waterfall_svg
 from scoring.api.errors import status_for
@@ -33,11 +34,13 @@ from scoring.domain.permissions import (
     is_read_only,
     may_approve_change,
     may_claim,
+    may_enter_subject_requests,
     may_propose_change,
     may_read_cases,
     may_switch_automation,
     may_work_cases,
 )
+from scoring.letters import product_label
 from scoring.service.change_control import ChangeRegistry
 from scoring.storage.db import UnitOfWork
 
@@ -63,14 +66,22 @@ def utc_now() -> datetime:
 class ReviewUi:
     """What the pages need from outside: a way to open a unit of work, and the clock.
 
-    And the process's count of refused sign-ins per client address.
+    And the count of refused sign-ins per client address, kept in the database.
     """
 
     unit_of_work: Callable[[], UnitOfWork]
     clock: Callable[[], datetime]
-    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    throttle: SignInThrottle
+    # The key of the personal-code pseudonyms, for requests the data-protection officer enters.
+    pseudonym_key: Callable[[], bytes] = field(default=lambda: _configured_pseudonym_key())
     # The model registry change control moves the champion alias in (``models.registry``).
     registry: ChangeRegistry | None = None
+
+
+def _configured_pseudonym_key() -> bytes:
+    from scoring.config import get_settings, read_or_create_key
+
+    return read_or_create_key(get_settings().pseudonym_key_file)
 
 
 class NotSignedIn(NotAuthenticatedError):
@@ -92,7 +103,9 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["when"] = lambda moment: (
         "–" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     )
+    templates.env.filters["product_label"] = lambda category: product_label(category, "en")
     templates.env.globals["waterfall"] = waterfall_svg
+    templates.env.globals["pd_scale"] = pd_scale_svg
     # Pages ask the domain's permission predicates, never role names.
     templates.env.globals["is_read_only"] = is_read_only
     templates.env.globals["may_work_cases"] = may_work_cases
@@ -101,6 +114,7 @@ def _templates() -> Jinja2Templates:
     templates.env.globals["may_propose_change"] = may_propose_change
     templates.env.globals["may_approve_change"] = may_approve_change
     templates.env.globals["may_switch_automation"] = may_switch_automation
+    templates.env.globals["may_enter_subject_requests"] = may_enter_subject_requests
     return templates
 
 
@@ -128,6 +142,7 @@ def create_review_app(
     unit_of_work: Callable[[], UnitOfWork],
     clock: Callable[[], datetime] = utc_now,
     registry: ChangeRegistry | None = None,
+    pseudonym_key: Callable[[], bytes] | None = None,
 ) -> FastAPI:
     """The reviewer UI, opening its units of work with ``unit_of_work`` (the runtime's).
 
@@ -136,6 +151,7 @@ def create_review_app(
     """
     from review_ui.change_pages import router as change_router
     from review_ui.pages import router
+    from review_ui.subject_pages import router as subject_router
 
     app = FastAPI(
         title="Reviewer UI",
@@ -143,12 +159,19 @@ def create_review_app(
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.review_ui = ReviewUi(unit_of_work=unit_of_work, clock=clock, registry=registry)
+    app.state.review_ui = ReviewUi(
+        unit_of_work=unit_of_work,
+        clock=clock,
+        throttle=SignInThrottle(unit_of_work=unit_of_work),
+        registry=registry,
+        pseudonym_key=pseudonym_key or _configured_pseudonym_key,
+    )
     app.add_middleware(FormSizeLimit, max_bytes=MAX_FORM_BYTES)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
     app.include_router(change_router)
+    app.include_router(subject_router)
 
     @app.exception_handler(NotSignedIn)
     def _to_sign_in(request: Request, _error: NotSignedIn) -> RedirectResponse:

@@ -17,17 +17,18 @@ from review_ui.app import (
     cookie_secure,
     render,
 )
-from review_ui.deps import CaseWorkerDep, FormSenderDep, SignedInDep, UiDep
+from review_ui.deps import AnyFormSenderDep, CaseWorkerDep, SignedInDep, UiDep
 from review_ui.permissions import case_permissions
 from scoring.api.errors import status_for
 from scoring.domain.permissions import (
     Actor,
+    may_enter_subject_requests,
     may_read_cases,
     may_switch_automation,
     may_work_cases,
 )
 from scoring.domain.review import InvalidInput, NewTerms, ReviewError
-from scoring.service import reviews, webhooks
+from scoring.service import model_evaluation, reviews, webhooks
 
 router = APIRouter()
 
@@ -131,12 +132,14 @@ def _start_page(person: Actor) -> str:
         return "queue"
     if may_switch_automation(person):
         return "automation"
+    if may_enter_subject_requests(person):
+        return "subject_requests"
     return "changes"
 
 
 @router.post("/logout", name="logout")
-def logout(request: Request, ui: UiDep, _reviewer: FormSenderDep) -> Response:
-    """End the session on the server and forget the cookie."""
+def logout(request: Request, ui: UiDep, _person: AnyFormSenderDep) -> Response:
+    """End the session on the server and forget the cookie (whatever the person's role)."""
     with ui.unit_of_work() as uow:
         accounts.sign_out(uow=uow, token=request.cookies[SESSION_COOKIE], now=ui.clock())
     response = _redirect(request, "login_form")
@@ -267,7 +270,9 @@ def _case_page(
     status_code: int = 200,
 ) -> Response:
     with ui.unit_of_work() as uow:
-        detail = reviews.case_detail(session=uow.session, case_id=case_id, now=ui.clock())
+        detail = reviews.case_detail(
+            session=uow.session, case_id=case_id, now=ui.clock(), registry=ui.registry
+        )
     return render(
         request,
         "case.html",
@@ -291,14 +296,19 @@ def decide_case(
     reviewer: CaseWorkerDep,
     outcome: Annotated[str, Form()] = "",
     justification: Annotated[str, Form()] = "",
+    customer_explanation_et: Annotated[str, Form()] = "",
+    customer_explanation_en: Annotated[str, Form()] = "",
     new_amount_eur: Annotated[str, Form()] = "",
     new_term_months: Annotated[str, Form()] = "",
     then: Annotated[str, Form()] = "",
 ) -> Response:
-    """Record the outcome with its justification; "save and next" opens the next case."""
+    """Record the outcome with its internal justification and the explanation the customer
+    reads; "save and next" opens the next case."""
     form = {
         "outcome": outcome,
         "justification": justification,
+        "customer_explanation_et": customer_explanation_et,
+        "customer_explanation_en": customer_explanation_en,
         "new_amount_eur": new_amount_eur,
         "new_term_months": new_term_months,
     }
@@ -313,6 +323,8 @@ def decide_case(
             outcome=outcome,
             justification=justification,
             new_terms=new_terms,
+            customer_explanation_et=customer_explanation_et,
+            customer_explanation_en=customer_explanation_en,
             clock=ui.clock,
         )
     except ReviewError as refusal:
@@ -415,6 +427,16 @@ def extend_case(
     return _redirect_with(
         request, "case_page", notice="Extended; the customer's notice is sent.", case_id=case_id
     )
+
+
+@router.get("/models/{version}/card", response_class=HTMLResponse, name="model_card")
+def model_card(request: Request, version: str, ui: UiDep, reviewer: SignedInDep) -> Response:
+    """The model card of the version that scored a case (its purpose, data, measured limits)."""
+    try:
+        card = model_evaluation.model_card_html(ui.registry, version)
+    except model_evaluation.ModelVersionNotFound as missing:
+        return render(request, "404.html", {"message": f"{missing}."}, status_code=404)
+    return HTMLResponse(card)
 
 
 @router.get("/cases/{case_id}/audit", response_class=HTMLResponse, name="case_audit")

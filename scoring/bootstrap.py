@@ -45,7 +45,10 @@ def create_server_app(runtime: Runtime | None = None) -> FastAPI:
     registry = cast("ChangeRegistry", _RegistryOnFirstUse())
     if runtime is not None:
         review = create_review_app(
-            unit_of_work=runtime.unit_of_work, clock=runtime.clock, registry=registry
+            unit_of_work=runtime.unit_of_work,
+            clock=runtime.clock,
+            registry=registry,
+            pseudonym_key=lambda: runtime.pseudonym_key,
         )
     else:
 
@@ -55,7 +58,12 @@ def create_server_app(runtime: Runtime | None = None) -> FastAPI:
         def clock():  # type: ignore[no-untyped-def]
             return app.state.runtime.clock()
 
-        review = create_review_app(unit_of_work=unit_of_work, clock=clock, registry=registry)
+        def pseudonym_key():  # type: ignore[no-untyped-def]
+            return app.state.runtime.pseudonym_key
+
+        review = create_review_app(
+            unit_of_work=unit_of_work, clock=clock, registry=registry, pseudonym_key=pseudonym_key
+        )
     app.mount("/review", review)
     return app
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from scoring.domain.contact import DEMO_CHANNELS, ContactChannels
 from scoring.domain.errors import InvalidInputError
 
 
@@ -25,6 +26,8 @@ class Settings:
     pseudonym_key_file: Path
     bureau_url: str
     identity_vault_key_file: Path
+    # Seals the webhook signing secrets in the database (``scoring.storage.sealed``).
+    webhook_secret_key_file: Path
     # Decisions worked at once per API process (threads); the rest wait their turn. None:
     # chosen by what a decision waits on (``Runtime.decision_threads``).
     decision_threads: int | None = None
@@ -80,6 +83,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         identity_vault_key_file=Path(
             env.get("INSTALLMENT_IDENTITY_VAULT_KEY_FILE")
             or home / "secrets" / "identity-vault.key"
+        ).resolve(),
+        webhook_secret_key_file=Path(
+            env.get("INSTALLMENT_WEBHOOK_SECRET_KEY_FILE")
+            or home / "secrets" / "webhook-secrets.key"
         ).resolve(),
         decision_threads=_decision_threads(env.get("INSTALLMENT_DECISION_THREADS", "auto")),
         decision_budget_s=_seconds(env, "INSTALLMENT_DECISION_BUDGET_S", 5.0),
@@ -179,6 +186,30 @@ def _decision_threads(text: str) -> int | None:
     return threads
 
 
+def contact_channels(environ: Mapping[str, str] | None = None) -> ContactChannels:
+    """The customer-service channels letters and notices name (``INSTALLMENT_CONTACT_*``).
+
+    Each unset variable keeps the demo's value; a bad one is refused naming the variable.
+    """
+    env = os.environ if environ is None else environ
+
+    def value(name: str, default: str) -> str:
+        return (env.get(f"INSTALLMENT_CONTACT_{name}") or "").strip() or default
+
+    return ContactChannels(
+        web=value("WEB", DEMO_CHANNELS.web),
+        email=value("EMAIL", DEMO_CHANNELS.email),
+        postal_address=value("POSTAL_ADDRESS", DEMO_CHANNELS.postal_address),
+        phone=value("PHONE", DEMO_CHANNELS.phone),
+    )
+
+
+@lru_cache(maxsize=1)
+def process_contact_channels() -> ContactChannels:
+    """The process's channels, read once (every letter names them)."""
+    return contact_channels()
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Process-wide settings; tests build their own with ``load_settings``."""
@@ -191,6 +222,31 @@ class KeyFileError(InvalidInputError, ValueError):
     code = "key_file_error"
 
 
+def check_private_file(path: Path) -> None:
+    """Refuse a key file other users may read or write, or one in a folder they may write,
+    naming the exact ``chmod`` that fixes it."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise KeyFileError(
+            f"key file {path} is open to other users (mode {mode:04o}); "
+            f"restrict it with `chmod 600 {path}`"
+        )
+    folder_mode = path.parent.stat().st_mode & 0o777
+    if folder_mode & 0o022:
+        raise KeyFileError(
+            f"the folder of key file {path} may be written by other users "
+            f"(mode {folder_mode:04o}); restrict it with `chmod 700 {path.parent}`"
+        )
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Create ``path`` for its owner alone (0600, folder 0700 when new) holding ``text``."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
 def read_or_create_key(path: Path, *, nbytes: int = 32) -> bytes:
     """Read a secret key file, creating it with owner-only permissions when absent.
 
@@ -198,18 +254,7 @@ def read_or_create_key(path: Path, *, nbytes: int = 32) -> bytes:
     and so is one in a folder others may write (they could replace it).
     """
     if path.exists():
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise KeyFileError(
-                f"key file {path} is open to other users (mode {mode:04o}); "
-                f"restrict it with `chmod 600 {path}`"
-            )
-        folder_mode = path.parent.stat().st_mode & 0o777
-        if folder_mode & 0o022:
-            raise KeyFileError(
-                f"the folder of key file {path} may be written by other users "
-                f"(mode {folder_mode:04o}); restrict it with `chmod 700 {path.parent}`"
-            )
+        check_private_file(path)
         try:
             key = bytes.fromhex(path.read_text().strip())
         except ValueError:
@@ -217,9 +262,6 @@ def read_or_create_key(path: Path, *, nbytes: int = 32) -> bytes:
         if len(key) < 16:
             raise KeyFileError(f"key file {path} holds fewer than 16 bytes; replace it")
         return key
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_bytes(nbytes)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key.hex())
+    write_private_file(path, key.hex())
     return key

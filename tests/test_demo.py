@@ -4,6 +4,7 @@ personas give the outcome each is documented with."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from datetime import date
@@ -133,3 +134,58 @@ def test_each_persona_gets_its_outcome_from_the_api(demo):
     assert {kind: expected for kind, (expected, _) in got.items()} == {
         kind: outcome for kind, (_, outcome) in got.items()
     }, json.dumps(got)
+
+
+def test_the_demo_answers_a_subject_access_request_proven_by_its_identity_desk(demo):
+    """The demo registers an identity channel; `installment subject assert` signs with its
+    key (as subject-request.sh does) and the API answers the access request."""
+    import sys
+
+    from scoring.bootstrap import build_runtime, create_server_app
+    from scoring.cli.demo_subjects import DEMO_CHANNEL, channel_key_file, write_subject_script
+
+    key_file = channel_key_file(demo.settings)
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    script = write_subject_script(settings=demo.settings, api="http://127.0.0.1:2199")
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+    assert DEMO_CHANNEL in script.read_text() and str(key_file) in script.read_text()
+    wrong = subprocess.run(["bash", str(script), "1234"], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "11-digit personal code" in wrong.stderr
+
+    code = read_personas(demo.settings)[0]["personal_code"]
+    installment = str(Path(sys.executable).with_name("installment"))
+    signed = subprocess.run(
+        [installment, "subject", "assert", "--channel", DEMO_CHANNEL, "--key-file", str(key_file),
+         "--request", "access", "--identified-by", "smart-id", "--code-stdin"],
+        input=code + "\n", capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    runtime = build_runtime(settings=demo.settings, poll_models=False)
+    key = (demo.settings.secrets_dir / "demo-api-key").read_text().strip()
+    try:
+        with TestClient(create_server_app(runtime)) as api:
+            answer = api.post(
+                "/v1/subjects/access",
+                headers={"Authorization": f"Bearer {key}"},
+                json={"personal_code": code, "identity_assertion": signed.stdout.strip()},
+            )
+            unproven = api.post("/v1/subjects/access", headers={"Authorization": f"Bearer {key}"},
+                                json={"personal_code": code})  # fmt: skip
+    finally:
+        runtime.close()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["applications"], "the persona's own application is in the export"
+    assert unproven.status_code == 401
+
+
+def test_decide_sh_names_applications_with_ids_the_api_accepts():
+    from scoring.cli.demo_setup import TRY_SCRIPT
+    from scoring.domain.personal_code import contains_code
+
+    line = next(x for x in TRY_SCRIPT.read_text().splitlines() if x.startswith("application_id="))
+    made = subprocess.run(
+        ["bash", "-c", f"for i in $(seq 300); do bash -c '{line}; echo $application_id'; done"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert len(made) == 300 and len(set(made)) == 300
+    assert not [i for i in made if contains_code(i)]
+    assert max(len(run) for i in made for run in re.findall(r"\d+", i)) < 11

@@ -117,7 +117,8 @@ def evaluate_model(
             raise ValueError(f"{int(true_pd.isna().sum())} evaluation applications lack a true PD")
         t = true_pd.to_numpy(np.float64)
         out["truth_ceiling_auc"] = m.auc(y, t)
-        out["auc_gap_to_ceiling"] = out["truth_ceiling_auc"] - out["auc"]
+        gap = m.paired_difference_interval(m.auc, y, t, p, resamples=bootstrap_resamples, seed=seed)
+        out.update(gap.as_dict("auc_gap_to_ceiling"))
         out.update(m.truth_calibration(t, p))
     sample = evaluation.iloc[: min(SHAP_SAMPLE, len(evaluation))]
     out.update(shap_additivity(model, sample))
@@ -323,6 +324,8 @@ def _cross_validation_section(cross_validation: Any, recommended: str) -> list[s
     candidate_ece = float(summary.set_index("model").loc[recommended, "ece_mean"])
     baseline_ece = float(summary.set_index("model").loc[best_baseline, "ece_mean"])
     verdict = "matches or beats" if candidate_auc >= baseline_auc else "falls SHORT of"
+    differences = cross_validation.calibration_verdict(recommended, best_baseline)
+    calibration = [f"- {d.describe()}" for d in differences]
     return [
         "## Cross-validation beside plain baselines",
         "",
@@ -338,6 +341,12 @@ def _cross_validation_section(cross_validation: Any, recommended: str) -> list[s
         f"The recommended candidate **{recommended}** (mean AUC {candidate_auc:.4f}, ECE "
         f"{candidate_ece:.4f}) {verdict} the best baseline **{best_baseline}** (mean AUC "
         f"{baseline_auc:.4f}, ECE {baseline_ece:.4f}).",
+        "",
+        "Calibration beside that baseline, fold by fold (candidate minus baseline; lower is "
+        "better; the interval is corrected for folds sharing training rows). *No worse* "
+        "means the interval does not lie wholly above zero:",
+        "",
+        *calibration,
         "",
     ]
 

@@ -112,12 +112,14 @@ def psi_noise(reference: BinnedDistribution, n: int) -> float:
     PSI of a sample against its own population is about chi-square with (bins - 1) degrees
     of freedom divided by ``n``; a figure under this bound is not evidence of any shift.
     """
-    from scipy.stats import chi2
+    # scipy.stats.chi2.ppf(0.95, df) is chdtri(df, 1 - 0.95), bit for bit; scipy.special
+    # alone loads in a fraction of the time scipy.stats takes.
+    from scipy.special import chdtri
 
     bins = sum(share > 0 for share in reference.shares) + (reference.missing_share > 0)
     if n <= 0 or bins < 2:
         return float("nan")
-    return float(chi2.ppf(0.95, bins - 1) / n)
+    return float(chdtri(bins - 1, 1 - 0.95) / n)
 
 
 def psi_reading(value: float, *, n: int | None = None, noise: float | None = None) -> str:

@@ -202,16 +202,19 @@ def _table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _subplots(figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure and its axes, drawn by Agg without pyplot (whose import costs a second)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
 def _plots(result: MonitoringResult, out: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = []
     if not result.feature_psi.empty:
         top = result.feature_psi.head(15).iloc[::-1]
-        fig, ax = plt.subplots(figsize=(6, 4.5))
+        fig, ax = _subplots((6, 4.5))
         colors = [
             "#c44e52" if v >= 0.25 else "#dd8452" if v >= 0.1 else "#4c72b0" for v in top["psi"]
         ]
@@ -221,15 +224,14 @@ def _plots(result: MonitoringResult, out: Path) -> list[str]:
         ax.set(xlabel="PSI against the training population", title="Feature drift")
         fig.tight_layout()
         fig.savefig(out / "feature_psi.png", dpi=110)
-        plt.close(fig)
         names.append("feature_psi.png")
     if result.score_now is not None and len(result.score_now) and result.score_reference:
-        names.append(_score_plot(plt, result.score_now, result.score_reference, out))
+        names.append(_score_plot(result.score_now, result.score_reference, out))
     if not result.approval_by_week.empty:
         # One bar per week that had decisions, on a categorical axis: a few weeks never
         # stretch over years, and the count says how much each rate rests on.
         week = result.approval_by_week
-        fig, ax = plt.subplots(figsize=(max(4.5, 0.5 * len(week) + 2), 3.5))
+        fig, ax = _subplots((max(4.5, 0.5 * len(week) + 2), 3.5))
         x = np.arange(len(week))
         ax.bar(x, week["approval_rate"], color="#4c72b0", label="decided")
         for i, (rate, count) in enumerate(
@@ -250,12 +252,11 @@ def _plots(result: MonitoringResult, out: Path) -> list[str]:
         ax.legend(loc="lower left", fontsize=8)
         fig.tight_layout()
         fig.savefig(out / "approval_by_week.png", dpi=110)
-        plt.close(fig)
         names.append("approval_by_week.png")
     if not result.backtest.empty:
         bt = result.backtest
         x = np.arange(len(bt))
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig, ax = _subplots((6, 3.5))
         ax.bar(x - 0.2, bt["mean_pd"], 0.4, label="mean predicted PD")
         ax.bar(x + 0.2, bt["realised_default_rate"], 0.4, label="realised default rate")
         ax.set_xticks(x, bt["risk_grade"])
@@ -263,19 +264,18 @@ def _plots(result: MonitoringResult, out: Path) -> list[str]:
         ax.legend()
         fig.tight_layout()
         fig.savefig(out / "backtest.png", dpi=110)
-        plt.close(fig)
         names.append("backtest.png")
     return names
 
 
-def _score_plot(plt: Any, now: np.ndarray, reference: dict[str, Any], out: Path) -> str:
+def _score_plot(now: np.ndarray, reference: dict[str, Any], out: Path) -> str:
     """Today's PDs against the training population, in the reference's own bins."""
     bins = BinnedDistribution.from_dict(reference)
     shares_now, _ = shares_in(bins, now)
     edges = [0.0, *bins.edges, 1.0]
     labels = [f"{edges[i] * 100:.1f}-{edges[i + 1] * 100:.1f} %" for i in range(len(edges) - 1)]
     x = np.arange(len(labels))
-    fig, ax = plt.subplots(figsize=(7, 3.8))
+    fig, ax = _subplots((7, 3.8))
     ax.bar(x - 0.2, bins.shares, 0.4, label=f"training population (n={bins.count:,})")
     ax.bar(x + 0.2, shares_now, 0.4, label=f"decisions now (n={len(now):,})")
     ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
@@ -287,7 +287,6 @@ def _score_plot(plt: Any, now: np.ndarray, reference: dict[str, Any], out: Path)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "score_distribution.png", dpi=110)
-    plt.close(fig)
     return "score_distribution.png"
 
 

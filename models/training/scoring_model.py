@@ -9,7 +9,9 @@ contributions multiplied by ``slope`` are exactly the contributions to ``logit(P
 Scoring is on the hot path of every decision, so it works on one float64 matrix: the
 booster is called directly (single-threaded for a handful of rows, where OpenMP start-up
 costs more than the trees), the scorecard's WoE bins are looked up with ``searchsorted``
-in tables read from optbinning itself, and the calibration is applied in numpy.
+in tables read from optbinning itself (saved with the model as plain JSON, so loading a
+scorecard does not import optbinning: ``scorecard_tables``), and the calibration is
+applied in numpy.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.training.scorecard_tables import TABLES_FILE, WoeTables, lookup_woe
 from scoring.domain.errors import InvalidInputError
 
 MODEL_FILE = "scoring_model.json"
@@ -82,7 +85,7 @@ class WoeScorecard:
         if isinstance(X, pd.DataFrame):
             # As optbinning does: a table's columns are picked by variable name.
             X = X.loc[:, list(self.binning_process.variable_names)]
-        return _lookup_woe(np.asarray(X, dtype=np.float64), tables)
+        return lookup_woe(np.asarray(X, dtype=np.float64), tables)
 
     def raw_log_odds(self, X) -> np.ndarray:
         lr = self.logistic_regression
@@ -131,21 +134,9 @@ class WoeScorecard:
             (cut, expected[: len(cut) + 1, j].copy(), float(expected[len(cut) + 1, j]))
             for j, cut in enumerate(splits)
         ]
-        if not np.array_equal(_lookup_woe(probe, tables), expected):
+        if not np.array_equal(lookup_woe(probe, tables), expected):
             return None
         return tables
-
-
-def _lookup_woe(X: np.ndarray, tables: list[tuple[np.ndarray, np.ndarray, float]]) -> np.ndarray:
-    """WoE by bin lookup: bin ``i`` holds ``splits[i-1] <= x < splits[i]``, as optbinning."""
-    # Column-major like optbinning's output, so the logistic regression's dot product adds
-    # in the same order and gives the same bits.
-    out = np.empty(X.shape, dtype=np.float64, order="F")
-    for j, (cut, woe, missing) in enumerate(tables):
-        column = X[:, j]
-        out[:, j] = woe[np.searchsorted(cut, column, side="right")]
-        out[np.isnan(column), j] = missing
-    return out
 
 
 @dataclass
@@ -269,7 +260,12 @@ class ScoringModel:
         return self.calibration.logit(np.float64(base)).item(), raw * self.calibration.slope
 
     def save(self, directory: Path) -> Path:
-        """Write the model to a folder (JSON metadata plus the estimator file)."""
+        """Write the model to a folder (JSON metadata plus the estimator file).
+
+        A scorecard is written twice: the fitted optbinning model (``scorecard.joblib``) and,
+        when its bins can be tabulated exactly, its plain tables (``scorecard_tables.json``),
+        which :meth:`load` prefers.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         if self.kind == "lightgbm":
@@ -277,7 +273,11 @@ class ScoringModel:
         else:
             import joblib
 
+            # The optbinning model is kept whole (reports, refits); serving reads the tables.
             joblib.dump(self.estimator, directory / SCORECARD_FILE)
+            tables = WoeTables.of(self.estimator)
+            if tables is not None:
+                tables.save(directory / TABLES_FILE)
         (directory / MODEL_FILE).write_text(
             json.dumps(
                 {
@@ -310,10 +310,14 @@ class ScoringModel:
             import lightgbm as lgb
 
             estimator = lgb.Booster(model_file=str(directory / BOOSTER_FILE))
+        elif (directory / TABLES_FILE).exists():
+            estimator = WoeTables.load(directory / TABLES_FILE)
         else:
+            # A scorecard with categorical or special-coded bins (no tables), or saved before
+            # the tables were: optbinning itself. Written by our own training run and read
+            # from our own registry.
             import joblib
 
-            # Written by our own training run and read from our own registry.
             estimator = joblib.load(directory / SCORECARD_FILE)
         return cls(
             name=spec["name"],

@@ -54,7 +54,12 @@ async def create_decision(
         str | None,
         Header(
             alias="Idempotency-Key",
-            description="Retrying with the same key and body returns the same decision.",
+            description=(
+                "Retrying with the same key and body returns the same decision. 1 to 255 "
+                "characters; a key holding a personal identification code is refused (422)."
+            ),
+            min_length=1,
+            max_length=255,
         ),
     ] = None,
 ) -> Response:

@@ -30,12 +30,22 @@ WriterDep = Annotated[AuthenticatedClient, Depends(require_scope(REVIEWS_WRITE))
 ReaderDep = Annotated[AuthenticatedClient, Depends(require_scope(REVIEWS_READ))]
 
 
+# At least one character that is not white space as Python's str.strip() sees it, spelled
+# out: "\S" means another set in the ECMA regular expressions of JSON Schema.
+NOT_ONLY_WHITE_SPACE = (
+    r"[^\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+
+
 class AttachmentMeta(BaseModel):
     """A file the customer attached, described only: the file itself goes elsewhere."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    # Not only white space (422 otherwise).
+    name: str = Field(
+        min_length=1, max_length=200, json_schema_extra={"pattern": NOT_ONLY_WHITE_SPACE}
+    )
     content_type: str = Field(min_length=3, max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")
     size_bytes: int = Field(ge=0, le=MAX_ATTACHMENT_BYTES)
 
@@ -48,6 +58,8 @@ class ContestCreate(BaseModel):
     statement: str = Field(
         max_length=MAX_STATEMENT_CHARS,
         description="The customer's point of view, in their words (not empty).",
+        # Not empty: at least one character that is not white space (422 otherwise).
+        json_schema_extra={"minLength": 1, "pattern": NOT_ONLY_WHITE_SPACE},
         examples=["The late invoices were during a hospital stay; all is paid since."],
     )
     attachments: list[AttachmentMeta] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
@@ -105,8 +117,11 @@ _CONTEST_CODES = {
 }
 _STATEMENT_CODES = {
     404: {"review_not_found": "no such review case of this client"},
-    409: {"case_closed": "the case is resolved: a person has decided it"},
-    422: {"invalid_contest": "an empty statement, or the case holds as much as it can"},
+    409: {
+        "case_closed": "the case is resolved: a person has decided it",
+        "statement_limit_reached": "the case holds as much of the statements as it can take",
+    },
+    422: {"invalid_contest": "an empty statement"},
 }
 
 
@@ -200,6 +215,8 @@ class StatementCreate(BaseModel):
     statement: str = Field(
         max_length=MAX_STATEMENT_CHARS,
         description="The customer's point of view or new facts, in their words (not empty).",
+        # Not empty: at least one character that is not white space (422 otherwise).
+        json_schema_extra={"minLength": 1, "pattern": NOT_ONLY_WHITE_SPACE},
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.api.deps import RuntimeDep, require_scope
 from scoring.api.errors import error_responses
+from scoring.domain.personal_code import OPENAPI_FORMAT as PERSONAL_CODE_FORMAT
 from scoring.service import subject_requests
 from scoring.service.api_keys import AuthenticatedClient
 from scoring.service.runtime import Runtime
@@ -39,8 +40,13 @@ class SubjectRequest(BaseModel):
         min_length=11,
         max_length=11,
         pattern=r"^[1-8][0-9]{10}$",
-        description="Estonian personal identification code; checked, then pseudonymised.",
-        json_schema_extra={"x-personal-data": True},
+        description=(
+            "Estonian personal identification code; checked, then pseudonymised. The birth "
+            "date must exist and the check digit hold: a code of the right shape that fails "
+            "either is answered 422 invalid_personal_code."
+        ),
+        examples=["38001085718"],
+        json_schema_extra={"x-personal-data": True, "format": PERSONAL_CODE_FORMAT},
     )
     identity_assertion: str | None = Field(
         default=None,

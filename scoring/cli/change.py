@@ -97,15 +97,34 @@ def _show(change: ChangeRecord, *, gates: list[dict[str, Any]] | None = None,
         )
 
 
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help="Registered model name (a user's model: the name training printed).",
+    ),
+]
+ContractOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--contract",
+        help="The contract a user's model was trained on, wherever it lives (its gates use it).",
+    ),
+]
+GatesOption = Annotated[
+    Path | None,
+    typer.Option("--gates", help="Gates file (default: models/training/promotion_gates.yaml)."),
+]
+
+
 def promote(
-    version: Annotated[str, typer.Argument(help="Registered version number of installment-pd.")],
+    version: Annotated[str, typer.Argument(help="Registered version number of the model.")],
     acting: AsOption,
     reason: Annotated[str, typer.Option("--reason", help="Why this version should decide.")],
     alias: Annotated[str, typer.Option("--alias", help="champion or challenger.")] = "champion",
-    gates: Annotated[
-        Path | None,
-        typer.Option("--gates", help="Gates file (default: models/training/promotion_gates.yaml)."),
-    ] = None,
+    model: ModelOption = "installment-pd",
+    contract: ContractOption = None,
+    gates: GatesOption = None,
     simulation: Annotated[
         Path | None,
         typer.Option(
@@ -125,17 +144,20 @@ def promote(
     if simulation is not None and not simulation.is_file():
         raise fail(f"simulation report {simulation} does not exist")
     person = acting_person(database_url, acting, password_stdin)
+    if contract is not None and not contract.is_file():
+        raise fail(f"contract file {contract} does not exist")
     if alias == "challenger":
-        from models.registry import DEFAULT_GATES
         from models.registry import promote as promote_version
 
         try:
-            results = promote_version(version, alias=alias, gates_file=gates or DEFAULT_GATES)
+            results = promote_version(
+                version, alias=alias, gates_file=gates, model_name=model, contract_file=contract
+            )
         except _errors() as error:
             raise fail(str(error)) from None
         for result in results:
             typer.echo(f"passed {result.gate}: {result.detail}")
-        typer.echo(f"installment-pd version {version} is now challenger (scored in shadow)")
+        typer.echo(f"{model} version {version} is now challenger (scored in shadow)")
         return
     from scoring.service.change_control import propose_champion
 
@@ -143,7 +165,7 @@ def promote(
         with migrated_unit_of_work(database_url) as uow:
             change = propose_champion(
                 uow=uow, registry=_registry(), actor=person, version=version, reason=reason,
-                now=now_utc(), gates_file=gates,
+                now=now_utc(), gates_file=gates, model_name=model, contract_file=contract,
                 attachments={"simulation": simulation.resolve() if simulation else None},
             )  # fmt: skip
             _, gate_rows, attachments = _details(uow, change.id)
@@ -185,6 +207,45 @@ def _details(uow, change_id: int):  # type: ignore[no-untyped-def]
     from scoring.service.change_control import change_details
 
     return change_details(uow=uow, change_id=change_id)
+
+
+@change_app.command("sign-off-fairness")
+def sign_off_fairness(
+    version: Annotated[str, typer.Argument(help="Registered version number of the model.")],
+    acting: AsOption,
+    reason: Annotated[
+        str, typer.Option("--reason", help="What you reviewed and why the groups are acceptable.")
+    ],
+    model: ModelOption = "installment-pd",
+    contract: ContractOption = None,
+    gates: GatesOption = None,
+    password_stdin: PasswordStdinOption = False,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Sign off a fairness gate with not enough data to judge (risk_approver role; audited).
+
+    Read the run report's group tables and intervals first. Only a gate that failed for want
+    of data can be signed off, never a gap above its bound; the change is then proposed and
+    approved as any other (four eyes).
+    """
+    from scoring.service.change_control import sign_off_fairness as sign_off
+
+    if contract is not None and not contract.is_file():
+        raise fail(f"contract file {contract} does not exist")
+    person = acting_person(database_url, acting, password_stdin)
+    try:
+        with migrated_unit_of_work(database_url) as uow:
+            attributes = sign_off(
+                uow=uow, registry=_registry(), actor=person, version=version, reason=reason,
+                now=now_utc(), model_name=model, gates_file=gates, contract_file=contract,
+            )  # fmt: skip
+    except _errors() as error:
+        raise fail(str(error)) from None
+    typer.echo(
+        f"fairness of {model} version {version} signed off by {person.username} for "
+        f"{', '.join(attributes)} (not enough data to judge); recorded in the audit log. "
+        f"Propose it with `installment promote {version} --model {model} --as USER`"
+    )
 
 
 @change_app.command("list")
@@ -243,6 +304,14 @@ def approve(
     except _errors() as error:
         raise fail(str(error)) from None
     _show(change)
+    from scoring.domain.change_control import PRODUCT_MODEL
+
+    if change.model not in (None, PRODUCT_MODEL):
+        typer.echo(
+            f"approved; {change.model}'s champion alias now points to version "
+            f"{change.model_version} (the API serves only {PRODUCT_MODEL})"
+        )
+        return
     typer.echo("approved; every API process serves it within a few seconds")
 
 

@@ -9,7 +9,13 @@ from scoring.cli.common import DatabaseUrlOption, fail, migrated_unit_of_work
 
 
 def demo(
-    customers: int = typer.Option(5000, min=100, max=200_000, help="Size of the demo world."),
+    customers: int = typer.Option(
+        5000,
+        min=100,
+        max=200_000,
+        envvar="INSTALLMENT_DEMO_CUSTOMERS",
+        help="Size of the demo world (customers), when it is first generated.",
+    ),
     serve: bool = typer.Option(
         True, help="Start the services after setting up (--no-serve: set up and print only)."
     ),

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from scoring.cli.demo_subjects import register_demo_channel, write_subject_script
 from scoring.config import Settings, read_or_create_key
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ def prepare(
     _database(settings, world_dir, console=console)
     state.champion = _champion(settings, world_dir, console=console)
     state.lines.extend(_people_and_cases(settings, world_dir, console=console))
+    # The identity desk whose signed assertions prove a person's identity (demo_subjects.py).
+    register_demo_channel(settings=settings, client=DEMO_CLIENT)
     return state
 
 
@@ -324,6 +327,7 @@ def write_personas_script(
             ]
         else:
             lines.append(ask)
+    lines.append('exit "$failed"')
     script = settings.home / "demo" / "personas.sh"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text("\n".join(lines) + "\n")
@@ -534,6 +538,15 @@ def run(
     )
     print_summary(state=state, addresses=addresses, script=script, console=console)
     print_personas(personas=personas, script=personas_script, console=console)
+    subject_script = write_subject_script(settings=settings, api=addresses.api)
+    example = personas[0]["personal_code"] if personas else "CODE"
+    console.print(
+        f"A data-subject request with proof of identity: bash {subject_script} {example} "
+        "[access|erasure|objection]\n",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,  # the brackets are the script's arguments, not rich markup
+    )
     if not serve:
         console.print("Services not started (--no-serve); `make demo` starts them.")
         return state
@@ -607,7 +620,8 @@ def print_summary(
     console.print(f"Bureau simulator             {addresses.bureau}/healthz")
     console.print(f"MLflow (models, runs)        {addresses.mlflow}")
     for line in state.lines:
-        console.print(line)
+        # Paths and keys stay whole on one line however long the home folder's path is.
+        console.print(line, soft_wrap=True, highlight=False)
     console.print("")
     console.print("Ask for a decision (the script reads the demo key from its file):")
     # soft_wrap: a long path stays on one line, so the command pastes as it is.
@@ -630,7 +644,7 @@ def print_personas(*, personas: list[dict[str, Any]], script: Path, console: Con
     """The demo's customers, one per outcome, and the script that asks for each."""
     if not personas:
         return
-    console.print(f"Demo customers, one per outcome (all of them at once: bash {script}):")
+    console.print("Demo customers, one per outcome:")
     for person in personas:
         console.print(
             f"  {person['name']:<7} {person['expected']:<15} {person['personal_code']}  "
@@ -639,6 +653,8 @@ def print_personas(*, personas: list[dict[str, Any]], script: Path, console: Con
             soft_wrap=True,
             highlight=False,
         )
+    console.print("All of them at once, each with its expected and actual outcome:")
+    console.print(f"  bash {script}", soft_wrap=True, highlight=False)
     console.print("")
 
 

@@ -175,6 +175,7 @@ def train(
         "Brier",
         "ECE",
         "ceiling AUC",
+        "gap to ceiling (95 % CI)",
         "ECE vs truth",
         "largest fairness gaps (approval / DR approved / AUC)",
     ):
@@ -189,6 +190,10 @@ def train(
             f"{mt['brier']:.4f}",
             f"{mt['ece']:.4f}",
             f"{mt['truth_ceiling_auc']:.4f}" if "truth_ceiling_auc" in mt else "-",
+            f"{mt['auc_gap_to_ceiling']:.4f} ({mt['auc_gap_to_ceiling_ci_low']:.4f}-"
+            f"{mt['auc_gap_to_ceiling_ci_high']:.4f})"
+            if "auc_gap_to_ceiling_ci_low" in mt
+            else "-",
             f"{mt['truth_ece']:.4f}" if "truth_ece" in mt else "-",
             " / ".join(f"{v:.3f}" for v in outcome.fairness[kind].worst_gaps().values())
             if kind in outcome.fairness
@@ -209,6 +214,13 @@ def train(
                 f"{row['ece_mean']:.4f} ± {row['ece_sd']:.4f}",
             )
         console.print(cv)
+        from models.evaluation.baselines import BASELINES
+
+        best_baseline, _ = outcome.cross_validation.best(BASELINES)
+        for difference in outcome.cross_validation.calibration_verdict(
+            outcome.recommended, best_baseline
+        ):
+            console.print(f"calibration: {difference.describe()}", highlight=False)
     for kind, report in outcome.fairness.items():
         for attribute in report.unjudged():
             console.print(

@@ -201,6 +201,52 @@ def _channel_call(call, database_url: str | None):  # type: ignore[no-untyped-de
         raise fail(error.message) from None
 
 
+@subject_app.command("assert")
+def subject_assert(
+    channel: Annotated[str, typer.Option(help="The channel id the assertion is signed as.")],
+    key_file: Annotated[
+        Path, typer.Option(help="PEM file of the channel's private key (owner-only, 0600).")
+    ],
+    request: Annotated[str, typer.Option(help="access, erasure or objection.")] = "access",
+    identified_by: Annotated[
+        str,
+        typer.Option(help="How the person was identified: " + ", ".join(IDENTIFICATION_METHODS)),
+    ] = "smart-id",
+    code_stdin: CodeStdinOption = False,
+) -> None:
+    """Print a signed identity assertion (2 minutes) for one request about the person whose
+    code is on standard input, as the channel would send it."""
+    from scoring.config import KeyFileError, check_private_file
+    from scoring.domain.errors import EngineError
+    from scoring.domain.identity_proof import IdentificationMethod, SubjectRequestKind
+    from scoring.service.subject_proof import signed_assertion
+
+    try:
+        wanted = SubjectRequestKind(request)
+    except ValueError:
+        raise fail("--request must be access, erasure or objection") from None
+    try:
+        method = IdentificationMethod(identified_by)
+    except ValueError:
+        raise fail(f"--identified-by must be one of {', '.join(IDENTIFICATION_METHODS)}") from None
+    code = _read_code(code_stdin)
+    try:
+        check_private_file(key_file)
+        pem = key_file.read_text(encoding="ascii")
+    except KeyFileError as error:
+        raise fail(error.message) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise fail(f"cannot read {key_file}: {type(error).__name__}") from None
+    try:
+        assertion = signed_assertion(
+            private_key_pem=pem, channel_id=channel, personal_code=code, request=wanted,
+            method=method, now=datetime.now(UTC),
+        )  # fmt: skip
+    except EngineError as error:
+        raise fail(error.message) from None
+    typer.echo(assertion)
+
+
 @channel_app.command("add")
 def channel_add(
     channel: Annotated[str, typer.Argument(help="Channel id, e.g. selfservice-smartid.")],

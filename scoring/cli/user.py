@@ -15,7 +15,14 @@ user_app = typer.Typer(help="Personal accounts of the reviewer web UI.", no_args
 @user_app.command("add")
 def add(
     username: Annotated[str, typer.Option("--username", help="Personal login name.")],
-    role: Annotated[str, typer.Option("--role", help="reviewer, senior_reviewer or auditor.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="reviewer, senior_reviewer, auditor, risk_analyst, risk_approver, oversight "
+            "or data_protection_officer.",
+        ),
+    ],
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,

@@ -42,6 +42,22 @@ class RiskClassDefinition:
     label_en: str
 
     @property
+    def meaning_en(self) -> str:
+        """What the class says about the customer, addressed to them, in English."""
+        return (
+            "the bureau estimates the probability that you have a payment default in the next "
+            f"12 months at {percent_band(self, '.')}."
+        )
+
+    @property
+    def meaning_et(self) -> str:
+        """What the class says about the customer, addressed to them, in Estonian."""
+        return (
+            "büroo hinnangul on tõenäosus, et teil tekib järgmise 12 kuu jooksul maksehäire, "
+            f"{percent_band(self, ',')}."
+        )
+
+    @property
     def definition_en(self) -> str:
         """The bureau's definition of the class in English."""
         return (

@@ -34,6 +34,8 @@ class ChangeStatus(StrEnum):
     ADOPTED = "adopted"
 
 
+# The product's own model, the one the API serves; a user's model has its own name.
+PRODUCT_MODEL = "installment-pd"
 MODEL_KINDS = frozenset({ChangeKind.CHAMPION, ChangeKind.ROLLBACK})
 IN_FORCE = frozenset({ChangeStatus.APPROVED, ChangeStatus.ADOPTED})
 
@@ -73,15 +75,26 @@ class ChangeRecord:
     decided_at: datetime | None = None
     decision_note: str | None = None
     replaces_version: str | None = None
+    # The registered model of a model change; None on records made before models had names.
+    model_name: str | None = None
+
+    @property
+    def model(self) -> str | None:
+        """The registered model a model change is about (None for a policy)."""
+        if self.kind is ChangeKind.POLICY:
+            return None
+        return self.model_name or PRODUCT_MODEL
 
     @property
     def subject(self) -> str:
         """What the change is about, in words."""
         if self.kind is ChangeKind.POLICY:
             return f"policy {self.policy_version} from {self.effective_from:%Y-%m-%d %H:%M} UTC"
+        # The product's own model is "model version N"; a user's model is named.
+        named = "" if self.model == PRODUCT_MODEL else f"{self.model} "
         if self.kind is ChangeKind.ROLLBACK:
-            return f"rollback of the champion to model version {self.model_version}"
-        return f"model version {self.model_version} as champion"
+            return f"rollback of the champion to model {named}version {self.model_version}"
+        return f"model {named}version {self.model_version} as champion"
 
 
 def _in_force_order(change: ChangeRecord) -> tuple[datetime, int]:
@@ -89,21 +102,31 @@ def _in_force_order(change: ChangeRecord) -> tuple[datetime, int]:
     return (change.decided_at, change.id)
 
 
-def served_champion(changes: Iterable[ChangeRecord]) -> ChangeRecord | None:
-    """The latest champion or rollback change in force, or None when none was recorded."""
-    model_changes = [c for c in changes if c.kind in MODEL_KINDS and c.status in IN_FORCE]
-    return max(model_changes, key=_in_force_order, default=None)
+def _in_force(changes: Iterable[ChangeRecord], model: str) -> list[ChangeRecord]:
+    return [
+        c for c in changes if c.kind in MODEL_KINDS and c.status in IN_FORCE and c.model == model
+    ]
 
 
-def champion_history(changes: Iterable[ChangeRecord]) -> list[ChangeRecord]:
-    """The champion changes in force, oldest first."""
-    model_changes = [c for c in changes if c.kind in MODEL_KINDS and c.status in IN_FORCE]
-    return sorted(model_changes, key=_in_force_order)
+def served_champion(
+    changes: Iterable[ChangeRecord], model: str = PRODUCT_MODEL
+) -> ChangeRecord | None:
+    """The latest champion or rollback change of ``model`` in force, or None."""
+    return max(_in_force(changes, model), key=_in_force_order, default=None)
 
 
-def previous_champion(changes: Iterable[ChangeRecord]) -> ChangeRecord | None:
+def champion_history(
+    changes: Iterable[ChangeRecord], model: str = PRODUCT_MODEL
+) -> list[ChangeRecord]:
+    """The champion changes of ``model`` in force, oldest first."""
+    return sorted(_in_force(changes, model), key=_in_force_order)
+
+
+def previous_champion(
+    changes: Iterable[ChangeRecord], model: str = PRODUCT_MODEL
+) -> ChangeRecord | None:
     """The change that put the previous champion (another version than today's) in force."""
-    history = champion_history(changes)
+    history = champion_history(changes, model)
     if not history:
         return None
     current = history[-1].model_version

@@ -70,11 +70,14 @@ def amount_grid(
 ) -> list[float]:
     """Candidate amounts from the (capped) request down to ``floor``, in 10 EUR steps.
 
-    Without a floor the grid reaches down to a tenth of the request.
+    Without a floor the grid reaches down to a tenth of the request. A request already below
+    the floor is searched as it is (another term may still be approved) and never smaller.
     """
     top = math.floor(min(requested, cap) / 10) * 10
-    if top <= 0 or top < floor:
+    if top <= 0:
         return []
+    if top < floor:
+        return [top]
     bottom = max(math.ceil(floor / 10) * 10, 10) if floor > 0 else top * 0.1
     amounts = {top}
     for k in range(1, points):
@@ -201,10 +204,10 @@ def _actions_texts(actions: frozenset[Action], evidence: ReasonFacts | None) -> 
     if Action.PAY_OVERDUE_BALANCE in actions:
         owed = evidence.overdue_balance_eur if evidence is not None else 0.0
         if owed > 0:
-            et.append(f"tasuksite meie arvetelt tähtaja ületanud {money_text(owed, 'et')}")
+            et.append(f"oleksite tasunud meie arvete tähtajaks tasumata {money_text(owed, 'et')}")
             en.append(f"you had paid the {money_text(owed, 'en')} overdue on invoices from us")
         else:
-            et.append("tasuksite meie tähtaja ületanud arved")
+            et.append("oleksite tasunud meie tähtajaks tasumata arved")
             en.append("you had paid the overdue invoices from us")
     if Action.SETTLE_BUREAU_DEFAULT in actions:
         et.append("krediidibüroos registreeritud maksehäire oleks tasutud ja lõpetatuks märgitud")
@@ -224,12 +227,16 @@ def why_no_counterfactual(
     product_category: str,
     probability_of_default: float | None,
     policy: Policy,
+    amount_eur: float | None = None,
 ) -> tuple[str, str] | None:
-    """Why a decline or refer has no counterfactual, in plain words (Estonian, English).
+    """Why a decline has no counterfactual, in plain words (Estonian, English).
 
-    None when the outcome needs none (an approval) or the model never scored it.
+    None when the outcome needs none: an approval, or a refer or pending review, where
+    nothing is decided yet and a person may still approve; or when the model never scored it.
+    ``amount_eur`` is the amount applied for: when it is already at or below the product's
+    smallest amount, only the term was searched and the text says so.
     """
-    if outcome not in (Outcome.DECLINE, Outcome.REFER) or probability_of_default is None:
+    if outcome != Outcome.DECLINE or probability_of_default is None:
         return None
     codes = set(rule_codes)
     if "P03_UNDER_MINIMUM_AGE" in codes:
@@ -247,32 +254,47 @@ def why_no_counterfactual(
             "either.",
         )
     minimum = policy.product_minimum(product_category)
-    from_et = f" alates {money_text(minimum, 'et')}" if minimum > 0 else ""
-    from_en = f" from {money_text(minimum, 'en')}" if minimum > 0 else ""
     terms = policy.allowed_terms_months
     span_et = f"{terms[0]} kuni {terms[-1]} kuud"
     span_en = f"{terms[0]} to {terms[-1]} months"
+    # At or below the product's smallest amount only the term is searched: a smaller amount
+    # is never suggested, so the text speaks of the term and says why not of the amount.
+    term_only = minimum > 0 and amount_eur is not None and amount_eur <= minimum
+    if term_only:
+        smallest_et, smallest_en = money_text(minimum, "et"), money_text(minimum, "en")
+        scope_et = f"taotletud summa ja iga perioodi ({span_et}) korral"
+        scope_en = f"for the amount applied for over any term ({span_en})"
+        smaller_et = (
+            f" Väiksemat summat me ei paku: selle toote väikseim järelmaksusumma on {smallest_et}."
+        )
+        smaller_en = (
+            f" We do not suggest a smaller amount: the smallest instalment plan for this "
+            f"product is {smallest_en}."
+        )
+    else:
+        from_et = f" alates {money_text(minimum, 'et')}" if minimum > 0 else ""
+        from_en = f" from {money_text(minimum, 'en')}" if minimum > 0 else ""
+        scope_et = f"iga summa{from_et} kuni taotletud summani ja iga perioodi ({span_et}) korral"
+        scope_en = f"for any amount{from_en} up to the amount applied for and any term ({span_en})"
+        smaller_et = smaller_en = ""
     if "P02_INTERNAL_ARREARS" in codes:
         return (
-            "Ka siis, kui tasuksite tähtaja ületanud arved, jääks hinnatud makseraskuse "
-            f"tõenäosus liiga suureks iga summa{from_et} ja iga perioodi ({span_et}) korral: "
-            "hilinemised jäävad ajalukku.",
+            "Ka siis, kui oleksite tasunud tähtajaks tasumata arved, jääks hinnatud makseraskuste "
+            f"tõenäosus liiga suureks {scope_et}, sest hilinemised jäävad ajalukku." + smaller_et,
             "Even if you paid the overdue invoices, the assessed probability of payment "
-            f"difficulty would stay too high for any amount{from_en} and any term ({span_en}): "
-            "the delays stay on record.",
+            f"difficulty would stay too high {scope_en}, because the delays stay on record."
+            + smaller_en,
         )
     if "P01_BUREAU_OPEN_DEFAULT" in codes:
         return (
             "Ka siis, kui krediidibüroos registreeritud maksehäire oleks lõpetatud, jääks "
-            f"hinnatud makseraskuse tõenäosus liiga suureks iga summa{from_et} ja iga "
-            f"perioodi ({span_et}) korral.",
+            f"hinnatud makseraskuste tõenäosus liiga suureks {scope_et}." + smaller_et,
             "Even if the payment default registered with the credit bureau were settled, the "
-            f"assessed probability of payment difficulty would stay too high for any "
-            f"amount{from_en} and any term ({span_en}).",
+            f"assessed probability of payment difficulty would stay too high {scope_en}."
+            + smaller_en,
         )
     return (
-        f"Ükski summa{from_et} kuni taotletud summani ega ükski periood ({span_et}) ei oleks "
-        "viinud heakskiiduni.",
-        f"No amount{from_en} up to the amount applied for, over any term ({span_en}), would "
-        "have been approved.",
+        f"Hinnatud makseraskuste tõenäosus oleks jäänud liiga suureks {scope_et}." + smaller_et,
+        f"The assessed probability of payment difficulty would have stayed too high "
+        f"{scope_en}." + smaller_en,
     )

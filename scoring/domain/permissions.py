@@ -25,6 +25,8 @@ class Role(StrEnum):
     RISK_ANALYST = "risk_analyst"
     RISK_APPROVER = "risk_approver"
     OVERSIGHT = "oversight"
+    # Enters data-subject requests for people identified in person or by letter (R18).
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
 
 
 @dataclass(frozen=True)
@@ -109,3 +111,8 @@ def may_approve_change(actor: Actor, *, proposed_by: int | None) -> bool:
 def may_switch_automation(actor: Actor) -> bool:
     """The oversight role (and senior reviewers) stop and restart automated decisions."""
     return actor.role in OVERSEERS
+
+
+def may_enter_subject_requests(actor: Actor) -> bool:
+    """Only the data-protection officer enters access, erasure and objection requests."""
+    return actor.role is Role.DATA_PROTECTION_OFFICER

@@ -19,6 +19,10 @@ _WEIGHTS_2 = (3, 4, 5, 6, 7, 8, 9, 1, 2, 3)
 _CENTURY = {1: 1800, 2: 1800, 3: 1900, 4: 1900, 5: 2000, 6: 2000, 7: 2100, 8: 2100}
 # ASCII digits only, the whole text (``\d`` takes any script's digits, ``$`` a final newline).
 _SHAPE = re.compile(r"[1-8][0-9]{10}")
+# The OpenAPI ``format`` of a personal code: the pattern gives the shape, the format says
+# that the birth date must exist and the checksum hold (a 422 ``invalid_personal_code`` if
+# not), so a client or a fuzzer generating codes knows to compute them (``build``).
+OPENAPI_FORMAT = "ee-personal-code"
 
 
 class InvalidPersonalCode(InvalidInputError, ValueError):

@@ -242,12 +242,12 @@ def _late_history(f: ReasonFacts) -> Texts:
             f"the longest delay was {_days(f.max_dpd_12m, 'en')}.",
         )
     return (
-        f"Viimase kahe aasta jooksul ei olnud {f.late_24m} meie arvet tähtajaks tasutud "
-        f"(viimase aasta jooksul mitte ühtegi); suurim hilinemine oli "
+        f"Viimase kahe aasta jooksul jäi {f.late_24m} meie arvet tähtajaks tasumata, kuid "
+        f"viimase aasta arved tasusite tähtajaks; suurim hilinemine oli "
         f"{_days(f.max_dpd_24m, 'et')}."
         if f.late_24m > 1
-        else "Viimase kahe aasta jooksul ei olnud üks meie arve tähtajaks tasutud "
-        f"(viimase aasta jooksul mitte ükski); hilinemine oli {_days(f.max_dpd_24m, 'et')}.",
+        else "Viimase kahe aasta jooksul jäi üks meie arve tähtajaks tasumata, kuid viimase "
+        f"aasta arved tasusite tähtajaks; hilinemine oli {_days(f.max_dpd_24m, 'et')}.",
         f"In the past two years {_invoices_en(f.late_24m)} from us "
         f"{'was' if f.late_24m == 1 else 'were'} not paid by the due date (none in the past "
         f"year); the longest delay was {_days(f.max_dpd_24m, 'en')}.",
@@ -285,7 +285,7 @@ def _reminders(f: ReasonFacts) -> Texts:
         et_parts.append(
             "viimase kahe aasta jooksul anti "
             + ("üks teie võlg" if f.collections_24m == 1 else f"{f.collections_24m} teie võlga")
-            + " üle inkassofirmale"
+            + " üle inkassoettevõttele"
         )
         en_parts.append(
             "in the past two years "
@@ -299,9 +299,9 @@ def _reminders(f: ReasonFacts) -> Texts:
 
 def _overdue_balance(f: ReasonFacts) -> Texts:
     return (
-        f"Meie arvetest on üle {OVERDUE_BALANCE_AFTER_DAYS} päeva pärast maksetähtaega "
-        f"tasumata {money_text(f.overdue_balance_eur, 'et')}; vanima arve maksetähtajast on "
-        f"möödas {_days(f.current_dpd, 'et')}.",
+        f"Meie arvetelt on tasumata {money_text(f.overdue_balance_eur, 'et')}, mille "
+        f"maksetähtajast on möödas üle {OVERDUE_BALANCE_AFTER_DAYS} päeva; vanima arve "
+        f"maksetähtajast on möödas {_days(f.current_dpd, 'et')}.",
         f"{money_text(f.overdue_balance_eur, 'en')} of invoices from us is unpaid more than "
         f"{OVERDUE_BALANCE_AFTER_DAYS} days after the due date; the oldest is "
         f"{_days(f.current_dpd, 'en')} past its due date.",
@@ -355,8 +355,8 @@ def _bureau_rating(f: ReasonFacts) -> Texts:
     rank = definition.rank + 1
     score = f"{f.bureau_score:.0f}"
     return (
-        f"Krediidibüroo paigutas teid klassi „{definition.label_et}“ (neljast {rank}., kus 1. "
-        "on parim): büroo hinnangul on tõenäosus, et teil tekib järgmise 12 kuu jooksul "
+        f"Krediidibüroo paigutas teid klassi „{definition.label_et}“ (neljast klassist {rank}., "
+        "kus 1. on parim): büroo hinnangul on tõenäosus, et teil tekib järgmise 12 kuu jooksul "
         f"maksehäire, {percent_band(definition, ',')}; skoor {score}.",
         f"The credit bureau places you in the class “{definition.label_en}” ({rank} of 4, "
         "where 1 is best): the bureau estimates the probability that you have a payment "
@@ -735,14 +735,27 @@ def model_reasons(
 ) -> list[Reason]:
     """Reasons for the top adverse factors that are true for this customer, largest first."""
     grouped = grouped_contributions(contributions, features, thin_file=not facts.has_history)
-    reasons = []
+    reasons: list[Reason] = []
     for name in top_adverse_factors(grouped, limit=limit):
         rule = _FACTOR_BY_NAME[name].reason_for(facts)
-        if rule is None:
+        if rule is None or _restates(rule.code, {r.code for r in reasons}, facts):
             continue
         text_et, text_en = rule.texts(facts)
         reasons.append(Reason(rule.code, text_et, text_en, round(grouped[name], 6), "model"))
     return reasons
+
+
+def _restates(code: str, given: set[str], facts: ReasonFacts) -> bool:
+    """Whether ``code`` would only repeat a reason already given.
+
+    R01 (recent late payments) and R02 (late payment history) both cite a late invoice; with
+    one late invoice in two years whose delay is the one of the past six months, they would
+    cite the same invoice twice, so the second of them is not given.
+    """
+    pair = {"R01_RECENT_LATE_PAYMENTS", "R02_LATE_PAYMENT_HISTORY"}
+    if code not in pair or not (pair - {code}) & given:
+        return False
+    return facts.late_24m <= 1 and 1 <= facts.max_dpd_24m <= facts.max_dpd_6m
 
 
 def reason_rule(code: str, facts: ReasonFacts) -> ReasonRule | None:
@@ -786,8 +799,8 @@ POLICY_REASONS: dict[str, ReasonText] = {
         ),
         ReasonText(
             "P04_AMOUNT_ABOVE_PRODUCT_LIMIT",
-            "Summa ületab selle toote järelmaksu piirmäära {limit} eurot.",
-            "The amount is above this product's instalment limit of {limit} EUR.",
+            "Taotletud summa ületab selle toote järelmaksu ülemmäära {limit}.",
+            "The amount applied for is above this product's instalment limit of {limit}.",
         ),
         ReasonText(
             "P05_UNKNOWN_PRODUCT",
@@ -796,7 +809,7 @@ POLICY_REASONS: dict[str, ReasonText] = {
         ),
         ReasonText(
             "P06_RISK_IN_REVIEW_BAND",
-            "Hinnatud makseraskuse tõenäosus on vahemikus, mille vaatab üle meie töötaja.",
+            "Hinnatud makseraskuste tõenäosus on vahemikus, mille puhul otsustab meie töötaja.",
             "The assessed probability of payment difficulty is in the band a person reviews.",
         ),
         ReasonText(
@@ -806,26 +819,66 @@ POLICY_REASONS: dict[str, ReasonText] = {
         ),
         ReasonText(
             "S02_HUMAN_REVIEW_REQUESTED",
-            "Soovisite, et otsuse teeks inimene; taotluse vaatab üle meie töötaja.",
+            "Soovisite, et otsuse teeks inimene; teie taotluse üle otsustab meie töötaja.",
             "You asked for a person to decide; a reviewer will decide on the application.",
         ),
         ReasonText(
             "S03_PROFILING_OBJECTION",
-            "Olete esitanud vastuväite profileerimisele; otsuse teeb inimene.",
+            "Esitasite profileerimise kohta vastuväite; otsuse teeb meie töötaja.",
             "You objected to profiling; a person will decide on the application.",
         ),
         ReasonText(
             "S04_AUTOMATION_PAUSED",
-            "Automaatsed otsused on peatatud; otsuse teeb inimene.",
+            "Automatiseeritud otsuste tegemine on peatatud; otsuse teeb meie töötaja.",
             "Automated decisions are paused; a person will decide on the application.",
         ),
     )
 }
 
 
+# A few words per code, for lists where a whole sentence does not fit (the queue).
+_SHORT_LABELS = {
+    "R01_RECENT_LATE_PAYMENTS": "Recent late payment",
+    "R02_LATE_PAYMENT_HISTORY": "Late payments, 2 years",
+    "R12_PAYMENT_TIMING": "Pays close to the due date",
+    "R03_REMINDERS_AND_COLLECTION": "Reminders or collection",
+    "R04_OUTSTANDING_BALANCE": "Overdue balance with us",
+    "R05_SHORT_HISTORY": "Little payment history",
+    "R06_BUREAU_RATING": "Bureau class",
+    "R07_BUREAU_DEFAULTS": "Defaults at the bureau",
+    "R08_INSTALMENT_SIZE": "Large amount or instalment",
+    "R09_TERM": "Long term",
+    "R10_PRODUCT": "Product",
+    "R11_PAYMENT_PATTERN": "Pays in parts",
+    "P01_BUREAU_OPEN_DEFAULT": "Open default at the bureau",
+    "P02_INTERNAL_ARREARS": "Invoice from us long overdue",
+    "P03_UNDER_MINIMUM_AGE": "Under the minimum age",
+    "P04_AMOUNT_ABOVE_PRODUCT_LIMIT": "Above the product's limit",
+    "P05_UNKNOWN_PRODUCT": "No terms for the product",
+    "P06_RISK_IN_REVIEW_BAND": "PD in the review band",
+    "S01_BUREAU_UNAVAILABLE": "Bureau did not answer",
+    "S02_HUMAN_REVIEW_REQUESTED": "Customer asked for a person",
+    "S03_PROFILING_OBJECTION": "Customer objected to profiling",
+    "S04_AUTOMATION_PAUSED": "Automated decisions paused",
+}
+
+
+def short_label(code: str) -> str:
+    """A reason code in a few words (English); an unknown code by its factor's name."""
+    if code in _SHORT_LABELS:
+        return _SHORT_LABELS[code]
+    try:
+        return factor_of_code(code).label_en
+    except KeyError:
+        return code.replace("_", " ").lower()
+
+
 def policy_reason(code: str, **values: object) -> Reason:
     """A policy or routing reason with its texts filled in."""
     text = POLICY_REASONS[code]
-    return Reason(
-        code, text.text_et.format(**values), text.text_en.format(**values), None, "policy"
-    )
+    # A limit in euros is written in each language's money form.
+    et, en = dict(values), dict(values)
+    if "limit" in values:
+        et["limit"] = money_text(float(str(values["limit"])), "et")
+        en["limit"] = money_text(float(str(values["limit"])), "en")
+    return Reason(code, text.text_et.format(**et), text.text_en.format(**en), None, "policy")

@@ -215,6 +215,45 @@ def check_justification(text: str) -> str:
     return stripped
 
 
+def explanation_needed(outcome: ReviewOutcome, *, original_outcome: str) -> bool:
+    """Whether the customer's letter must explain the outcome: anything short of granting
+    what was applied for (a decline stands or is made, or other terms are offered)."""
+    if outcome is ReviewOutcome.UPHELD:
+        return original_outcome != "approve"
+    return outcome in (ReviewOutcome.DECLINED, ReviewOutcome.TERMS_CHANGED)
+
+
+def check_customer_explanation(
+    outcome: ReviewOutcome,
+    *,
+    original_outcome: str,
+    explanation_et: str | None,
+    explanation_en: str | None,
+    justification: str,
+) -> tuple[str | None, str | None]:
+    """The explanation for the customer in Estonian and English, stripped.
+
+    Both are required when the outcome letter needs reasons; neither may repeat the internal
+    justification, which is written for colleagues, not for the customer.
+    """
+    texts = {"Estonian": (explanation_et or "").strip(), "English": (explanation_en or "").strip()}
+    if explanation_needed(outcome, original_outcome=original_outcome):
+        for language, text in texts.items():
+            if len(text) < MIN_JUSTIFICATION_CHARS:
+                raise InvalidInput(
+                    f"the customer's letter must explain this outcome: write the explanation "
+                    f"for the customer in {language}, at least {MIN_JUSTIFICATION_CHARS} "
+                    "characters"
+                )
+    for language, text in texts.items():
+        if text and text == justification.strip():
+            raise InvalidInput(
+                f"the explanation for the customer in {language} repeats the internal "
+                "justification; write it to the customer, in their language"
+            )
+    return texts["Estonian"] or None, texts["English"] or None
+
+
 def check_escalation_note(text: str) -> str:
     """The note that tells the senior reviewer what to look at, stripped; refused when too short."""
     stripped = (text or "").strip()

@@ -13,9 +13,10 @@ Three steps, each the same for one application and for a hundred thousand:
    reduces them to raw per-application sums, counts and day distances
    (:mod:`scoring.features.history`; :func:`history_aggregates` returns them as a table);
 3. the numeric kernels of :class:`DaysToMonths` and :class:`SafeRatio`
-   (:mod:`scoring.features.transformers`) turn those raw aggregates, with the bureau facts
-   (:mod:`scoring.features.bureau`) and the purchase, into the model features
-   (:mod:`scoring.features.vector`).
+   (:mod:`scoring.features.kernels`; the scikit-learn forms, in
+   :mod:`scoring.features.transformers`, load only when asked for) turn those raw
+   aggregates, with the bureau facts (:mod:`scoring.features.bureau`) and the purchase,
+   into the model features (:mod:`scoring.features.vector`).
 
 There is no pandas merge or group-by on the way, so a live decision pays microseconds, not
 milliseconds, for the same arithmetic training uses. A live decision skips step 1's tables
@@ -30,6 +31,8 @@ Both sides import this package as ``from scoring.features import ...``: the risk
 depends only on numpy, pandas and scikit-learn, never on the service, the API, storage,
 the review UI or ``models``.
 """
+
+from typing import TYPE_CHECKING
 
 from scoring.features.bureau import BureauFacts
 from scoring.features.catalogue import (
@@ -53,9 +56,22 @@ from scoring.features.history import (
     day_numbers,
     history_aggregates,
 )
+from scoring.features.kernels import DAYS_PER_MONTH
 from scoring.features.training import build_training_snapshot
-from scoring.features.transformers import DAYS_PER_MONTH, DaysToMonths, SafeRatio
 from scoring.features.vector import applicant_features, application_features
+
+if TYPE_CHECKING:
+    from scoring.features.transformers import DaysToMonths, SafeRatio
+
+
+def __getattr__(name: str) -> object:
+    # The scikit-learn forms load scikit-learn (seconds); a live decision never needs them.
+    if name in ("DaysToMonths", "SafeRatio"):
+        from scoring.features import transformers
+
+        return getattr(transformers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "APPLICATION_FEATURES",

@@ -9,7 +9,7 @@ before the application's UTC calendar day count.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -395,6 +395,11 @@ class CustomerHistory:
     pay_invoice: np.ndarray
     paid_on: np.ndarray
     pay_amount: np.ndarray
+    # The kernel's aggregates by cut-off day, computed once: a decision reads them for its
+    # features, its reasons and each counterfactual candidate batch.
+    _aggregates: dict[float, np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         invoices = {len(getattr(self, n)) for n in _INVOICE_ARRAYS}
@@ -488,6 +493,16 @@ def applicant_history_aggregates(history: CustomerHistory, *, day: float) -> dic
 
 
 def _applicant_kernel(history: CustomerHistory, day: float) -> np.ndarray:
+    """The kernel's block for one applicant on cut-off ``day`` (read-only; kept per day)."""
+    block = history._aggregates.get(day)
+    if block is None:
+        block = _applicant_block(history, day)
+        block.flags.writeable = False
+        history._aggregates[day] = block
+    return block
+
+
+def _applicant_block(history: CustomerHistory, day: float) -> np.ndarray:
     return _history_kernel(
         t_app=np.array([day], dtype=np.float64),
         person=np.zeros(1, dtype=np.intp),

@@ -1,7 +1,8 @@
 """Day counts to whole months and safe ratios: the numeric kernels and their sklearn form.
 
-The kernels (:func:`_months`, :func:`_ratio`) are what the feature vector uses; the
-transformers wrap the same arithmetic for scikit-learn pipelines.
+The kernels (:func:`_months`, :func:`_ratio`, in :mod:`scoring.features.kernels`) are what
+the feature vector uses; the transformers wrap the same arithmetic for scikit-learn
+pipelines. Only this module imports scikit-learn, so serving never loads it.
 """
 
 from __future__ import annotations
@@ -10,23 +11,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-DAYS_PER_MONTH = 30.4375
+from scoring.features.kernels import DAYS_PER_MONTH, _months, _ratio
 
-
-def _months(days: np.ndarray, days_per_month: float = DAYS_PER_MONTH) -> np.ndarray:
-    """Whole months elapsed in ``days``; the kernel of :class:`DaysToMonths`."""
-    return np.floor(days / days_per_month)
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray, fill_value: float = np.nan):
-    """``numerator / denominator`` where the denominator is a non-zero number, else the fill.
-
-    The kernel of :class:`SafeRatio`; ``denominator`` broadcasts against ``numerator``.
-    """
-    out = np.full(numerator.shape, fill_value, dtype=np.float64)
-    ok = np.abs(denominator) > 0  # NaN compares False
-    np.divide(numerator, denominator, out=out, where=ok)
-    return out
+__all__ = ["DAYS_PER_MONTH", "DaysToMonths", "SafeRatio", "_months", "_ratio"]
 
 
 class DaysToMonths(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):

@@ -32,8 +32,8 @@ from scoring.features.history import (
     _history_kernel,
     cutoff_day,
 )
+from scoring.features.kernels import _months, _ratio
 from scoring.features.tables import _codes, _distinct, _floats, _require
-from scoring.features.transformers import _months, _ratio
 
 _FEATURE_COLUMNS = pd.Index(FEATURE_NAMES)
 _RAW_ROW = {name: i for i, name in enumerate(_RAW_AGGREGATES)}

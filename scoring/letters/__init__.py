@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -11,19 +11,14 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from data_contracts.feature_catalogue import feature_catalogue
+from scoring.domain.contact import ContactChannels
 from scoring.domain.counterfactual import Counterfactual
 from scoring.domain.reasons import Reason
+from scoring.features.catalogue import PRODUCT_CATEGORY_CODE
 
 LANGUAGES = ("et", "en")
 
-PRODUCT_LABELS = {
-    "heat_pump": {"et": "soojuspump", "en": "a heat pump"},
-    "solar_panels": {"et": "päikesepaneelid", "en": "solar panels"},
-    "electronics": {"et": "elektroonika", "en": "electronics"},
-    "phone": {"et": "telefon", "en": "a phone"},
-    "smart_home": {"et": "targa kodu seadmed", "en": "smart-home equipment"},
-    "home_appliance": {"et": "kodumasin", "en": "a home appliance"},
-}
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -35,6 +30,7 @@ class BureauConsulted:
     risk_class: str
     class_label_et: str
     class_label_en: str
+    # What the class means, addressed to the customer ("the bureau estimates ...").
     class_text_et: str
     class_text_en: str
 
@@ -54,14 +50,13 @@ class DecisionLetter:
     bureau: BureauConsulted | None
     counterfactual: Counterfactual | None
     contest_until: date
-    contest_url: str
-    company_name: str = "the company"
-    rights: list[str] = field(default_factory=list)
-    # For a refer or pending review: the open case, when it is due, where to add a statement,
-    # and why a person decides (the routing reason's code).
+    # How the customer contests, adds a statement or asks for a person (configured channels).
+    contact: ContactChannels
+    # For a refer or pending review: the open case, when it is due, whether the customer may
+    # still add a statement, and why a person decides (the routing reason's code).
     review_id: str | None = None
     review_due_on: date | None = None
-    statement_url: str | None = None
+    statement_open: bool = False
     route: str | None = None
     # Why no change would have helped, when none would (scoring.domain.counterfactual).
     no_counterfactual_et: str | None = None
@@ -74,14 +69,35 @@ _LOCALES = {"et": "et_EE", "en": "en_IE"}
 _DATE_PATTERNS = {"et": "dd.MM.yyyy", "en": "d MMMM yyyy"}
 
 
+# Every answer's notice and letters format a few amounts and dates; Babel parses the locale
+# and the pattern on each call, so each distinct value is formatted once per language.
+@lru_cache(maxsize=4096)
 def money(amount: float, language: str) -> str:
     """An amount in euros in the language's form."""
     return format_currency(amount, "EUR", locale=_LOCALES[language])
 
 
+@lru_cache(maxsize=4096)
 def day(value: date, language: str) -> str:
     """A date in the language's form."""
     return format_date(value, _DATE_PATTERNS[language], locale=_LOCALES[language])
+
+
+def product_label(category: str, language: str) -> str:
+    """The product's name as the feature catalogue gives it ("heat pump", "soojuspump")."""
+    code = PRODUCT_CATEGORY_CODE.get(category)
+    if code is None:
+        return category.replace("_", " ")
+    return feature_catalogue()["product_category_code"].display(code, language)
+
+
+def application_input(value: object, name: str, language: str) -> str:
+    """A model input the letter names, "label value unit" as the feature catalogue has it."""
+    if name == "product_category":
+        entry = feature_catalogue()["product_category_code"]
+        return f"{entry.label(language).lower()} {product_label(str(value), language)}"
+    entry = feature_catalogue()[name]
+    return f"{entry.label(language).lower()} {entry.display(value, language)}"
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +112,7 @@ def _environment() -> Environment:
     )
     environment.filters["money"] = money
     environment.filters["day"] = day
+    environment.filters["input"] = application_input
     return environment
 
 
@@ -115,10 +132,9 @@ def render_decision_letter(letter: DecisionLetter, *, language: str) -> str:
     if letter.outcome != "decline" and (letter.review_id is None or letter.review_due_on is None):
         raise ValueError(f"a {letter.outcome} letter needs the open review case and its due date")
     template = _environment().get_template(f"decision_{language}.txt.j2")
-    product = PRODUCT_LABELS.get(letter.product_category, {}).get(
-        language, letter.product_category.replace("_", " ")
-    )
-    return template.render(letter=letter, product=product)
+    product = product_label(letter.product_category, language)
+    codes = {reason.code for reason in letter.reasons}
+    return template.render(letter=letter, product=product, codes=codes)
 
 
 # How a decision was reached, as the notice says it (AI Act Art. 26(11); CCD2 Art. 18).
@@ -133,9 +149,11 @@ class AutomationNotice:
     mode: str
     bureau_name: str | None
     bureau_answered: bool
-    contest_url: str | None
+    # Set while the decision may be contested: until when, and its reference.
     contest_until: date | None
+    decision_id: str
     review_id: str | None
+    contact: ContactChannels
 
 
 def render_notice(notice: AutomationNotice, *, language: str) -> str:

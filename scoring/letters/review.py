@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from scoring.letters import LANGUAGES, PRODUCT_LABELS, _environment
+from scoring.domain.contact import ContactChannels
+from scoring.letters import LANGUAGES, _environment
 
 OUTCOMES = ("upheld", "overturned", "terms_changed", "approved", "declined")
 # A contest reviews a decision; the other kinds of case decide an application nobody decided.
@@ -29,9 +30,12 @@ class ReviewOutcomeLetter:
     product_category: str
     new_amount_eur: float | None
     new_term_months: int | None
-    justification: str
+    # The reviewer's explanation written for the customer, per language; the internal
+    # justification is never part of a letter.
+    explanation_et: str | None
+    explanation_en: str | None
     second_signature: bool
-    company_name: str = "the company"
+    contact: ContactChannels
     # contest, referral, human_review_requested or objection: what the customer asked for.
     kind: str = "contest"
     # Whether the customer gave a statement the reviewer read.
@@ -55,10 +59,6 @@ def _check_language(language: str) -> None:
         raise ValueError(f"letters exist in {', '.join(LANGUAGES)}, not {language!r}")
 
 
-def _product(category: str, language: str) -> str:
-    return PRODUCT_LABELS.get(category, {}).get(language, category.replace("_", " "))
-
-
 def render_review_outcome_letter(letter: ReviewOutcomeLetter, *, language: str) -> str:
     """The outcome letter of a review in one language (``et`` or ``en``)."""
     _check_language(language)
@@ -72,7 +72,8 @@ def render_review_outcome_letter(letter: ReviewOutcomeLetter, *, language: str) 
     ):
         raise ValueError("a terms_changed letter needs the new amount and term")
     template = _environment().get_template(f"review_outcome_{language}.txt.j2")
-    return template.render(letter=letter, product=_product(letter.product_category, language))
+    explanation = letter.explanation_et if language == "et" else letter.explanation_en
+    return template.render(letter=letter, explanation=explanation)
 
 
 def render_extension_notice(notice: ExtensionNotice, *, language: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,12 +58,17 @@ class GateOutcome(Protocol):
     @property
     def detail(self) -> str: ...
 
+    @property
+    def unjudged(self) -> tuple[str, ...]:
+        """Attributes a failed fairness gate could not judge (not enough data)."""
+        ...
+
 
 class ChangeRegistry(Protocol):
     """What change control needs of the model registry (``models.registry`` or a fake)."""
 
     def version_tags(
-        self, version_or_alias: str | int, *, settings: Settings | None = ...
+        self, version_or_alias: str | int, *, settings: Settings | None = ..., model_name: str = ...
     ) -> dict[str, str]:
         """A registered version's tags; raises the registry's not-found error."""
         ...
@@ -73,14 +78,23 @@ class ChangeRegistry(Protocol):
         version: str | int,
         *,
         champion: str | int | None,
-        gates_file: Path = ...,
+        gates_file: Path | None = ...,
         compare_with_champion: bool = ...,
         settings: Settings | None = ...,
+        model_name: str = ...,
+        contract_file: Path | None = ...,
     ) -> Sequence[GateOutcome]:
-        """Every declared promotion gate's result for a version."""
+        """Every declared promotion gate's result for a version of a registered model."""
         ...
 
-    def set_alias(self, alias: str, version: str | int, *, settings: Settings | None = ...) -> None:
+    def set_alias(
+        self,
+        alias: str,
+        version: str | int,
+        *,
+        settings: Settings | None = ...,
+        model_name: str = ...,
+    ) -> None:
         """Point an alias at a version."""
         ...
 
@@ -94,14 +108,19 @@ def _gate_rows(results: Sequence[GateOutcome]) -> list[dict[str, Any]]:
 
 
 def _known_version(
-    registry: ChangeRegistry, version: str, settings: Settings | None
+    registry: ChangeRegistry,
+    version: str,
+    settings: Settings | None,
+    model_name: str = rules.PRODUCT_MODEL,
 ) -> dict[str, str]:
     if not version.isdigit():
         raise InvalidChange(f"model version must be a number, got {version!r}")
     try:
-        return registry.version_tags(version, settings=settings)
+        return registry.version_tags(version, settings=settings, model_name=model_name)
     except LookupError:
-        raise InvalidChange(f"model version {version} is unknown to the registry") from None
+        raise InvalidChange(
+            f"model {model_name} version {version} is unknown to the registry"
+        ) from None
 
 
 def _audit(uow: UnitOfWork, *, now: datetime, actor: str, action: str, change: ChangeRecord,
@@ -114,6 +133,7 @@ def _audit(uow: UnitOfWork, *, now: datetime, actor: str, action: str, change: C
         entity_id=str(change.id),
         details={
             "kind": change.kind.value,
+            "model": change.model,
             "model_version": change.model_version,
             "policy_version": change.policy_version,
             "effective_from": change.effective_from.isoformat() if change.effective_from else None,
@@ -154,32 +174,47 @@ def propose_champion(
     gates_file: Path | None = None,
     attachments: Mapping[str, Any] | None = None,
     settings: Settings | None = None,
+    model_name: str = rules.PRODUCT_MODEL,
+    contract_file: Path | None = None,
 ) -> ChangeRecord:
-    """Propose a model version as champion; its gates must pass, then a second person approves."""
+    """Propose a model version as champion; its gates must pass, then a second person approves.
+
+    ``model_name`` is the registered model (a user's model has its own name; only the
+    product's ``installment-pd`` is ever served); ``contract_file`` the contract a user's
+    model is judged against, wherever it lives. A fairness gate that failed only because
+    there was not enough data to judge passes when a person signed it off
+    (:func:`sign_off_fairness`); the sign-off is recorded with the gate's result.
+    """
     rules.check_may_propose(actor)
     reason = _reason(reason)
     version = str(version).strip()
-    tags = _known_version(registry, version, settings)
-    current = served_champion(uow=uow)
+    tags = _known_version(registry, version, settings, model_name)
+    current = rules.served_champion(
+        uow.change_requests.of_kinds(list(rules.MODEL_KINDS)), model_name
+    )
     if current is not None and current.model_version == version:
-        raise InvalidChange(f"model version {version} is the champion already")
+        raise InvalidChange(f"model {model_name} version {version} is the champion already")
     champion = current.model_version if current else None
-    if gates_file is None:
-        results = registry.check_gates(version, champion=champion, settings=settings)
-    else:
-        results = registry.check_gates(
-            version, champion=champion, gates_file=gates_file, settings=settings
+    results = [
+        _signed_off(uow, model_name, version, result)
+        for result in registry.check_gates(
+            version, champion=champion, gates_file=gates_file, settings=settings,
+            model_name=model_name, contract_file=contract_file,
         )
+    ]  # fmt: skip
     failed = [r for r in results if not r.passed]
     if failed:
         raise ChangeGatesFailed(
-            f"model version {version} cannot be proposed as champion: "
+            f"model {model_name} version {version} cannot be proposed as champion: "
             + "; ".join(f"gate {r.gate} failed ({r.detail})" for r in failed)
         )
     files = {"model_card": tags["model_card"]} if tags.get("model_card") else {}
+    if contract_file is not None:
+        files["contract"] = str(Path(contract_file).resolve())
     change = uow.change_requests.add(
         kind=ChangeKind.CHAMPION,
         status=ChangeStatus.PROPOSED,
+        model_name=model_name,
         model_version=version,
         replaces_version=current.model_version if current else None,
         proposed_by=actor.user_id,
@@ -192,6 +227,114 @@ def propose_champion(
            details={"replaces_version": change.replaces_version, "reason": reason,
                     "gates_passed": [r.gate for r in results]})  # fmt: skip
     return change
+
+
+# ---------------------------------------------------------------------------------------
+# Fairness sign-off: a person's judgement where the data could not judge
+
+MODEL_VERSION_ENTITY = "model_version"
+FAIRNESS_SIGNED_OFF = "fairness_signed_off"
+
+
+class FairnessSignOff(ChangeGatesFailed):
+    """A fairness sign-off that cannot be given (the gate passes, or failed on a real gap)."""
+
+
+def _model_version_id(model_name: str, version: str) -> str:
+    entity_id = f"{model_name}/{version}"
+    if len(entity_id) > 64:
+        raise InvalidChange(f"model name {model_name!r} is too long to be recorded (64 at most)")
+    return entity_id
+
+
+def fairness_sign_offs(*, uow: UnitOfWork, model_name: str, version: str) -> list[dict[str, Any]]:
+    """The recorded fairness sign-offs of one model version, oldest first."""
+    entries = uow.audit_log.entries_for(
+        entity_type=MODEL_VERSION_ENTITY, entity_id=_model_version_id(model_name, version)
+    )
+    return [
+        {"by": e.actor, "at": e.at, **dict(e.details)}
+        for e in entries
+        if e.action == FAIRNESS_SIGNED_OFF
+    ]
+
+
+@dataclass(frozen=True)
+class _SignedOffGate:
+    gate: str
+    passed: bool
+    detail: str
+    unjudged: tuple[str, ...] = ()
+
+
+def _signed_off(uow: UnitOfWork, model_name: str, version: str, result: GateOutcome) -> Any:
+    """The gate's result, or a passed fairness gate when every unjudged attribute is signed off."""
+    unjudged = tuple(getattr(result, "unjudged", ()) or ())
+    if result.passed or result.gate != "fairness" or not unjudged:
+        return result
+    signed = fairness_sign_offs(uow=uow, model_name=model_name, version=version)
+    covered = {a for s in signed for a in s.get("attributes", [])}
+    if not set(unjudged) <= covered:
+        return result
+    who = "; ".join(f"{s['by']} at {s['at']:%Y-%m-%d %H:%M} UTC: {s['reason']}" for s in signed)
+    return _SignedOffGate(
+        "fairness",
+        True,
+        f"{result.detail} -- signed off by {who}",
+        unjudged,
+    )
+
+
+def sign_off_fairness(
+    *,
+    uow: UnitOfWork,
+    registry: ChangeRegistry,
+    actor: Actor,
+    version: str,
+    reason: str,
+    now: datetime,
+    model_name: str = rules.PRODUCT_MODEL,
+    gates_file: Path | None = None,
+    contract_file: Path | None = None,
+    settings: Settings | None = None,
+) -> tuple[str, ...]:
+    """A risk approver signs off a fairness gate that had not enough data to judge (audited).
+
+    Only a gate that failed for that reason alone can be signed off: a gap above its bound,
+    or figures never recorded, are refused. Returns the attributes signed off.
+    """
+    rules.check_approver_role(actor)
+    reason = _reason(reason)
+    version = str(version).strip()
+    _known_version(registry, version, settings, model_name)
+    entity_id = _model_version_id(model_name, version)
+    results = registry.check_gates(
+        version, champion=None, gates_file=gates_file, settings=settings,
+        model_name=model_name, contract_file=contract_file,
+    )  # fmt: skip
+    fairness = next((r for r in results if r.gate == "fairness"), None)
+    if fairness is None:
+        raise FairnessSignOff(f"model {model_name} version {version} has no fairness gate")
+    if fairness.passed:
+        raise FairnessSignOff(
+            f"the fairness gate of model {model_name} version {version} passes "
+            f"({fairness.detail}); there is nothing to sign off"
+        )
+    unjudged = tuple(getattr(fairness, "unjudged", ()) or ())
+    if not unjudged:
+        raise FairnessSignOff(
+            f"the fairness gate of model {model_name} version {version} failed on figures, "
+            f"not for want of data ({fairness.detail}); a sign-off cannot override that"
+        )
+    uow.audit_log.append(
+        at=now,
+        actor=actor.label,
+        action=FAIRNESS_SIGNED_OFF,
+        entity_type=MODEL_VERSION_ENTITY,
+        entity_id=entity_id,
+        details={"attributes": list(unjudged), "reason": reason, "gate": fairness.detail},
+    )
+    return unjudged
 
 
 def propose_rollback(
@@ -220,6 +363,7 @@ def propose_rollback(
     change = uow.change_requests.add(
         kind=ChangeKind.ROLLBACK,
         status=ChangeStatus.PROPOSED,
+        model_name=rules.PRODUCT_MODEL,
         model_version=version,
         replaces_version=current.model_version,
         proposed_by=actor.user_id,
@@ -305,9 +449,11 @@ def approve_change(
     if change.kind in rules.MODEL_KINDS:
         if registry is None:
             raise InvalidChange("approving a model change needs the model registry")
-        assert change.model_version is not None
+        assert change.model_version is not None and change.model is not None
         # Last, so a registry that cannot be reached rolls the approval back with it.
-        registry.set_alias("champion", change.model_version, settings=settings)
+        registry.set_alias(
+            "champion", change.model_version, settings=settings, model_name=change.model
+        )
     return decided
 
 

@@ -99,6 +99,12 @@ class NotContestable(ServiceError, ConflictError):
     code = "not_contestable"
 
 
+class StatementLimitReached(ServiceError, ConflictError):
+    """The case already holds as much of the customer's statements as it can take (409)."""
+
+    code = "statement_limit_reached"
+
+
 class InvalidContest(ServiceError, InvalidInputError):
     """The contest request is malformed (an empty statement, bad attachment metadata)."""
 

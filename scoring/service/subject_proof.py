@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,12 +25,25 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from scoring.domain.errors import InvalidInputError, NotFoundError, RateLimitedError
+from scoring.domain.errors import (
+    InvalidInputError,
+    NotFoundError,
+    NotPermittedError,
+    RateLimitedError,
+)
 from scoring.domain.identity_proof import (
     AUDIENCE,
+    MAX_LIFETIME,
     IdentificationMethod,
     IdentityProof,
     ProofInvalid,
@@ -38,6 +52,8 @@ from scoring.domain.identity_proof import (
     SubjectRequestKind,
     checked_proof,
 )
+from scoring.domain.permissions import Actor, may_enter_subject_requests
+from scoring.domain.personal_code import parse as parse_personal_code
 from scoring.service.errors import ServiceError
 from scoring.storage.db import UnitOfWork
 from scoring.storage.subject_proofs import (
@@ -306,6 +322,97 @@ def operator_requester(
     if note:
         evidence["note"] = note
     return Requester(actor=f"operator:{operator}", evidence=evidence)
+
+
+class NotTheOfficer(ServiceError, NotPermittedError):
+    """Only the data-protection officer's role enters data-subject requests in the UI."""
+
+    code = "not_the_data_protection_officer"
+
+
+MAX_OFFICER_NOTE = 200
+
+
+def officer_requester(*, actor: Actor, method: IdentificationMethod, note: str | None) -> Requester:
+    """A request the data-protection officer entered after identifying the person (the UI).
+
+    The audit entry names the officer (``user:<username>``) and how the person was
+    identified; the note (a document number's last digits, a letter's date) is optional.
+    """
+    if not may_enter_subject_requests(actor):
+        raise NotTheOfficer(
+            "Only the data-protection officer enters data-subject requests; ask them, or "
+            "have the person use a client's identified channel."
+        )
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_OFFICER_NOTE:
+        raise ChannelError(f"the note may hold at most {MAX_OFFICER_NOTE} characters", field="note")
+    evidence: dict[str, Any] = {
+        "channel": "data-protection-officer",
+        "identification_method": method.value,
+    }
+    if note:
+        evidence["note"] = note
+    return Requester(actor=actor.label, evidence=evidence)
+
+
+# -- the channel's side: keys and signed assertions ------------------------------------------
+
+
+def new_channel_key() -> tuple[str, str]:
+    """A new Ed25519 key pair for a channel: ``(private PEM, public PEM)``."""
+    private = ed25519.Ed25519PrivateKey.generate()
+    private_pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    public_pem = (
+        private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    )
+    return private_pem, public_pem
+
+
+def signed_assertion(
+    *,
+    private_key_pem: str,
+    channel_id: str,
+    personal_code: str,
+    request: SubjectRequestKind,
+    method: IdentificationMethod,
+    now: datetime,
+    lifetime: timedelta = timedelta(minutes=2),
+) -> str:
+    """What a channel sends after identifying the person: a short-lived signed assertion.
+
+    For a channel built on this product's command line (``installment subject assert``),
+    and the demo's identity desk; a client's own identity service signs the same claims.
+    """
+    parse_personal_code(personal_code)  # a code the engine would refuse is refused here
+    if not timedelta(0) < lifetime <= MAX_LIFETIME:
+        raise ChannelError(
+            f"an assertion lives at most {int(MAX_LIFETIME.total_seconds() // 60)} minutes",
+            field="lifetime",
+        )
+    try:
+        key = load_pem_private_key(private_key_pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ChannelError(
+            "the channel key is not an unencrypted PEM private key", field="key"
+        ) from None
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        algorithm = "EdDSA"
+    elif isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+        algorithm = "ES256"
+    else:
+        raise ChannelError("the channel key must be Ed25519 or EC P-256", field="key")
+    claims = {
+        "iss": channel_id,
+        "aud": AUDIENCE,
+        "sub": personal_code,
+        "request": request.value,
+        "identification_method": method.value,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, key, algorithm=algorithm)
 
 
 def _reason(error: jwt.InvalidTokenError) -> str:

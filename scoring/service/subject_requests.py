@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from scoring.domain.errors import InvalidInputError
-from scoring.domain.identity_proof import SubjectRequestKind
+from scoring.domain.identity_proof import IdentificationMethod, SubjectRequestKind
+from scoring.domain.permissions import Actor
 from scoring.domain.personal_code import InvalidPersonalCode
 from scoring.domain.pseudonym import pseudonymise
 from scoring.service import audit
@@ -36,8 +37,9 @@ from scoring.service.subject_export import (
     invoice_kept_until,
     render_export_html,
 )
-from scoring.service.subject_proof import Requester, SubjectLimits, prove
+from scoring.service.subject_proof import Requester, SubjectLimits, officer_requester, prove
 from scoring.storage import tables as t
+from scoring.storage.db import UnitOfWork
 from scoring.storage.retention_store import RetentionStore
 from scoring.storage.subject_records import SubjectRecords
 
@@ -48,6 +50,7 @@ __all__ = [
     "InvalidSubjectRequest",
     "KeptRecords",
     "ObjectionReceipt",
+    "OfficerAnswer",
     "Requester",
     "SubjectLimits",
     "access_with_proof",
@@ -58,6 +61,7 @@ __all__ = [
     "erase_subject",
     "export_subject",
     "object_to_profiling",
+    "officer_request",
     "pseudonym_of",
     "render_export_html",
 ]
@@ -432,3 +436,46 @@ def objection_with_proof(
         return object_to_profiling(
             session=session, code=code, pseudonym_key=pseudonym_key, now=now, requester=requester
         )
+
+
+# -- requests the data-protection officer enters in the reviewer UI -------------------------
+
+
+@dataclass(frozen=True)
+class OfficerAnswer:
+    """What the officer hands the person: the export, the erasure report or the receipt."""
+
+    request: SubjectRequestKind
+    export: dict[str, Any] | None = None
+    erasure: ErasureReport | None = None
+    objection: ObjectionReceipt | None = None
+
+
+def officer_request(
+    *,
+    uow: UnitOfWork,
+    actor: Actor,
+    request: SubjectRequestKind,
+    code: str,
+    method: IdentificationMethod,
+    note: str | None,
+    pseudonym_key: bytes,
+    now: datetime,
+) -> OfficerAnswer:
+    """Answer a request the data-protection officer entered, with how they identified the
+    person; refused before anything is read for any other role. Audited with the officer."""
+    requester = officer_requester(actor=actor, method=method, note=note)
+    pseudonym_of(code, pseudonym_key=pseudonym_key)  # a wrong code is refused before a read
+    with uow:
+        session = uow.session
+        if request is SubjectRequestKind.ACCESS:
+            export = export_subject(session=session, code=code, pseudonym_key=pseudonym_key,
+                                    now=now, requester=requester)  # fmt: skip
+            return OfficerAnswer(request, export=export)
+        if request is SubjectRequestKind.ERASURE:
+            report = erase_subject(session=session, code=code, pseudonym_key=pseudonym_key,
+                                   now=now, requester=requester)  # fmt: skip
+            return OfficerAnswer(request, erasure=report)
+        receipt = object_to_profiling(session=session, code=code, pseudonym_key=pseudonym_key,
+                                      now=now, requester=requester)  # fmt: skip
+        return OfficerAnswer(request, objection=receipt)

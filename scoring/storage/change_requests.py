@@ -94,6 +94,7 @@ class ChangeRequests:
         proposed_at: datetime,
         reason: str,
         proposed_by: int | None = None,
+        model_name: str | None = None,
         model_version: str | None = None,
         policy_version: str | None = None,
         effective_from: datetime | None = None,
@@ -106,6 +107,7 @@ class ChangeRequests:
         row = ChangeRequest(
             kind=kind.value,
             status=status.value,
+            model_name=model_name,
             model_version=model_version,
             policy_version=policy_version,
             effective_from=effective_from,
@@ -185,6 +187,7 @@ def _record(row: ChangeRequest, proposer: str | None, decider: str | None) -> Ch
         kind=ChangeKind(row.kind),
         status=ChangeStatus(row.status),
         model_version=row.model_version,
+        model_name=row.model_name,
         policy_version=row.policy_version,
         effective_from=row.effective_from,
         proposed_by=row.proposed_by,

@@ -7,9 +7,11 @@ same behaviour from here: foreign keys enforced, real transactions, and a typed
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from scoring.storage.subject_proofs import SubjectChannelRegistry
     from scoring.storage.subject_records import SubjectRecords
     from scoring.storage.webhook_outbox import WebhookOutbox
+
+logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
@@ -247,14 +251,56 @@ def _milliseconds(seconds: float) -> int:
 def _private_database_file(path: Path) -> None:
     """Create a new database's folder (0700) and empty file (0600) for its owner alone.
 
-    The file holds pseudonymised personal data and webhook secrets; SQLite gives its journal
-    and WAL files the database file's permissions. Existing files are left as they are.
+    The file holds pseudonymised personal data; SQLite gives its journal and WAL files the
+    database file's permissions. A database made before this rule is made private too
+    (:func:`made_private`), and each change is logged.
     """
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not path.exists():
         with suppress(FileExistsError):  # another process created it meanwhile
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for change in made_private(path):
+        logger.warning("%s", change)
+
+
+# SQLite's companions of a database file, which hold the same data.
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def made_private(path: Path) -> list[str]:
+    """Take other users' access away from a database file, its companions and its folder.
+
+    Returns one line per change (``"... 0644 -> 0600"``). The folder is changed only when
+    it is this user's own and not a shared folder such as /tmp (sticky bit): a database
+    put in someone else's folder keeps that folder as it is.
+    """
+    changes = []
+    for candidate in (path, *(path.with_name(path.name + s) for s in _COMPANIONS)):
+        changes += _restrict(candidate, 0o600, what="database file")
+    folder = path.parent
+    with suppress(FileNotFoundError):
+        info = folder.stat()
+        if info.st_uid == os.getuid() and not info.st_mode & stat.S_ISVTX:
+            changes += _restrict(folder, 0o700, what="database folder")
+    return changes
+
+
+def _restrict(path: Path, private: int, *, what: str) -> list[str]:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return []
+    if not mode & 0o077:
+        return []
+    try:
+        os.chmod(path, private)
+    except PermissionError:
+        return [
+            f"{what} {path} is open to other users (mode {mode:04o}) and cannot be changed "
+            f"by this user; restrict it with `chmod {private:o} {path}`"
+        ]
+    return [f"{what} {path} was open to other users: mode {mode:04o} -> {private:04o}"]
 
 
 def _drop_if_closed(dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]

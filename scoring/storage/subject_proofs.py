@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scoring.storage.tables import table_of
-from scoring.storage.tables_privacy import RequestCounter, SubjectChannel, UsedIdentityAssertion
-from scoring.storage.write_turn import is_postgres, take_write_lock, write_turn
+from scoring.storage.request_counters import count_request
+from scoring.storage.tables_privacy import SubjectChannel, UsedIdentityAssertion
+from scoring.storage.write_turn import take_write_lock, write_turn
+
+__all__ = ["SubjectChannelRegistry", "count_request", "spend_assertion"]
 
 
 class SubjectChannelRegistry:
@@ -61,31 +61,3 @@ def spend_assertion(
             session.rollback()
             return False
     return True
-
-
-def count_request(session: Session, *, key: str, window_started_at: datetime) -> int:
-    """Count one request under ``key`` in the window starting then, commit; the window's count.
-
-    One statement on both dialects (an upsert that restarts the count in a new window), so
-    concurrent processes never lose a count.
-    """
-    insert = postgres_insert if is_postgres(session) else sqlite_insert
-    table = _COUNTERS
-    statement = insert(table).values(key=key, window_started_at=window_started_at, count=1)
-    excluded = statement.excluded
-    restart = table.c.window_started_at != excluded.window_started_at
-    upsert = statement.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={
-            "count": case((restart, 1), else_=table.c.count + 1),
-            "window_started_at": excluded.window_started_at,
-        },
-    ).returning(table.c.count)
-    with write_turn(session):
-        take_write_lock(session)
-        counted = session.execute(upsert).scalar_one()
-        session.commit()
-    return int(counted)
-
-
-_COUNTERS = table_of(RequestCounter)

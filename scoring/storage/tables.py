@@ -56,6 +56,7 @@ USER_ROLES = (
     "risk_analyst",
     "risk_approver",
     "oversight",
+    "data_protection_officer",
 )
 
 NAMING_CONVENTION = {
@@ -370,7 +371,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(32))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     training_completed_on: Mapped[date | None]

@@ -40,6 +40,9 @@ class ChangeRequest(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
+    # The registered model the version belongs to; NULL (rows recorded before) is the
+    # product's own installment-pd.
+    model_name: Mapped[str | None] = mapped_column(String(128))
     model_version: Mapped[str | None] = mapped_column(String(32))
     policy_version: Mapped[str | None] = mapped_column(String(32))
     effective_from: Mapped[datetime | None]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from scoring.storage.sealed import SealedString
 from scoring.storage.tables import Base, BigId
 
 WEBHOOK_EVENT_STATUSES = ("pending", "delivered")
@@ -41,6 +42,10 @@ class ReviewCaseProgress(Base):
     escalated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     escalated_at: Mapped[datetime | None]
     escalation_note: Mapped[str | None] = mapped_column(Text)
+    # What the customer's outcome letter says of the reviewer's reasons, in each language;
+    # the justification stays internal and no customer text quotes it.
+    customer_explanation_et: Mapped[str | None] = mapped_column(Text)
+    customer_explanation_en: Mapped[str | None] = mapped_column(Text)
 
 
 class ReviewSkip(Base):
@@ -65,8 +70,9 @@ class WebhookSubscription(Base):
         ForeignKey("api_clients.id", ondelete="CASCADE"), index=True
     )
     url: Mapped[str] = mapped_column(String(500))
-    # The shared secret must be readable to sign with; it is not a password.
-    secret: Mapped[str] = mapped_column(String(128))
+    # The shared secret must be readable to sign with, so it is sealed, not hashed; it is
+    # loaded (and opened) only where a delivery is signed.
+    secret: Mapped[str] = mapped_column(SealedString(), deferred=True)
     created_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -15,8 +15,10 @@ row, an advisory lock for the audit chain), so both helpers do nothing there.
 A turn is waited for at most ``timeout_s`` (``WRITER_TURN_TIMEOUT_S`` unless the caller
 has less time left, as a decision does): a writer that holds the turn (a stuck process, an
 operator's open transaction) costs the others a bounded wait and ``DatabaseBusy``, never a
-hang. The file lock is asked for without blocking and asked again after short pauses, since
-a blocking ``flock`` cannot be given up on from the thread that waits.
+hang. A blocking ``flock`` cannot be given up on from the thread that waits, and one asked
+for again after pauses is taken late (and lost to a releaser that comes straight back), so
+the blocking call runs in a waiter thread and the writer waits for it only until its
+deadline (:class:`_FileLock`).
 """
 
 from __future__ import annotations
@@ -40,9 +42,6 @@ _NO_OP_WRITE = text("UPDATE decision_log_head SET seq = seq WHERE 0")
 
 # The longest any writer waits for its turn unless it has less time left.
 WRITER_TURN_TIMEOUT_S = 10.0
-# Pauses between tries of a held file lock: short, since a decision's write takes about 1 ms.
-_FIRST_PAUSE_S = 0.0005
-_LONGEST_PAUSE_S = 0.005
 
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, _WriterQueue] = weakref.WeakKeyDictionary()
 _SQLITE_WRITERS_GUARD = threading.Lock()
@@ -99,7 +98,7 @@ class _WriterQueue:
     def __init__(self, database: str | None) -> None:
         self._threads = threading.Lock()
         self._path = f"{database}-writer.lock" if database else None
-        self._fd: int | None = None
+        self._file: _FileLock | None = None
 
     @contextmanager
     def turn(self, timeout_s: float) -> Iterator[None]:
@@ -110,35 +109,100 @@ class _WriterQueue:
             if self._path is None:
                 yield
                 return
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._lock_file(self._fd, deadline, timeout_s)
+            if self._file is None:
+                self._file = _FileLock(self._path)
+            self._file.acquire(deadline, timeout_s)
             try:
                 yield
             finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                self._file.release()
         finally:
             self._threads.release()
 
-    @staticmethod
-    def _lock_file(fd: int, deadline: float, timeout_s: float) -> None:
-        pause = _FIRST_PAUSE_S
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class _FileLock:
+    """An exclusive ``flock`` of the file beside the database, waited for until a deadline.
+
+    Taken without blocking when it is free. When another process holds it, a daemon thread
+    of this process makes the blocking call, which the kernel answers the moment the holder
+    releases, and the writer waits for that thread at most until its deadline; a lock the
+    thread gets after the writer gave up is released at once. One writer of the process
+    asks at a time (the queue's thread lock), so at most one request is in flight.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._state = threading.Lock()  # guards the flags below and every call on the lock
+        self._wanted = threading.Event()
+        self._granted = threading.Event()
+        self._asking = False  # a writer waits for the thread's answer
+        self._pending = False  # the thread is in its blocking call
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def acquire(self, deadline: float, timeout_s: float) -> None:
+        with self._state:
+            if not self._pending:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    pass
+            self._asking = True
+            self._granted.clear()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._wait_for_lock, name="sqlite-writer-flock", daemon=True
+                )
+                self._thread.start()
+        self._wanted.set()
+        if self._granted.wait(max(deadline - time.monotonic(), 0.0)):
+            return
+        with self._state:
+            if self._granted.is_set():
+                return  # handed over just as the wait ran out
+            self._asking = False
+        raise _busy(timeout_s)
+
+    def release(self) -> None:
+        with self._state:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _wait_for_lock(self) -> None:
         while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _busy(timeout_s)
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, _LONGEST_PAUSE_S)
+            self._wanted.wait()
+            self._wanted.clear()
+            with self._state:
+                if self._closed:
+                    return
+                if not self._asking:
+                    continue
+                self._pending = True
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            with self._state:
+                self._pending = False
+                if self._closed:
+                    os.close(self._fd)
+                    return
+                if self._asking:
+                    self._asking = False
+                    self._granted.set()
+                else:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)  # the writer gave up: pass it on
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+            self._wanted.set()
+            if not self._pending:
+                os.close(self._fd)
 
 
 def _busy(timeout_s: float) -> DatabaseBusy:

@@ -76,6 +76,57 @@ def _seed(database_url: str) -> list[str]:
     return [first, second]
 
 
+def _register_evaluated_model(home: Path) -> None:
+    """Model version 3 (the one the seeded decisions name) with its evaluation tables.
+
+    The tables come from the training code's own function, over a synthetic held-out slice
+    where thin files default more often than the model predicts, as the world's do.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from models.evaluation import metrics as m
+    from models.evaluation.known_limits import TAG, known_limits_tables, tables_json
+    from models.evaluation.report import Evaluation
+    from models.registry import MODEL_NAME, mlflow_client
+    from scoring.config import load_settings
+
+    rng = np.random.default_rng(20)
+    rows = 4000
+    frame = pd.DataFrame(
+        {
+            "thin_file": (rng.random(rows) < 0.12).astype(float),
+            "tenure_months": rng.integers(0, 120, rows).astype(float),
+            "bureau_class_rank": rng.integers(0, 4, rows).astype(float),
+        }
+    )
+    pd_ = np.clip(rng.beta(1.2, 14, rows) * (1 + frame["bureau_class_rank"] / 2), 0.001, 0.9)
+    truth = np.where(frame["thin_file"] == 1, np.clip(pd_ * 1.8, 0, 0.95), pd_)
+    frame["defaulted"] = (rng.random(rows) < truth).astype(float)
+    frame["pd"] = pd_
+
+    class _Scores:
+        def predict_pd(self, rows_: pd.DataFrame) -> np.ndarray:
+            return rows_["pd"].to_numpy()
+
+    y, p = frame["defaulted"].to_numpy(), frame["pd"].to_numpy()
+    evaluation = Evaluation(
+        kind="lightgbm",
+        metrics={"auc": m.auc(y, p), "ece": m.expected_calibration_error(y, p)},
+        calibration=m.calibration_table(y, p),
+        cutoffs=m.cutoff_table(y, p, [0.1]),
+        segments={},
+    )
+    tables = known_limits_tables(_Scores(), frame, target="defaulted", evaluation=evaluation)  # type: ignore[arg-type]
+    client = mlflow_client(load_settings({"INSTALLMENT_HOME": str(home)}))
+    client.create_registered_model(MODEL_NAME)
+    for _ in range(3):
+        version = client.create_model_version(MODEL_NAME, source=str(home / "model")).version
+    client.set_model_version_tag(MODEL_NAME, version, "kind", "lightgbm")
+    client.set_model_version_tag(MODEL_NAME, version, "auc", f"{evaluation.metrics['auc']:.6g}")
+    client.set_model_version_tag(MODEL_NAME, version, TAG, tables_json(tables))
+
+
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The whole API application (with the reviewer UI under /review) serving a seeded database."""
@@ -111,6 +162,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     try:
         # Seeded while the server imports: it touches the database only when asked.
         case_ids = _seed(database_url)
+        _register_evaluated_model(home)
         deadline = time.monotonic() + 60
         while True:
             if server.poll() is not None:

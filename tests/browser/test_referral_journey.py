@@ -20,6 +20,14 @@ JUSTIFICATION = (
     "Thin file and a satisfactory bureau class: the instalment is a third of the stated "
     "monthly margin, but two recent enquiries elsewhere make the risk too high for now."
 )
+EXPLANATION_ET = (
+    "Meil puudub teie maksete ajalugu ja krediidibüroo hinnangul on teie makseraskuste "
+    "tõenäosus praegu liiga suur, et seda järelmaksu pakkuda."
+)
+EXPLANATION_EN = (
+    "We have no payment history for you, and the credit bureau's rating puts your risk of "
+    "payment difficulty too high for this plan now."
+)
 
 
 def _on_database(database_url: str, work):  # type: ignore[no-untyped-def]
@@ -57,7 +65,16 @@ def test_a_referral_from_the_queue_to_its_outcome(new_page, live_app):
     page.check("input[name=outcome][value=declined]")
     page.get_by_test_id("justification").fill(JUSTIFICATION)
     page.click("button[name=then][value=stay]")
+    # A decline needs the explanation the customer reads, apart from the justification.
+    assert "explanation for the customer in Estonian" in page.locator(".error").inner_text()
+    assert page.get_by_test_id("case-status").inner_text() == "claimed"
+    page.check("input[name=outcome][value=declined]")
+    page.get_by_test_id("customer-explanation-et").fill(EXPLANATION_ET)
+    page.get_by_test_id("customer-explanation-en").fill(EXPLANATION_EN)
+    screenshot(page, "referral-decide-form")
+    page.click("button[name=then][value=stay]")
     assert page.get_by_test_id("case-status").inner_text() == "resolved"
+    assert EXPLANATION_EN in page.get_by_test_id("customer-explanation-shown").inner_text()
     assert page.get_by_test_id("outcome-value").inner_text() == "declined"
     screenshot(page, "referral-resolved")
 
@@ -78,7 +95,12 @@ def test_a_referral_from_the_queue_to_its_outcome(new_page, live_app):
     ).json()
     assert review["kind"] == "referral" and review["resulting_outcome"] == "decline"
     letter = review["letter"]["en"]
-    assert "automated assessment did not settle your application" in letter
+    assert "could neither approve nor decline your application" in letter
     assert "Your application is declined" in letter
     assert "asked us to review our decision" not in letter
-    assert "Meie automaatne hindamine ei andnud" in review["letter"]["et"]
+    estonian = review["letter"]["et"]
+    assert "ei saanud teie taotlust ei heaks kiita ega tagasi lükata" in estonian
+    # Each letter quotes the explanation in its own language; neither the justification.
+    assert EXPLANATION_EN in letter and EXPLANATION_ET in estonian
+    assert EXPLANATION_EN not in estonian and JUSTIFICATION not in letter + estonian
+    assert "/v1/" not in letter + estonian

@@ -47,7 +47,11 @@ def test_overturn_with_second_signature_from_queue_to_outcome(new_page, live_app
     # Triage columns: amount, product, outcome, top reason, days to the deadline.
     assert rows.first.get_by_test_id("queue-amount").inner_text().endswith(" EUR")
     assert rows.first.get_by_test_id("queue-days-left").inner_text().strip().isdigit()
-    assert "decline" in rows.first.inner_text() and "R0" in rows.first.inner_text()
+    assert "decline" in rows.first.inner_text() and "heat pump" in rows.first.inner_text()
+    # The top reason in a few words, its code and whole text on hover.
+    top = rows.first.get_by_test_id("queue-top-reason")
+    assert top.inner_text().strip() and not top.inner_text().strip().startswith(("R0", "R1"))
+    assert re.match(r"R\d\d_", top.get_attribute("title") or "")
     screenshot(page, "queue")
 
     page.get_by_test_id("claim-next").click()
@@ -57,7 +61,21 @@ def test_overturn_with_second_signature_from_queue_to_outcome(new_page, live_app
     positions = [page.get_by_test_id(name).bounding_box()["y"] for name in SECTIONS]
     assert positions == sorted(positions)
     assert STATEMENT in page.get_by_test_id("statement").inner_text()
-    assert "Thin file" in page.get_by_test_id("known-limits").inner_text()
+    # The known limits are those model version 3's evaluation measured for thin files.
+    limits = page.get_by_test_id("known-limits").inner_text()
+    assert "Thin file" in limits and "under-estimates their risk" in limits
+    assert "Thin file" in page.get_by_test_id("segment-measures").inner_text()
+    # The PD with its interval, drawn against the policy's cut-offs.
+    assert "95 % interval" in page.get_by_test_id("pd-interval").inner_text()
+    assert page.get_by_test_id("pd-interval-band").count() == 1
+    assert "Wilson interval" in page.get_by_test_id("pd-interval-basis").inner_text()
+    cutoffs = page.get_by_test_id("pd-cutoffs")
+    assert "approve" in cutoffs.text_content() and "15.0 %" in cutoffs.text_content()
+    # Inputs by label, rounded, with units.
+    application = page.get_by_test_id("application-features").inner_text()
+    assert "Monthly instalment" in application and "€" in application
+    card = page.get_by_test_id("model-card-link")
+    assert card.get_attribute("href", timeout=1000).endswith("/review/models/3/card")
     assert "satisfactory" in page.get_by_test_id("bureau-class").inner_text().lower()
     assert page.locator("[data-testid=waterfall] svg rect").count() > 3
     history = page.get_by_test_id("payment-history").inner_text()
@@ -67,6 +85,12 @@ def test_overturn_with_second_signature_from_queue_to_outcome(new_page, live_app
     assert radios.count() == 3
     assert all(not radios.nth(i).is_checked() for i in range(3))
     screenshot(page, "case")
+    card_page = new_page()
+    sign_in(card_page, "aino")
+    card_page.goto("/review/models/3/card")
+    assert "Model card: installment-pd version 3" in card_page.locator("h1").inner_text()
+    card_page.goto("/review/models/99/card")
+    assert "no model version 99" in card_page.get_by_test_id("not-found").inner_text()
 
     # Without a justification the decision is refused and nothing changes.
     page.check("input[name=outcome][value=overturned]")

@@ -22,6 +22,7 @@ class Gate:
     gate: str
     passed: bool
     detail: str
+    unjudged: tuple[str, ...] = ()
 
 
 @dataclass
@@ -36,12 +37,18 @@ class FakeChangeRegistry:
     aliases: dict[str, str] = field(default_factory=dict)
     auc_ok: dict[str, bool] = field(default_factory=dict)
     uncalibrated: set[str] = field(default_factory=set)
+    # Versions whose fairness gate had not enough data to judge these attributes.
+    unjudged: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Versions whose fairness gate failed on a gap above its bound.
+    unfair: set[str] = field(default_factory=set)
+    # Aliases of registered models other than installment-pd: {(model, alias): version}.
+    named_aliases: dict[tuple[str, str], str] = field(default_factory=dict)
     gate_calls: list[dict[str, Any]] = field(default_factory=list)
     loads: list[str] = field(default_factory=list)
     CHALLENGER: str = "challenger"
     RegistryError: type[Exception] = RegistryError
 
-    def version_tags(self, version_or_alias, *, settings=None) -> dict[str, str]:
+    def version_tags(self, version_or_alias, *, settings=None, model_name="installment-pd"):
         ref = str(version_or_alias)
         ref = self.aliases.get(ref, ref)
         if ref not in self.versions:
@@ -49,17 +56,31 @@ class FakeChangeRegistry:
         return {"kind": "lightgbm", "model_card": f"models:/installment-pd/{ref}/card.html"}
 
     def check_gates(
-        self, version, *, champion, gates_file=None, compare_with_champion=True, settings=None
-    ):
+        self, version, *, champion, gates_file=None, compare_with_champion=True, settings=None,
+        model_name="installment-pd", contract_file=None,
+    ):  # fmt: skip
         self.gate_calls.append(
             {"version": version, "champion": champion, "compare": compare_with_champion}
         )
         results = [Gate("calibration", version not in self.uncalibrated, "ECE 0.01 <= 0.03")]
+        if version in self.unfair:
+            results.append(Gate("fairness", False, "sex auc gap 0.1500 above 0.1"))
+        elif version in self.unjudged:
+            attributes = self.unjudged[version]
+            results.append(
+                Gate("fairness", False, f"not enough data to judge fairness on {attributes}",
+                     unjudged=attributes)
+            )  # fmt: skip
+        else:
+            results.append(Gate("fairness", True, "gaps within bounds"))
         if compare_with_champion and champion is not None:
             results.append(Gate("auc_vs_champion", self.auc_ok.get(version, True), "AUC"))
         return results
 
-    def set_alias(self, alias, version, *, settings=None) -> None:
+    def set_alias(self, alias, version, *, settings=None, model_name="installment-pd") -> None:
+        if model_name != "installment-pd":
+            self.named_aliases[(model_name, alias)] = str(version)
+            return
         self.aliases[alias] = str(version)
 
     # What the model provider asks.

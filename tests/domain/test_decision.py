@@ -264,8 +264,8 @@ def test_paying_the_overdue_balance_is_the_step_after_an_arrears_knock_out(polic
         "been approved as it was made."
     )
     assert found.text_et == (
-        "Kui tasuksite meie arvetelt tähtaja ületanud 212,40\xa0€, oleks taotlus heaks kiidetud "
-        "nii, nagu see esitati."
+        "Kui oleksite tasunud meie arvete tähtajaks tasumata 212,40\xa0€, oleks taotlus heaks "
+        "kiidetud nii, nagu see esitati."
     )
 
 
@@ -332,7 +332,11 @@ def test_amount_candidates_never_exceed_the_product_limit():
         (["P03_UNDER_MINIMUM_AGE"], "Instalment plans are for people aged 18 or over; no amount"),
         (["P02_INTERNAL_ARREARS"], "Even if you paid the overdue invoices, the assessed"),
         (["P01_BUREAU_OPEN_DEFAULT"], "Even if the payment default registered with the credit"),
-        ([], "No amount from €300.00 up to the amount applied for, over any term (3 to 60 months)"),
+        (
+            [],
+            "The assessed probability of payment difficulty would have stayed too high for any "
+            "amount from €300.00 up to the amount applied for and any term (3 to 60 months).",
+        ),
     ],
 )
 def test_a_decline_without_a_counterfactual_says_why_in_plain_words(policy, rules, expected_en):
@@ -344,8 +348,21 @@ def test_a_decline_without_a_counterfactual_says_why_in_plain_words(policy, rule
     assert text_et and text_et != text_en and "_" not in text_et
 
 
-def test_nothing_is_said_about_counterfactuals_of_approvals_or_unscored_decisions(policy):
-    for outcome, pd in (("approve", 0.01), ("refer", None)):
+def test_below_the_product_minimum_only_the_term_is_spoken_of(policy):
+    # 250 EUR of electronics, under its smallest plan (300 EUR): only the term is searched.
+    assert amount_grid(250, 4000, 300) == [250]
+    text_et, text_en = why_no_counterfactual(
+        outcome="decline", rule_codes=[], product_category="electronics",
+        probability_of_default=0.3, policy=policy, amount_eur=250.0,
+    )  # fmt: skip
+    assert "for the amount applied for over any term (3 to 60 months)" in text_en
+    assert "We do not suggest a smaller amount" in text_en and "€300.00" in text_en
+    assert "up to the amount applied for" not in text_en
+    assert "taotletud summa ja iga perioodi (3 kuni 60 kuud) korral" in text_et
+
+
+def test_nothing_is_said_about_counterfactuals_of_approvals_refers_or_unscored_decisions(policy):
+    for outcome, pd in (("approve", 0.01), ("refer", None), ("refer", 0.12)):
         assert (
             why_no_counterfactual(outcome=outcome, rule_codes=[], product_category="phone",
                                   probability_of_default=pd, policy=policy)

@@ -129,7 +129,7 @@ def test_reasons_state_the_values_found():
     said = {code: rule.texts(facts) for code, rule in texts.items() if rule is not None}
     assert said["R03_REMINDERS_AND_COLLECTION"] == (
         "Viimase aasta jooksul saatsime teile 2 maksemeeldetuletust; viimase kahe aasta jooksul "
-        "anti üks teie võlg üle inkassofirmale.",
+        "anti üks teie võlg üle inkassoettevõttele.",
         "In the past year we sent you 2 payment reminders; in the past two years a debt of "
         "yours was passed to a collection agency.",
     )
@@ -167,3 +167,11 @@ def test_amounts_are_written_as_babel_writes_them_in_each_language(value):
     assert number_text(value, "et", decimals=1) == format_decimal(
         value, format="#,##0.0", locale="et"
     )
+
+
+def test_every_code_has_a_short_label_for_the_queue():
+    from scoring.domain.reasons import POLICY_REASONS, REASON_CODES, short_label
+
+    for code in (*REASON_CODES, *POLICY_REASONS):
+        label = short_label(code)
+        assert label and "_" not in label and len(label) <= 32, code

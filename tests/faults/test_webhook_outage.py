@@ -29,6 +29,10 @@ from scoring.storage.tables_reviews import WebhookEvent
 sys.path.insert(0, str(Path(__file__).parents[1] / "review"))
 import review_cases  # noqa: E402
 
+# What the customer's letter says of the outcome (the justification stays internal).
+EXPLAIN_ET = "Teie maksete ajalugu ei toeta seda järelmaksu."
+EXPLAIN_EN = "Your payment history does not support this plan."
+
 SECRET = "a-shared-secret-of-the-sales-system"
 WHY = "The bureau class and the arrears were checked against the statement; both hold."
 CASES = 6
@@ -120,7 +124,8 @@ def resolved_reviews(uow_factory, clock: Clock) -> list[str]:
         reviews.claim_case(uow=uow_factory(), case_id=case.id, reviewer=anna, clock=clock)
         reviews.decide_case(
             uow=uow_factory(), case_id=case.id, reviewer=anna, outcome="upheld",
-            justification=WHY, clock=clock,
+            justification=WHY, customer_explanation_et=EXPLAIN_ET,
+            customer_explanation_en=EXPLAIN_EN, clock=clock,
         )  # fmt: skip
         case_ids.append(case.id)
     return case_ids

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from scoring.domain.bureau import RISK_CLASSES
+from scoring.domain.contact import DEMO_CHANNELS
 from scoring.domain.counterfactual import Counterfactual, PurchaseTerms
 from scoring.domain.reasons import ReasonFacts, model_reasons, policy_reason
 from scoring.letters import BureauConsulted, DecisionLetter, render_decision_letter
@@ -47,8 +49,8 @@ def declined_letter(**overrides) -> DecisionLetter:
             risk_class="satisfactory",
             class_label_et="rahuldav",
             class_label_en="satisfactory",
-            class_text_et="makseraskuste tõenäosus järgmise 12 kuu jooksul on 6-14,9%.",
-            class_text_en="a 6-14.9% probability of payment default in the next 12 months.",
+            class_text_et=RISK_CLASSES["satisfactory"].meaning_et,
+            class_text_en=RISK_CLASSES["satisfactory"].meaning_en,
         ),
         counterfactual=Counterfactual(
             change="term",
@@ -58,7 +60,7 @@ def declined_letter(**overrides) -> DecisionLetter:
             text_en="The application would have been approved with a term of 36 months.",
         ),
         contest_until=date(2027, 2, 20),
-        contest_url="https://example.invalid/contest",
+        contact=DEMO_CHANNELS,
     )
     values.update(overrides)
     return DecisionLetter(**values)
@@ -76,11 +78,11 @@ def test_a_decline_letter_matches_its_golden_file(language):
 def test_a_decline_letter_names_the_bureau_its_class_automation_reasons_and_rights():
     text = render_decision_letter(declined_letter(), language="en")
     assert "Creditinfo Eesti AS" in text and "BR-2026-000123" in text
-    assert '"satisfactory"' in text
+    assert "class “satisfactory” (3 of 4" in text
     assert "made by automated means" in text
     assert "an invoice from us was paid as late as 23 days after its due date" in text
     assert "term of 36 months" in text
-    assert "contest this decision" in text and "until 20 February 2027" in text
+    assert "contest this decision" in text and "Until 20 February 2027" in text
 
 
 def test_a_rule_decline_names_the_rule():
@@ -102,14 +104,14 @@ def test_a_refer_letter_without_bureau_promises_who_decides_and_by_when(language
         counterfactual=None,
         review_id="case-1",
         review_due_on=date(2027, 1, 7),
-        statement_url="https://engine.example/v1/reviews/case-1/statement",
+        statement_open=True,
         route="S01_BUREAU_UNAVAILABLE",
     )
     text = render_decision_letter(letter, language=language)
     due = {"et": "07.01.2027", "en": "7 January 2027"}[language]
     assert due in text and "case-1" in text
-    assert "https://engine.example/v1/reviews/case-1/statement" in text
-    assert "/contest" not in text
+    assert DEMO_CHANNELS.web in text and DEMO_CHANNELS.email in text
+    assert "/v1/" not in text
     if language == "en":
         assert "The credit bureau did not answer when you applied" in text
         assert "Nothing has been decided yet" in text
@@ -127,7 +129,7 @@ def test_a_refer_letter_without_bureau_promises_who_decides_and_by_when(language
         ("S02_HUMAN_REVIEW_REQUESTED", "As you asked, your application will be decided by"),
         ("S03_PROFILING_OBJECTION", "Because you objected to profiling"),
         ("S04_AUTOMATION_PAUSED", "Automated decisions are paused"),
-        ("P06_RISK_IN_REVIEW_BAND", "could not settle your application either way"),
+        ("P06_RISK_IN_REVIEW_BAND", "could neither approve nor decline your application"),
     ],
 )
 def test_a_letter_for_a_person_to_decide_says_why(route, said):
@@ -136,7 +138,7 @@ def test_a_letter_for_a_person_to_decide_says_why(route, said):
         automated=False,
         review_id="case-2",
         review_due_on=date(2027, 1, 7),
-        statement_url="https://engine.example/v1/reviews/case-2/statement",
+        statement_open=True,
         route=route if route.startswith("S") else None,
     )
     assert said in render_decision_letter(letter, language="en")
@@ -160,9 +162,11 @@ def test_an_unknown_language_is_refused():
 def test_amounts_and_dates_are_in_each_language_s_form():
     et = render_decision_letter(declined_letter(), language="et")
     en = render_decision_letter(declined_letter(), language="en")
-    assert "Taotlesite 2\xa0400,00\xa0€ tasumist" in et and "Kuupäev: 22.11.2026" in et
-    assert "kuni 20.02.2027" in et and "kuupäevaga 22.11.2026" in et
-    assert "You applied to pay €2,400.00" in en and "Date: 22 November 2026" in en
+    assert "taotletud summa 2\xa0400,00\xa0€, periood 12 kuud" in et
+    assert "Kuupäev: 22.11.2026" in et
+    assert "Kuni 20.02.2027" in et and "BR-2026-000123, 22.11.2026" in et
+    assert "amount applied for €2,400.00, term 12 months" in en
+    assert "Date: 22 November 2026" in en
     for text in (et, en):
         assert "2400.00" not in text and "2026-11-22" not in text and "2027-02-20" not in text
 

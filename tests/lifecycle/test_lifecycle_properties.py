@@ -29,6 +29,10 @@ from scoring.domain.review import NewTerms
 from scoring.service import decision_log, reviews
 from scoring.storage.tables import Decision, ReviewCase
 
+# What the customer's letter says of the outcome (the justification stays internal).
+EXPLAIN_ET = "Teie maksete ajalugu ei toeta seda järelmaksu."
+EXPLAIN_EN = "Your payment history does not support this plan."
+
 JUSTIFICATION = "Read the statement, the payment history and the bureau class in full."
 OUTCOMES = ("upheld", "overturned", "terms_changed", "approved", "declined")
 APPLICATIONS = {
@@ -98,7 +102,8 @@ def lifecycle_machine(life, codes, seen: dict[str, int]):
             ))  # fmt: skip
             self._try(lambda: reviews.decide_case(
                 uow=life.uow(), case_id=case_id, reviewer=reviewer, outcome=outcome,
-                justification=JUSTIFICATION, new_terms=terms, clock=life.clock,
+                justification=JUSTIFICATION, customer_explanation_et=EXPLAIN_ET,
+                customer_explanation_en=EXPLAIN_EN, new_terms=terms, clock=life.clock,
             ))  # fmt: skip
 
         @rule(pick=st.integers(0, 10_000))
@@ -167,7 +172,9 @@ def lifecycle_machine(life, codes, seen: dict[str, int]):
                 terms = NewTerms(new_amount, 12) if outcome == "terms_changed" else None
                 self._try(lambda: reviews.decide_case(
                     uow=life.uow(), case_id=case_id, reviewer=self._holder(case_id, who),
-                    outcome=outcome, justification=JUSTIFICATION, new_terms=terms,
+                    outcome=outcome, justification=JUSTIFICATION,
+                    customer_explanation_et=EXPLAIN_ET, customer_explanation_en=EXPLAIN_EN,
+                    new_terms=terms,
                     clock=life.clock,
                 ))  # fmt: skip
 
@@ -291,7 +298,7 @@ def test_random_actions_keep_the_lifecycle_promises(life, codes):
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=12,
+            max_examples=20,
             stateful_step_count=40,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

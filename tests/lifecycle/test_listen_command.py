@@ -20,14 +20,15 @@ INSTALLMENT = str(Path(sys.executable).with_name("installment"))
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_listen_prints_each_move_of_a_case_until_its_outcome(life, codes, tmp_path):
+def test_listen_prints_each_move_of_a_case_until_its_outcome(life, codes):
     url = life.runtime.engine.url.render_as_string(hide_password=False)
     port = free_port()
     listener = subprocess.Popen(
         [INSTALLMENT, "webhooks", "listen", "--client", "sales", "--port", str(port),
          "--database-url", url],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "INSTALLMENT_HOME": str(tmp_path)},
+        # The test's own home: the listener seals its secret with the key this process opens.
+        env={**os.environ},
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in listener.stdout], daemon=True).start()

@@ -14,6 +14,10 @@ from scoring.letters import day, money
 from scoring.service import reviews
 from scoring.storage.tables import Customer
 
+# What the customer's letter says of the outcome (the justification stays internal).
+EXPLAIN_ET = "Teie maksete ajalugu ei toeta seda järelmaksu."
+EXPLAIN_EN = "Your payment history does not support this plan."
+
 WHY = "Checked the payment history and the bureau class; the request is within policy."
 
 
@@ -22,7 +26,8 @@ def decide(life, review_id: str, outcome: str, reviewer=None, **terms) -> object
     reviews.claim_case(uow=life.uow(), case_id=review_id, reviewer=reviewer, clock=life.clock)
     return reviews.decide_case(
         uow=life.uow(), case_id=review_id, reviewer=reviewer, outcome=outcome,
-        justification=WHY, clock=life.clock, **terms,
+        justification=WHY, customer_explanation_et=EXPLAIN_ET,
+        customer_explanation_en=EXPLAIN_EN, clock=life.clock, **terms,
     )  # fmt: skip
 
 
@@ -91,7 +96,9 @@ def test_a_decline_contested_and_reviewed(life, codes, outcome, expected, said):
     life.model(DECLINING)
     answer = life.apply(codes())
     assert answer["outcome"] == "decline" and answer["state"] == "decided"
-    assert "/contest" in answer["letter"]["en"]
+    # The letter says how to contest in the customer's terms, never by an API path.
+    assert "Until " in answer["letter"]["en"] and "/v1/" not in answer["letter"]["en"]
+    assert "www.example.com/jarelmaks" in answer["letter"]["en"]
     contest = life.post(answer["contest"]["url"], {"statement": "I paid every invoice on time."})
     assert contest.status_code == 201, contest.text
     review_id = contest.json()["review_id"]
@@ -121,7 +128,7 @@ def test_a_model_refer_opens_a_case_a_reviewer_decides(life, codes):
     assert answer["contest"] is None
     due = day(date.fromisoformat(review["due_on"]), "en")
     assert review["review_id"] in answer["letter"]["en"] and due in answer["letter"]["en"]
-    assert "could not settle your application" in answer["letter"]["en"]
+    assert "could neither approve nor decline your application" in answer["letter"]["en"]
     assert "first assessed by automated means" in answer["notice"]["en"]
 
     # Nothing was decided: a contest is refused for what it is, and a statement is taken.
@@ -142,7 +149,8 @@ def test_a_model_refer_opens_a_case_a_reviewer_decides(life, codes):
     letter = follow_to_the_end(
         life, answer, expected="approve", moves=moves + ["review.claimed", "review.resolved"]
     )["letter"]
-    assert "automated assessment did not settle your application" in letter["en"]
+    said = "could neither approve nor decline your application, so a member of our staff decided"
+    assert said in letter["en"]
     assert "Your application is approved" in letter["en"]
     assert "and at what you told us" in letter["en"]
     assert "the decision stands" not in letter["en"].lower()
@@ -187,7 +195,7 @@ def test_a_requested_human_review_is_decided_by_a_person(life, codes, outcome, e
     assert "decided by a member of our staff, not by automated means" in answer["notice"]["en"]
     decide(life, answer["review"]["review_id"], outcome)
     letter = follow_to_the_end(life, answer, expected=expected)["letter"]
-    assert "As asked, a member of our staff decided your application" in letter["en"]
+    assert "As you asked, a member of our staff decided your application" in letter["en"]
     assert "asked us to review our decision" not in letter["en"]
 
 
@@ -201,7 +209,7 @@ def test_an_objection_sends_the_next_application_to_a_person(life, codes):
     assert "Because you objected to profiling" in answer["letter"]["en"]
     decide(life, answer["review"]["review_id"], "terms_changed", new_terms=_terms(400, 12))
     letter = follow_to_the_end(life, answer, expected="approve")["letter"]
-    assert "on other terms, €400.00 in 12 monthly instalments" in letter["en"]
+    assert "on other terms: €400.00 in 12 monthly instalments" in letter["en"]
     assert first["state"] == "decided"
 
 
@@ -212,7 +220,7 @@ def test_with_the_stop_switch_on_a_person_decides_every_application(life, codes)
     # The customer is told what happens and by when, in both languages and their forms.
     letter, due = answer["letter"], date.fromisoformat(answer["review"]["due_on"])
     assert "Automated decisions are paused" in letter["en"]
-    assert "Automaatsed otsused on praegu peatatud" in letter["et"]
+    assert "Automatiseeritud otsuste tegemine on praegu peatatud" in letter["et"]
     for lang in ("et", "en"):
         assert day(due, lang) in letter[lang] and money(500.0, lang) in letter[lang]
         assert answer["review"]["review_id"] in letter[lang]

@@ -207,6 +207,53 @@ def test_a_text_target_needs_the_contract_to_name_the_bad_value(tmp_path, german
         train_candidates(german, contract, validate=no_validation)
 
 
+def test_a_text_target_with_a_third_value_is_refused_naming_the_field(contract, german):
+    frame = german.copy()
+    frame.loc[:4, "creditability"] = "unknown"
+    with pytest.raises(
+        TrainingDataError, match=r"target 'creditability' must hold exactly two outcomes, found 3"
+    ):
+        train_candidates(frame, contract, validate=no_validation)
+
+
+def test_a_target_without_an_outcome_on_every_row_is_refused(contract, german):
+    frame = german.copy()
+    frame.loc[:2, "creditability"] = None
+    with pytest.raises(TrainingDataError, match=r"target 'creditability': 3 row\(s\) have no"):
+        train_candidates(frame, contract, validate=no_validation)
+
+
+def test_a_protected_field_kept_for_fairness_is_never_an_input(contract, german):
+    # The one documented override: modelUse: protected makes the field a fairness group.
+    plan = plan_from_contract(contract, list(german.columns))
+    assert {"personal_status_and_sex", "foreign_worker"} <= set(plan.protected)
+    assert not set(plan.protected) & set(plan.features)
+
+
+def test_any_attributes_the_user_declares_are_fairness_groups(tmp_path, german):
+    from models.evaluation.fairness import fairness_report
+    from models.training.run import read_groups
+
+    kept_aside = tmp_path / "groups.csv"
+    pd.DataFrame(
+        {
+            "region": np.where(np.arange(1000) % 2 == 0, "north", "south"),
+            "age_group": np.where(german["age_in_years"] < 35, "under 35", "35 and over"),
+        }
+    ).to_csv(kept_aside, index=False)
+    groups = read_groups(kept_aside, key=None)  # no key: rows in the snapshot's order
+    assert list(groups.columns) == ["region", "age_group"]
+    rng = np.random.default_rng(0)
+    report = fairness_report(
+        y=(german["creditability"] == "bad").to_numpy(int),
+        pd_=rng.uniform(0, 0.6, 1000),
+        groups=groups.reset_index(drop=True),
+        approve_below=0.4,
+    )
+    assert set(report.gaps) == {"region", "age_group"}
+    assert report.unjudged() == []
+
+
 def test_too_few_rows_are_refused_with_the_minimum_and_the_reason(contract, german):
     with pytest.raises(
         TrainingDataError,

@@ -145,6 +145,17 @@ def test_a_shift_inside_sampling_noise_is_called_so():
     assert psi_reading(0.3, n=250, noise=noise) == "major shift"
 
 
+def test_sampling_noise_bound_is_the_chi_square_quantile():
+    from scipy.stats import chi2
+
+    from models.monitoring.drift import psi_noise
+
+    for bins in range(2, 40):
+        reference = binned(np.arange(bins * 100, dtype=np.float64), bins=bins)
+        used = sum(share > 0 for share in reference.shares)
+        assert psi_noise(reference, 250) == chi2.ppf(0.95, used - 1) / 250
+
+
 def test_missing_sources_are_named_not_fatal():
     decisions = _decisions(
         10, pd_=np.full(10, 0.03), outcome="approve", start=datetime(2026, 1, 5, tzinfo=UTC)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -64,6 +66,19 @@ def test_logging_a_run_draws_no_warning_from_mlflow(logged):
     assert [f"{w.category.__name__}: {w.message}" for w in shown] == []
 
 
+def test_registration_notices_are_held_back_and_anything_else_passes(capsys):
+    with registry._without_registration_notices():
+        print("Successfully registered model 'installment-pd'.", file=sys.stderr)
+        print(
+            "Registered model 'installment-pd' already exists. Creating a new version of this "
+            "model...",
+            file=sys.stderr,
+        )
+        print("Created version '7' of model 'installment-pd'.", file=sys.stderr)
+        print("WARNING mlflow.models: something the user should see", file=sys.stderr)
+    assert capsys.readouterr().err == "WARNING mlflow.models: something the user should see\n"
+
+
 def test_run_writes_a_report_with_plots_and_truth(run):
     text = run.report.read_text()
     assert "truth_ceiling_auc" in text and "## Candidate: scorecard" in text
@@ -80,6 +95,39 @@ def test_both_candidates_are_registered_with_contract_and_fingerprint(run, mlflo
     tags = registry.version_tags(run.versions["lightgbm"], settings=mlflow_settings)
     assert tags["contract_id"] == "training_snapshot" and tags["kind"] == "lightgbm"
     assert tags["data_fingerprint"] == run.result.fingerprint
+
+
+def test_each_version_keeps_its_segment_and_calibration_tables_for_the_case_page(
+    run, mlflow_settings
+):
+    from scoring.domain.model_limits import customer_segments, pd_interval, segment_measures
+
+    for kind, version in run.versions.items():
+        tables = json.loads(
+            registry.version_tags(version, settings=mlflow_settings)["known_limits"]
+        )
+        evaluation = run.evaluations[kind]
+        assert tables["evaluation_rows"] == len(run.result.split.evaluation)
+        assert tables["overall"]["auc"] == pytest.approx(evaluation.metrics["auc"])
+        # The calibration bins are the evaluation's own, and count every held-out row.
+        assert [row["count"] for row in tables["calibration"]] == list(
+            evaluation.calibration["count"]
+        )
+        assert set(tables["segments"]) >= {"thin_file", "new_customer", "bureau_class_rank"}
+        thin = {row["segment"]: row for row in tables["segments"]["thin_file"]}
+        expected = evaluation.segments["thin_file"].set_index("segment")
+        for value, row in thin.items():
+            assert row["count"] == expected.loc[value, "count"]
+        # What the case page makes of them for a thin file with the median PD.
+        middle = float(np.median([row["mean_pd"] for row in tables["calibration"]]))
+        interval = pd_interval(tables["calibration"], middle)
+        assert interval is not None and interval.low <= interval.observed <= interval.high
+        measures = segment_measures(
+            tables, customer_segments({"thin_file": 1.0}, has_bureau_report=False)
+        )
+        assert [m.segment for m in measures] == ["thin_file"] and measures[0].count == thin[1][
+            "count"
+        ]
 
 
 def test_registered_version_loads_as_the_same_plain_model(run, mlflow_settings):
@@ -144,6 +192,56 @@ def test_promotion_passes_declared_gates_and_refuses_naming_the_gate(
     with pytest.raises(registry.PromotionRefused, match="gate calibration failed"):
         registry.promote(other, gates_file=strict, settings=mlflow_settings)
     assert registry.champion_version(settings=mlflow_settings) == best
+
+
+def test_reading_the_embedded_registry_answers_as_mlflow_does(run, mlflow_settings):
+    versions = sorted(run.versions.values())
+    registry.set_alias(registry.CHALLENGER, versions[0], settings=mlflow_settings)
+    refs = [*versions, registry.CHALLENGER, registry.CHAMPION, "no-such-alias", "999"]
+    for ref in refs:
+        read = registry._read_embedded_registry(ref, mlflow_settings)
+        assert read is not False, f"{ref}: the embedded registry was not read"
+        assert read == registry._ask_mlflow(ref, mlflow_settings), ref
+    assert registry.resolve_version(registry.CHALLENGER, settings=mlflow_settings).tags["kind"]
+
+
+def test_a_cached_version_loads_without_mlflow_or_optbinning(run, mlflow_settings):
+    ev = run.result.split.evaluation
+    for version in run.versions.values():
+        registry.load_model(version, settings=mlflow_settings)  # fills the cache
+    probe = (
+        "import sys; from models import registry;"
+        "from scoring.config import load_settings;"
+        f"s = load_settings({{'INSTALLMENT_HOME': {str(mlflow_settings.home)!r}}});"
+        f"models = [registry.load_model(v, settings=s) for v in {list(run.versions.values())!r}];"
+        "print(sorted(k for k in ('mlflow', 'optbinning') if k in sys.modules))"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert imported == "[]"
+    scorecard = registry.load_model(run.versions["scorecard"], settings=mlflow_settings)
+    np.testing.assert_array_equal(
+        scorecard.predict_pd(ev), run.result.models["scorecard"].predict_pd(ev)
+    )
+
+
+def test_a_version_cached_before_the_scorecard_tables_gains_them_on_load(run, mlflow_settings):
+    from models.training.scorecard_tables import TABLES_FILE, WoeTables
+
+    version = run.versions["scorecard"]
+    cached = (
+        mlflow_settings.home / "model-cache" / registry.MODEL_NAME / version / "artifacts"
+        / registry.ARTIFACT_KEY
+    )  # fmt: skip
+    registry.load_model(version, settings=mlflow_settings)
+    (cached / TABLES_FILE).unlink()
+    older = registry.load_model(version, settings=mlflow_settings)
+    assert not isinstance(older.estimator, WoeTables) and (cached / TABLES_FILE).exists()
+    again = registry.load_model(version, settings=mlflow_settings)
+    assert isinstance(again.estimator, WoeTables)
+    ev = run.result.split.evaluation
+    np.testing.assert_array_equal(again.predict_pd(ev), older.predict_pd(ev))
 
 
 def test_worse_model_is_refused_against_the_champion():

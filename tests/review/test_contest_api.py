@@ -17,6 +17,10 @@ from scoring.service.runtime import Runtime
 from scoring.storage.db import session_factory
 from scoring.storage.tables import AuditLogEntry, ReviewCase
 
+# What the customer's letter says of the outcome (the justification stays internal).
+EXPLAIN_ET = "Teie maksete ajalugu ei toeta seda järelmaksu."
+EXPLAIN_EN = "Your payment history does not support this plan."
+
 # The API's behaviour does not depend on the database; the service tests cover both.
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -135,6 +139,8 @@ def test_polling_shows_status_then_outcome_and_letters(
         reviewer=people.anna,
         outcome="upheld",
         justification=WHY,
+        customer_explanation_et=EXPLAIN_ET,
+        customer_explanation_en=EXPLAIN_EN,
         clock=clock,
     )
     done = api.get(f"/v1/reviews/{review_id}", headers=headers).json()
@@ -143,7 +149,10 @@ def test_polling_shows_status_then_outcome_and_letters(
         "upheld",
         "decline",
     )
-    assert WHY in done["letter"]["en"] and WHY in done["letter"]["et"]
+    # The letters quote the explanation written for the customer, never the justification.
+    assert WHY not in done["letter"]["en"] and WHY not in done["letter"]["et"]
+    assert EXPLAIN_EN in done["letter"]["en"] and EXPLAIN_ET in done["letter"]["et"]
+    assert EXPLAIN_EN not in done["letter"]["et"]
     assert "decided by a person" in done["letter"]["en"]
 
     stranger = key(uow_factory, clock, client="another-shop")

@@ -21,6 +21,10 @@ from scoring.domain.review import (
 from scoring.service import audit, decision_log, reviews, webhooks
 from scoring.storage.tables import Decision, DecisionLogEntry, ReviewCase
 
+# What the customer's letter says of the outcome (the justification stays internal).
+EXPLAIN_ET = "Teie maksete ajalugu ei toeta seda järelmaksu."
+EXPLAIN_EN = "Your payment history does not support this plan."
+
 # Tests whose behaviour does not depend on the database run on SQLite only, to stay fast.
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -164,6 +168,8 @@ def test_an_idle_claim_expires_and_the_case_returns_to_the_queue(
             reviewer=people.anna,
             outcome="upheld",
             justification=WHY,
+            customer_explanation_et=EXPLAIN_ET,
+            customer_explanation_en=EXPLAIN_EN,
             clock=clock,
         )
     with uow_factory() as uow:
@@ -184,6 +190,8 @@ def test_refused_decisions_change_nothing(uow_factory, clock, make_decision, peo
             reviewer=reviewer,
             outcome=outcome,
             justification=justification,
+            customer_explanation_et=EXPLAIN_ET,
+            customer_explanation_en=EXPLAIN_EN,
             clock=clock,
             **kw,
         )
@@ -227,6 +235,8 @@ def test_an_overturn_makes_a_new_human_decision_linked_in_the_log(
         reviewer=people.anna,
         outcome=ReviewOutcome.OVERTURNED,
         justification=WHY,
+        customer_explanation_et=EXPLAIN_ET,
+        customer_explanation_en=EXPLAIN_EN,
         clock=clock,
     )
     assert done.status is CaseStatus.RESOLVED and done.resolved_at == clock()
@@ -259,6 +269,8 @@ def test_a_large_overturn_needs_a_second_signature_from_another_senior(
         reviewer=people.senior,
         outcome="overturned",
         justification=WHY,
+        customer_explanation_et=EXPLAIN_ET,
+        customer_explanation_en=EXPLAIN_EN,
         clock=clock,
     )
     assert proposed.status is CaseStatus.AWAITING_SECOND_SIGNATURE
@@ -313,6 +325,8 @@ def test_a_refused_second_signature_sends_the_case_back_to_the_queue(
         outcome="terms_changed",
         new_terms=NewTerms(8000.0, 48),
         justification=WHY,
+        customer_explanation_et=EXPLAIN_ET,
+        customer_explanation_en=EXPLAIN_EN,
         clock=clock,
     )
     back = reviews.second_signature(
@@ -396,6 +410,8 @@ def test_oversight_counts_overturns_per_reviewer_and_reason_and_timeliness(
             reviewer=people.anna,
             outcome=outcome,
             justification=WHY,
+            customer_explanation_et=EXPLAIN_ET,
+            customer_explanation_en=EXPLAIN_EN,
             clock=clock,
         )
     contest(uow_factory, clock, make_decision())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scoring.domain.contact import DEMO_CHANNELS
 from scoring.letters.review import (
     ExtensionNotice,
     ReviewOutcomeLetter,
@@ -33,8 +34,10 @@ def outcome_letter(**overrides) -> ReviewOutcomeLetter:
         product_category="heat_pump",
         new_amount_eur=None,
         new_term_months=None,
-        justification="Bank statements show both invoices were paid on their due dates.",
+        explanation_et="Teie pangaväljavõtted näitavad, et tasusite mõlemad arved maksetähtajaks.",
+        explanation_en="Your bank statements show that you paid both invoices by their due dates.",
         second_signature=False,
+        contact=DEMO_CHANNELS,
     )
     values.update(overrides)
     return ReviewOutcomeLetter(**values)
@@ -93,7 +96,7 @@ def test_an_outcome_letter_says_a_person_decided_why_and_what_is_offered():
     )
     assert "€1,800.00 in 24 monthly instalments" in text
     assert "decided by a person, not by automated means" in text
-    assert "paid on their due dates" in text
+    assert "you paid both invoices by their due dates" in text
 
 
 def test_letters_refuse_unknown_outcomes_languages_and_incomplete_terms():

@@ -15,6 +15,10 @@ from scoring.domain import review as rules
 from scoring.domain.review import CaseStatus, Role
 from scoring.service import reviews
 
+# What the customer's letter says of the outcome (the justification stays internal).
+EXPLAIN_ET = "Teie maksete ajalugu ei toeta seda järelmaksu."
+EXPLAIN_EN = "Your payment history does not support this plan."
+
 NOW = datetime(2027, 1, 31, 9, 0, tzinfo=UTC)
 JUSTIFICATION = "The October invoices were paid in full; the delay was the bank's."
 REASON = "We are waiting for the bank's statement of the October transfers."
@@ -229,6 +233,8 @@ def test_a_case_is_decided_only_by_its_holder(uow, clock, case_id, anna, ben):
             reviewer=ben,
             outcome="overturned",
             justification=JUSTIFICATION,
+            customer_explanation_et=EXPLAIN_ET,
+            customer_explanation_en=EXPLAIN_EN,
             clock=clock,
         )
     case = uow.review_cases.cases[case_id]
@@ -243,6 +249,8 @@ def test_an_unknown_outcome_is_refused_before_anything_is_read(uow, clock, anna)
             reviewer=anna,
             outcome="maybe",
             justification=JUSTIFICATION,
+            customer_explanation_et=EXPLAIN_ET,
+            customer_explanation_en=EXPLAIN_EN,
             clock=clock,
         )
     assert uow.commits == uow.rollbacks == 0
@@ -257,6 +265,8 @@ def _proposed_above_limit(uow, clock, proposer) -> str:
         reviewer=proposer,
         outcome="overturned",
         justification=JUSTIFICATION,
+        customer_explanation_et=EXPLAIN_ET,
+        customer_explanation_en=EXPLAIN_EN,
         clock=clock,
     )
     assert proposed.status is CaseStatus.AWAITING_SECOND_SIGNATURE

@@ -67,6 +67,7 @@ def _served(home: Path, database_url: str, *options: str) -> Iterator[str]:
         "INSTALLMENT_HOME": str(home),
         "INSTALLMENT_DATABASE_URL": database_url,
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        **_same_webhook_key(),
     }
     log_path = home / "serve.log"
     with log_path.open("w") as log:
@@ -99,6 +100,13 @@ def _served(home: Path, database_url: str, *options: str) -> Iterator[str]:
                 process.kill()
 
 
+def _same_webhook_key() -> dict[str, str]:
+    """The key file this process sealed the seeded secret with (one deployment, one key)."""
+    from scoring.config import get_settings
+
+    return {"INSTALLMENT_WEBHOOK_SECRET_KEY_FILE": str(get_settings().webhook_secret_key_file)}
+
+
 def _csrf(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "page has no CSRF field"
@@ -124,6 +132,8 @@ def _uphold_in_the_ui(base_url: str, case_id: str) -> None:
                 "csrf_token": _csrf(page.text),
                 "outcome": "upheld",
                 "justification": WHY,
+                "customer_explanation_et": "Teie maksete ajalugu ei toeta seda järelmaksu.",
+                "customer_explanation_en": "Your payment history does not support this plan.",
                 "then": "stay",
             },
         )
@@ -180,7 +190,7 @@ def test_with_no_webhooks_the_outcome_waits_for_the_delivery_command(tmp_path):
             capture_output=True,
             text=True,
             timeout=120,
-            env={**os.environ, "INSTALLMENT_HOME": str(tmp_path)},
+            env={**os.environ, "INSTALLMENT_HOME": str(tmp_path), **_same_webhook_key()},
         )
     finally:
         receiver.stop()

@@ -16,6 +16,10 @@ from webhook_receiver import SECRET, Receiver, free_port
 
 from scoring.service import reviews, webhooks
 
+# What the customer's letter says of the outcome (the justification stays internal).
+EXPLAIN_ET = "Teie maksete ajalugu ei toeta seda järelmaksu."
+EXPLAIN_EN = "Your payment history does not support this plan."
+
 WHY = "Bank statements show both invoices were paid on their due dates."
 
 
@@ -46,6 +50,8 @@ def test_a_resolution_is_delivered_once_after_the_receiver_comes_up(
         reviewer=people.anna,
         outcome="overturned",
         justification=WHY,
+        customer_explanation_et=EXPLAIN_ET,
+        customer_explanation_en=EXPLAIN_EN,
         clock=clock,
     )
     rng = random.Random(7)
@@ -141,6 +147,8 @@ def resolved_cases(
             reviewer=people.anna,
             outcome="upheld",
             justification=WHY,
+            customer_explanation_et=EXPLAIN_ET,
+            customer_explanation_en=EXPLAIN_EN,
             clock=clock,
         )
         ids.append(case.id)

@@ -73,17 +73,61 @@ def test_a_reviewer_upholds_with_a_justification_and_the_case_is_resolved(
 ):
     sign_in(client, "rita")
     page = _claim(client, case_id)
+    form = {
+        "csrf_token": csrf_of(page),
+        "outcome": "upheld",
+        "justification": "The late payments are recent and confirmed by the records.",
+        "then": "stay",
+    }
+    # An upheld decline needs the explanation the customer reads, in both languages.
+    refused = client.post(f"/review/cases/{case_id}/decide", data=form)
+    assert refused.status_code == 422
+    assert "explanation for the customer in Estonian" in refused.text
+    assert _status(ui_engine, case_id) == "claimed"
+    answer = client.post(
+        f"/review/cases/{case_id}/decide",
+        data={
+            **form,
+            "customer_explanation_et": (
+                "Teie hilinenud maksed on hiljutised ja meie andmetes kinnitatud."
+            ),
+            "customer_explanation_en": (
+                "Your late payments are recent and confirmed by our records."
+            ),
+        },
+    )
+    assert answer.status_code == 303
+    assert _status(ui_engine, case_id) == "resolved"
+    with UnitOfWork.for_engine(ui_engine) as uow:
+        progress = uow.review_cases.progress(case_id)
+        assert progress is not None
+        assert progress.customer_explanation_et.startswith("Teie hilinenud maksed")
+        assert progress.customer_explanation_en.startswith("Your late payments")
+    shown = client.get(f"/review/cases/{case_id}").text
+    assert "Your late payments are recent" in shown and "Internal justification" in shown
+
+
+def test_the_customer_explanation_may_not_repeat_the_internal_justification(
+    client, case_id, ui_engine
+):
+    sign_in(client, "rita")
+    page = _claim(client, case_id)
+    why = "The late payments are recent and confirmed by the records."
     answer = client.post(
         f"/review/cases/{case_id}/decide",
         data={
             "csrf_token": csrf_of(page),
             "outcome": "upheld",
-            "justification": "The late payments are recent and confirmed by the records.",
-            "then": "stay",
+            "justification": why,
+            "customer_explanation_et": (
+                "Teie hilinenud maksed on hiljutised ja meie andmetes kinnitatud."
+            ),
+            "customer_explanation_en": why,
         },
     )
-    assert answer.status_code == 303
-    assert _status(ui_engine, case_id) == "resolved"
+    assert answer.status_code == 422
+    assert "repeats the internal justification" in answer.text
+    assert _status(ui_engine, case_id) == "claimed"
 
 
 def test_an_auditor_gets_no_forms_and_their_posts_are_refused(client, case_id, ui_engine):
@@ -252,3 +296,108 @@ def test_the_queue_shows_triage_columns_and_sorts_and_filters(client, ui_engine,
     assert refused.status_code == 422 and "sort must be one of due, amount, received" in (
         refused.text
     )
+
+
+class _Registry:
+    """A model registry holding the tags of the versions it is given."""
+
+    def __init__(self, tags: dict[str, dict[str, str]]) -> None:
+        self.tags = tags
+
+    def version_tags(self, version_or_alias, *, settings=None) -> dict[str, str]:
+        if str(version_or_alias) not in self.tags:
+            raise LookupError(f"no version {version_or_alias}")
+        return self.tags[str(version_or_alias)]
+
+
+EVALUATED = {
+    "schema": 1,
+    "evaluation_rows": 1000,
+    "overall": {"auc": 0.79, "ece": 0.01, "default_rate": 0.07, "mean_pd": 0.07},
+    "calibration": [
+        {
+            "bin": 0,
+            "count": 500,
+            "mean_pd": 0.03,
+            "observed": 0.03,
+            "pd_low": 0.001,
+            "pd_high": 0.1,
+        },
+        {"bin": 1, "count": 500, "mean_pd": 0.18, "observed": 0.2, "pd_low": 0.101, "pd_high": 0.6},
+    ],
+    "segments": {
+        "thin_file": [
+            {"segment": 0, "count": 880, "default_rate": 0.06, "mean_pd": 0.06, "auc": 0.80},
+            {"segment": 1, "count": 200, "default_rate": 0.16, "mean_pd": 0.09, "auc": 0.66},
+        ],
+    },
+}
+
+
+@pytest.fixture
+def registry_client(ui_db_url, clock, accounts):
+    """The UI with a registry whose version 3 (the seeded decisions') kept its tables."""
+    import json
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from review_ui.app import create_review_app
+    from scoring.storage.db import create_engine_for, session_factory
+
+    sessions = session_factory(create_engine_for(ui_db_url))
+    registry = _Registry({"3": {"kind": "lightgbm", "known_limits": json.dumps(EVALUATED)},
+                          "2": {"kind": "lightgbm"}})  # fmt: skip
+    outer = FastAPI()
+    outer.mount(
+        "/review",
+        create_review_app(
+            unit_of_work=lambda: UnitOfWork(sessions), clock=clock, registry=registry
+        ),
+    )
+    with TestClient(outer, base_url="http://localhost", follow_redirects=False) as test_client:
+        yield test_client
+
+
+def test_the_pd_interval_and_known_limits_come_from_the_serving_version_s_evaluation(
+    registry_client, case_id
+):
+    sign_in(registry_client, "rita")
+    page = registry_client.get(f"/review/cases/{case_id}").text
+    section = _section(page, "probability-of-default")
+    # PD 17.1 % falls in the second bin: 100 of 500 defaulted, Wilson 95 % 16.7 % to 23.7 %.
+    assert "95 % interval 16.7 % – 23.7 %" in section
+    assert 'data-testid="pd-interval-band"' in section
+    assert "500 applications were scored between 10.10 % and 60.00 %" in section
+    assert "from the evaluation of model version 3" in section
+    limits = section.split('data-testid="known-limits"', 1)[1].split("</ul>", 1)[0]
+    assert "Thin file (no payment history with us)" in limits
+    assert "AUC 0.66 against 0.79 overall" in limits
+    assert "under-estimates their risk: mean predicted PD 9.0% against 16.0% observed" in limits
+    assert "None known" not in section
+    assert 'href="http://localhost/review/models/3/card"' in section
+    card = registry_client.get("/review/models/3/card")
+    assert card.status_code == 200 and "Model card: installment-pd version 3" in card.text
+    assert registry_client.get("/review/models/9/card").status_code == 404
+
+
+def test_a_version_without_stored_tables_says_its_limits_are_unknown(
+    registry_client, case_id, ui_engine
+):
+    from sqlalchemy import update
+
+    from scoring.storage.tables import Decision
+
+    with UnitOfWork.for_engine(ui_engine) as uow:
+        decision_id = case_row(uow, case_id).decision_id
+        uow.session.execute(
+            update(Decision).where(Decision.id == decision_id).values(model_version="2")
+        )
+    sign_in(registry_client, "rita")
+    section = _section(
+        registry_client.get(f"/review/cases/{case_id}").text, "probability-of-default"
+    )
+    assert "trained before its evaluation tables were kept" in section
+    assert "95 % interval" not in section
+    # What the customer's data alone shows is still said.
+    assert "Thin file: the company holds no payment history" in section

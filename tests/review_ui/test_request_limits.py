@@ -20,7 +20,12 @@ def _claimed_case(client, ui_engine, clock) -> tuple[str, str]:
 
 def _justification(form_bytes: int, csrf: str) -> str:
     """A decide form of exactly ``form_bytes`` bytes, URL-encoded."""
-    head = f"csrf_token={csrf}&outcome=upheld&then=stay&justification="
+    head = (
+        f"csrf_token={csrf}&outcome=upheld&then=stay"
+        "&customer_explanation_et=Teie+maksete+ajalugu+ei+toeta+seda+j%C3%A4relmaksu."
+        "&customer_explanation_en=Your+payment+history+does+not+support+this+plan."
+        "&justification="
+    )
     return head + "a" * (form_bytes - len(head))
 
 

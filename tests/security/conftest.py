@@ -14,7 +14,15 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "hostile"))
 from hostile_app import build_app, build_runtime, issue_key  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
-ROLES = {"rita": "reviewer", "sven": "senior_reviewer", "aino": "auditor"}
+ROLES = {
+    "rita": "reviewer",
+    "sven": "senior_reviewer",
+    "aino": "auditor",
+    "dora": "data_protection_officer",
+    "ria": "risk_analyst",
+    "rolf": "risk_approver",
+    "olle": "oversight",
+}
 
 
 @pytest.fixture(autouse=True)

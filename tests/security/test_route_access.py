@@ -20,6 +20,8 @@ CASE_WORK = "case-work"  # reviewers and senior reviewers only; auditors are ref
 # Change control and the stop switch: CSRF-checked; the use case checks the role
 # (risk_approver decides, risk_analyst proposes, oversight turns the switch).
 CHANGE_FORM = "change-form"
+# Data-subject requests entered in the UI: the data-protection officer only (CSRF-checked).
+OFFICER = "officer"
 
 ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): PUBLIC,
@@ -52,6 +54,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/review/changes/{change_id}/refuse"): CHANGE_FORM,
     ("POST", "/review/changes/rollback"): CHANGE_FORM,
     ("POST", "/review/automation"): CHANGE_FORM,
+    ("GET", "/review/subjects"): OFFICER,
+    ("POST", "/review/subjects"): OFFICER,
     ("POST", "/review/logout"): SESSION_FORM,
     ("POST", "/review/queue/claim-next"): CASE_WORK,
     ("POST", "/review/cases/{case_id}/claim"): CASE_WORK,
@@ -63,7 +67,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/review/cases/{case_id}/escalate"): CASE_WORK,
 }
 API_SCOPES = sorted({a for a in ACCESS.values() if ":" in a})
-UI_PAGES = {SESSION, SESSION_FORM, CASE_WORK, CHANGE_FORM}
+UI_PAGES = {SESSION, SESSION_FORM, CASE_WORK, CHANGE_FORM, OFFICER}
 EXAMPLE_PARAMS = {
     "{decision_id}": "D-unknown",
     "{review_id}": "R-unknown",
@@ -249,3 +253,141 @@ def test_reviewers_and_auditors_cannot_change_models_policies_or_the_switch(  # 
     csrf = sign_in(api, username, "correct horse battery staple")
     response = call(api, method, path, csrf=csrf)
     assert response.status_code == 403, response.text
+
+
+# Pages that only the case readers (reviewers, seniors, auditors) open.
+CASE_PAGES = {"/review/queue", "/review/oversight", "/review/cases/{case_id}",
+              "/review/cases/{case_id}/audit"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path"), routes(OFFICER))
+@pytest.mark.parametrize("username", ["rita", "sven", "aino"])
+def test_only_the_data_protection_officer_opens_or_posts_the_subject_pages(  # type: ignore[no-untyped-def]
+    api, accounts, method, path, username
+):
+    csrf = sign_in(api, username, "correct horse battery staple")
+    response = call(api, method, path, csrf=csrf)
+    assert response.status_code == 403, response.text
+    assert "Only the data-protection officer" in response.text
+
+
+@pytest.mark.parametrize(("method", "path"), routes(OFFICER))
+def test_the_data_protection_officer_gets_past_the_role_gate(api, accounts, method, path):  # type: ignore[no-untyped-def]
+    csrf = sign_in(api, "dora", "correct horse battery staple")
+    response = call(api, method, path, csrf=csrf)
+    # The form opens; posted empty, it asks for the request and the identification.
+    assert response.status_code == (200 if method == "GET" else 422), response.text
+
+
+def test_the_subject_form_without_the_sessions_csrf_token_is_refused(api, accounts):  # type: ignore[no-untyped-def]
+    sign_in(api, "dora", "correct horse battery staple")
+    response = call(api, "POST", "/review/subjects", csrf="forged-token")
+    assert response.status_code == 403
+    assert "security token" in response.text
+
+
+@pytest.mark.parametrize(("method", "path"), routes(SESSION))
+def test_the_data_protection_officer_reads_no_case(api, accounts, method, path):  # type: ignore[no-untyped-def]
+    sign_in(api, "dora", "correct horse battery staple")
+    response = call(api, method, path)
+    if path in CASE_PAGES:
+        assert response.status_code == 403, response.text
+    else:  # the change requests and the stop switch's state are open to every signed-in role
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(("method", "path"), routes({CASE_WORK, CHANGE_FORM}))
+def test_the_data_protection_officer_cannot_work_cases_or_change_anything(  # type: ignore[no-untyped-def]
+    api, accounts, method, path
+):
+    csrf = sign_in(api, "dora", "correct horse battery staple")
+    assert call(api, method, path, csrf=csrf).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path"), routes(set(API_SCOPES)))
+@pytest.mark.parametrize("state", ["expired", "revoked"])
+def test_api_routes_refuse_an_expired_or_revoked_key_with_401(api, runtime, method, path, state):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from scoring.service.api_keys import create_api_key, revoke_api_key
+    from scoring.storage.db import UnitOfWork
+
+    issued = create_api_key(
+        uow=UnitOfWork(runtime.sessions), client="sales", scopes=API_SCOPES, clock=runtime.clock,
+        expires_at=runtime.clock.now + timedelta(minutes=5) if state == "expired" else None,
+    ).key  # fmt: skip
+    if state == "expired":
+        runtime.clock.now += timedelta(minutes=6)
+    else:
+        revoke_api_key(uow=UnitOfWork(runtime.sessions), prefix=issued.split("_")[1],
+                       clock=runtime.clock)  # fmt: skip
+    response = call(api, method, path, headers={"Authorization": f"Bearer {issued}"})
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize(("method", "path"), routes(UI_PAGES))
+@pytest.mark.parametrize("state", ["idle", "revoked"])
+def test_reviewer_pages_after_the_session_ended_send_to_sign_in(  # type: ignore[no-untyped-def]
+    api, runtime, accounts, method, path, state
+):
+    from datetime import timedelta
+
+    from review_ui.accounts import revoke_sessions
+    from scoring.storage.db import UnitOfWork
+
+    csrf = sign_in(api, "sven", "correct horse battery staple")
+    if state == "idle":
+        runtime.clock.now += timedelta(minutes=31)
+    else:
+        with UnitOfWork(runtime.sessions) as uow:
+            revoke_sessions(uow=uow, username="sven", now=runtime.clock.now, actor="operator")
+    response = call(api, method, path, csrf=csrf)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"].endswith("/review/login")
+
+
+# Which roles get past each reviewer page's gate; every other role is answered 403.
+READERS = {"reviewer", "senior_reviewer", "auditor"}
+ROLE_OF = {
+    "rita": "reviewer", "sven": "senior_reviewer", "aino": "auditor",
+    "dora": "data_protection_officer", "ria": "risk_analyst", "rolf": "risk_approver",
+    "olle": "oversight",
+}  # fmt: skip
+EVERYONE = set(ROLE_OF.values())
+LET_THROUGH: dict[tuple[str, str], set[str]] = {
+    ("GET", "/review/queue"): READERS,
+    ("GET", "/review/oversight"): READERS,
+    ("GET", "/review/cases/{case_id}"): READERS,
+    ("GET", "/review/cases/{case_id}/audit"): READERS,
+    ("GET", "/review/changes"): EVERYONE,
+    ("GET", "/review/automation"): EVERYONE,
+    ("GET", "/review/subjects"): {"data_protection_officer"},
+    ("POST", "/review/subjects"): {"data_protection_officer"},
+    ("POST", "/review/logout"): EVERYONE,
+    ("POST", "/review/changes/{change_id}/approve"): {"risk_approver"},
+    ("POST", "/review/changes/{change_id}/refuse"): {"risk_approver"},
+    ("POST", "/review/changes/rollback"): {"risk_analyst", "risk_approver"},
+    ("POST", "/review/automation"): {"oversight", "senior_reviewer"},
+    **{route: {"reviewer", "senior_reviewer"} for route in routes(CASE_WORK)},
+}
+
+
+def test_the_role_table_names_every_reviewer_page():
+    assert set(LET_THROUGH) == set(routes(UI_PAGES))
+
+
+@pytest.mark.parametrize(("method", "path"), routes(UI_PAGES))
+@pytest.mark.parametrize("username", sorted(ROLE_OF))
+def test_each_role_on_each_reviewer_page(api, accounts, method, path, username):  # type: ignore[no-untyped-def]
+    csrf = sign_in(api, username, "correct horse battery staple")
+    response = call(api, method, path, csrf=csrf)
+    if ROLE_OF[username] in LET_THROUGH[(method, path)]:
+        # Past the gate: the page, an unknown case or change (404), an incomplete form
+        # (422, or 400/409 from the use case), or a redirect that is not to sign-in.
+        assert response.status_code not in (401, 403) and response.status_code < 500, (
+            response.status_code, response.text[:300])  # fmt: skip
+        if response.status_code == 303 and path != "/review/logout":
+            assert not response.headers["location"].endswith("/login")
+    else:
+        assert response.status_code == 403, (response.status_code, response.text[:300])

@@ -270,6 +270,13 @@ class CaseRecorder:
         self.db = db
 
     def __call__(
-        self, work: Any, *, decision_id: str, case_id: str, kind: CaseKind, at: datetime
+        self,
+        work: Any,
+        *,
+        decision_id: str,
+        case_id: str,
+        kind: CaseKind,
+        at: datetime,
+        client_id: str,
     ) -> None:
         self.db.write(lambda: self.db.cases.append((decision_id, kind, at)))

@@ -190,6 +190,47 @@ def test_sqlite_writers_of_other_processes_queue_on_the_lock_file_beside_the_dat
     assert 0.3 < waited < 5.0
 
 
+def test_a_writer_that_gave_up_its_turn_leaves_the_lock_file_free_for_the_others(tmp_path):
+    """A turn not given in time ends in DatabaseBusy, and the lock the process was still
+    waiting for is passed on when it comes, not kept: another process takes it at once."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    from scoring.storage.db import DatabaseBusy, create_engine_for
+
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'shared.db'}")
+    lock_file = tmp_path / "shared.db-writer.lock"
+    holder = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)  # another writer's description
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with engine.connect() as connection:
+            with pytest.raises(DatabaseBusy), write_turn(connection, timeout_s=0.2):
+                pass
+            fcntl.flock(holder, fcntl.LOCK_UN)  # the holder lets go after the writer gave up
+            other = subprocess.run(
+                [sys.executable, "-c",
+                 "import fcntl, os, sys, time\n"
+                 f"fd = os.open({str(lock_file)!r}, os.O_RDWR)\n"
+                 "deadline = time.monotonic() + 5\n"
+                 "while True:\n"
+                 "    try:\n"
+                 "        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); break\n"
+                 "    except BlockingIOError:\n"
+                 "        if time.monotonic() > deadline: sys.exit(3)\n"
+                 "        time.sleep(0.01)\n"
+                 "fcntl.flock(fd, fcntl.LOCK_UN)\n"],
+                timeout=30,
+            )  # fmt: skip
+            assert other.returncode == 0  # the lock was free again, not held by the gone writer
+            with write_turn(connection):  # and this process gets its next turn as usual
+                pass
+    finally:
+        os.close(holder)
+        engine.dispose()
+
+
 def test_in_memory_sqlite_writers_queue_within_the_process_only(tmp_path, monkeypatch):
     from scoring.storage.db import create_engine_for
 

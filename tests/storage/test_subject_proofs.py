@@ -50,3 +50,22 @@ def test_an_assertion_is_spent_once_even_when_raced(migrated_engine):
 
     assert spent.count(True) == 1 and spent.count(False) == 7
     assert other_channel is True and after_expiry is True
+
+
+def test_the_sign_in_throttle_reads_its_window_and_forgets_only_ended_windows(migrated_engine):
+    from scoring.storage.request_counters import counted, forget_before
+
+    sessions = session_factory(migrated_engine)
+    later = NOW + timedelta(minutes=10)
+    with sessions() as session:
+        for _ in range(3):
+            count_request(session, key="sign-in:peer:a", window_started_at=NOW)
+        count_request(session, key="sign-in:peer:b", window_started_at=later)
+        count_request(session, key="subjects:client:shop", window_started_at=NOW)
+        assert counted(session, key="sign-in:peer:a", window_started_at=NOW) == 3
+        assert counted(session, key="sign-in:peer:a", window_started_at=later) == 0
+        forget_before(session, prefix="sign-in:peer:", window_started_at=later)
+        assert counted(session, key="sign-in:peer:a", window_started_at=NOW) == 0
+        assert counted(session, key="sign-in:peer:b", window_started_at=later) == 1
+        # Another throttle's counters are not the sign-in throttle's to remove.
+        assert counted(session, key="subjects:client:shop", window_started_at=NOW) == 1

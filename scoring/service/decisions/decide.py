@@ -74,6 +74,7 @@ class CaseOpener(Protocol):
         case_id: str,
         kind: CaseKind,
         at: datetime,
+        client_id: str,
     ) -> None: ...
 
 
@@ -84,12 +85,13 @@ def open_review_case(
     case_id: str,
     kind: CaseKind,
     at: datetime,
+    client_id: str,
 ) -> None:
     """The review service's case, opened through an ORM session joined to the transaction."""
     with work.session() as session:
         open_case_for_pending_decision(
             session=session, decision_id=decision_id, kind=kind, case_id=case_id,
-            clock=lambda: at,
+            clock=lambda: at, client_id=client_id,
         )  # fmt: skip
         session.flush()
 
@@ -412,7 +414,7 @@ def _write(
         case_id, kind = prepared.review_case
         open_case(
             work, decision_id=decision_id, case_id=case_id, kind=kind,
-            at=rows.decision["decided_at"],
+            at=rows.decision["decided_at"], client_id=rows.client_id,
         )  # fmt: skip
     decision_log.append_to(
         work.decision_log, head=head, decision_id=decision_id,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from scoring.config import process_contact_channels
 from scoring.domain import lifecycle
 from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES
 from scoring.domain.counterfactual import Counterfactual, PurchaseTerms, why_no_counterfactual
@@ -153,7 +154,7 @@ def decision_view(
         decision.outcome == Outcome.DECLINE.value
         or (decision.outcome in lifecycle.UNSETTLED_OUTCOMES and review is not None)
     ):
-        letter = _letters(decision, facts_row, report, contest_url, review)
+        letter = _letters(decision, facts_row, report, review)
     return DecisionView(
         decision_id=decision.id,
         application_id=external_id,
@@ -224,11 +225,12 @@ def _notice(
         mode=mode,
         bureau_name=BUREAU_NAME,
         bureau_answered=report is not None,
-        contest_url=contest_url,
         contest_until=decision.contestable_until.date()
         if contest_url and decision.contestable_until
         else None,
+        decision_id=decision.id,
         review_id=review["review_id"] if review and review["statement_url"] else None,
+        contact=process_contact_channels(),
     )
     return {lang: render_notice(notice, language=lang) for lang in ("et", "en")}
 
@@ -237,7 +239,6 @@ def _letters(
     decision: DecisionColumns,
     facts: dict[str, Any],
     report: ReportColumns | None,
-    contest_url: str,
     review: dict[str, Any] | None,
 ) -> dict[str, str]:
     from scoring.letters import BureauConsulted, DecisionLetter, render_decision_letter
@@ -252,8 +253,8 @@ def _letters(
             risk_class=report.risk_class,
             class_label_et=definition.label_et,
             class_label_en=definition.label_en,
-            class_text_et=definition.definition_et,
-            class_text_en=definition.definition_en,
+            class_text_et=definition.meaning_et,
+            class_text_en=definition.meaning_en,
         )
     until = decision.contestable_until or decision.decided_at
     why_none = None if decision.counterfactual else _why_no_counterfactual(decision, facts)
@@ -272,10 +273,10 @@ def _letters(
         bureau=bureau,
         counterfactual=_counterfactual_from(decision.counterfactual),
         contest_until=until.date(),
-        contest_url=contest_url,
+        contact=process_contact_channels(),
         review_id=review["review_id"] if review else None,
         review_due_on=review["due_on"] if review else None,
-        statement_url=review["statement_url"] if review else None,
+        statement_open=bool(review and review["statement_url"]),
         route=next(
             (
                 r["code"]
@@ -304,6 +305,7 @@ def _why_no_counterfactual(
         product_category=facts["product_category"],
         probability_of_default=decision.probability_of_default,
         policy=policy,
+        amount_eur=float(facts["amount_eur"]),
     )
 
 

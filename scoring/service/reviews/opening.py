@@ -23,6 +23,7 @@ from scoring.service.errors import (
     InvalidContest,
     NotContestable,
     ReviewNotFound,
+    StatementLimitReached,
 )
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
 from scoring.service.reviews.workflow import (
@@ -97,7 +98,7 @@ def contest_decision(
             raise AlreadyContested(
                 f"decision {decision_id} is already contested (review {existing})"
             )
-        case = _new_case(
+        case, progress = _new_case(
             cases,
             decision_id=decision_id,
             kind=CaseKind.CONTEST,
@@ -106,7 +107,6 @@ def contest_decision(
             client=client,
             attachments=[vars(a) for a in attachments],
         )
-        progress = cases.progress_for_change(case.id)
         view = case_view_of(case, progress, now)
         announce(
             uow.webhook_outbox, case, progress, view, event=None, previous_status=None, now=now
@@ -134,17 +134,20 @@ def open_case_for_pending_decision(
     kind: CaseKind,
     case_id: str | None = None,
     clock: Clock = utc_now,
+    client_id: str | None = None,
 ) -> ReviewCaseView:
     """Open the case for a decision the assessment did not settle (a refer, a requested
     review, an objection, the stop switch), and tell the client it is open.
 
     Runs inside the caller's transaction, so the decision and its case are stored together.
+    ``client_id`` is the client whose application it is, when the caller knows it (else it
+    is read through the decision).
     """
     if kind is CaseKind.CONTEST:
         raise ValueError("contest cases are opened by contest_decision")
     now = clock()
     cases = ReviewCaseRepository(session)
-    case = _new_case(
+    case, progress = _new_case(
         cases,
         decision_id=decision_id,
         kind=kind,
@@ -154,10 +157,18 @@ def open_case_for_pending_decision(
         attachments=[],
         case_id=case_id,
     )
-    progress = cases.progress_for_change(case.id)
-    view = case_view_of(case, progress, now)
+    # The event needs no triage columns, and they would load the decision back through the
+    # session: this runs in the decision's own transaction, on the decision path.
+    view = case_view_of(case, progress, now, triage=False)
     announce(
-        WebhookOutbox(session), case, progress, view, event=None, previous_status=None, now=now
+        WebhookOutbox(session),
+        case,
+        progress,
+        view,
+        event=None,
+        previous_status=None,
+        now=now,
+        client_ids=[client_id] if client_id is not None else None,
     )
     record(
         AuditLog(session),
@@ -180,7 +191,7 @@ def _new_case(
     client: str | None,
     attachments: list[dict[str, Any]],
     case_id: str | None = None,
-) -> ReviewCase:
+) -> tuple[ReviewCase, ReviewCaseProgress]:
     case = ReviewCase(
         id=case_id or str(uuid.uuid4()),
         decision_id=decision_id,
@@ -190,11 +201,11 @@ def _new_case(
         received_at=now,
         due_at=rules.case_due_at(now),
     )
-    cases.add(
-        case,
-        ReviewCaseProgress(case_id=case.id, opened_by_client_id=client, attachments=attachments),
+    progress = ReviewCaseProgress(
+        case_id=case.id, opened_by_client_id=client, attachments=attachments
     )
-    return case
+    cases.add(case, progress)
+    return case, progress
 
 
 def add_statement(
@@ -225,7 +236,7 @@ def add_statement(
             else case.statement + STATEMENT_SEPARATOR.format(at=now.isoformat()) + statement
         )
         if len(combined) > rules.MAX_STATEMENT_CHARS * 2:
-            raise InvalidContest(
+            raise StatementLimitReached(
                 "the case holds as much of the customer's statement as it can take; "
                 "send further material as an attachment",
                 field="statement",

@@ -39,11 +39,17 @@ def decide_case(
     outcome: ReviewOutcome | str,
     justification: str,
     new_terms: NewTerms | None = None,
+    customer_explanation_et: str | None = None,
+    customer_explanation_en: str | None = None,
     clock: Clock = utc_now,
 ) -> ReviewCaseView:
     """Decide a case with an outcome its kind allows (a contest: uphold, overturn, change the
     terms; a case where nothing was decided: approve, decline, other terms); resolves the case
-    or asks for a second signature."""
+    or asks for a second signature.
+
+    The justification is internal; the customer's letter quotes the explanation written for
+    them in each language, required when the outcome is short of what they applied for.
+    """
     rules.require_worker(reviewer, "decide cases")
     try:
         outcome = ReviewOutcome(outcome)
@@ -63,7 +69,16 @@ def decide_case(
             outcome, new_terms, product_category=application.product_category, policy=policy
         )
         lifecycle.resulting_outcome(case.kind, outcome, original_outcome=decision.outcome)
+        explanation_et, explanation_en = rules.check_customer_explanation(
+            outcome,
+            original_outcome=decision.outcome,
+            explanation_et=customer_explanation_et,
+            explanation_en=customer_explanation_en,
+            justification=justification,
+        )
         progress = cases.progress_for_change(case.id)
+        progress.customer_explanation_et = explanation_et
+        progress.customer_explanation_en = explanation_en
         progress.decided_by = reviewer.user_id
         progress.decided_at = now
         progress.new_amount_eur = Decimal(f"{terms.amount_eur:.2f}") if terms else None
@@ -72,6 +87,8 @@ def decide_case(
         case.outcome = outcome.value
         case.justification = justification
         details: dict[str, Any] = {"outcome": outcome.value, "justification": justification}
+        if explanation_et or explanation_en:
+            details["customer_explanation"] = {"et": explanation_et, "en": explanation_en}
         if terms is not None:
             details["new_terms"] = {
                 "amount_eur": terms.amount_eur,
@@ -149,6 +166,8 @@ def second_signature(
             progress.second_signature_refused_by = signer.user_id
             case.outcome = None
             case.justification = None
+            progress.customer_explanation_et = None
+            progress.customer_explanation_en = None
             progress.new_amount_eur = None
             progress.new_term_months = None
             previous = case.status

@@ -9,11 +9,21 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from data_contracts.feature_catalogue import feature_catalogue
+from scoring.config import process_contact_channels
 from scoring.domain import review as rules
 from scoring.domain.bureau import BUREAU_NAME, RISK_CLASSES
+from scoring.domain.counterfactual import why_no_counterfactual
+from scoring.domain.model_limits import (
+    SegmentMeasure,
+    customer_segments,
+    pd_interval,
+    segment_measures,
+)
 from scoring.domain.reasons import FACTORS as REASON_FACTORS
 from scoring.domain.reasons import grouped_contributions
 from scoring.domain.review import CaseStatus
+from scoring.features.catalogue import BUREAU_CLASS_RANK
+from scoring.letters import product_label
 from scoring.letters.review import (
     ExtensionNotice,
     ReviewOutcomeLetter,
@@ -21,6 +31,7 @@ from scoring.letters.review import (
     render_review_outcome_letter,
 )
 from scoring.service.errors import ReviewNotFound
+from scoring.service.model_evaluation import VersionTags, stored_evaluation
 from scoring.service.policy_files import policy_for_version
 from scoring.service.reviews.views import (
     AuditEvent,
@@ -67,8 +78,14 @@ def audit_trail(*, session: Session, case_id: str) -> list[AuditEvent]:
     ]
 
 
-def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
-    """Everything a reviewer needs to judge the case, statement first, the model's limits shown."""
+def case_detail(
+    *, session: Session, case_id: str, now: datetime, registry: VersionTags | None = None
+) -> CaseDetail:
+    """Everything a reviewer needs to judge the case, statement first, the model's limits shown.
+
+    The PD's interval and the known limits come from the evaluation stored with the model
+    version that scored the decision, read through ``registry``.
+    """
     cases = ReviewCaseRepository(session)
     case = load_case(cases, case_id)
     progress = cases.progress(case_id)
@@ -81,15 +98,25 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
     applied_on = application.applied_at.date()
     policy = policy_for_version(decision.policy_version)
 
+    asked = application.human_review_requested
     application_values = [
-        SourcedValue("amount_eur", float(application.amount), "application", applied_on),
-        SourcedValue("term_months", application.term_months, "application", applied_on),
-        SourcedValue("product_category", application.product_category, "application", applied_on),
-        SourcedValue("channel", application.channel, "application", applied_on),
+        _model_input("amount_eur", float(application.amount), "application", applied_on),
+        _model_input("term_months", application.term_months, "application", applied_on),
         SourcedValue(
-            "human_review_requested", application.human_review_requested, "application", applied_on
+            "product_category", application.product_category, "application", applied_on,
+            label="Product", label_et="Toode",
+            shown=product_label(application.product_category, "en"),
         ),
-    ]
+        SourcedValue(
+            "channel", application.channel, "application", applied_on,
+            label="Sales channel", label_et="Müügikanal", shown=application.channel,
+        ),
+        SourcedValue(
+            "human_review_requested", asked, "application", applied_on,
+            label="Asked for a person to decide", label_et="Soovis, et otsustaks inimene",
+            shown="yes" if asked else "no",
+        ),
+    ]  # fmt: skip
     application_features = [
         _model_input(name, features[name], "application", applied_on)
         for name in APPLICATION_FEATURES
@@ -114,20 +141,25 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         )
         as_of = report.requested_at.date()
         source = f"{BUREAU_NAME}, report {report.report_id}"
-        bureau_values = [
-            SourcedValue("score", report.score, source, as_of, flags),
-            SourcedValue("risk_class", report.risk_class, source, as_of, flags),
-            SourcedValue(
-                "pd_band",
-                f"{report.pd_band_low:.3f}-{report.pd_band_high:.3f}",
-                source,
-                as_of,
-                flags,
-            ),
-            SourcedValue("open_defaults", report.open_default_count, source, as_of, flags),
-            SourcedValue("closed_defaults", report.closed_default_count, source, as_of, flags),
-        ]
         definition = RISK_CLASSES.get(report.risk_class)
+        band = f"{report.pd_band_low * 100:.1f}–{report.pd_band_high * 100:.1f} %"
+        bureau_values = [
+            SourcedValue("score", report.score, source, as_of, flags,
+                         label="Bureau score", label_et="Büroo skoor",
+                         shown="–" if report.score is None else f"{report.score:.0f}"),
+            SourcedValue("risk_class", report.risk_class, source, as_of, flags,
+                         label="Risk class", label_et="Riskiklass",
+                         shown=definition.label_en if definition else report.risk_class),
+            SourcedValue("pd_band", band, source, as_of, flags,
+                         label="Bureau's 12-month PD band", label_et="Büroo 12 kuu PD vahemik",
+                         shown=band),
+            SourcedValue("open_defaults", report.open_default_count, source, as_of, flags,
+                         label="Open payment defaults", label_et="Lõpetamata maksehäired",
+                         shown=str(report.open_default_count)),
+            SourcedValue("closed_defaults", report.closed_default_count, source, as_of, flags,
+                         label="Settled payment defaults", label_et="Lõpetatud maksehäired",
+                         shown=str(report.closed_default_count)),
+        ]  # fmt: skip
     elif decision.bureau_report_id is None:
         bureau_values = [
             SourcedValue("report", None, BUREAU_NAME, applied_on, ("missing",)),
@@ -137,6 +169,36 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         key=lambda item: -abs(item[1]),
     )
     escalator = cases.user(view.escalated_by) if view.escalated_by is not None else None
+    stored = stored_evaluation(registry, decision.model_version)
+    tables = stored.tables if stored is not None else None
+    interval = (
+        pd_interval(tables["calibration"], decision.probability_of_default)
+        if tables and decision.probability_of_default is not None
+        else None
+    )
+    measures = (
+        segment_measures(
+            tables,
+            customer_segments(features, has_bureau_report=report is not None),
+            class_labels={
+                rank: f"“{RISK_CLASSES[name].label_en}”" for name, rank in BUREAU_CLASS_RANK.items()
+            },
+        )
+        if tables
+        else []
+    )
+    why_none = (
+        why_no_counterfactual(
+            outcome=decision.outcome,
+            rule_codes=[rule["code"] for rule in decision.policy_rules],
+            product_category=application.product_category,
+            probability_of_default=decision.probability_of_default,
+            policy=policy,
+            amount_eur=float(application.amount),
+        )
+        if not decision.counterfactual
+        else None
+    )
     amount = (
         float(progress.new_amount_eur)
         if progress is not None and progress.new_amount_eur is not None
@@ -160,7 +222,7 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         probability_of_default=decision.probability_of_default,
         risk_grade=decision.risk_grade,
         model=(f"{decision.model_name} v{decision.model_version}" if decision.model_name else None),
-        known_limits=_known_limits(customer, application, features, report),
+        known_limits=_known_limits(customer, application, features, report, measures, tables),
         approve_below=policy.approve_below,
         decline_at_or_above=policy.decline_at_or_above,
         reasons=list(decision.reasons),
@@ -174,6 +236,12 @@ def case_detail(*, session: Session, case_id: str, now: datetime) -> CaseDetail:
         second_signature_above_eur=policy.second_signature_above_eur,
         audit_trail=audit_trail(session=session, case_id=case_id),
         escalated_by_username=escalator.username if escalator is not None else None,
+        model_version=decision.model_version,
+        pd_interval=interval,
+        segment_measures=measures,
+        evaluation_missing=stored.missing_because if stored is not None else None,
+        no_counterfactual_en=why_none[1] if why_none else None,
+        no_counterfactual_et=why_none[0] if why_none else None,
     )
 
 
@@ -252,8 +320,18 @@ def _known_limits(
     application: Application,
     features: Mapping[str, Any],
     report: BureauReport | None,
+    measures: list[SegmentMeasure],
+    tables: Mapping[str, Any] | None,
 ) -> list[str]:
-    limits: list[str] = []
+    """The model's limits for this customer: measured by the version's evaluation when it
+    kept its tables, else what the customer's data alone shows."""
+    limits: list[str] = [m.limit for m in measures if m.limit]
+    if report is None:
+        limits.append(
+            "No bureau report: the model did not see the bureau rating or registered defaults."
+        )
+    if tables is not None:
+        return limits
     applied_on = application.applied_at.date()
     if customer.customer_since is None or features.get("thin_file"):
         limits.append(
@@ -264,10 +342,6 @@ def _known_limits(
         limits.append(
             f"New customer: fewer than {SHORT_HISTORY_MONTHS} months of payment history; the "
             "model saw few such customers and its estimate is less certain."
-        )
-    if report is None:
-        limits.append(
-            "No bureau report: the model did not see the bureau rating or registered defaults."
         )
     return limits
 
@@ -301,7 +375,9 @@ def client_review(*, session: Session, review_id: str, client: str, now: datetim
             product_category=application.product_category,
             new_amount_eur=view.new_terms.amount_eur if view.new_terms else None,
             new_term_months=view.new_terms.term_months if view.new_terms else None,
-            justification=view.justification or "",
+            explanation_et=view.customer_explanation_et,
+            explanation_en=view.customer_explanation_en,
+            contact=process_contact_channels(),
             second_signature=view.second_signature_by is not None,
             kind=view.kind.value,
             statement_given=bool(view.statement),

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 from scoring.domain import review as rules
+from scoring.domain.model_limits import PdInterval, SegmentMeasure
+from scoring.domain.reasons import short_label
 from scoring.domain.review import CaseKind, CaseStatus, Escalation, NewTerms, ReviewOutcome
 from scoring.storage.tables import ReviewCase
 from scoring.storage.tables_reviews import ReviewCaseProgress
@@ -23,6 +25,8 @@ class CaseTriage:
     top_reason_code: str | None
     top_reason_en: str | None
     days_to_deadline: int
+    # The top reason in a few words ("Recent late payments"), for the queue's column.
+    top_reason_short: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class ReviewCaseView:
     escalated_at: datetime | None = None
     escalation_note: str | None = None
     triage: CaseTriage | None = None
+    # The reviewer's explanation for the customer (the letters quote it, never the
+    # justification), in Estonian and English.
+    customer_explanation_et: str | None = None
+    customer_explanation_en: str | None = None
 
     @property
     def effective_due_at(self) -> datetime:
@@ -129,6 +137,16 @@ class CaseDetail:
     second_signature_above_eur: float
     audit_trail: list[AuditEvent]
     escalated_by_username: str | None = None
+    # The serving version's own evaluation: the PD's interval (observed default rate of
+    # applications scored alike) and its figures on this customer's segments.
+    model_version: str | None = None
+    pd_interval: PdInterval | None = None
+    segment_measures: list[SegmentMeasure] = field(default_factory=list)
+    # Why the version's evaluation tables could not be shown, when they could not.
+    evaluation_missing: str | None = None
+    # What the counterfactual search found no change for, in plain words (a decline).
+    no_counterfactual_en: str | None = None
+    no_counterfactual_et: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,9 +197,10 @@ class OversightStats:
 
 
 def case_view_of(
-    case: ReviewCase, progress: ReviewCaseProgress | None, now: datetime
+    case: ReviewCase, progress: ReviewCaseProgress | None, now: datetime, *, triage: bool = True
 ) -> ReviewCaseView:
-    """The view of a stored case and its progress row as of ``now``."""
+    """The view of a stored case and its progress row as of ``now``; ``triage=False`` leaves
+    out the queue's columns of the decision (amount, product, outcome, top reason)."""
     status = CaseStatus(case.status)
     due = case.extended_due_at or case.due_at
     new_terms = None
@@ -211,7 +230,9 @@ def case_view_of(
         escalated_by=progress.escalated_by if progress else None,
         escalated_at=progress.escalated_at if progress else None,
         escalation_note=progress.escalation_note if progress else None,
-        triage=_triage(case, due, now),
+        triage=_triage(case, due, now) if triage else None,
+        customer_explanation_et=progress.customer_explanation_et if progress else None,
+        customer_explanation_en=progress.customer_explanation_en if progress else None,
     )
 
 
@@ -228,6 +249,7 @@ def _triage(case: ReviewCase, due: datetime, now: datetime) -> CaseTriage | None
         top_reason_code=top["code"] if top else None,
         top_reason_en=top["text_en"] if top else None,
         days_to_deadline=(rules.local_day(due) - rules.local_day(now)).days,
+        top_reason_short=short_label(top["code"]) if top else None,
     )
 
 

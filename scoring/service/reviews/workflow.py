@@ -105,15 +105,17 @@ def announce(
     now: datetime,
     resulting_outcome: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    client_ids: list[str] | None = None,
 ) -> None:
     """Tell the case's clients it moved (``event``; None when it was opened): one webhook
-    event in the outbox, in the transaction of the move."""
+    event in the outbox, in the transaction of the move. ``client_ids`` when the caller
+    knows them spares reading them through the decision."""
     event_type = lifecycle.CASE_OPENED if event is None else lifecycle.announced_as(event)
     if event_type is None:
         return
     data = event_data(view, resulting_outcome=resulting_outcome, previous_status=previous_status)
     outbox.enqueue(
-        client_ids=clients_to_notify(case, progress),
+        client_ids=client_ids if client_ids is not None else clients_to_notify(case, progress),
         event_type=event_type,
         review_case_id=case.id,
         data={**data, **(extra or {})},
