@@ -314,7 +314,7 @@ def decide_case(
     }
     try:
         if not outcome:
-            raise InvalidInput("choose an outcome: uphold, overturn or change the terms")
+            raise InvalidInput("choose one of the outcomes this case offers")
         new_terms = _new_terms(outcome, new_amount_eur, new_term_months)
         decided = reviews.decide_case(
             uow=ui.unit_of_work(),

@@ -105,9 +105,20 @@ def error_response(
     return JSONResponse({"error": detail}, status_code=status, headers=headers)
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries showing the error shape for ``statuses``."""
-    return {status: {"model": ErrorBody, "description": _HTTP_CODES[status]} for status in statuses}
+def error_responses(
+    *statuses: int, codes: dict[int, dict[str, str]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries showing the error shape for ``statuses``; ``codes`` names,
+    per status, the ``error.code`` values the route answers with and when."""
+    codes = codes or {}
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": _HTTP_CODES[status]
+            + "".join(f"; `{code}`: {when}" for code, when in codes.get(status, {}).items()),
+        }
+        for status in statuses
+    }
 
 
 def _field(loc: tuple[Any, ...]) -> str:

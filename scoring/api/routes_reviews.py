@@ -102,12 +102,35 @@ class ReviewPublic(BaseModel):
     extension_notice: LetterPublic | None
 
 
+# The error codes of the review routes, as the OpenAPI document names them.
+_CONTEST_CODES = {
+    404: {"decision_not_found": "no such decision of this client"},
+    409: {
+        "already_contested": "the decision already has a contest case",
+        "not_contestable": (
+            "the decision was replaced by one a person made (superseded), decided nothing "
+            "(a person is deciding it), was made by a person, or its contest window has "
+            "closed; the message says which"
+        ),
+    },
+    422: {"invalid_contest": "an empty statement or bad attachment metadata"},
+}
+_STATEMENT_CODES = {
+    404: {"review_not_found": "no such review case of this client"},
+    409: {
+        "case_closed": "the case is resolved: a person has decided it",
+        "statement_limit_reached": "the case holds as much of the statements as it can take",
+    },
+    422: {"invalid_contest": "an empty statement"},
+}
+
+
 @router.post(
     "/decisions/{decision_id}/contest",
     response_model=ReviewCreated,
     status_code=201,
     summary="Contest a decision on the customer's behalf (GDPR Art. 22(3))",
-    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503, codes=_CONTEST_CODES),
 )
 def contest(
     decision_id: str,
@@ -209,7 +232,7 @@ class StatementAdded(BaseModel):
     response_model=StatementAdded,
     status_code=201,
     summary="Add the customer's statement to a review case that is still open",
-    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503, codes=_STATEMENT_CODES),
 )
 def add_statement(
     review_id: str,

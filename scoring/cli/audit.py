@@ -76,7 +76,14 @@ def replay(decision_id: Annotated[str, typer.Argument(help="The decision to reco
     )
     typer.echo(f"  reasons      stored {result.stored_reasons}")
     typer.echo(f"               replayed {result.replayed_reasons}")
+    for removal in result.removed:
+        typer.echo(f"  removed: {removal}")
+    for note in result.notes:
+        typer.echo(f"  note: {note}")
     if not result.matches:
         typer.echo("DIFFERS: " + "; ".join(result.differences))
         raise typer.Exit(1)
+    if result.removed:
+        typer.echo("replay matches the decision log and every record still stored")
+        return
     typer.echo("replay matches the stored decision")

@@ -55,6 +55,11 @@ class DemoAddresses:
     def mlflow(self) -> str:
         return self.url(self.mlflow_port)
 
+    @property
+    def listen_port(self) -> int:
+        """A port for ``installment webhooks listen`` beside the demo's own (8799 by default)."""
+        return self.api_port + 99 if self.api_port + 99 <= 65535 else self.api_port - 99
+
 
 @dataclass
 class DemoState:
@@ -583,6 +588,13 @@ def run(
         # The API asks the simulator this demo started, wherever its port is.
         runtime = build_runtime(settings=replace(settings, bureau_url=addresses.bureau))
         stack.callback(runtime.close)
+        # Every move of a review case reaches the receivers registered for the demo's client
+        # (`installment webhooks listen`), as `installment serve` delivers them.
+        from scoring.service.webhooks import DeliveryWorker
+
+        delivery = DeliveryWorker(uow_factory=runtime.unit_of_work, clock=runtime.clock)
+        stack.callback(delivery.stop)
+        delivery.start()
         console.print("Stop with Ctrl-C.")
         uvicorn.run(
             create_server_app(runtime),
@@ -615,9 +627,13 @@ def print_summary(
     # soft_wrap: a long path stays on one line, so the command pastes as it is.
     console.print(f"  bash {script} PERSONAL_CODE", soft_wrap=True, highlight=False)
     console.print("")
-    console.print("Watch review outcomes arrive as the sales system would (another terminal):")
     console.print(
-        f"  .venv/bin/installment webhooks listen --client {DEMO_CLIENT} --port 8799",
+        "Watch every review case move, from opening to outcome, as the sales system would "
+        "(another terminal):"
+    )
+    console.print(
+        f"  .venv/bin/installment webhooks listen --client {DEMO_CLIENT} "
+        f"--port {addresses.listen_port}",
         soft_wrap=True, highlight=False,
     )  # fmt: skip
     console.print("")

@@ -112,8 +112,9 @@ def listen(
 ) -> None:
     """A small local receiver: registers itself for the client and prints each event it gets.
 
-    For trying the product: it shows a review opening and its outcome arriving, as the
-    sales system's endpoint would receive them (signature verified). Ctrl-C stops it.
+    For trying the product: it shows every move of a review case arriving, from its opening
+    to its outcome, as the sales system's endpoint would receive them (signature verified).
+    Ctrl-C stops it.
     """
     import json
     from datetime import UTC, datetime
@@ -154,10 +155,11 @@ def listen(
             event = json.loads(body)
             data = event.get("data", {})
             outcome = data.get("resulting_outcome") or data.get("outcome") or "-"
+            moved = f"{data.get('previous_status') or 'new'} -> {data.get('status')}"
             typer.echo(
-                f"{event.get('type')}: review {data.get('review_id')} ({data.get('kind')}) "
-                f"{data.get('status')}, decision {data.get('decision_id')}, outcome {outcome}, "
-                f"due {data.get('due_on')}"
+                f"{event.get('type')} #{data.get('sequence')}: review {data.get('review_id')} "
+                f"({data.get('kind')}) {moved}, decision {data.get('decision_id')} "
+                f"{data.get('decision_state')}, outcome {outcome}, due {data.get('due_on')}"
             )
 
         def log_message(self, *args: object) -> None:

@@ -11,7 +11,8 @@ A decision is in one of four states (``DecisionState``):
 
 A review case moves between ``open``, ``claimed``, ``awaiting_second_signature`` and
 ``resolved`` only by the moves in ``CASE_TRANSITIONS``; ``resolved`` is terminal and always
-leaves a decision made by a person that supersedes the one the case was about. The table in
+leaves a decision made by a person that supersedes the one the case was about. Every move
+is announced to the sales system by the webhook event ``CASE_EVENT_TYPES`` names. The table in
 ``docs/lifecycle.md`` is this module written out. Nothing here does I/O or reads a clock.
 """
 
@@ -21,7 +22,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 
-from scoring.domain.review import CaseKind, CaseStatus, InvalidInput, ReviewOutcome, WrongState
+from scoring.domain.review import (
+    CaseClosed,
+    CaseKind,
+    CaseStatus,
+    InvalidInput,
+    ReviewOutcome,
+    WrongState,
+)
 
 
 class DecisionState(StrEnum):
@@ -101,15 +109,59 @@ _EVENT_WORDS = {
 
 
 def case_transition(status: CaseStatus | str, event: CaseEvent) -> CaseStatus:
-    """The status a case moves to on ``event``; ``WrongState`` when the move is not allowed."""
+    """The status a case moves to on ``event``; ``WrongState`` when the move is not allowed,
+    ``CaseClosed`` when the case is resolved and nothing moves it any more."""
     current = CaseStatus(status)
     try:
         return CASE_TRANSITIONS[(current, event)]
     except KeyError:
+        if current in TERMINAL_CASE_STATUSES:
+            raise CaseClosed(
+                f"a case that is {current.value} cannot be {_EVENT_WORDS[event]}; it is closed"
+            ) from None
         raise WrongState(
             f"a case that is {current.value.replace('_', ' ')} cannot be {_EVENT_WORDS[event]}"
-            + ("; it is closed" if current in TERMINAL_CASE_STATUSES else "")
         ) from None
+
+
+def refuse_if_closed(status: CaseStatus | str, *, case_id: str, action: str) -> None:
+    """``CaseClosed`` when the case is resolved; ``action`` says what was tried ("decide it")."""
+    if CaseStatus(status) in TERMINAL_CASE_STATUSES:
+        raise CaseClosed(f"case {case_id} is resolved and closed; nobody can {action} any more")
+
+
+# Who is told: the sales system hears of every move of a case by webhook, one event type
+# per move. Keeping a claim only renews the holder's timer; the case does not move.
+CASE_OPENED = "review.opened"
+CASE_EVENT_TYPES: Mapping[CaseEvent, str | None] = {
+    CaseEvent.CLAIM: "review.claimed",
+    CaseEvent.KEEP: None,
+    CaseEvent.RELEASE: "review.released",
+    CaseEvent.ESCALATE: "review.escalated",
+    CaseEvent.ADD_STATEMENT: "review.statement_added",
+    CaseEvent.EXTEND: "review.extended",
+    CaseEvent.DECIDE: "review.resolved",
+    CaseEvent.PROPOSE: "review.second_signature_requested",
+    CaseEvent.SIGN: "review.resolved",
+    CaseEvent.REFUSE_SIGNATURE: "review.second_signature_refused",
+}
+WEBHOOK_EVENT_TYPES = frozenset(
+    {CASE_OPENED, *(kind for kind in CASE_EVENT_TYPES.values() if kind is not None)}
+)
+
+
+def announced_as(event: CaseEvent) -> str | None:
+    """The webhook event type that announces ``event``; None when the case does not move."""
+    return CASE_EVENT_TYPES[event]
+
+
+def state_while_case(kind: CaseKind | str, status: CaseStatus | str) -> DecisionState:
+    """The state of the decision a case is about while the case is in ``status``."""
+    if CaseStatus(status) in TERMINAL_CASE_STATUSES:
+        return DecisionState.SUPERSEDED
+    if CaseKind(kind) is CaseKind.CONTEST:
+        return DecisionState.UNDER_REVIEW
+    return DecisionState.AWAITING_PERSON
 
 
 # Which outcomes a reviewer may choose depends on whether anything was decided before.

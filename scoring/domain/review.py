@@ -105,6 +105,12 @@ class WrongState(ReviewError, ConflictError):
     """The case is not in a state where the action makes sense."""
 
 
+class CaseClosed(WrongState):
+    """The case is resolved: nothing can be added to it, decided on it or changed any more."""
+
+    code = "case_closed"
+
+
 class InvalidInput(ReviewError, InvalidInputError):
     """A justification, reason, statement or offer is missing or malformed."""
 

@@ -11,7 +11,9 @@ that every decision a person made supersedes exactly the decision its entry name
 ``replay`` recomputes an automated decision from the minimised inputs in its entry with the
 model version and policy version that made it, and checks a person's decision against its
 review case: the inputs it was made on, the link to the decision it replaced, the outcome
-the review's kind allows, the reviewer and the justification.
+the review's kind allows, the reviewer and the justification. Rows removed lawfully
+(retention, erasure: a tombstone in ``removed_decisions``) are named in ``removed``; what
+they held is then checked against the log entries, which are kept.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +47,7 @@ from scoring.service.model_provider import ModelProvider
 from scoring.storage.decision_log import ChainHead, DecisionLogStore
 from scoring.storage.review_cases import ReviewCaseRepository
 from scoring.storage.tables import DecisionLogEntry
+from scoring.storage.tables_privacy import RemovedDecision
 
 __all__ = [
     "PD_TOLERANCE",
@@ -63,6 +66,8 @@ __all__ = [
 
 # Two probabilities of default agree when they differ by less than this (float noise only).
 PD_TOLERANCE = 1e-9
+# The rule of a decision made while the oversight stop switch was on.
+PAUSED_RULE = "S04_AUTOMATION_PAUSED"
 _VERIFY_BATCH = 1000
 
 
@@ -267,6 +272,11 @@ class ReplayResult:
     differences: list[str] = field(default_factory=list)
     # A person's decision is checked against its review case, not recomputed.
     made_by_person: bool = False
+    # Records removed lawfully (retention, erasure), each said in a sentence: checked
+    # against the decision log instead of the store, and no difference for being gone.
+    removed: list[str] = field(default_factory=list)
+    # Anything else the auditor should know about how the replay was made.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def matches(self) -> bool:
@@ -298,8 +308,21 @@ def replay(
     payload = log_entry_payload(session=session, decision_id=decision_id)
     if payload.get("kind") == "review_decision":
         return _replay_review_decision(session, decision_id, payload)
+    removed = _removed_rows(DecisionLogStore(session), {"this decision": decision_id})
+    notes: list[str] = []
     record = payload["record"]
     policy = policies(record["policy_version"])
+    paused = payload.get("automation_paused")
+    if paused is None:
+        # Entries logged before the switch's state was recorded show it only by its rule.
+        paused = any(r["code"] == PAUSED_RULE for r in record.get("policy_rules") or [])
+        if paused:
+            notes.append(
+                "the stop switch's state is not in this entry (logged before it was recorded); "
+                f"its rule {PAUSED_RULE} is taken as the switch being on"
+            )
+    if paused:
+        policy = replace(policy, all_applications_to_manual_review=True)
     facts = ApplicationFacts(**payload["facts"])
     features = payload.get("features") or {}
     assessment = None
@@ -345,7 +368,24 @@ def replay(
         )
     if result.stored_reasons != result.replayed_reasons:
         differences.append(f"reasons {result.stored_reasons} now {result.replayed_reasons}")
-    return ReplayResult(**{**result.__dict__, "differences": differences})
+    checked = {"differences": differences, "removed": removed, "notes": notes}
+    return ReplayResult(**{**result.__dict__, **checked})
+
+
+def _removal(what: str, decision_id: str, tombstone: RemovedDecision) -> str:
+    how = "retention" if tombstone.removed_by == "retention" else "a data subject's erasure"
+    return (
+        f"{what} ({decision_id}) was removed by {how} on "
+        f"{tombstone.removed_at.date().isoformat()} (rule {tombstone.rule}); "
+        "it is checked against its log entry"
+    )
+
+
+def _removed_rows(log: DecisionLogStore, named: Mapping[str, str]) -> list[str]:
+    """A sentence for each of the named decisions whose row was removed lawfully."""
+    ids = set(named.values())
+    gone = log.removals(ids - set(log.decisions(ids)))
+    return [_removal(what, i, gone[i]) for what, i in named.items() if i in gone]
 
 
 def _replay_review_decision(
@@ -355,30 +395,59 @@ def _replay_review_decision(
 
     Nothing is recomputed by a model: the outcome follows from the review's kind and outcome,
     and every recorded fact (inputs, link, reviewer, justification) must match the store.
+    A row removed lawfully is named in ``removed``; the log entries, which are kept, stand
+    in for it: the inputs against the replaced decision's entry, the outcome from the review
+    kind and outcome as logged.
     """
     record = payload["record"]
+    log = DecisionLogStore(session)
     cases = ReviewCaseRepository(session)
     differences: list[str] = []
+    removed: list[str] = []
     superseded_id = payload.get("supersedes_decision_id")
+    case_id = payload.get("review_case_id")
     stored = cases.decision(decision_id)
     original = cases.decision(superseded_id) if superseded_id else None
-    case = cases.get(payload.get("review_case_id") or "")
+    case = cases.get(case_id or "")
+    tombstones = log.removals([i for i in (decision_id, superseded_id) if i])
     replayed_outcome = record["outcome"]
-    if stored is None:
+    if stored is None and decision_id in tombstones:
+        removed.append(_removal("this decision", decision_id, tombstones[decision_id]))
+    elif stored is None:
         differences.append(f"decision {decision_id} is not stored")
     elif stored.supersedes_decision_id != superseded_id:
         differences.append(
             f"it supersedes {stored.supersedes_decision_id}, its entry says {superseded_id}"
         )
-    if original is None:
+    if original is None and superseded_id in tombstones:
+        removed.append(
+            _removal("the decision it replaced", superseded_id, tombstones[superseded_id])
+        )
+    elif original is None:
         differences.append(f"the decision it replaced ({superseded_id}) is not stored")
+    # The log keeps every entry, so the replaced decision's entry is there, kept or removed.
+    original_record = _logged_record(log, superseded_id)
+    if original_record is None:
+        differences.append(f"the decision log holds no decision {superseded_id} it replaced")
+    elif record["input_hash"] != original_record["input_hash"]:
+        differences.append("its recorded inputs differ from those of the decision it replaced")
+    original_outcome = (
+        original.outcome
+        if original is not None
+        else original_record["outcome"]
+        if original_record is not None
+        else None
+    )
+    kind = payload.get("review_kind")
+    if case is None and tombstones:
+        removed.append(
+            f"review case {case_id} went with its application; its kind, outcome, reviewer, "
+            "second signature and justification are checked as logged"
+        )
+    elif case is None:
+        differences.append(f"review case {case_id} is not stored")
     else:
-        original_entry = log_entry_payload(session=session, decision_id=original.id)
-        if record["input_hash"] != original_entry["record"]["input_hash"]:
-            differences.append("its recorded inputs differ from those of the decision it replaced")
-    if case is None:
-        differences.append(f"review case {payload.get('review_case_id')} is not stored")
-    else:
+        kind = case.kind
         progress = cases.progress(case.id)
         if case.resulting_decision_id != decision_id:
             differences.append(f"review case {case.id} resulted in {case.resulting_decision_id}")
@@ -393,16 +462,16 @@ def _replay_review_decision(
             differences.append(f"reviewer {payload.get('reviewer_user_id')} now {decided_by}")
         if case.second_signature_by != payload.get("second_signature_user_id"):
             differences.append("the second signature differs from the logged one")
-        if original is not None:
-            try:
-                replayed_outcome = lifecycle.resulting_outcome(
-                    case.kind,
-                    ReviewOutcome(payload["review_outcome"]),
-                    original_outcome=original.outcome,
-                )
-            except (InvalidInput, ValueError) as error:
-                replayed_outcome = "none"
-                differences.append(f"the review outcome does not fit the case: {error}")
+    if kind is not None and original_outcome is not None:
+        try:
+            replayed_outcome = lifecycle.resulting_outcome(
+                kind,
+                ReviewOutcome(payload["review_outcome"]),
+                original_outcome=original_outcome,
+            )
+        except (InvalidInput, ValueError) as error:
+            replayed_outcome = "none"
+            differences.append(f"the review outcome does not fit the case: {error}")
     if replayed_outcome != record["outcome"]:
         differences.append(f"outcome {record['outcome']} now {replayed_outcome}")
     reasons = list(record["reason_codes"])
@@ -418,7 +487,14 @@ def _replay_review_decision(
         replayed_reasons=reasons,
         differences=differences,
         made_by_person=True,
+        removed=removed,
     )
+
+
+def _logged_record(log: DecisionLogStore, decision_id: str | None) -> dict[str, Any] | None:
+    """The ``record`` of a decision's newest log entry; None when the log holds none."""
+    payload = log.newest_payload(decision_id) if decision_id else None
+    return json.loads(payload)["record"] if payload is not None else None
 
 
 def _same_pd(stored: float | None, replayed: float | None) -> bool:

@@ -126,6 +126,15 @@ class DecisionLogStore:
             )
         )
 
+    def removals(self, ids: Collection[str]) -> dict[str, RemovedDecision]:
+        """The tombstones of those of ``ids`` removed lawfully: when, by what, under which rule."""
+        return {
+            row.decision_id: row
+            for row in self._session.scalars(
+                select(RemovedDecision).where(RemovedDecision.decision_id.in_(ids))
+            )
+        }
+
     def supersede_links(self) -> list[tuple[str, str]]:
         """Every (decision, the decision it superseded) pair, oldest first."""
         rows = self._session.execute(

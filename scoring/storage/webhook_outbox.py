@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from scoring.storage.tables import ApiClient
@@ -63,17 +63,37 @@ class WebhookOutbox:
         review_case_id: str | None,
         data: dict[str, Any],
         now: datetime,
+        opens_case: bool = False,
     ) -> list[str]:
-        """Put one event per active subscription of the clients in the outbox; returns the ids."""
+        """Put one event per active subscription of the clients in the outbox; returns the ids.
+
+        An event about a review case carries ``sequence`` in its data: 1 for the first event
+        of the case a subscription gets, one more for each after. Delivery is at least once
+        and a retried event may arrive after a later one, so a receiver orders by it. The
+        caller holds the case's lock, so two events of one case never get the same number.
+        """
         ids = []
-        rows = self.session.scalars(
-            select(WebhookSubscription).where(
-                WebhookSubscription.client_id.in_(list(client_ids)),
-                WebhookSubscription.active.is_(True),
+        rows = list(
+            self.session.scalars(
+                select(WebhookSubscription).where(
+                    WebhookSubscription.client_id.in_(list(client_ids)),
+                    WebhookSubscription.active.is_(True),
+                )
             )
         )
+        sent: dict[int, int] = {}
+        if rows and review_case_id is not None and not opens_case:
+            sent = {
+                subscription_id: count
+                for subscription_id, count in self.session.execute(
+                    select(WebhookEvent.subscription_id, func.count())
+                    .where(WebhookEvent.review_case_id == review_case_id)
+                    .group_by(WebhookEvent.subscription_id)
+                )
+            }
         for subscription in rows:
             event_id = str(uuid.uuid4())
+            sequence = sent.get(subscription.id, 0) + 1
             self.session.add(
                 WebhookEvent(
                     id=event_id,
@@ -84,7 +104,9 @@ class WebhookOutbox:
                         "id": event_id,
                         "type": event_type,
                         "created_at": now.astimezone(UTC).isoformat(),
-                        "data": data,
+                        "data": (
+                            {**data, "sequence": sequence} if review_case_id is not None else data
+                        ),
                     },
                     created_at=now,
                     status="pending",

@@ -77,6 +77,7 @@ STABLE_CODES = {
     "scoring.service.errors.AlreadyContested": "already_contested",
     "scoring.service.errors.NotContestable": "not_contestable",
     "scoring.service.errors.InvalidContest": "invalid_contest",
+    "scoring.domain.review.CaseClosed": "case_closed",
     "scoring.service.subject_requests.InvalidSubjectRequest": "invalid_personal_code",
     "scoring.service.webhooks.WebhookError": "webhook_error",
     "scoring.service.payment_default_reporting.ReportDateInFuture": "report_date_in_future",
@@ -143,7 +144,7 @@ def _samples() -> list[EngineError]:
     from review_ui.accounts import SignInRefused
     from review_ui.app import Forbidden
     from scoring.bureau.client import BureauUnavailable
-    from scoring.domain.review import InvalidInput, NotPermitted, WrongState
+    from scoring.domain.review import CaseClosed, InvalidInput, NotPermitted, WrongState
     from scoring.service import errors
     from scoring.storage.db import DatabaseUnavailable
 
@@ -159,7 +160,8 @@ def _samples() -> list[EngineError]:
         Forbidden("Your role can read cases but cannot change anything."),
         errors.ReviewNotFound("no review case R-1"),
         errors.DecisionNotFound("no decision D-1"),
-        WrongState("case R-1 is resolved"),
+        WrongState("case R-1 is claimed by another reviewer"),
+        CaseClosed("case R-1 is resolved and closed; nobody can decide it any more"),
         errors.AlreadyContested("the decision has a contest case already"),
         errors.NoChampionModel("no model is promoted to champion"),
         DatabaseUnavailable("sqlite:///nowhere.db", "unable to open database file"),

@@ -1,22 +1,37 @@
 """The lifecycle of a decision and its review case: states, moves, and what each kind allows."""
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from scoring.domain.lifecycle import (
+    CASE_EVENT_TYPES,
+    CASE_OPENED,
     CASE_TRANSITIONS,
     TERMINAL_CASE_STATUSES,
+    WEBHOOK_EVENT_TYPES,
     CaseEvent,
     DecisionState,
+    announced_as,
     case_kind_for,
     case_transition,
     contest_refusal,
     decision_state,
     outcomes_for,
+    refuse_if_closed,
     resulting_outcome,
+    state_while_case,
 )
-from scoring.domain.review import CaseKind, CaseStatus, InvalidInput, ReviewOutcome, WrongState
+from scoring.domain.review import (
+    CaseClosed,
+    CaseKind,
+    CaseStatus,
+    InvalidInput,
+    ReviewOutcome,
+    WrongState,
+)
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
@@ -39,8 +54,39 @@ def test_every_status_but_resolved_can_still_reach_resolved():
 
 def test_a_resolved_case_refuses_every_move_and_says_it_is_closed():
     for event in CaseEvent:
-        with pytest.raises(WrongState, match="resolved cannot be .*; it is closed"):
+        with pytest.raises(CaseClosed, match="resolved cannot be .*; it is closed") as closed:
             case_transition(CaseStatus.RESOLVED, event)
+        assert closed.value.code == "case_closed"
+    with pytest.raises(CaseClosed, match="case R-1 is resolved and closed; nobody can sign it"):
+        refuse_if_closed("resolved", case_id="R-1", action="sign it")
+    for status in set(CaseStatus) - TERMINAL_CASE_STATUSES:
+        refuse_if_closed(status, case_id="R-1", action="sign it")
+    # A move that is not allowed on a case still open is a plain conflict, not "closed".
+    with pytest.raises(WrongState) as wrong:
+        case_transition("open", CaseEvent.DECIDE)
+    assert not isinstance(wrong.value, CaseClosed)
+
+
+def test_every_move_that_changes_a_case_is_announced_and_documented():
+    """Each move names its webhook event; only keeping a claim (nothing moves) names none;
+    docs/lifecycle.md lists every event the product sends."""
+    assert set(CASE_EVENT_TYPES) == set(CaseEvent)
+    silent = {event for event in CaseEvent if announced_as(event) is None}
+    assert silent == {CaseEvent.KEEP}
+    assert all(CASE_TRANSITIONS[(s, e)] is s for (s, e) in CASE_TRANSITIONS if e in silent)
+    docs = (Path(__file__).parents[2] / "docs" / "lifecycle.md").read_text()
+    documented = set(re.findall(r"^\| `(review\.[a-z_]+)` \|", docs, flags=re.MULTILINE))
+    assert documented == WEBHOOK_EVENT_TYPES == {CASE_OPENED, *CASE_EVENT_TYPES.values()} - {None}
+
+
+def test_the_decision_state_a_case_status_leaves():
+    for kind in CaseKind:
+        waiting = DecisionState.UNDER_REVIEW if kind is CaseKind.CONTEST else (
+            DecisionState.AWAITING_PERSON
+        )  # fmt: skip
+        for status in CaseStatus:
+            expected = DecisionState.SUPERSEDED if status is CaseStatus.RESOLVED else waiting
+            assert state_while_case(kind, status) is expected
 
 
 def test_the_moves_of_a_case():

@@ -10,6 +10,7 @@ from scoring.domain.permissions import (
     is_read_only,
     may_approve_change,
     may_claim,
+    may_enter_subject_requests,
     may_extend,
     may_propose_change,
     may_read_cases,
@@ -35,17 +36,20 @@ ROLE_TABLE = {
     Role.RISK_ANALYST: (False, False, False, False, False),
     Role.RISK_APPROVER: (False, False, False, False, False),
     Role.OVERSIGHT: (False, False, False, False, False),
+    Role.DATA_PROTECTION_OFFICER: (False, False, False, False, False),
 }
 
-# role: propose a change, approve another's change, approve one's own, stop automation
+# role: propose a change, approve another's change, approve one's own, stop automation,
+# enter a data subject's request
 CHANGE_TABLE = {
-    Role.REVIEWER: (False, False, False, False),
-    Role.SENIOR_REVIEWER: (False, False, False, True),
-    Role.AUDITOR: (False, False, False, False),
-    Role.ADMIN: (False, False, False, False),
-    Role.RISK_ANALYST: (True, False, False, False),
-    Role.RISK_APPROVER: (True, True, False, False),
-    Role.OVERSIGHT: (False, False, False, True),
+    Role.REVIEWER: (False, False, False, False, False),
+    Role.SENIOR_REVIEWER: (False, False, False, True, False),
+    Role.AUDITOR: (False, False, False, False, False),
+    Role.ADMIN: (False, False, False, False, False),
+    Role.RISK_ANALYST: (True, False, False, False, False),
+    Role.RISK_APPROVER: (True, True, False, False, False),
+    Role.OVERSIGHT: (False, False, False, True, False),
+    Role.DATA_PROTECTION_OFFICER: (False, False, False, False, True),
 }
 
 
@@ -61,6 +65,7 @@ def test_who_may_change_models_policies_and_the_stop_switch(role: Role, expected
         may_approve_change(person, proposed_by=SOMEONE_ELSE),
         may_approve_change(person, proposed_by=ME),
         may_switch_automation(person),
+        may_enter_subject_requests(person),
     ) == expected
 
 

@@ -103,8 +103,12 @@ def uow_factory(migrated_engine):
     return lambda: UnitOfWork(sessions)
 
 
+EVENTS_PER_CASE = 3
+
+
 def resolved_reviews(uow_factory, clock: Clock) -> list[str]:
-    """Contest, claim and uphold ``CASES`` decisions; each opening and outcome is an event."""
+    """Contest, claim and uphold ``CASES`` decisions; each opening, claim and outcome is an
+    event."""
     with uow_factory() as uow:
         anna = review_cases.user(uow.session, "anna", Role.REVIEWER)
         decision_ids = [
@@ -145,8 +149,8 @@ def test_every_outcome_arrives_once_after_the_receiver_was_down_for_an_hour(uow_
     started = clock.now
     listen_at, up_at = started + SILENT_FOR, started + SILENT_FOR + REFUSING_FOR
     event_ids = {e.id for e in outbox(uow_factory)}
-    # review.opened and review.resolved for each case.
-    assert len(event_ids) == 2 * CASES
+    # review.opened, review.claimed and review.resolved for each case.
+    assert len(event_ids) == EVENTS_PER_CASE * CASES
 
     receiver = None
     rng = random.Random(5)
@@ -182,6 +186,9 @@ def test_every_outcome_arrives_once_after_the_receiver_was_down_for_an_hour(uow_
     assert all(r["signed"] for r in receiver.requests)
     assert {json.loads(r["body"])["data"]["review_id"] for r in receiver.requests} == set(case_ids)
     accepted = [r for r in receiver.requests if r["at"] >= up_at]
-    assert len(accepted) == 2 * CASES + 1  # the one lost answer was delivered again
+    # The one lost answer was delivered again.
+    assert len(accepted) == EVENTS_PER_CASE * CASES + 1
     with uow_factory() as uow:
-        assert uow.session.scalar(select(func.count()).select_from(WebhookEvent)) == 2 * CASES
+        assert uow.session.scalar(select(func.count()).select_from(WebhookEvent)) == (
+            EVENTS_PER_CASE * CASES
+        )

@@ -102,11 +102,12 @@ class Lifecycle:
         return self.api.post(url, json=body, headers=self.headers)
 
     def delivered(self) -> list[dict]:
-        """Deliver what is due and return every event the receiver accepted, in order."""
+        """Deliver everything due and return every event the receiver accepted, in order."""
         import httpx
 
         with httpx.Client(timeout=5.0) as http:
-            webhooks.deliver_due(uow_factory=self.uow, http=http, clock=self.clock)
+            while webhooks.deliver_due(uow_factory=self.uow, http=http, clock=self.clock).attempted:
+                pass
         return list(self.receiver.accepted.values())
 
 

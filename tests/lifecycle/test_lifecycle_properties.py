@@ -6,7 +6,8 @@ second signature, the bureau down and up, the stop switch on and off, time passi
 every step: every open case has a due date; every decision still waiting for a person
 belongs to exactly one open case; every superseded decision points to its replacement,
 which points back; the decision log verifies; every terminal state produced its letter in
-Estonian and English.
+Estonian and English; the sales system's webhook receiver heard every move of every case,
+in order, up to the status the case is stored in.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import select
 
 from scoring.domain.errors import EngineError
-from scoring.domain.lifecycle import outcomes_for
+from scoring.domain.lifecycle import outcomes_for, state_while_case
 from scoring.domain.review import NewTerms
 from scoring.service import decision_log, reviews
 from scoring.storage.tables import Decision, ReviewCase
@@ -258,6 +259,29 @@ def lifecycle_machine(life, codes, seen: dict[str, int]):
         def teardown(self) -> None:
             statuses = [case.status for case in self._stored()[1]]
             seen["resolved"] = seen.get("resolved", 0) + statuses.count("resolved")
+
+        @invariant()
+        def the_sales_system_heard_every_move(self) -> None:
+            """Each case's webhook events, in the order of their sequence, run from its opening
+            to the status it is stored in, each from the status the one before left."""
+            _decisions, cases = self._stored()
+            heard: dict[str, list[dict]] = {}
+            for event in life.delivered():
+                heard.setdefault(event["data"]["review_id"], []).append(event)
+            for case in cases:
+                events = sorted(heard.get(case.id, []), key=lambda e: e["data"]["sequence"])
+                assert [e["data"]["sequence"] for e in events] == list(range(1, len(events) + 1)), (
+                    case.id
+                )
+                assert events[0]["type"] == "review.opened"
+                for before, after in zip(events, events[1:], strict=False):
+                    assert after["data"]["previous_status"] == before["data"]["status"]
+                last = events[-1]["data"]
+                assert last["status"] == case.status
+                assert last["decision_state"] == state_while_case(case.kind, case.status).value
+                if case.status == "resolved":
+                    assert events[-1]["type"] == "review.resolved"
+                    assert last["resulting_decision_id"] == case.resulting_decision_id
 
         @invariant()
         def the_log_verifies(self) -> None:

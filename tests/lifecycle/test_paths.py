@@ -9,8 +9,8 @@ import pytest
 from conftest import DECLINING, REFERRING
 from sqlalchemy import update
 
-from scoring.domain.review import InvalidInput, WrongState
-from scoring.letters import day
+from scoring.domain.review import CaseClosed, InvalidInput
+from scoring.letters import day, money
 from scoring.service import reviews
 from scoring.storage.tables import Customer
 
@@ -31,8 +31,27 @@ def decide(life, review_id: str, outcome: str, reviewer=None, **terms) -> object
     )  # fmt: skip
 
 
-def follow_to_the_end(life, decision: dict, *, expected: str) -> dict:
-    """Poll the decision and its review, and check the webhooks said the same."""
+# What the sales system hears of a case a reviewer claims and decides at once.
+OPENED_CLAIMED_RESOLVED = ["review.opened", "review.claimed", "review.resolved"]
+
+
+def announced(life, review_id: str) -> list[dict]:
+    """The events the receiver accepted about one case in the order of their ``sequence``,
+    checked to follow one another: each starts from the status the one before left."""
+    events = [e for e in life.delivered() if e["data"]["review_id"] == review_id]
+    events.sort(key=lambda e: e["data"]["sequence"])
+    assert [e["data"]["sequence"] for e in events] == list(range(1, len(events) + 1))
+    assert events and events[0]["type"] == "review.opened"
+    assert events[0]["data"]["previous_status"] is None
+    for before, after in zip(events, events[1:], strict=False):
+        assert after["data"]["previous_status"] == before["data"]["status"], (before, after)
+    return events
+
+
+def follow_to_the_end(
+    life, decision: dict, *, expected: str, moves: list[str] = OPENED_CLAIMED_RESOLVED
+) -> dict:
+    """Poll the decision and its review, and check the webhooks said the same, move by move."""
     review_id = decision["review"]["review_id"]
     polled = life.get(f"/v1/decisions/{decision['decision_id']}")
     assert polled["state"] == "superseded"
@@ -46,10 +65,16 @@ def follow_to_the_end(life, decision: dict, *, expected: str) -> dict:
     review = life.get(f"/v1/reviews/{review_id}")
     assert review["status"] == "resolved" and review["resulting_outcome"] == expected
     assert review["letter"]["et"] and review["letter"]["en"]
-    events = [e for e in life.delivered() if e["data"]["review_id"] == review_id]
-    assert [e["type"] for e in events] == ["review.opened", "review.resolved"]
-    assert events[-1]["data"]["resulting_outcome"] == expected
-    assert events[-1]["data"]["resulting_decision_id"] == polled["superseded_by"]["decision_id"]
+    events = announced(life, review_id)
+    assert [e["type"] for e in events] == moves
+    waiting = "under_review" if review["kind"] == "contest" else "awaiting_person"
+    assert [e["data"]["decision_state"] for e in events] == [waiting] * (len(moves) - 1) + [
+        "superseded"
+    ]
+    last = events[-1]["data"]
+    assert (last["status"], last["resulting_outcome"]) == ("resolved", expected)
+    assert last["resulting_decision_id"] == polled["superseded_by"]["decision_id"]
+    assert last["outcome"] == review["outcome"]
     return review
 
 
@@ -120,18 +145,30 @@ def test_a_model_refer_opens_a_case_a_reviewer_decides(life, codes):
         uow=life.uow(), case_id=review["review_id"], reviewer=life.anna, clock=life.clock
     )
     decide(life, review["review_id"], "approved")
-    letter = follow_to_the_end(life, answer, expected="approve")["letter"]
+    moves = ["review.opened", "review.statement_added", "review.claimed", "review.released"]
+    letter = follow_to_the_end(
+        life, answer, expected="approve", moves=moves + ["review.claimed", "review.resolved"]
+    )["letter"]
     said = "could neither approve nor decline your application, so a member of our staff decided"
     assert said in letter["en"]
     assert "Your application is approved" in letter["en"]
     assert "and at what you told us" in letter["en"]
     assert "the decision stands" not in letter["en"].lower()
 
-    # The case is closed: no statement, no second decision.
+    # The case is closed: no statement, no second decision, each refused as closed.
     late = life.post(review["statement_url"], {"statement": "One more thing."})
     assert late.status_code == 409 and "closed" in late.json()["error"]["message"]
-    with pytest.raises(WrongState, match="resolved"):
+    assert late.json()["error"]["code"] == "case_closed"
+    with pytest.raises(CaseClosed, match="resolved and closed") as twice:
         decide(life, review["review_id"], "declined")
+    assert twice.value.code == "case_closed"
+    with pytest.raises(CaseClosed, match="nobody can decide it any more"):
+        reviews.decide_case(
+            uow=life.uow(), case_id=review["review_id"], reviewer=life.anna, outcome="declined",
+            justification=WHY, clock=life.clock,
+        )  # fmt: skip
+    # Nothing was announced for what was refused.
+    assert [e["type"] for e in announced(life, review["review_id"])][-1] == "review.resolved"
 
 
 def test_a_bureau_unavailable_refer_is_decided_by_a_person(life, codes):
@@ -180,8 +217,23 @@ def test_with_the_stop_switch_on_a_person_decides_every_application(life, codes)
     life.stop_switch(True)
     answer = life.apply(codes())
     assert answer["outcome"] == "pending_review" and answer["automated"] is False
-    assert "Automated decisions are paused" in answer["letter"]["en"]
+    # The customer is told what happens and by when, in both languages and their forms.
+    letter, due = answer["letter"], date.fromisoformat(answer["review"]["due_on"])
+    assert "Automated decisions are paused" in letter["en"]
+    assert "Automatiseeritud otsuste tegemine on praegu peatatud" in letter["et"]
+    for lang in ("et", "en"):
+        assert day(due, lang) in letter[lang] and money(500.0, lang) in letter[lang]
+        assert answer["review"]["review_id"] in letter[lang]
     life.stop_switch(False)
+    # Replayed later, with the switch off, it is still the decision the switch made.
+    from scoring.service import decision_log
+
+    with life.uow() as uow:
+        replayed = decision_log.replay(
+            session=uow.session, decision_id=answer["decision_id"], models=life.runtime.models
+        )
+    assert replayed.matches and replayed.replayed_outcome == "pending_review", replayed
+    assert replayed.notes == []
     decide(life, answer["review"]["review_id"], "approved")
     follow_to_the_end(life, answer, expected="approve")
 
@@ -234,3 +286,73 @@ def test_audit_replays_a_persons_decision_and_verifies_the_supersede_links(life,
     with life.uow() as uow:
         breaks = decision_log.verify(session=uow.session)
     assert any("supersedes_decision_id" in b.problem for b in breaks), breaks
+
+
+def test_every_move_of_a_case_reaches_the_sales_system_by_webhook(life, codes):
+    """Statement, claim, escalation, extension, a proposal sent back, a second signature:
+    each move is one signed event, and polling says the same at every step."""
+    answer = life.apply(codes(), amount=6000.0, human_review_requested=True)
+    review_id = answer["review"]["review_id"]
+    decision_url = f"/v1/decisions/{answer['decision_id']}"
+    anna, senior, senior2 = life.anna, life.senior, life.senior2
+
+    def step(action, **arguments) -> str:
+        action(uow=life.uow(), case_id=review_id, clock=life.clock, **arguments)
+        return announced(life, review_id)[-1]["type"]
+
+    def statement() -> str:
+        added = life.post(answer["review"]["statement_url"], {"statement": "Salary rose."})
+        assert added.status_code == 201, added.text
+        return announced(life, review_id)[-1]["type"]
+
+    said = [announced(life, review_id)[-1]["type"], statement()]
+    said.append(step(reviews.claim_case, reviewer=anna))
+    # Keeping a claim moves nothing and tells nobody.
+    reviews.keep_claim(uow=life.uow(), case_id=review_id, reviewer=anna, clock=life.clock)
+    assert len(announced(life, review_id)) == len(said)
+    said.append(step(reviews.escalate_case, reviewer=anna, note="Large amount; please check."))
+    said.append(step(reviews.claim_case, reviewer=senior))
+    said.append(step(
+        reviews.extend_case, reviewer=senior, further_months=1,
+        reason="The bureau's dispute process needs a further month to conclude.",
+    ))  # fmt: skip
+    said.append(step(reviews.decide_case, reviewer=senior, outcome="approved", justification=WHY))
+    # A proposal is not an outcome yet: neither the event nor the review tells it.
+    proposal = announced(life, review_id)[-1]["data"]
+    assert (proposal["status"], proposal["outcome"]) == ("awaiting_second_signature", None)
+    assert life.get(f"/v1/reviews/{review_id}")["outcome"] is None
+    assert life.get(decision_url)["state"] == "awaiting_person"
+    said.append(step(reviews.second_signature, signer=senior2, agree=False, justification=WHY))
+    said.append(step(reviews.claim_case, reviewer=senior))
+    said.append(step(reviews.decide_case, reviewer=senior, outcome="approved", justification=WHY))
+    said.append(step(reviews.second_signature, signer=senior2, agree=True, justification=WHY))
+
+    assert said == [
+        "review.opened",
+        "review.statement_added",
+        "review.claimed",
+        "review.escalated",
+        "review.claimed",
+        "review.extended",
+        "review.second_signature_requested",
+        "review.second_signature_refused",
+        "review.claimed",
+        "review.second_signature_requested",
+        "review.resolved",
+    ]
+    events = announced(life, review_id)
+    assert [e["data"]["status"] for e in events] == [
+        "open", "open", "claimed", "open", "claimed", "claimed", "awaiting_second_signature",
+        "open", "claimed", "awaiting_second_signature", "resolved",
+    ]  # fmt: skip
+    extended = events[5]["data"]
+    assert extended["extended_due_on"] == life.get(decision_url)["review"]["due_on"]
+    resolved = events[-1]["data"]
+    assert (resolved["outcome"], resolved["resulting_outcome"]) == ("approved", "approve")
+    assert resolved["second_signature"] is True and resolved["decision_state"] == "superseded"
+    polled = life.get(decision_url)
+    assert polled["state"] == "superseded"
+    assert polled["superseded_by"]["decision_id"] == resolved["resulting_decision_id"]
+    # Every request was signed; nothing personal travels in an event.
+    assert all(r["signed"] for r in life.receiver.requests)
+    assert not any("Salary" in str(e) or "Large amount" in str(e) for e in events)

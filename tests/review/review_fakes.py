@@ -242,17 +242,24 @@ class FakeOutbox:
         review_case_id: str | None,
         data: dict[str, Any],
         now: datetime,
+        opens_case: bool = False,
     ) -> list[str]:
         ids = []
         for client_id in client_ids:
             event_id = str(uuid.uuid4())
+            earlier = [
+                e
+                for e in self.events
+                if e["client_id"] == client_id and e["review_case_id"] == review_case_id
+            ]
+            sequence = 1 if opens_case else len(earlier) + 1
             self.events.append(
                 {
                     "id": event_id,
                     "client_id": client_id,
                     "type": event_type,
                     "review_case_id": review_case_id,
-                    "data": data,
+                    "data": {**data, "sequence": sequence},
                 }
             )
             ids.append(event_id)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from scoring.domain.review import (
     CLAIM_IDLE_LIMIT,
+    CaseClosed,
     CaseStatus,
     Escalation,
     InvalidInput,
@@ -305,8 +306,10 @@ def test_a_large_overturn_needs_a_second_signature_from_another_senior(
     signed = sign(people.senior2)
     assert signed.status is CaseStatus.RESOLVED
     assert signed.second_signature_by == people.senior2.user_id
-    with pytest.raises(WrongState, match="does not await a second signature"):
+    # Signing again finds the case closed, with its own error code.
+    with pytest.raises(CaseClosed, match="resolved and closed") as closed:
         sign(people.senior2)
+    assert closed.value.code == "case_closed"
 
 
 @sqlite_only

@@ -365,7 +365,7 @@ def test_extension_rules(uow, clock, case_id, anna, sirje):
             uow=uow, case_id=case_id, reviewer=sirje, further_months=1, reason=REASON, clock=clock
         )
     uow.review_cases.cases[case_id].status = CaseStatus.RESOLVED.value
-    with pytest.raises(rules.WrongState, match="is resolved; its deadline cannot change"):
+    with pytest.raises(rules.CaseClosed, match="resolved and closed; nobody can move its deadline"):
         reviews.extend_case(
             uow=uow, case_id=case_id, reviewer=sirje, further_months=2, reason=REASON, clock=clock
         )

@@ -157,12 +157,15 @@ def test_a_served_app_delivers_a_review_outcome_to_the_sales_system(tmp_path):
         with _served(tmp_path, database_url) as base_url:
             _uphold_in_the_ui(base_url, case_id)
             deadline = time.monotonic() + 30
-            while not receiver.accepted and time.monotonic() < deadline:
+            while len(receiver.accepted) < 2 and time.monotonic() < deadline:
                 time.sleep(0.2)
     finally:
         receiver.stop()
-    assert [r["signed"] for r in receiver.requests] == [True]
-    (event,) = receiver.accepted.values()
+    # The claim in the UI and the outcome each reach the sales system, signed, in order.
+    assert [r["signed"] for r in receiver.requests] == [True, True]
+    claimed, event = receiver.accepted.values()
+    assert (claimed["type"], claimed["data"]["status"]) == ("review.claimed", "claimed")
+    assert claimed["data"]["outcome"] is None
     assert event["type"] == "review.resolved"
     assert event["data"]["review_id"] == case_id
     assert (event["data"]["outcome"], event["data"]["resulting_outcome"]) == ("upheld", "decline")
@@ -179,8 +182,9 @@ def test_with_no_webhooks_the_outcome_waits_for_the_delivery_command(tmp_path):
             # A served worker would have posted within one pass (2 seconds when idle).
             time.sleep(5)
             assert receiver.requests == []
-        (waiting,) = _pending_events(database_url)
-        assert (waiting.review_case_id, waiting.attempts) == (case_id, 0)
+        waiting = _pending_events(database_url)
+        assert {(e.review_case_id, e.attempts) for e in waiting} == {(case_id, 0)}
+        assert sorted(e.event_type for e in waiting) == ["review.claimed", "review.resolved"]
         delivered = subprocess.run(
             [INSTALLMENT, "webhooks", "deliver", "--once", "--database-url", database_url],
             capture_output=True,
@@ -191,5 +195,5 @@ def test_with_no_webhooks_the_outcome_waits_for_the_delivery_command(tmp_path):
     finally:
         receiver.stop()
     assert delivered.returncode == 0, delivered.stderr
-    assert "delivered 1, failed 0" in delivered.stdout
-    assert list(receiver.accepted) == [waiting.id]
+    assert "delivered 2, failed 0" in delivered.stdout
+    assert set(receiver.accepted) == {e.id for e in waiting}

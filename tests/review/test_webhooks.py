@@ -35,7 +35,8 @@ def test_a_resolution_is_delivered_once_after_the_receiver_comes_up(
         statement="Please review.",
         clock=clock,
     )
-    # Subscribed once the case is open: the one event to deliver is its resolution.
+    reviews.claim_next_case(uow=uow_factory(), reviewer=people.anna, clock=clock)
+    # Subscribed once the case is claimed: the one event to deliver is its resolution.
     webhooks.add_subscription(
         uow=uow_factory(),
         client="sales-system",
@@ -43,7 +44,6 @@ def test_a_resolution_is_delivered_once_after_the_receiver_comes_up(
         secret=SECRET,
         clock=clock,
     )
-    reviews.claim_next_case(uow=uow_factory(), reviewer=people.anna, clock=clock)
     done = reviews.decide_case(
         uow=uow_factory(),
         case_id=case.id,
@@ -123,7 +123,8 @@ def resolved_cases(
 ) -> list[str]:
     """``count`` contested cases upheld by anna, each leaving one event in the outbox.
 
-    The cases are opened before ``subscribe`` runs, so only their resolutions are sent.
+    The cases are opened and claimed before ``subscribe`` runs, so only their resolutions
+    are sent.
     """
     opened = [
         reviews.contest_decision(
@@ -135,10 +136,11 @@ def resolved_cases(
         )
         for _ in range(count)
     ]
+    for case in opened:
+        reviews.claim_case(uow=uow_factory(), case_id=case.id, reviewer=people.anna, clock=clock)
     subscribe()
     ids = []
     for case in opened:
-        reviews.claim_case(uow=uow_factory(), case_id=case.id, reviewer=people.anna, clock=clock)
         reviews.decide_case(
             uow=uow_factory(),
             case_id=case.id,

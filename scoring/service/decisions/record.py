@@ -198,6 +198,8 @@ def prepared_decision(
             "decided_at": decided_at,
             "scored": scoring.scored,
             **inputs,
+            # The stop switch is a runtime input the policy file does not hold; replay needs it.
+            **({"automation_paused": True} if policy.all_applications_to_manual_review else {}),
             "base_value": assessment.base_value if assessment else None,
             "contributions": values["contributions"],
             "counterfactual": counterfactual,

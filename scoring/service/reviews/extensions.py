@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from scoring.domain import review as rules
-from scoring.domain.lifecycle import CaseEvent, case_transition
-from scoring.domain.review import Actor, CaseStatus
+from scoring.domain.lifecycle import CaseEvent, case_transition, refuse_if_closed
+from scoring.domain.review import Actor
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
 from scoring.service.reviews.workflow import (
     Clock,
-    clients_to_notify,
-    event_data,
+    announce,
     lock_case,
     record,
     utc_now,
@@ -31,8 +30,7 @@ def extend_case(
     with uow:
         cases = uow.review_cases
         case = lock_case(cases, case_id)
-        if case.status == CaseStatus.RESOLVED.value:
-            raise rules.WrongState(f"case {case_id} is resolved; its deadline cannot change")
+        refuse_if_closed(case.status, case_id=case_id, action="move its deadline")
         case_transition(case.status, CaseEvent.EXTEND)
         extension = rules.plan_extension(
             actor=reviewer,
@@ -49,17 +47,14 @@ def extend_case(
         case.extension_notice_sent_at = now
         progress = cases.progress_for_change(case.id)
         view = case_view_of(case, progress, now)
-        uow.webhook_outbox.enqueue(
-            client_ids=clients_to_notify(case, progress),
-            event_type="review.extended",
-            review_case_id=case.id,
-            data={
-                **event_data(view, resulting_outcome=None),
+        announce(
+            uow.webhook_outbox, case, progress, view,
+            event=CaseEvent.EXTEND, previous_status=case.status, now=now,
+            extra={
                 "extension_reason": extension.reason,
                 "extended_due_on": rules.local_day(extension.extended_due_at).isoformat(),
             },
-            now=now,
-        )
+        )  # fmt: skip
         record(
             uow.audit_log,
             now=now,

@@ -28,8 +28,8 @@ from scoring.service.errors import (
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
 from scoring.service.reviews.workflow import (
     Clock,
+    announce,
     clients_to_notify,
-    event_data,
     lock_case,
     record,
     utc_now,
@@ -108,12 +108,8 @@ def contest_decision(
             attachments=[vars(a) for a in attachments],
         )
         view = case_view_of(case, progress, now)
-        uow.webhook_outbox.enqueue(
-            client_ids=clients_to_notify(case, progress),
-            event_type="review.opened",
-            review_case_id=case.id,
-            data=event_data(view, resulting_outcome=None),
-            now=now,
+        announce(
+            uow.webhook_outbox, case, progress, view, event=None, previous_status=None, now=now
         )
         record(
             uow.audit_log,
@@ -164,12 +160,15 @@ def open_case_for_pending_decision(
     # The event needs no triage columns, and they would load the decision back through the
     # session: this runs in the decision's own transaction, on the decision path.
     view = case_view_of(case, progress, now, triage=False)
-    WebhookOutbox(session).enqueue(
-        client_ids=[client_id] if client_id is not None else clients_to_notify(case, progress),
-        event_type="review.opened",
-        review_case_id=case.id,
-        data=event_data(view, resulting_outcome=None),
+    announce(
+        WebhookOutbox(session),
+        case,
+        progress,
+        view,
+        event=None,
+        previous_status=None,
         now=now,
+        client_ids=[client_id] if client_id is not None else None,
     )
     record(
         AuditLog(session),
@@ -229,6 +228,7 @@ def add_statement(
         progress = cases.progress_for_change(case.id)
         if client is not None and client not in clients_to_notify(case, progress):
             raise ReviewNotFound(f"no review {review_id}")
+        lifecycle.refuse_if_closed(case.status, case_id=case.id, action="add a statement to it")
         case.status = lifecycle.case_transition(case.status, CaseEvent.ADD_STATEMENT).value
         combined = (
             statement
@@ -243,6 +243,11 @@ def add_statement(
             )
         case.statement = combined
         view = case_view_of(case, progress, now)
+        # The reviewer reads the statement; the sales system hears only that it arrived.
+        announce(
+            uow.webhook_outbox, case, progress, view,
+            event=CaseEvent.ADD_STATEMENT, previous_status=case.status, now=now,
+        )  # fmt: skip
         record(
             uow.audit_log,
             now=now,

@@ -19,8 +19,7 @@ from scoring.service.policy_files import policy_for_version
 from scoring.service.reviews.views import ReviewCaseView, case_view_of
 from scoring.service.reviews.workflow import (
     Clock,
-    clients_to_notify,
-    event_data,
+    announce,
     lock_case,
     record,
     require_holder,
@@ -98,7 +97,12 @@ def decide_case(
         if rules.needs_second_signature(
             outcome, applied_amount_eur=float(application.amount), new_terms=terms, policy=policy
         ):
+            previous = case.status
             case.status = lifecycle.case_transition(case.status, CaseEvent.PROPOSE).value
+            announce(
+                uow.webhook_outbox, case, progress, case_view_of(case, progress, now),
+                event=CaseEvent.PROPOSE, previous_status=previous, now=now,
+            )  # fmt: skip
             record(
                 uow.audit_log,
                 now=now,
@@ -130,6 +134,7 @@ def second_signature(
     with uow:
         cases = uow.review_cases
         case = lock_case(cases, case_id)
+        lifecycle.refuse_if_closed(case.status, case_id=case_id, action="sign it")
         if case.status != CaseStatus.AWAITING_SECOND_SIGNATURE.value:
             raise rules.WrongState(
                 f"case {case_id} does not await a second signature; it is "
@@ -165,7 +170,12 @@ def second_signature(
             progress.customer_explanation_en = None
             progress.new_amount_eur = None
             progress.new_term_months = None
+            previous = case.status
             unclaim(case, CaseEvent.REFUSE_SIGNATURE)
+            announce(
+                uow.webhook_outbox, case, progress, case_view_of(case, progress, now),
+                event=CaseEvent.REFUSE_SIGNATURE, previous_status=previous, now=now,
+            )  # fmt: skip
             record(
                 uow.audit_log,
                 now=now,
@@ -249,17 +259,16 @@ def _resolve(
             ),
         },
     )
+    previous = case.status
     case.status = resolved.value
     case.resolved_at = now
     case.resulting_decision_id = resulting.id
     view = case_view_of(case, progress, now)
-    uow.webhook_outbox.enqueue(
-        client_ids=clients_to_notify(case, progress),
-        event_type="review.resolved",
-        review_case_id=case.id,
-        data=event_data(view, resulting_outcome=new_outcome),
-        now=now,
-    )
+    announce(
+        uow.webhook_outbox, case, progress, view,
+        event=event, previous_status=previous, now=now, resulting_outcome=new_outcome,
+        extra={"second_signature": case.second_signature_by is not None},
+    )  # fmt: skip
     record(
         uow.audit_log,
         now=now,

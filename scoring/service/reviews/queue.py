@@ -13,13 +13,14 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from scoring.domain import review as rules
-from scoring.domain.lifecycle import CaseEvent, case_transition
+from scoring.domain.lifecycle import CaseEvent, case_transition, refuse_if_closed
 from scoring.domain.permissions import may_second_sign
 from scoring.domain.review import Actor, CaseStatus, Role
 from scoring.service.errors import InvalidQueueOrder
 from scoring.service.reviews.views import ReviewCaseView, case_view_of, case_views_of
 from scoring.service.reviews.workflow import (
     Clock,
+    announce,
     lock_case,
     record,
     require_holder,
@@ -84,7 +85,9 @@ def claim_case(
     with uow:
         cases = uow.review_cases
         case = lock_case(cases, case_id)
+        refuse_if_closed(case.status, case_id=case_id, action="claim it")
         if case.status == CaseStatus.CLAIMED.value and case.claimed_by == reviewer.user_id:
+            # Claiming a case one holds renews the claim; the case does not move.
             case.claimed_at = now
             return case_view_of(case, cases.progress_for_change(case.id), now)
         progress = cases.progress(case_id)
@@ -107,10 +110,17 @@ def claim_case(
 
 def _claim(uow: UnitOfWork, case: ReviewCase, reviewer: Actor, now: datetime) -> ReviewCaseView:
     cases = uow.review_cases
+    previous = case.status
     lapsed_holder = case.claimed_by if case.status == CaseStatus.CLAIMED.value else None
     case_transition(case.status, CaseEvent.CLAIM)
     if not cases.take_claim(case, reviewer, now):
         raise rules.WrongState(f"case {case.id} was claimed by someone else a moment ago")
+    progress = cases.progress_for_change(case.id)
+    view = case_view_of(case, progress, now)
+    announce(
+        uow.webhook_outbox, case, progress, view,
+        event=CaseEvent.CLAIM, previous_status=previous, now=now,
+    )  # fmt: skip
     if lapsed_holder is not None:
         record(
             uow.audit_log,
@@ -121,7 +131,7 @@ def _claim(uow: UnitOfWork, case: ReviewCase, reviewer: Actor, now: datetime) ->
             details={"held_by": lapsed_holder},
         )
     record(uow.audit_log, now=now, actor=reviewer.label, action="claimed", case_id=case.id)
-    return case_view_of(case, cases.progress_for_change(case.id), now)
+    return view
 
 
 def keep_claim(
@@ -147,9 +157,16 @@ def release_case(
         cases = uow.review_cases
         case = lock_case(cases, case_id)
         require_holder(case, reviewer, "release it")
+        previous = case.status
         unclaim(case, CaseEvent.RELEASE)
+        progress = cases.progress_for_change(case.id)
+        view = case_view_of(case, progress, now)
+        announce(
+            uow.webhook_outbox, case, progress, view,
+            event=CaseEvent.RELEASE, previous_status=previous, now=now,
+        )  # fmt: skip
         record(uow.audit_log, now=now, actor=reviewer.label, action="released", case_id=case.id)
-        return case_view_of(case, cases.progress_for_change(case.id), now)
+        return view
 
 
 def skip_case(
@@ -161,10 +178,15 @@ def skip_case(
     with uow:
         cases = uow.review_cases
         case = lock_case(cases, case_id)
+        refuse_if_closed(case.status, case_id=case_id, action="skip it")
+        progress = cases.progress_for_change(case.id)
         if case.status == CaseStatus.CLAIMED.value and case.claimed_by == reviewer.user_id:
+            # Skipping a case one holds releases it; skipping one in the queue moves nothing.
             unclaim(case, CaseEvent.RELEASE)
-        elif case.status == CaseStatus.RESOLVED.value:
-            raise rules.WrongState(f"case {case_id} is resolved; there is nothing to skip")
+            announce(
+                uow.webhook_outbox, case, progress, case_view_of(case, progress, now),
+                event=CaseEvent.RELEASE, previous_status=CaseStatus.CLAIMED.value, now=now,
+            )  # fmt: skip
         until = now + rules.SKIP_FOR
         cases.skip(case_id, reviewer.user_id, until)
         record(
@@ -175,7 +197,7 @@ def skip_case(
             case_id=case.id,
             details={"until": until},
         )
-        return case_view_of(case, cases.progress_for_change(case.id), now)
+        return case_view_of(case, progress, now)
 
 
 def escalate_case(
@@ -193,7 +215,14 @@ def escalate_case(
         progress.escalated_by = reviewer.user_id
         progress.escalated_at = now
         progress.escalation_note = note
+        previous = case.status
         unclaim(case, CaseEvent.ESCALATE)
+        view = case_view_of(case, progress, now)
+        # The note is for the senior reviewers; the sales system hears only that it moved.
+        announce(
+            uow.webhook_outbox, case, progress, view,
+            event=CaseEvent.ESCALATE, previous_status=previous, now=now,
+        )  # fmt: skip
         record(
             uow.audit_log,
             now=now,
@@ -202,7 +231,7 @@ def escalate_case(
             case_id=case.id,
             details={"to": Role.SENIOR_REVIEWER.value, "note": note},
         )
-        return case_view_of(case, progress, now)
+        return view
 
 
 QUEUE_ORDERS = ("due", "amount", "received")

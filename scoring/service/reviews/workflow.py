@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from scoring.domain import lifecycle
 from scoring.domain import review as rules
 from scoring.domain.lifecycle import CaseEvent, case_transition
 from scoring.domain.review import Actor, CaseStatus
@@ -20,6 +21,7 @@ from scoring.storage.audit_log import AuditLog
 from scoring.storage.review_cases import ReviewCaseRepository
 from scoring.storage.tables import ReviewCase
 from scoring.storage.tables_reviews import ReviewCaseProgress
+from scoring.storage.webhook_outbox import WebhookOutbox
 
 Clock = Callable[[], datetime]
 # The audit log's entity type of review cases.
@@ -67,8 +69,10 @@ def record(
 
 
 def require_holder(case: ReviewCase, reviewer: Actor, action: str) -> None:
-    """Refuse unless the reviewer may work cases and holds this one."""
+    """Refuse unless the reviewer may work cases and holds this one (``CaseClosed`` once the
+    case is resolved)."""
     rules.require_worker(reviewer, action)
+    lifecycle.refuse_if_closed(case.status, case_id=case.id, action=action)
     if case.status != CaseStatus.CLAIMED or case.claimed_by != reviewer.user_id:
         raise rules.WrongState(
             f"{reviewer.username} does not hold case {case.id}; claim it before you {action}"
@@ -90,19 +94,58 @@ def clients_to_notify(case: ReviewCase, progress: ReviewCaseProgress) -> list[st
     return clients
 
 
-def event_data(view: ReviewCaseView, *, resulting_outcome: str | None) -> dict[str, Any]:
-    """The ``data`` of a webhook event about the case."""
+def announce(
+    outbox: WebhookOutbox,
+    case: ReviewCase,
+    progress: ReviewCaseProgress,
+    view: ReviewCaseView,
+    *,
+    event: CaseEvent | None,
+    previous_status: str | None,
+    now: datetime,
+    resulting_outcome: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    client_ids: list[str] | None = None,
+) -> None:
+    """Tell the case's clients it moved (``event``; None when it was opened): one webhook
+    event in the outbox, in the transaction of the move. ``client_ids`` when the caller
+    knows them spares reading them through the decision."""
+    event_type = lifecycle.CASE_OPENED if event is None else lifecycle.announced_as(event)
+    if event_type is None:
+        return
+    data = event_data(view, resulting_outcome=resulting_outcome, previous_status=previous_status)
+    outbox.enqueue(
+        client_ids=client_ids if client_ids is not None else clients_to_notify(case, progress),
+        event_type=event_type,
+        review_case_id=case.id,
+        data={**data, **(extra or {})},
+        now=now,
+        opens_case=event is None,
+    )
+
+
+def event_data(
+    view: ReviewCaseView, *, resulting_outcome: str | None, previous_status: str | None = None
+) -> dict[str, Any]:
+    """The ``data`` of a webhook event about the case.
+
+    A reviewer's outcome is told only once the case is resolved: a proposal waiting for a
+    second signature may still be sent back, and the customer must not hear of it as done.
+    """
+    resolved = view.status is CaseStatus.RESOLVED
     return {
         "review_id": view.id,
         "decision_id": view.decision_id,
         "kind": view.kind.value,
         "status": view.status.value,
-        "outcome": view.outcome.value if view.outcome else None,
+        "previous_status": previous_status,
+        "decision_state": lifecycle.state_while_case(view.kind, view.status).value,
+        "outcome": view.outcome.value if view.outcome and resolved else None,
         "resulting_decision_id": view.resulting_decision_id,
         "resulting_outcome": resulting_outcome,
         "new_terms": (
             {"amount_eur": view.new_terms.amount_eur, "term_months": view.new_terms.term_months}
-            if view.new_terms
+            if view.new_terms and resolved
             else None
         ),
         "due_on": view.due_on.isoformat(),
