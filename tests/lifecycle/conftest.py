@@ -18,6 +18,7 @@ for folder in ("service", "api", "review"):
         sys.path.insert(0, str(_TESTS / folder))
 
 import review_cases  # noqa: E402
+from lifecycle_intercepts import APPROVING  # noqa: E402
 from service_fakes import FakeBureau, LinearModel  # noqa: E402
 from webhook_receiver import SECRET, Receiver, free_port  # noqa: E402
 
@@ -30,9 +31,6 @@ from scoring.service.policy_files import current_policy  # noqa: E402
 from scoring.service.runtime import Runtime  # noqa: E402
 from scoring.storage.db import UnitOfWork, session_factory  # noqa: E402
 
-# Intercepts of the transparent model that approve, refer (the grey zone) and decline a
-# thin-file applicant with a "good" bureau class asking 500 EUR over 12 months.
-APPROVING, REFERRING, DECLINING = -4.5, -3.6, -1.0
 SCOPES = ("decisions:write", "decisions:read", "reviews:write", "reviews:read")
 
 

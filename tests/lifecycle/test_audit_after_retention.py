@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import DECLINING, REFERRING
+from lifecycle_intercepts import DECLINING, REFERRING
 from sqlalchemy import update
 from test_paths import decide
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import httpx
 import pytest
-from conftest import DECLINING, REFERRING
+from lifecycle_intercepts import DECLINING, REFERRING
 from test_paths import WHY, announced, decide
 
 from scoring.domain.review import CaseClosed

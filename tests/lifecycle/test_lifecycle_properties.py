@@ -17,10 +17,10 @@ import uuid
 from dataclasses import replace
 
 import pytest
-from conftest import APPROVING, DECLINING, REFERRING
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from lifecycle_intercepts import APPROVING, DECLINING, REFERRING
 from sqlalchemy import select
 
 from scoring.domain.errors import EngineError

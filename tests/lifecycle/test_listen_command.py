@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import REFERRING
+from lifecycle_intercepts import REFERRING
 from test_paths import decide
 from webhook_receiver import free_port
 

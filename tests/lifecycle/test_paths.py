@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import DECLINING, REFERRING
+from lifecycle_intercepts import DECLINING, REFERRING
 from sqlalchemy import update
 
 from scoring.domain.review import CaseClosed, InvalidInput
