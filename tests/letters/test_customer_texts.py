@@ -230,7 +230,15 @@ def _outcome(**overrides: object) -> ReviewOutcomeLetter:
     return ReviewOutcomeLetter(**values)  # type: ignore[arg-type]
 
 
-OTHER_TERMS = {"new_amount_eur": 1800.0, "new_term_months": 24}
+# Other terms come with their own explanation: a smaller amount over a longer term.
+OTHER_TERMS = {
+    "new_amount_eur": 1800.0,
+    "new_term_months": 24,
+    "explanation_et": "Teie sissetuleku juures on jõukohane väiksem kuumakse, seepärast "
+    "pakume väiksemat summat pikema perioodiga.",
+    "explanation_en": "Your income covers a smaller monthly instalment, so we offer a smaller "
+    "amount over a longer term.",
+}
 REVIEW_LETTERS = {
     "contest_upheld": _outcome(),
     "contest_upheld_approval": _outcome(
@@ -255,6 +263,19 @@ REVIEW_LETTERS = {
     "person_requested_declined": _outcome(
         kind="human_review_requested", original_outcome="pending_review", outcome="declined"
     ),
+    "person_requested_approved": _outcome(
+        kind="human_review_requested",
+        original_outcome="pending_review",
+        outcome="approved",
+        explanation_et=None,
+        explanation_en=None,
+    ),  # fmt: skip
+    "person_requested_terms_changed": _outcome(
+        kind="human_review_requested",
+        original_outcome="pending_review",
+        outcome="terms_changed",
+        **OTHER_TERMS,
+    ),  # fmt: skip
     "objection_approved": _outcome(
         kind="objection",
         original_outcome="pending_review",
@@ -368,9 +389,10 @@ def test_the_estonian_letter_quotes_the_estonian_explanation_and_never_the_engli
     for name, outcome in REVIEW_LETTERS.items():
         et = render_review_outcome_letter(outcome, language="et")
         en = render_review_outcome_letter(outcome, language="en")
+        if outcome.explanation_et and outcome.explanation_en:
+            assert outcome.explanation_et in et and outcome.explanation_en in en, name
+            assert outcome.explanation_en not in et and outcome.explanation_et not in en, name
         assert EXPLANATION_EN not in et and EXPLANATION_ET not in en, name
-        if outcome.explanation_et:
-            assert EXPLANATION_ET in et and EXPLANATION_EN in en, name
 
 
 def test_every_letter_names_the_configured_channels_to_reach_a_person() -> None:
