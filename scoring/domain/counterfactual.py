@@ -264,12 +264,14 @@ def why_no_counterfactual(
         smallest_et, smallest_en = money_text(minimum, "et"), money_text(minimum, "en")
         scope_et = f"taotletud summa ja iga perioodi ({span_et}) korral"
         scope_en = f"for the amount applied for over any term ({span_en})"
+        # The minimum is of what we suggest, not of what may be applied for.
         smaller_et = (
-            f" Väiksemat summat me ei paku: selle toote väikseim järelmaksusumma on {smallest_et}."
+            " Väiksemat summat me ei soovita: selle toote puhul soovitame järelmaksu alates "
+            f"{smallest_et}."
         )
         smaller_en = (
-            f" We do not suggest a smaller amount: the smallest instalment plan for this "
-            f"product is {smallest_en}."
+            f" We do not suggest a smaller amount: for this product we suggest instalment plans "
+            f"from {smallest_en}."
         )
     else:
         from_et = f" alates {money_text(minimum, 'et')}" if minimum > 0 else ""

@@ -217,7 +217,7 @@ class Factor:
 
 
 def _recent_late(f: ReasonFacts) -> Texts:
-    if f.current_dpd >= 1 and f.current_dpd >= f.max_dpd_6m:
+    if _cites_the_unpaid_invoice(f):
         return (
             "Meie arve on tasumata ja selle maksetähtajast on möödas "
             f"{_days(f.current_dpd, 'et')}.",
@@ -750,12 +750,23 @@ def _restates(code: str, given: set[str], facts: ReasonFacts) -> bool:
 
     R01 (recent late payments) and R02 (late payment history) both cite a late invoice; with
     one late invoice in two years whose delay is the one of the past six months, they would
-    cite the same invoice twice, so the second of them is not given.
+    cite the same invoice twice, so the second of them is not given. The same holds for R01
+    and R04 when both speak of the invoice unpaid now.
     """
-    pair = {"R01_RECENT_LATE_PAYMENTS", "R02_LATE_PAYMENT_HISTORY"}
-    if code not in pair or not (pair - {code}) & given:
-        return False
-    return facts.late_24m <= 1 and 1 <= facts.max_dpd_24m <= facts.max_dpd_6m
+    late = {"R01_RECENT_LATE_PAYMENTS", "R02_LATE_PAYMENT_HISTORY"}
+    if code in late and (late - {code}) & given:
+        return facts.late_24m <= 1 and 1 <= facts.max_dpd_24m <= facts.max_dpd_6m
+    # R01 and R04 (overdue balance) both cite the invoice unpaid now when R01 speaks of it
+    # ("unpaid N days after its due date"): R04 says it with the amount, R01 adds nothing.
+    unpaid = {"R01_RECENT_LATE_PAYMENTS", "R04_OUTSTANDING_BALANCE"}
+    if code in unpaid and (unpaid - {code}) & given:
+        return _cites_the_unpaid_invoice(facts) and facts.overdue_balance_eur >= 0.01
+    return False
+
+
+def _cites_the_unpaid_invoice(f: ReasonFacts) -> bool:
+    """Whether R01's text is about an invoice unpaid now (see ``_recent_late``)."""
+    return f.current_dpd >= 1 and f.current_dpd >= f.max_dpd_6m
 
 
 def reason_rule(code: str, facts: ReasonFacts) -> ReasonRule | None:

@@ -86,6 +86,23 @@ def test_the_current_bill_is_not_an_unpaid_balance():
     assert "69,93\xa0€" in reason.text_et
 
 
+def test_the_invoice_unpaid_now_is_cited_once_with_its_amount_not_again_as_a_late_payment():
+    overdue = reason_facts(current_dpd=30, max_dpd_6m=30, overdue_balance_eur=25.10)
+    # Either factor may weigh more; the unpaid invoice is named once, by the balance reason.
+    for contributions in (
+        {"current_balance_eur": 0.29, "current_dpd": 0.24},
+        {"current_balance_eur": 0.24, "current_dpd": 0.29},
+    ):
+        given = codes(model_reasons(contributions, {}, overdue))
+        assert (
+            given.count("R04_OUTSTANDING_BALANCE") + given.count("R01_RECENT_LATE_PAYMENTS") == 1
+        ), given
+    # A late payment paid months ago is another fact: both reasons stand.
+    paid_late = reason_facts(current_dpd=30, max_dpd_6m=45, overdue_balance_eur=25.10)
+    given = codes(model_reasons({"current_balance_eur": 0.29, "current_dpd": 0.24}, {}, paid_late))
+    assert given == ["R04_OUTSTANDING_BALANCE", "R01_RECENT_LATE_PAYMENTS"]
+
+
 def test_the_bureau_rating_names_the_class_and_what_it_means():
     contributions = {"bureau_score": 0.4}
     (reason,) = model_reasons(

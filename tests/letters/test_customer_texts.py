@@ -421,10 +421,12 @@ def test_a_refer_letter_says_nothing_of_what_would_have_changed_the_outcome() ->
 def test_below_the_product_minimum_the_why_not_text_speaks_of_the_term_only() -> None:
     text = RENDERED["decision_decline_below_product_minimum_en"]
     assert "for the amount applied for over any term (3 to 60 months)" in text
-    assert "We do not suggest a smaller amount: the smallest instalment plan" in text
+    assert "We do not suggest a smaller amount: for this product we suggest instalment plans" in (
+        text
+    )
     assert "No amount from" not in text and "from €4,000.00 up to" not in text
     et = RENDERED["decision_decline_below_product_minimum_et"]
-    assert "Väiksemat summat me ei paku" in et and "4\xa0000,00\xa0€" in et
+    assert "Väiksemat summat me ei soovita" in et and "4\xa0000,00\xa0€" in et
 
 
 def test_the_bureau_class_is_named_once_with_its_meaning() -> None:
