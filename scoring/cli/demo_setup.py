@@ -349,6 +349,7 @@ DEMO_ACCOUNTS = (
     ("risk", "risk_analyst"),
     ("approver", "risk_approver"),
     ("oversight", "oversight"),
+    ("dpo", "data_protection_officer"),
 )
 
 
@@ -358,8 +359,9 @@ def seed_demo_reviewers(
     """Create (or reset the password of) the demo accounts; returns (username, role, password).
 
     One reviewer, one senior reviewer, one auditor, a risk analyst who proposes model and
-    policy changes, an approver who approves them, and the oversight role that holds the
-    stop switch, with fresh passwords.
+    policy changes, an approver who approves them, the oversight role that holds the stop
+    switch, and a data-protection officer who enters data subjects' requests, with fresh
+    passwords.
     """
     from review_ui.accounts import account_exists, add_user, set_password
 
@@ -541,8 +543,8 @@ def run(
     subject_script = write_subject_script(settings=settings, api=addresses.api)
     example = personas[0]["personal_code"] if personas else "CODE"
     console.print(
-        f"A data-subject request with proof of identity: bash {subject_script} {example} "
-        "[access|erasure|objection]\n",
+        "A data-subject request with proof of identity (access, erasure or objection):\n"
+        f"  bash {subject_script} {example} access\n",
         soft_wrap=True,
         highlight=False,
         markup=False,  # the brackets are the script's arguments, not rich markup
