@@ -23,7 +23,9 @@ from models.training.scoring_model import ScoringModel
 from scoring.domain.model_limits import NEW_CUSTOMER_MONTHS, TABLES_SCHEMA
 
 TAG = "known_limits"
-CALIBRATION_BINS = 10
+# Fine bins (about 1 % of the held-out rows each): the case page joins the ones nearest a PD
+# into a window of at least model_limits.MIN_WINDOW_COUNT applications centred on it.
+CALIBRATION_BINS = 100
 
 
 def known_limits_tables(

@@ -6,9 +6,11 @@ segment (thin file, new customer, bureau class), the count, defaults, mean predi
 observed default rate and AUC, next to the whole evaluation's.
 
 - **The PD's uncertainty** is the 95 % Wilson interval of the observed default rate among the
-  evaluation applications whose predicted PD fell in the same calibration bin as this one's:
-  what became of applicants the model scored like this one, with the sampling error of a
-  finite evaluation.
+  evaluation applications scored most like this one: the calibration bin holding its PD and,
+  while they number fewer than ``MIN_WINDOW_COUNT``, the neighbouring bins whose mean PD is
+  nearest, so the window stays centred on this PD. What became of applicants the model
+  scored like this one, with the sampling error of a finite evaluation; beside it, the mean
+  PD the model gave them, so a reviewer sees whether the model was right about them.
 - **Known limits** are the segments this customer belongs to where the evaluation measured
   the model weaker than overall (AUC lower by ``AUC_GAP`` or more), mis-calibrated (mean PD
   off the observed rate by ``CALIBRATION_GAP_SHARE`` of it, and at least
@@ -33,6 +35,9 @@ CALIBRATION_GAP_MIN = 0.02
 # 95 % interval is still about +-0.1 wide.
 MIN_SEGMENT_COUNT = 50
 MIN_SEGMENT_DEFAULTS = 20
+# Applications the PD's interval rests on at least (while the evaluation has them): with 150
+# and a rate near 10 % the 95 % interval is about +-5 points wide.
+MIN_WINDOW_COUNT = 150
 
 SEGMENT_NAMES = {
     "thin_file": "Thin file (no payment history with us)",
@@ -53,6 +58,8 @@ class PdInterval:
     defaults: int
     bin_low: float
     bin_high: float
+    # The mean PD the model gave these applications (None in tables without it).
+    mean_pd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -80,20 +87,43 @@ def wilson_interval(defaults: int, count: int, z: float = Z_95) -> tuple[float, 
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def pd_interval(calibration: Sequence[Mapping[str, Any]], pd: float) -> PdInterval | None:
-    """The interval of the calibration bin holding ``pd`` (the nearest bin beyond the ends)."""
-    rows = [r for r in calibration if int(r["count"]) > 0]
+def pd_interval(
+    calibration: Sequence[Mapping[str, Any]], pd: float, *, at_least: int = MIN_WINDOW_COUNT
+) -> PdInterval | None:
+    """The interval of the applications scored most like ``pd``: the calibration bin holding
+    it (the nearest bin beyond the ends), widened by the neighbouring bins nearest in mean PD
+    until ``at_least`` applications are in it or no bin is left."""
+    rows = sorted(
+        (r for r in calibration if int(r["count"]) > 0), key=lambda r: float(r["pd_low"])
+    )
     if not rows:
         return None
-    rows.sort(key=lambda r: float(r["pd_low"]))
-    chosen = rows[-1]
-    for row, following in zip(rows, [*rows[1:], None], strict=True):
+    first = len(rows) - 1
+    for i, following in enumerate([*rows[1:], None]):
         # Bins are closed below; the gap up to the next bin's lowest PD belongs to this one.
         if following is None or pd < float(following["pd_low"]):
-            chosen = row
+            first = i
             break
-    count = int(chosen["count"])
-    defaults = int(round(float(chosen["observed"]) * count))
+    lo = hi = first
+    count = int(rows[first]["count"])
+    while count < at_least and (lo > 0 or hi < len(rows) - 1):
+        below = abs(pd - _centre(rows[lo - 1])) if lo > 0 else math.inf
+        above = abs(_centre(rows[hi + 1]) - pd) if hi < len(rows) - 1 else math.inf
+        if below <= above:
+            lo -= 1
+            count += int(rows[lo]["count"])
+        else:
+            hi += 1
+            count += int(rows[hi]["count"])
+    window = rows[lo : hi + 1]
+    defaults = sum(int(round(float(r["observed"]) * int(r["count"]))) for r in window)
+    means = [_number(r.get("mean_pd")) for r in window]
+    mean_pd = (
+        sum(m * int(r["count"]) for m, r in zip(means, window, strict=True) if m is not None)
+        / count
+        if all(m is not None for m in means)
+        else None
+    )
     low, high = wilson_interval(defaults, count)
     return PdInterval(
         low=low,
@@ -101,9 +131,15 @@ def pd_interval(calibration: Sequence[Mapping[str, Any]], pd: float) -> PdInterv
         observed=defaults / count,
         count=count,
         defaults=defaults,
-        bin_low=float(chosen["pd_low"]),
-        bin_high=float(chosen["pd_high"]),
+        bin_low=float(window[0]["pd_low"]),
+        bin_high=float(window[-1]["pd_high"]),
+        mean_pd=mean_pd,
     )
+
+
+def _centre(row: Mapping[str, Any]) -> float:
+    mean = _number(row.get("mean_pd"))
+    return mean if mean is not None else (float(row["pd_low"]) + float(row["pd_high"])) / 2
 
 
 def customer_segments(

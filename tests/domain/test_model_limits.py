@@ -56,6 +56,25 @@ def test_the_pd_interval_is_that_of_the_calibration_bin_holding_the_pd():
     assert pd_interval([], 0.1) is None
 
 
+def test_the_pd_interval_joins_the_neighbouring_fine_bins_nearest_the_pd_until_it_rests_on_enough():
+    # 20 bins of 30 applications, mean PDs 1 % apart: one bin alone is too few to judge by.
+    fine = [
+        {"bin": i, "count": 30, "mean_pd": 0.01 * (i + 1), "observed": 0.01 * (i + 1),
+         "pd_low": 0.01 * i + 0.005, "pd_high": 0.01 * (i + 1) + 0.004}
+        for i in range(20)
+    ]  # fmt: skip
+    interval = pd_interval(fine, 0.105)  # in bin 9 (mean 10 %), nearer bin 10 than bin 8
+    assert interval is not None and interval.count == 150  # five bins, the first at 150
+    assert (interval.bin_low, interval.bin_high) == pytest.approx((0.075, 0.124))  # bins 7-11
+    assert interval.mean_pd == pytest.approx(0.10)
+    assert interval.low < 0.105 < interval.high
+    # At an end the window can only grow one way.
+    assert pd_interval(fine, 0.001).bin_low == 0.005  # type: ignore[union-attr]
+    assert pd_interval(fine, 0.001).count == 150  # type: ignore[union-attr]
+    # Fewer rows than asked for: all of them.
+    assert pd_interval(fine[:3], 0.02, at_least=1000).count == 90  # type: ignore[union-attr]
+
+
 def test_a_thin_file_gets_the_weaker_ranking_and_the_under_estimate_measured_for_its_segment():
     segments = customer_segments(
         {"thin_file": 1.0, "tenure_months": 0.0, "bureau_class_rank": 1.0}, has_bureau_report=True

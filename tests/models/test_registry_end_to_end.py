@@ -109,10 +109,15 @@ def test_each_version_keeps_its_segment_and_calibration_tables_for_the_case_page
         evaluation = run.evaluations[kind]
         assert tables["evaluation_rows"] == len(run.result.split.evaluation)
         assert tables["overall"]["auc"] == pytest.approx(evaluation.metrics["auc"])
-        # The calibration bins are the evaluation's own, and count every held-out row.
-        assert [row["count"] for row in tables["calibration"]] == list(
-            evaluation.calibration["count"]
-        )
+        # Fine calibration bins over the held-out rows: every row counted once, every default.
+        from models.evaluation.known_limits import CALIBRATION_BINS
+
+        held_out = run.result.split.evaluation
+        bins = tables["calibration"]
+        assert len(bins) == min(CALIBRATION_BINS, len(held_out))
+        assert sum(row["count"] for row in bins) == len(held_out)
+        defaults = sum(round(row["observed"] * row["count"]) for row in bins)
+        assert defaults == int(held_out[run.result.plan.target].sum())
         assert set(tables["segments"]) >= {"thin_file", "new_customer", "bureau_class_rank"}
         thin = {row["segment"]: row for row in tables["segments"]["thin_file"]}
         expected = evaluation.segments["thin_file"].set_index("segment")

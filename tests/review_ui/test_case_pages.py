@@ -368,7 +368,9 @@ def test_the_pd_interval_and_known_limits_come_from_the_serving_version_s_evalua
     # PD 17.1 % falls in the second bin: 100 of 500 defaulted, Wilson 95 % 16.7 % to 23.7 %.
     assert "95 % interval 16.7 % – 23.7 %" in section
     assert 'data-testid="pd-interval-band"' in section
-    assert "500 applications were scored between 10.10 % and 60.00 %" in section
+    assert "the 500 applications scored nearest to this one (between 10.10 % and 60.00 %" in (
+        section
+    )
     assert "from the evaluation of model version 3" in section
     limits = section.split('data-testid="known-limits"', 1)[1].split("</ul>", 1)[0]
     assert "Thin file (no payment history with us)" in limits
