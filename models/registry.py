@@ -397,6 +397,18 @@ def version_tags(
     return dict(resolve_version(version_or_alias, settings=settings, model_name=model_name).tags)
 
 
+def card_data(version_or_alias: str | int, *, settings=None) -> dict[str, Any] | None:
+    """The segment and fairness tables training kept for a version's model card, or None
+    (a version trained before the card carried them)."""
+    from models.model_card import read_card_data
+
+    version = resolve_version(version_or_alias, settings=settings)
+    run_id = version.tags.get("run_id") or mlflow_client(settings).get_model_version(
+        MODEL_NAME, version.version
+    ).run_id
+    return read_card_data(run_id, version.tags.get("kind", ""), settings=settings)
+
+
 DEFAULT_GATES = Path(__file__).parent / "training" / "promotion_gates.yaml"
 
 

@@ -28,6 +28,10 @@ class VersionTags(Protocol):
         """A registered version's tags; raises a ``LookupError`` for an unknown version."""
         ...
 
+    def card_data(self, version_or_alias: str | int) -> dict[str, Any] | None:
+        """The segment and fairness tables training kept for the version's card, or None."""
+        ...
+
 
 class ModelVersionNotFound(NotFoundError, LookupError):
     """The registry holds no such model version."""
@@ -96,4 +100,5 @@ def model_card_html(registry: VersionTags | None, version: str) -> str:
         tags = registry.version_tags(version)
     except LookupError:
         raise ModelVersionNotFound(f"the registry holds no model version {version}") from None
-    return render_html(version, tags)
+    # The card as training wrote it: with its per-segment and fairness tables.
+    return render_html(version, tags, registry.card_data(version))

@@ -197,3 +197,25 @@ def test_age_bands_read_youngest_first_and_no_rate_shows_below_zero():
     positions = [fairness.index(f"| {band} |") for band in ("under 25", "25-34", "50-64", "65+")]
     assert positions == sorted(positions)
     assert "-0.0%" not in card
+
+
+def test_the_reviewer_ui_serves_the_card_with_the_tables_training_kept():
+    """The card page of the reviewer UI shows the segment and fairness tables, not only the
+    version's tags: it reads what training kept beside the version, as the CLI's card does."""
+    import json
+
+    from models.model_card import card_data
+    from scoring.service.model_evaluation import model_card_html
+
+    kept = json.loads(card_data(_evaluation_with_fairness()))
+
+    class Registry:
+        def version_tags(self, version_or_alias):
+            return dict(TAGS)
+
+        def card_data(self, version_or_alias):
+            return kept
+
+    page = model_card_html(Registry(), "2")
+    assert "<h3>Sex</h3>" in page and "Approval rate (95 % CI)" in page
+    assert "not recorded" not in page

@@ -309,6 +309,9 @@ class _Registry:
             raise LookupError(f"no version {version_or_alias}")
         return self.tags[str(version_or_alias)]
 
+    def card_data(self, version_or_alias, *, settings=None) -> dict | None:
+        return None  # versions of this registry were trained before cards carried tables
+
 
 EVALUATED = {
     "schema": 1,
