@@ -69,13 +69,12 @@ def mlflow_client(settings=None):
     return MlflowClient(settings.mlflow_tracking_uri, settings.mlflow_tracking_uri)
 
 
-def _experiment_id(client, settings) -> str:
-    experiment = client.get_experiment_by_name(EXPERIMENT_NAME)
+def experiment_id(client, settings, name: str = EXPERIMENT_NAME) -> str:
+    """The MLflow experiment ``name``, made with the configured artifact root if it is new."""
+    experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return client.create_experiment(
-        EXPERIMENT_NAME, artifact_location=settings.mlflow_artifact_root.as_uri()
-    )
+    return client.create_experiment(name, artifact_location=settings.mlflow_artifact_root.as_uri())
 
 
 def _flat_params(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -106,7 +105,7 @@ def log_training(
 
     settings = _settings(settings)
     client = mlflow_client(settings)
-    experiment_id = _experiment_id(client, settings)
+    experiment = experiment_id(client, settings)
     plan = result.plan
     sample = (
         result.split.evaluation[plan.features]
@@ -115,7 +114,7 @@ def log_training(
     )
     environment = _model_environment()
     versions: dict[str, str] = {}
-    with mlflow.start_run(experiment_id=experiment_id) as run:
+    with mlflow.start_run(experiment_id=experiment) as run:
         mlflow.set_tags(
             {
                 "contract_id": plan.contract_id,

@@ -258,17 +258,11 @@ def log_to_mlflow(summary: dict[str, Any], out_dir: Path, *, settings: Any = Non
     import mlflow
 
     from models.registry import _settings, mlflow_client
+    from models.registry import experiment_id as registry_experiment
 
     settings = _settings(settings)
     client = mlflow_client(settings)
-    experiment = client.get_experiment_by_name(SIMULATION_EXPERIMENT)
-    experiment_id = (
-        experiment.experiment_id
-        if experiment is not None
-        else client.create_experiment(
-            SIMULATION_EXPERIMENT, artifact_location=settings.mlflow_artifact_root.as_uri()
-        )
-    )
+    experiment_id = registry_experiment(client, settings, SIMULATION_EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params({
             "period_start": summary["period"]["start"], "period_end": summary["period"]["end"],

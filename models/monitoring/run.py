@@ -104,17 +104,11 @@ def log_monitoring(result: MonitoringResult, run_dir: Path, *, settings=None) ->
     import pandas as pd
 
     from models.registry import _settings, mlflow_client
+    from models.registry import experiment_id as registry_experiment
 
     settings = _settings(settings)
     client = mlflow_client(settings)
-    experiment = client.get_experiment_by_name(MONITORING_EXPERIMENT)
-    experiment_id = (
-        experiment.experiment_id
-        if experiment is not None
-        else client.create_experiment(
-            MONITORING_EXPERIMENT, artifact_location=settings.mlflow_artifact_root.as_uri()
-        )
-    )
+    experiment_id = registry_experiment(client, settings, MONITORING_EXPERIMENT)
     run = client.create_run(
         experiment_id,
         tags={
