@@ -17,7 +17,13 @@ from review_ui.app import (
     cookie_secure,
     render,
 )
-from review_ui.deps import AnyFormSenderDep, CaseWorkerDep, SignedInDep, UiDep
+from review_ui.deps import (
+    AnyFormSenderDep,
+    AnyoneSignedInDep,
+    CaseWorkerDep,
+    SignedInDep,
+    UiDep,
+)
 from review_ui.permissions import case_permissions
 from scoring.api.errors import status_for
 from scoring.domain.permissions import (
@@ -430,8 +436,9 @@ def extend_case(
 
 
 @router.get("/models/{version}/card", response_class=HTMLResponse, name="model_card")
-def model_card(request: Request, version: str, ui: UiDep, reviewer: SignedInDep) -> Response:
-    """The model card of the version that scored a case (its purpose, data, measured limits)."""
+def model_card(request: Request, version: str, ui: UiDep, _person: AnyoneSignedInDep) -> Response:
+    """The model card of a version (its purpose, data, measured limits): reviewers open it
+    from a case, the risk team and oversight from a change; it holds no personal data."""
     try:
         card = model_evaluation.model_card_html(ui.registry, version)
     except model_evaluation.ModelVersionNotFound as missing:

@@ -151,7 +151,10 @@ def test_the_banner_is_plain_quiet_and_every_command_pastes_whole(demo):
         (demo.home / "secrets" / "demo-api-key").read_text().strip(),
         f"{demo.api}/docs",
         f"{demo.api}/healthz  {demo.api}/readyz  {demo.api}/metrics",
-        ".venv/bin/installment webhooks listen --client demo-sales-system --port 8799",
+        # The receiver's port is the API's plus 99 (8799 beside the default 8700).
+        ".venv/bin/installment webhooks listen --client demo-sales-system --port "
+        f"{int(demo.api.rsplit(':', 1)[1]) + 99}",
+        f"bash {demo.home / 'demo' / 'subject-request.sh'} ",
     ]
     for piece in whole:
         assert any(piece in line for line in lines), f"not on one line: {piece}\n{text}"

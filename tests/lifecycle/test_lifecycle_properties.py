@@ -29,6 +29,8 @@ from scoring.domain.review import NewTerms
 from scoring.service import decision_log, reviews
 from scoring.storage.tables import Decision, ReviewCase
 
+_NO_DIGITS = str.maketrans("0123456789", "ghijklmnop")
+
 # What the customer's letter says of the outcome (the justification stays internal).
 EXPLAIN_ET = "Teie maksete ajalugu ei toeta seda järelmaksu."
 EXPLAIN_EN = "Your payment history does not support this plan."
@@ -68,7 +70,8 @@ def lifecycle_machine(life, codes, seen: dict[str, int]):
             intercept, amount, category, extra = APPLICATIONS[kind]
             life.model(intercept)
             body = {
-                "application_id": f"P-{uuid.uuid4().hex[:16]}",
+                # Letters only: a run of 11 digits could be a valid personal code (refused).
+                "application_id": "P-" + uuid.uuid4().hex[:16].translate(_NO_DIGITS),
                 "personal_code": codes(),
                 "purchase": {"amount_eur": amount, "term_months": 12, "product_category": category},
                 "channel": "web",
