@@ -110,7 +110,7 @@ def build_runtime(
     closers.append(bureau.close)
     sessions = session_factory(engine)
     if models is None:
-        from scoring.service.change_control import RecordedChampion
+        from scoring.service.recorded_champion import RecordedChampion
 
         record = RecordedChampion(
             unit_of_work=lambda: UnitOfWork(sessions),

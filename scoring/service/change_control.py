@@ -11,9 +11,8 @@ noticed, audited and ignored.
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,13 +28,11 @@ from scoring.domain.change_control import (
 from scoring.domain.errors import ConflictError, NotFoundError
 from scoring.domain.permissions import Actor
 from scoring.domain.policy import Policy
-from scoring.service.model_provider import AliasMoved
 from scoring.storage.db import UnitOfWork
 
 if TYPE_CHECKING:
     from scoring.config import Settings
 
-logger = logging.getLogger(__name__)
 
 AUDIT_ENTITY = "change_request"
 SYSTEM_ACTOR = "system:model-provider"
@@ -123,7 +120,7 @@ def _known_version(
         ) from None
 
 
-def _audit(uow: UnitOfWork, *, now: datetime, actor: str, action: str, change: ChangeRecord,
+def audit_change(uow: UnitOfWork, *, now: datetime, actor: str, action: str, change: ChangeRecord,
            details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
     uow.audit_log.append(
         at=now,
@@ -223,7 +220,7 @@ def propose_champion(
         gates=_gate_rows(results),
         attachments={**files, **_attachment_paths(attachments)},
     )
-    _audit(uow, now=now, actor=actor.label, action="change_proposed", change=change,
+    audit_change(uow, now=now, actor=actor.label, action="change_proposed", change=change,
            details={"replaces_version": change.replaces_version, "reason": reason,
                     "gates_passed": [r.gate for r in results]})  # fmt: skip
     return change
@@ -372,7 +369,7 @@ def propose_rollback(
         gates=_gate_rows(results),
         attachments={"previous_approval": previous.id},
     )
-    _audit(uow, now=now, actor=actor.label, action="rollback_proposed", change=change,
+    audit_change(uow, now=now, actor=actor.label, action="rollback_proposed", change=change,
            details={"replaces_version": current.model_version, "reason": reason,
                     "previously_approved_in": previous.id})  # fmt: skip
     return change
@@ -412,7 +409,7 @@ def propose_policy(
         reason=reason,
         attachments=files,
     )
-    _audit(uow, now=now, actor=actor.label, action="change_proposed", change=change,
+    audit_change(uow, now=now, actor=actor.label, action="change_proposed", change=change,
            details={"reason": reason})  # fmt: skip
     return change
 
@@ -444,7 +441,7 @@ def approve_change(
         note=note.strip(),
     )  # fmt: skip
     action = "rollback_approved" if change.kind is ChangeKind.ROLLBACK else "change_approved"
-    _audit(uow, now=now, actor=actor.label, action=action, change=decided,
+    audit_change(uow, now=now, actor=actor.label, action=action, change=decided,
            details={"proposed_by": change.proposed_by_name, "note": note.strip()})  # fmt: skip
     if change.kind in rules.MODEL_KINDS:
         if registry is None:
@@ -469,7 +466,7 @@ def refuse_change(
         change.id, status=ChangeStatus.REFUSED, decided_by=actor.user_id, decided_at=now,
         note=note,
     )  # fmt: skip
-    _audit(uow, now=now, actor=actor.label, action="change_refused", change=decided,
+    audit_change(uow, now=now, actor=actor.label, action="change_refused", change=decided,
            details={"proposed_by": change.proposed_by_name, "note": note})  # fmt: skip
     return decided
 
@@ -499,74 +496,3 @@ def require_actor(actor: Actor | None) -> Actor:
     if actor is None:
         raise ChangeNotPermitted("a signed-in person must act")
     return actor
-
-
-# ---------------------------------------------------------------------------------------
-# What the model provider asks: the recorded champion, adoption at first start, alias moves
-
-
-class RecordedChampion:
-    """The product's record of the champion, as the model provider polls it."""
-
-    def __init__(
-        self,
-        *,
-        unit_of_work: Callable[[], UnitOfWork],
-        clock: Callable[[], datetime],
-        adopt_unrecorded: bool = True,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._clock = clock
-        self.adopt_unrecorded = adopt_unrecorded
-
-    def approved_version(self) -> str | None:
-        """The version the product approved (or adopted), or None when nothing is recorded."""
-        with self._unit_of_work() as uow:
-            change = served_champion(uow=uow)
-        return change.model_version if change else None
-
-    def adopt(self, version: str) -> str | None:
-        """On a database with no record, take over the registry's champion (audited).
-
-        Returns the version then in force, which another process may have adopted first;
-        None when adoption is switched off (``INSTALLMENT_ADOPT_REGISTRY_CHAMPION=false``).
-        """
-        if not self.adopt_unrecorded:
-            return None
-        now = self._clock()
-        with self._unit_of_work() as uow:
-            uow.change_requests.take_turn()
-            current = served_champion(uow=uow)
-            if current is not None:
-                return current.model_version
-            change = uow.change_requests.add(
-                kind=ChangeKind.CHAMPION,
-                status=ChangeStatus.ADOPTED,
-                model_version=version,
-                proposed_at=now,
-                decided_at=now,
-                reason="adopted from the registry's champion alias: the database held no "
-                "approved champion at first start",
-            )
-            _audit(uow, now=now, actor=SYSTEM_ACTOR, action="champion_adopted_from_registry",
-                   change=change)  # fmt: skip
-        logger.warning("no approved champion recorded; adopted registry version %s", version)
-        return version
-
-    def alias_moved(self, moved: AliasMoved) -> None:
-        """Audit that the registry's alias was moved outside the product (once per move)."""
-        with self._unit_of_work() as uow:
-            uow.audit_log.append(
-                at=self._clock(),
-                actor=SYSTEM_ACTOR,
-                action="registry_alias_moved_outside_product",
-                entity_type=REGISTRY_ENTITY,
-                entity_id="champion",
-                details={**asdict(moved), "served": moved.approved},
-            )
-        logger.warning(
-            "registry alias champion points to %s, not the approved version %s; "
-            "serving the approved version",
-            moved.alias,
-            moved.approved,
-        )

@@ -94,7 +94,7 @@ class AliasMoved:
 
 
 class ChampionRecord(Protocol):
-    """The product's record of the approved champion (``change_control.RecordedChampion``)."""
+    """The product's record of the approved champion (``recorded_champion.RecordedChampion``)."""
 
     def approved_version(self) -> str | None:
         """The version approved (or adopted) in the product's record, or None."""

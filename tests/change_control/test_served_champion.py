@@ -15,6 +15,7 @@ from scoring.service import change_control as cc
 from scoring.service.errors import NoChampionModel
 from scoring.service.model_provider import RegistryModelProvider
 from scoring.service.policy_files import current_policy
+from scoring.service.recorded_champion import RecordedChampion
 from scoring.service.runtime import Runtime
 from scoring.storage.db import session_factory
 
@@ -43,7 +44,7 @@ def _approve_champion(uow_factory, registry, people, version):
 
 
 def _provider(uow_factory, registry, *, adopt=True) -> RegistryModelProvider:
-    record = cc.RecordedChampion(
+    record = RecordedChampion(
         unit_of_work=uow_factory, clock=lambda: NOW, adopt_unrecorded=adopt
     )
     return RegistryModelProvider(registry=registry, record=record)
