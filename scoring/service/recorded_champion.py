@@ -68,8 +68,10 @@ class RecordedChampion:
                 reason="adopted from the registry's champion alias: the database held no "
                 "approved champion at first start",
             )
-            audit_change(uow, now=now, actor=SYSTEM_ACTOR, action="champion_adopted_from_registry",
-                   change=change)  # fmt: skip
+            audit_change(
+                uow, now=now, actor=SYSTEM_ACTOR, action="champion_adopted_from_registry",
+                change=change,
+            )  # fmt: skip
         logger.warning("no approved champion recorded; adopted registry version %s", version)
         return version
 
