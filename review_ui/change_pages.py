@@ -36,8 +36,8 @@ def changes(
             change_control.change_details(uow=uow, change_id=change.id)
             for change in change_control.list_changes(uow=uow)
         ]
-        served = change_control.served_champion(uow=uow)
-    return render(request, "changes.html", {"rows": rows, "served": served, "notice": notice})
+        champions = change_control.approved_champions(uow=uow)
+    return render(request, "changes.html", {"rows": rows, "champions": champions, "notice": notice})
 
 
 @router.post("/changes/{change_id}/approve", name="approve_change")

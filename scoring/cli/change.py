@@ -82,8 +82,8 @@ def _show(change: ChangeRecord, *, gates: list[dict[str, Any]] | None = None,
         f"  proposed by {change.proposed_by_name or 'the system'} at "
         f"{change.proposed_at:%Y-%m-%d %H:%M} UTC: {change.reason}"
     )
-    if change.replaces_version:
-        typer.echo(f"  replaces champion version {change.replaces_version}")
+    if change.replaced:
+        typer.echo(f"  replaces the champion, {change.replaced}")
     for gate in gates or []:
         typer.echo(f"  gate {gate['gate']}: {'passed' if gate['passed'] else 'FAILED'} "
                    f"({gate['detail']})")  # fmt: skip
@@ -143,9 +143,8 @@ def promote(
         raise fail(f"alias must be champion or challenger, got {alias!r}")
     if simulation is not None and not simulation.is_file():
         raise fail(f"simulation report {simulation} does not exist")
+    _check_files(contract=contract, gates=gates)
     person = acting_person(database_url, acting, password_stdin)
-    if contract is not None and not contract.is_file():
-        raise fail(f"contract file {contract} does not exist")
     if alias == "challenger":
         from models.registry import promote as promote_version
 
@@ -181,18 +180,27 @@ def promote(
 def rollback(
     acting: AsOption,
     reason: Annotated[str, typer.Option("--reason", help="Why the champion goes back.")],
+    model: ModelOption = "installment-pd",
+    contract: ContractOption = None,
+    gates: GatesOption = None,
     password_stdin: PasswordStdinOption = False,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Propose going back to the previously approved champion (never blocked by comparisons)."""
+    """Propose going back to the previously approved champion (never blocked by comparisons).
+
+    ``--model NAME`` rolls back a user's model (with its ``--contract`` or ``--gates``); the
+    champion the API serves is then not touched.
+    """
     from scoring.service.change_control import propose_rollback
 
+    _check_files(contract=contract, gates=gates)
     person = acting_person(database_url, acting, password_stdin)
     try:
         with migrated_unit_of_work(database_url) as uow:
             change = propose_rollback(
-                uow=uow, registry=_registry(), actor=person, reason=reason, now=now_utc()
-            )
+                uow=uow, registry=_registry(), actor=person, reason=reason, now=now_utc(),
+                model_name=model, gates_file=gates, contract_file=contract,
+            )  # fmt: skip
             _, gate_rows, attachments = _details(uow, change.id)
     except _errors() as error:
         raise fail(str(error)) from None
@@ -201,6 +209,14 @@ def rollback(
         f"rollback proposed; it takes effect when a second person runs "
         f"`installment change approve {change.id} --as USER`"
     )
+
+
+def _check_files(*, contract: Path | None, gates: Path | None) -> None:
+    """Refuse a named contract or gates file that is not there, before anything else."""
+    if contract is not None and not contract.is_file():
+        raise fail(f"contract file {contract} does not exist")
+    if gates is not None and not gates.is_file():
+        raise fail(f"gates file {gates} does not exist")
 
 
 def _details(uow, change_id: int):  # type: ignore[no-untyped-def]
@@ -230,8 +246,7 @@ def sign_off_fairness(
     """
     from scoring.service.change_control import sign_off_fairness as sign_off
 
-    if contract is not None and not contract.is_file():
-        raise fail(f"contract file {contract} does not exist")
+    _check_files(contract=contract, gates=gates)
     person = acting_person(database_url, acting, password_stdin)
     try:
         with migrated_unit_of_work(database_url) as uow:
@@ -249,22 +264,43 @@ def sign_off_fairness(
 
 
 @change_app.command("list")
-def list_changes(database_url: DatabaseUrlOption = None) -> None:
-    """Every change request, newest first, with who proposed and who decided it."""
+def list_changes(
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Only this registered model's champion and changes."),
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Every change request, newest first, with who proposed and who decided it.
+
+    First the approved champion of every model that has one: the product's (the one the API
+    serves), then users' models by name.
+    """
+    from scoring.domain.change_control import PRODUCT_MODEL
     from scoring.service import change_control
 
     try:
         with migrated_unit_of_work(database_url) as uow:
-            changes = change_control.list_changes(uow=uow)
-            served = change_control.served_champion(uow=uow)
+            changes = change_control.list_changes(uow=uow, model=model)
+            champions = change_control.approved_champions(uow=uow, model=model)
     except _errors() as error:
         raise fail(str(error)) from None
-    if served is not None:
-        typer.echo(f"approved champion: model version {served.model_version} (change {served.id})")
-    else:
-        typer.echo("no approved champion is recorded")
+    if model in (None, PRODUCT_MODEL) and not any(c.model == PRODUCT_MODEL for c in champions):
+        typer.echo(f"no approved champion of {PRODUCT_MODEL} is recorded")
+    elif model is not None and not champions:
+        typer.echo(f"no approved champion of {model} is recorded")
+    for champion in champions:
+        if champion.model == PRODUCT_MODEL:
+            typer.echo(
+                f"approved champion: model version {champion.model_version} (change {champion.id})"
+            )
+        else:
+            typer.echo(
+                f"approved champion of {champion.model}: version {champion.model_version} "
+                f"(change {champion.id})"
+            )
     if not changes:
-        typer.echo("no change requests")
+        typer.echo("no change requests" + (f" of model {model}" if model else ""))
     for change in changes:
         _show(change)
 

@@ -90,11 +90,21 @@ class ChangeRecord:
         """What the change is about, in words."""
         if self.kind is ChangeKind.POLICY:
             return f"policy {self.policy_version} from {self.effective_from:%Y-%m-%d %H:%M} UTC"
+        if self.kind is ChangeKind.ROLLBACK:
+            return f"rollback of the champion to {self._model_words(self.model_version)}"
+        return f"{self._model_words(self.model_version)} as champion"
+
+    @property
+    def replaced(self) -> str | None:
+        """The champion a model change replaces, in words (None when it replaces none)."""
+        if self.replaces_version is None:
+            return None
+        return self._model_words(self.replaces_version)
+
+    def _model_words(self, version: str | None) -> str:
         # The product's own model is "model version N"; a user's model is named.
         named = "" if self.model == PRODUCT_MODEL else f"{self.model} "
-        if self.kind is ChangeKind.ROLLBACK:
-            return f"rollback of the champion to model {named}version {self.model_version}"
-        return f"model {named}version {self.model_version} as champion"
+        return f"model {named}version {version}"
 
 
 def _in_force_order(change: ChangeRecord) -> tuple[datetime, int]:
@@ -113,6 +123,14 @@ def served_champion(
 ) -> ChangeRecord | None:
     """The latest champion or rollback change of ``model`` in force, or None."""
     return max(_in_force(changes, model), key=_in_force_order, default=None)
+
+
+def champions_in_force(changes: Iterable[ChangeRecord]) -> list[ChangeRecord]:
+    """The champion change in force of every model that has one: the product's, then by name."""
+    changes = list(changes)
+    models = {c.model for c in changes if c.kind in MODEL_KINDS and c.status in IN_FORCE}
+    in_order = sorted((m for m in models if m is not None), key=lambda m: (m != PRODUCT_MODEL, m))
+    return [champion for m in in_order if (champion := served_champion(changes, m)) is not None]
 
 
 def champion_history(

@@ -144,9 +144,16 @@ def served_champion(*, uow: UnitOfWork) -> ChangeRecord | None:
     return rules.served_champion(uow.change_requests.of_kinds(list(rules.MODEL_KINDS)))
 
 
-def list_changes(*, uow: UnitOfWork) -> list[ChangeRecord]:
-    """Every change request, newest first."""
-    return list(reversed(uow.change_requests.all()))
+def approved_champions(*, uow: UnitOfWork, model: str | None = None) -> list[ChangeRecord]:
+    """The champion change in force of every model (or of ``model``), the product's first."""
+    champions = rules.champions_in_force(uow.change_requests.of_kinds(list(rules.MODEL_KINDS)))
+    return [c for c in champions if model is None or c.model == model]
+
+
+def list_changes(*, uow: UnitOfWork, model: str | None = None) -> list[ChangeRecord]:
+    """Every change request (or only the model changes of ``model``), newest first."""
+    changes = reversed(uow.change_requests.all())
+    return [c for c in changes if model is None or c.model == model]
 
 
 def change_details(
@@ -342,32 +349,50 @@ def propose_rollback(
     reason: str,
     now: datetime,
     settings: Settings | None = None,
+    model_name: str = rules.PRODUCT_MODEL,
+    gates_file: Path | None = None,
+    contract_file: Path | None = None,
 ) -> ChangeRecord:
-    """Propose going back to the previously approved champion; no comparison gate applies."""
+    """Propose going back to the previously approved champion; no comparison gate applies.
+
+    ``model_name``, ``gates_file`` and ``contract_file`` as for :func:`propose_champion`: a
+    user's model goes back to its own previous champion, its gates judged against the
+    user's contract; the product's champion is not touched.
+    """
     rules.check_may_propose(actor)
     reason = _reason(reason)
     changes = uow.change_requests.of_kinds(list(rules.MODEL_KINDS))
-    current = rules.served_champion(changes)
-    previous = rules.previous_champion(changes)
+    current = rules.served_champion(changes, model_name)
+    previous = rules.previous_champion(changes, model_name)
     if current is None or previous is None or previous.model_version is None:
-        raise InvalidChange("there is no previously approved champion to roll back to")
+        raise InvalidChange(
+            f"model {model_name} has no previously approved champion to roll back to"
+        )
     version = previous.model_version
-    _known_version(registry, version, settings)
+    _known_version(registry, version, settings, model_name)
     # Recorded for the approver to see; a rollback is never blocked by them.
-    results = registry.check_gates(
-        version, champion=current.model_version, compare_with_champion=False, settings=settings
-    )
+    results = [
+        _signed_off(uow, model_name, version, result)
+        for result in registry.check_gates(
+            version, champion=current.model_version, gates_file=gates_file,
+            compare_with_champion=False, settings=settings, model_name=model_name,
+            contract_file=contract_file,
+        )
+    ]  # fmt: skip
+    files: dict[str, Any] = {"previous_approval": previous.id}
+    if contract_file is not None:
+        files["contract"] = str(Path(contract_file).resolve())
     change = uow.change_requests.add(
         kind=ChangeKind.ROLLBACK,
         status=ChangeStatus.PROPOSED,
-        model_name=rules.PRODUCT_MODEL,
+        model_name=model_name,
         model_version=version,
         replaces_version=current.model_version,
         proposed_by=actor.user_id,
         proposed_at=now,
         reason=reason,
         gates=_gate_rows(results),
-        attachments={"previous_approval": previous.id},
+        attachments=files,
     )
     audit_change(uow, now=now, actor=actor.label, action="rollback_proposed", change=change,
            details={"replaces_version": current.model_version, "reason": reason,

@@ -60,8 +60,9 @@ class FakeChangeRegistry:
         model_name="installment-pd", contract_file=None,
     ):  # fmt: skip
         self.gate_calls.append(
-            {"version": version, "champion": champion, "compare": compare_with_champion}
-        )
+            {"version": version, "champion": champion, "compare": compare_with_champion,
+             "model": model_name, "contract": contract_file}
+        )  # fmt: skip
         results = [Gate("calibration", version not in self.uncalibrated, "ECE 0.01 <= 0.03")]
         if version in self.unfair:
             results.append(Gate("fairness", False, "sex auc gap 0.1500 above 0.1"))

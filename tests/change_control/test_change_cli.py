@@ -232,3 +232,73 @@ def test_an_approver_cannot_approve_their_own_proposal_and_nothing_takes_effect(
     assert "different person" in " ".join(own.output.split())
     assert "champion" not in registry.aliases
     assert "[proposed]" in cli("change", "list").output
+
+
+def test_a_users_model_rolls_back_with_its_name_and_contract(cli, registry, tmp_path):
+    contract = tmp_path / "german.odcs.yaml"
+    contract.write_text("kept by the risk team")
+    user = ["--model", "german-credit-pd", "--contract", str(contract)]
+    assert cli("promote", "3", "--reason", "product champion", user="anna.analyst").exit_code == 0
+    for version in ("1", "2"):
+        proposed = cli("promote", version, *user, "--reason", "next one", user="anna.analyst")
+        assert proposed.exit_code == 0, proposed.output
+    for change in ("1", "2", "3"):
+        assert cli("change", "approve", change, user="peeter.approver").exit_code == 0
+
+    rollback = cli("rollback", *user, "--reason", "version 2 misbehaves", user="anna.analyst")
+    assert rollback.exit_code == 0, rollback.output
+    assert "change 4: rollback of the champion to model german-credit-pd version 1" in (
+        rollback.output
+    )
+    assert "replaces the champion, model german-credit-pd version 2" in rollback.output
+    assert f"attached contract: {contract.resolve()}" in rollback.output
+    assert registry.gate_calls[-1]["model"] == "german-credit-pd"
+
+    approved = cli("change", "approve", "4", user="peeter.approver")
+    assert approved.exit_code == 0, approved.output
+    assert "german-credit-pd's champion alias now points to version 1" in approved.output
+    assert registry.named_aliases[("german-credit-pd", "champion")] == "1"
+    assert registry.aliases["champion"] == "3"
+
+    listing = cli("change", "list").output.splitlines()
+    assert listing[:2] == [
+        "approved champion: model version 3 (change 1)",
+        "approved champion of german-credit-pd: version 1 (change 4)",
+    ]
+    assert sum(line.startswith("change ") for line in listing) == 4
+    only_user = cli("change", "list", "--model", "german-credit-pd").output
+    assert "approved champion of german-credit-pd: version 1 (change 4)" in only_user
+    assert "approved champion: model version 3" not in only_user
+    assert "change 1:" not in only_user and "change 4:" in only_user
+    shown = cli("change", "show", "4").output
+    assert "replaces the champion, model german-credit-pd version 2" in shown
+    assert "approved by peeter.approver" in shown
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "german-credit-pd"],
+         "model german-credit-pd has no previously approved champion to roll back to"),
+        (["--model", "german-credit-pd", "--contract", "/nowhere/german.odcs.yaml"],
+         "contract file /nowhere/german.odcs.yaml does not exist"),
+        (["--gates", "/nowhere/gates.yaml"], "gates file /nowhere/gates.yaml does not exist"),
+    ],
+    ids=["no-previous-champion", "missing-contract", "missing-gates"],
+)  # fmt: skip
+def test_a_rollback_that_cannot_be_proposed_is_refused_by_name(cli, args, message):
+    result = cli("rollback", *args, "--reason", "go back please", user="anna.analyst")
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert "no change requests" in cli("change", "list").output
+
+
+def test_the_listing_says_which_models_have_no_champion(cli):
+    assert cli("change", "list").output.splitlines()[:2] == [
+        "no approved champion of installment-pd is recorded",
+        "no change requests",
+    ]
+    assert cli("change", "list", "--model", "german-credit-pd").output.splitlines() == [
+        "no approved champion of german-credit-pd is recorded",
+        "no change requests of model german-credit-pd",
+    ]

@@ -146,3 +146,34 @@ def test_the_oversight_role_stops_and_restarts_automated_decisions(web, uow_fact
         data={"csrf_token": olga.csrf, "action": "start", "reason": "feed repaired"},
     )
     assert 'data-testid="automation-state">On' in olga.get(started.headers["location"]).text
+
+
+def test_a_users_models_rollback_names_the_model_and_the_served_champion_stays(
+    web, uow_factory, registry
+):
+    anna, peeter = _actor(uow_factory, "anna"), _actor(uow_factory, "peeter")
+    for version, model in (("3", "installment-pd"), ("1", "german-credit-pd"),
+                           ("2", "german-credit-pd")):  # fmt: skip
+        with uow_factory() as uow:
+            change = cc.propose_champion(
+                uow=uow, registry=registry, actor=anna, version=version, reason="next champion",
+                now=NOW, model_name=model,
+            )  # fmt: skip
+        with uow_factory() as uow:
+            cc.approve_change(
+                uow=uow, registry=registry, actor=peeter, change_id=change.id, note="ok", now=NOW
+            )
+    with uow_factory() as uow:
+        rollback = cc.propose_rollback(
+            uow=uow, registry=registry, actor=anna, reason="version 2 misbehaves", now=NOW,
+            model_name="german-credit-pd",
+        )  # fmt: skip
+
+    page = " ".join(web("peeter").landing.text.split())
+    subject = "rollback of the champion to model german-credit-pd version 1"
+    assert f"Change {rollback.id}: {subject}" in page
+    assert "<dt>Replaces</dt><dd>model german-credit-pd version 2</dd>" in page
+    # The served champion is the product's; the user's model's is shown apart, by name.
+    assert "Approved champion: <strong>model version 3</strong>" in page
+    assert "Approved champion of german-credit-pd: <strong>version 2</strong>" in page
+    assert "No approved champion" not in page

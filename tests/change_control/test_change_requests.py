@@ -165,7 +165,10 @@ def test_a_rollback_is_not_blocked_by_the_auc_gate_and_needs_four_eyes(
             now=NOW + timedelta(hours=2),
         )
     assert (rollback.model_version, rollback.replaces_version) == ("1", "2")
-    assert registry.gate_calls[-1] == {"version": "1", "champion": "2", "compare": False}
+    assert registry.gate_calls[-1] == {
+        "version": "1", "champion": "2", "compare": False, "model": "installment-pd",
+        "contract": None,
+    }  # fmt: skip
     assert _served(uow_factory) == "2"
 
     with pytest.raises(ChangeNotPermitted):

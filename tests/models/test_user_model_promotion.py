@@ -147,8 +147,11 @@ def test_promotion_through_a_sign_off_and_four_eyes(trained, home, elsewhere):
     assert registry.champion_version(model_name=MODEL) == version
     # The product's own champion is untouched: nothing decides with the user's model.
     assert registry.champion_version() is None
-    listed = run("change", "list")
-    assert "no approved champion is recorded" in listed.output
+    listed = run("change", "list").output.splitlines()
+    assert listed[:2] == [
+        "no approved champion of installment-pd is recorded",
+        f"approved champion of {MODEL}: version 2 (change 1)",
+    ]
 
     engine = create_engine_for(get_settings().database_url)
     with UnitOfWork.for_engine(engine) as uow:
