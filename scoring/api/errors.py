@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,6 +30,7 @@ from scoring.domain.errors import (
     UnavailableError,
     branch_of,
 )
+from scoring.domain.personal_code import redact_codes
 from scoring.storage.db import DatabaseUnavailable, StorageError
 from scoring.storage.failures import CAUSES, TRANSIENT_CAUSES, failure_cause
 
@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
 # Requests are three levels deep; anything past this is refused before it is parsed.
 MAX_JSON_DEPTH = 32
-_CODE_LIKE = re.compile(r"[0-9]{11}")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 # The one map from the branches of the error tree to HTTP statuses: the API and the
@@ -123,7 +122,7 @@ def error_responses(
 
 def _field(loc: tuple[Any, ...]) -> str:
     # An unknown field may be named by a personal code; the answer names it without it.
-    parts = [_CODE_LIKE.sub("<redacted>", str(p)) for p in loc]
+    parts = [redact_codes(str(p)) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     return ".".join(parts)
@@ -164,7 +163,7 @@ async def _engine_error(request: Request, exc: EngineError) -> JSONResponse:
     if isinstance(exc, RateLimitedError):
         headers = {"Retry-After": str(exc.retry_after)}
     # Ids from the URL are echoed in messages; a client may have put a personal code there.
-    message = _CODE_LIKE.sub("<redacted>", exc.message)
+    message = redact_codes(exc.message)
     return error_response(status, exc.code, message, field=exc.field, headers=headers)
 
 
@@ -394,7 +393,7 @@ def duplicate_json_key(body: bytes) -> str | None:
     try:
         json.loads(body, object_pairs_hook=_refuse_duplicates)
     except _DuplicateKey as duplicate:
-        return _CODE_LIKE.sub("<redacted>", duplicate.key)[:100]
+        return redact_codes(duplicate.key)[:100]
     except (ValueError, RecursionError):
         return None
     return None

@@ -185,6 +185,30 @@ def check_approver_role(actor: Actor) -> None:
         )
 
 
+def check_still_replaces(change: ChangeRecord, changes: Iterable[ChangeRecord]) -> None:
+    """Refuse a model change whose champion moved after it was proposed.
+
+    Its gates compared against the champion of that time, and a rollback names what it
+    undoes: approving it over another champion would act on a state nobody reviewed.
+    """
+    if change.kind not in MODEL_KINDS:
+        return
+    current = served_champion(changes, change.model)
+    now_serving = current.model_version if current else None
+    if now_serving == change.replaces_version:
+        return
+    then = (
+        f"had version {change.replaces_version} as champion"
+        if change.replaces_version
+        else "had no champion"
+    )
+    since = f"version {now_serving} (change {current.id})" if current else "none"
+    raise ChangeNotPending(
+        f"change {change.id} was proposed when model {change.model} {then}; its champion is "
+        f"{since} now, so propose it again against today's champion"
+    )
+
+
 def check_may_decide(actor: Actor, change: ChangeRecord) -> None:
     """Refuse an approval or refusal that breaks four eyes or comes too late."""
     if change.status is not ChangeStatus.PROPOSED:

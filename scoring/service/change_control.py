@@ -461,6 +461,7 @@ def approve_change(
                 f"{change.effective_from:%Y-%m-%d %H:%M} UTC, which has passed; "
                 "propose it again with a new date"
             )
+    rules.check_still_replaces(change, uow.change_requests.of_kinds(list(rules.MODEL_KINDS)))
     decided = uow.change_requests.decide(
         change.id, status=ChangeStatus.APPROVED, decided_by=actor.user_id, decided_at=now,
         note=note.strip(),

@@ -74,10 +74,10 @@ def test_a_wrong_password_acts_for_nobody(cli, registry):
 
 
 def test_rollback_is_one_command_and_not_blocked_by_the_auc_gate(cli, registry):
-    for version in ("1", "2"):
+    for change, version in (("1", "1"), ("2", "2")):
         cli("promote", version, "--reason", "next champion", user="anna.analyst")
-    cli("change", "approve", "1", user="peeter.approver")
-    cli("change", "approve", "2", user="peeter.approver")
+        cli("change", "approve", change, user="peeter.approver")
+    assert registry.aliases["champion"] == "2"
     registry.auc_ok["1"] = False
 
     refused = cli("promote", "1", "--reason", "go back", user="anna.analyst")
@@ -89,6 +89,22 @@ def test_rollback_is_one_command_and_not_blocked_by_the_auc_gate(cli, registry):
     approved = cli("change", "approve", "3", user="peeter.approver")
     assert approved.exit_code == 0, approved.output
     assert registry.aliases["champion"] == "1"
+
+
+def test_a_change_proposed_against_another_champion_is_refused_and_nothing_moves(cli, registry):
+    for version in ("1", "2"):
+        cli("promote", version, "--reason", "next champion", user="anna.analyst")
+    assert cli("change", "approve", "1", user="peeter.approver").exit_code == 0
+
+    stale = cli("change", "approve", "2", user="peeter.approver")
+
+    assert stale.exit_code == 2
+    assert (
+        "change 2 was proposed when model installment-pd had no champion; its champion "
+        "is version 1 (change 1) now"
+    ) in " ".join(stale.output.split())
+    assert registry.aliases["champion"] == "1"
+    assert "change 2: model version 2 as champion [proposed]" in cli("change", "list").output
 
 
 @pytest.mark.parametrize(
@@ -239,10 +255,10 @@ def test_a_users_model_rolls_back_with_its_name_and_contract(cli, registry, tmp_
     contract.write_text("kept by the risk team")
     user = ["--model", "german-credit-pd", "--contract", str(contract)]
     assert cli("promote", "3", "--reason", "product champion", user="anna.analyst").exit_code == 0
-    for version in ("1", "2"):
+    assert cli("change", "approve", "1", user="peeter.approver").exit_code == 0
+    for change, version in (("2", "1"), ("3", "2")):
         proposed = cli("promote", version, *user, "--reason", "next one", user="anna.analyst")
         assert proposed.exit_code == 0, proposed.output
-    for change in ("1", "2", "3"):
         assert cli("change", "approve", change, user="peeter.approver").exit_code == 0
 
     rollback = cli("rollback", *user, "--reason", "version 2 misbehaves", user="anna.analyst")

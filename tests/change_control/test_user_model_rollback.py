@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from change_fakes import NOW
 
-from scoring.domain.change_control import ChangeStatus, InvalidChange
+from scoring.domain.change_control import ChangeNotPending, ChangeStatus, InvalidChange
 from scoring.service import change_control as cc
 
 USER_MODEL = "german-credit-pd"
@@ -200,3 +200,22 @@ def test_champions_and_changes_are_listed_per_model(
     assert [(c.model, c.model_version) for c in only_user] == [(USER_MODEL, "2")]
     assert [c.model_version for c in users_changes] == ["2", "1"]
     assert len(all_changes) == 4
+
+
+def test_a_rollback_is_refused_once_another_champion_took_over_and_nothing_moves(
+    two_user_champions, uow_factory, registry, people
+):
+    rollback = _rollback(uow_factory, registry, people["analyst"])
+    # Version 3 of the user's model is approved while the rollback from version 2 waits.
+    _champion(uow_factory, registry, people, "3", hours=3)
+
+    with pytest.raises(ChangeNotPending) as refused:
+        _approve(uow_factory, registry, people["approver2"], rollback.id, hours=5)
+
+    assert str(refused.value).startswith(
+        f"change {rollback.id} was proposed when model {USER_MODEL} had version 2 as champion; "
+        "its champion is version 3"
+    )
+    assert registry.named_aliases[(USER_MODEL, "champion")] == "3"
+    with uow_factory() as uow:
+        assert uow.change_requests.get(rollback.id).status is ChangeStatus.PROPOSED

@@ -76,3 +76,18 @@ def test_a_mistyped_check_digit_is_detected(born, serial, shift):
 @given(st.text(max_size=20))
 def test_arbitrary_text_never_crashes_the_validator(text):
     assert personal_code.is_valid(text) in (True, False)
+
+
+def test_eleven_digits_are_redacted_from_a_message_but_a_uuid_is_kept_whole():
+    # The last group of this id holds eleven digits in a row, as about one id in 130 does.
+    decision = "01a24fca-523a-7f76-bfb6-13357675914d"
+    message = f"decision {decision} was replaced; 37605030299 and x37605030299y are codes"
+
+    redacted = personal_code.redact_codes(message)
+
+    assert redacted == (f"decision {decision} was replaced; <redacted> and x<redacted>y are codes")
+
+
+@given(st.uuids())
+def test_no_uuid_is_ever_redacted(uuid):
+    assert personal_code.redact_codes(f"case {uuid} closed") == f"case {uuid} closed"
