@@ -99,6 +99,9 @@ class ReasonFacts:
     amount_eur: float
     term_months: int
     product_category: str
+    # Over every invoice paid on time; absent (0, None) in decisions recorded before them.
+    paid_on_time: int = 0
+    early_days_mean: float | None = None
 
     @property
     def monthly_instalment_eur(self) -> float:
@@ -143,6 +146,8 @@ class ReasonFacts:
             settled_due_12m=whole("settled_due_12m"),
             pay_margin_mean_12m=mean("pay_margin_sum_12m", "settled_due_12m"),
             partial_paid_due_12m=whole("partial_paid_due_12m"),
+            paid_on_time=whole("paid_on_time"),
+            early_days_mean=mean("early_days_sum", "paid_on_time"),
             avg_invoice_eur_12m=mean("invoice_amount_sum_12m", "invoices_issued_12m"),
             bureau_class=bureau_class,
             bureau_score=float(bureau_score),
@@ -254,8 +259,27 @@ def _late_history(f: ReasonFacts) -> Texts:
     )
 
 
+def _pays_close_to_due(f: ReasonFacts) -> bool:
+    """No late invoice in two years, and paid close to the due date: in the past year, or
+    over every invoice paid on time."""
+    if f.late_24m:
+        return False
+    past_year = f.settled_due_12m >= 1 and (f.pay_margin_mean_12m or 0.0) < EARLY_PAYMENT_DAYS
+    return past_year or (
+        f.paid_on_time >= 1
+        and f.early_days_mean is not None
+        and f.early_days_mean < EARLY_PAYMENT_DAYS
+    )
+
+
 def _close_to_due(f: ReasonFacts) -> Texts:
-    margin = f.pay_margin_mean_12m or 0.0
+    if not (
+        f.settled_due_12m >= 1
+        and f.pay_margin_mean_12m is not None
+        and f.pay_margin_mean_12m < EARLY_PAYMENT_DAYS
+    ):
+        return _close_to_due_on_time(f)
+    margin = f.pay_margin_mean_12m
     et_n = number_text(margin, "et", decimals=1)
     en_n = number_text(margin, "en", decimals=1)
     return (
@@ -266,6 +290,21 @@ def _close_to_due(f: ReasonFacts) -> Texts:
         "maksetähtaega.",
         f"You paid the {_invoices_en(f.settled_due_12m)} from us of the past year on time, "
         f"but on average only {en_n} days before the due date.",
+    )
+
+
+def _close_to_due_on_time(f: ReasonFacts) -> Texts:
+    early = f.early_days_mean or 0.0
+    et_n = number_text(early, "et", decimals=1)
+    en_n = number_text(early, "en", decimals=1)
+    return (
+        f"Tähtajaks tasutud {f.paid_on_time} meie arvet tasusite keskmiselt vaid {et_n} päeva "
+        "enne maksetähtaega."
+        if f.paid_on_time > 1
+        else f"Ainsa tähtajaks tasutud meie arve tasusite vaid {et_n} päeva enne maksetähtaega.",
+        f"The {_invoices_en(f.paid_on_time)} from us you paid on time "
+        f"{'were' if f.paid_on_time > 1 else 'was'} paid on average only {en_n} days before "
+        "the due date.",
     )
 
 
@@ -468,6 +507,8 @@ FACTORS: tuple[Factor, ...] = (
             "late_payments_24m",
             "months_since_last_late_payment",
             "pay_margin_mean_12m",
+            "early_days_mean",
+            "early_days_recent_mean",
         ),
         (
             ReasonRule(
@@ -478,14 +519,9 @@ FACTORS: tuple[Factor, ...] = (
             ),
             ReasonRule(
                 "R12_PAYMENT_TIMING",
-                lambda f: (
-                    f.late_24m == 0
-                    and f.settled_due_12m >= 1
-                    and f.pay_margin_mean_12m is not None
-                    and f.pay_margin_mean_12m < EARLY_PAYMENT_DAYS
-                ),
+                _pays_close_to_due,
                 _close_to_due,
-                "every invoice was paid on time, but on average close to the due date",
+                "no invoice late in two years, but paid on average close to the due date",
             ),
         ),
     ),
@@ -660,6 +696,8 @@ MISSING_MEANS_SHORT_HISTORY = frozenset(
     {
         "mean_dpd_12m",
         "pay_margin_mean_12m",
+        "early_days_mean",
+        "early_days_recent_mean",
         "partial_payment_share_12m",
         "avg_invoice_eur_12m",
         "instalment_to_avg_invoice",

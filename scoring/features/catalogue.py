@@ -26,6 +26,8 @@ HISTORY_FEATURES = [
     "avg_invoice_eur_12m",
     "partial_payment_share_12m",
     "pay_margin_mean_12m",
+    "early_days_mean",
+    "early_days_recent_mean",
 ]
 BUREAU_FEATURES = [
     "bureau_score",

@@ -31,6 +31,9 @@ REMINDER_INTERVAL_DAYS = 14
 # A payment this many days late or later counts as this late in the payment margin: beyond
 # it lateness is the days-past-due features' business, and one outlier would swamp the mean.
 PAY_MARGIN_FLOOR_DAYS = 60
+# Half-life of a bill's weight in the recent mean of days paid early: a year-old bill counts a
+# quarter of one paid last month, as a payer's habits drift over months.
+EARLY_DAYS_HALF_LIFE_DAYS = 180.0
 _EPOCH_DATE = date(1970, 1, 1)
 
 # The kernel's raw aggregates, in the order of :func:`history_aggregates`' columns; a block
@@ -59,6 +62,10 @@ _RAW_AGGREGATES = (
     "settled_due_12m",
     "pay_margin_sum_12m",
     "overdue_balance_eur",
+    "paid_on_time",
+    "early_days_sum",
+    "paid_on_time_weight",
+    "early_days_weighted_sum",
 )
 
 
@@ -354,6 +361,15 @@ def _history_kernel(
     margin = np.maximum(due - paid_full, -PAY_MARGIN_FLOOR_DAYS)
     out["settled_due_12m"] = total(margin_counts)
     out["pay_margin_sum_12m"] = total(np.where(margin_counts, margin, 0.0))
+    # Days paid early over every invoice of the history paid in full by its due date, plainly
+    # and with recent ones weighing more: how careful a payer is, with no lateness mixed in.
+    on_time = settled & is_due & (paid_full <= due)
+    early = np.where(on_time, due - paid_full, 0.0)
+    recency = np.where(on_time, 0.5 ** ((t - due) / EARLY_DAYS_HALF_LIFE_DAYS), 0.0)
+    out["paid_on_time"] = total(on_time)
+    out["early_days_sum"] = total(early)
+    out["paid_on_time_weight"] = total(recency)
+    out["early_days_weighted_sum"] = total(recency * early)
     # float64 whatever the batch size (bincount over no events returns integers), and
     # whatever the aggregate (has_history is a truth value).
     return np.array([out[name] for name in _RAW_AGGREGATES], dtype=np.float64)

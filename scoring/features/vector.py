@@ -45,6 +45,8 @@ _RATIOS = (
     ("mean_dpd_12m", "dpd_sum_12m", "invoices_due_12m"),
     ("partial_payment_share_12m", "partial_paid_due_12m", "invoices_due_12m"),
     ("pay_margin_mean_12m", "pay_margin_sum_12m", "settled_due_12m"),
+    ("early_days_mean", "early_days_sum", "paid_on_time"),
+    ("early_days_recent_mean", "early_days_weighted_sum", "paid_on_time_weight"),
     # Last: rounded to cents as a feature, unrounded as the instalment's denominator.
     ("avg_invoice_eur_12m", "invoice_amount_sum_12m", "invoices_issued_12m"),
 )

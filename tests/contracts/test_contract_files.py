@@ -24,7 +24,7 @@ FEATURES = [
     "max_dpd_12m", "max_dpd_24m", "mean_dpd_12m", "late_payments_12m", "late_payments_24m",
     "months_since_last_late_payment", "reminders_12m", "collections_24m", "current_balance_eur",
     "current_dpd", "max_balance_12m_eur", "avg_invoice_eur_12m", "partial_payment_share_12m",
-    "pay_margin_mean_12m",
+    "pay_margin_mean_12m", "early_days_mean", "early_days_recent_mean",
     "bureau_score", "bureau_class_rank", "bureau_open_defaults", "bureau_closed_defaults",
     "amount_eur", "term_months", "monthly_instalment_eur", "instalment_to_avg_invoice",
     "product_category_code",
@@ -103,6 +103,10 @@ def test_monotone_directions_follow_credit_sense_and_stay_off_where_uncertain():
     assert direction["pay_margin_mean_12m"] == "decreasing"  # paying earlier, lower risk
     assert direction["instalment_to_avg_invoice"] == "increasing"
     assert direction["term_months"] is None
+    # Beside the 12-month margin, which counts late days, more days early on the invoices
+    # paid on time can go with later late ones: no direction is declared for them.
+    assert direction["early_days_mean"] is None
+    assert direction["early_days_recent_mean"] is None
     assert direction["product_category_code"] is None
 
 

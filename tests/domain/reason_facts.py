@@ -29,6 +29,8 @@ CLEAN_CUSTOMER = dict(
     amount_eur=1200.0,
     term_months=12,
     product_category="electronics",
+    paid_on_time=30,
+    early_days_mean=6.8,
 )
 
 NO_HISTORY = dict(
@@ -40,6 +42,8 @@ NO_HISTORY = dict(
     settled_due_12m=0,
     pay_margin_mean_12m=None,
     avg_invoice_eur_12m=None,
+    paid_on_time=0,
+    early_days_mean=None,
 )
 
 

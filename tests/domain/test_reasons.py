@@ -56,6 +56,35 @@ def test_payment_timing_needs_invoices_paid_in_the_year_and_a_margin_below_the_s
     assert model_reasons(contributions, features, reason_facts(pay_margin_mean_12m=6.5)) == []
 
 
+def test_paying_close_to_the_due_date_over_the_whole_history_says_so_in_both_languages():
+    # The past year's margin is wide enough; over every invoice paid on time it is not.
+    contributions = {"early_days_mean": 0.3, "early_days_recent_mean": 0.2}
+    features = {"early_days_mean": 1.27, "early_days_recent_mean": 1.1}
+    close = reason_facts(pay_margin_mean_12m=4.0, paid_on_time=29, early_days_mean=1.27)
+    (reason,) = model_reasons(contributions, features, close)
+    assert reason.code == "R12_PAYMENT_TIMING"
+    assert reason.text_en == (
+        "The 29 invoices from us you paid on time were paid on average only 1.3 days before "
+        "the due date."
+    )
+    assert reason.text_et == (
+        "Tähtajaks tasutud 29 meie arvet tasusite keskmiselt vaid 1,3 päeva enne maksetähtaega."
+    )
+    one = reason_facts(pay_margin_mean_12m=None, settled_due_12m=0, paid_on_time=1,
+                       early_days_mean=0.0)  # fmt: skip
+    (reason,) = model_reasons(contributions, features, one)
+    assert reason.text_en == (
+        "The 1 invoice from us you paid on time was paid on average only 0.0 days before the "
+        "due date."
+    )
+    assert (
+        reason.text_et
+        == "Ainsa tähtajaks tasutud meie arve tasusite vaid 0,0 päeva enne maksetähtaega."
+    )
+    # Careful over the whole history: nothing to say, whatever the model's weights.
+    assert model_reasons(contributions, features, reason_facts(pay_margin_mean_12m=4.0)) == []
+
+
 def test_late_payments_and_timing_are_one_factor_and_give_one_reason():
     late = reason_facts(late_12m=3, late_24m=4, max_dpd_12m=41, max_dpd_24m=41,
                         settled_due_12m=12, pay_margin_mean_12m=-4.0)  # fmt: skip

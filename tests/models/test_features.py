@@ -475,6 +475,7 @@ def test_thin_file_has_no_history_ratios():
     assert row["thin_file"] == 1 and row["tenure_months"] == 0
     assert np.isnan(row["instalment_to_avg_invoice"]) and np.isnan(row["mean_dpd_12m"])
     assert np.isnan(row["pay_margin_mean_12m"])
+    assert np.isnan(row["early_days_mean"]) and np.isnan(row["early_days_recent_mean"])
 
 
 def test_every_model_feature_belongs_to_exactly_one_reason_factor():
@@ -534,6 +535,30 @@ def test_payment_margin_counts_only_what_was_settled_and_due_in_the_year_before(
     ])  # fmt: skip
     row = application_features(**tables).iloc[0]
     assert row["pay_margin_mean_12m"] == 9
+
+
+def test_days_paid_early_count_every_invoice_paid_on_time_and_weigh_recent_ones_more():
+    tables = _with_invoices([
+        (date(2024, 6, 21), date(2024, 6, 11)),  # 10 days early, due 10 days before
+        (date(2024, 1, 3), date(2023, 12, 31)),  # 3 days early, due 180 days before
+        (date(2022, 7, 1), date(2022, 6, 25)),  # 6 days early, two years before: counts
+        (date(2024, 3, 1), date(2024, 3, 1)),  # on the day: 0 days early, counts
+        (date(2024, 2, 1), date(2024, 2, 20)),  # late: never counted here
+        (date(2024, 6, 25), date(2024, 7, 1)),  # settled on the application day: not yet
+        (date(2024, 5, 1), None),  # never settled
+    ])  # fmt: skip
+    row = application_features(**tables).iloc[0]
+    assert row["early_days_mean"] == (10 + 3 + 6 + 0) / 4
+    weights = np.array([0.5 ** (10 / 180), 0.5, 0.5 ** (731 / 180), 0.5 ** (122 / 180)])
+    early = np.array([10, 3, 6, 0])
+    assert row["early_days_recent_mean"] == pytest.approx((weights * early).sum() / weights.sum())
+    assert row["early_days_recent_mean"] > row["early_days_mean"]  # the recent bill paid early
+
+
+def test_days_paid_early_are_missing_without_an_invoice_paid_on_time():
+    tables = _with_invoices([(date(2024, 2, 1), date(2024, 2, 20))])
+    row = application_features(**tables).iloc[0]
+    assert np.isnan(row["early_days_mean"]) and np.isnan(row["early_days_recent_mean"])
 
 
 @pytest.mark.parametrize(
