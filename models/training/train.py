@@ -30,7 +30,7 @@ MONOTONE_TREND = {"increasing": "ascending", "decreasing": "descending"}
 # declared direction (tests/models/test_training.py checks every bureau score step).
 LIGHTGBM_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.04,
+    "learning_rate": 0.02,
     "num_leaves": 15,
     "min_child_samples": 80,
     "subsample": 0.8,

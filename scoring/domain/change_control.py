@@ -191,9 +191,10 @@ def check_still_replaces(change: ChangeRecord, changes: Iterable[ChangeRecord]) 
     Its gates compared against the champion of that time, and a rollback names what it
     undoes: approving it over another champion would act on a state nobody reviewed.
     """
-    if change.kind not in MODEL_KINDS:
+    model = change.model
+    if change.kind not in MODEL_KINDS or model is None:
         return
-    current = served_champion(changes, change.model)
+    current = served_champion(changes, model)
     now_serving = current.model_version if current else None
     if now_serving == change.replaces_version:
         return
@@ -204,7 +205,7 @@ def check_still_replaces(change: ChangeRecord, changes: Iterable[ChangeRecord]) 
     )
     since = f"version {now_serving} (change {current.id})" if current else "none"
     raise ChangeNotPending(
-        f"change {change.id} was proposed when model {change.model} {then}; its champion is "
+        f"change {change.id} was proposed when model {model} {then}; its champion is "
         f"{since} now, so propose it again against today's champion"
     )
 

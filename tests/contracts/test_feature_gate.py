@@ -21,14 +21,14 @@ def test_a_forbidden_attribute_is_refused_naming_the_field_and_the_clause(snapsh
         snapshot.check_model_features(["bureau_score", "sex"])
     assert str(refused.value) == (
         "feature 'sex' is not allowed for creditworthiness models: "
-        "contract training_snapshot 1.1.0, field 'sex' has modelUse=forbidden"
+        "contract training_snapshot 1.2.0, field 'sex' has modelUse=forbidden"
     )
 
 
 def test_a_feature_the_contract_does_not_list_is_refused(snapshot):
     with pytest.raises(
         ForbiddenFeature,
-        match="'shoe_size' is not allowed .* not listed in contract training_snapshot 1.1.0",
+        match="'shoe_size' is not allowed .* not listed in contract training_snapshot 1.2.0",
     ):
         snapshot.check_model_features(["shoe_size"])
 

@@ -76,7 +76,9 @@ def test_a_model_trained_on_a_sliver_of_the_data_is_refused(
         validate=fake_validate,
         settings=home,
         bootstrap_resamples=50,
-        fit_sample=0.04,
+        # About 40 rows: AUC 0.60 against the champion's 0.77 (interval from 0.72). With 4 %
+        # the payment-timing features alone reach 0.73, inside the champion's interval.
+        fit_sample=0.02,
     )
     with pytest.raises(registry.PromotionRefused, match="gate auc_vs_champion failed"):
         registry.promote(weak.versions["lightgbm"], settings=home)
