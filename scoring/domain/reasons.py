@@ -792,14 +792,23 @@ def _restates(code: str, given: set[str], facts: ReasonFacts) -> bool:
     and R04 when both speak of the invoice unpaid now.
     """
     late = {"R01_RECENT_LATE_PAYMENTS", "R02_LATE_PAYMENT_HISTORY"}
-    if code in late and (late - {code}) & given:
-        return facts.late_24m <= 1 and 1 <= facts.max_dpd_24m <= facts.max_dpd_6m
+    if (
+        code in late
+        and (late - {code}) & given
+        and facts.late_24m <= 1
+        and 1 <= facts.max_dpd_24m <= facts.max_dpd_6m
+    ):
+        return True
     # R01 and R04 (overdue balance) both cite the invoice unpaid now when R01 speaks of it
     # ("unpaid N days after its due date"): R04 says it with the amount, R01 adds nothing.
+    # Checked whatever else was given: R02 before R01 does not make R01 say something new.
     unpaid = {"R01_RECENT_LATE_PAYMENTS", "R04_OUTSTANDING_BALANCE"}
-    if code in unpaid and (unpaid - {code}) & given:
-        return _cites_the_unpaid_invoice(facts) and facts.overdue_balance_eur >= 0.01
-    return False
+    return bool(
+        code in unpaid
+        and (unpaid - {code}) & given
+        and _cites_the_unpaid_invoice(facts)
+        and facts.overdue_balance_eur >= 0.01
+    )
 
 
 def _cites_the_unpaid_invoice(f: ReasonFacts) -> bool:
