@@ -373,6 +373,14 @@ def _short_tenure(f: ReasonFacts) -> Texts:
 
 
 def _few_invoices(f: ReasonFacts) -> Texts:
+    if f.invoices_24m == 0:
+        # A former customer: a history, all of it older than two years.
+        return (
+            "Viimase kahe aasta jooksul ei ole te meilt arveid saanud: teie maksete ajalugu "
+            "meie juures on vanem.",
+            "You have had no invoices from us in the past two years: your payment history "
+            "with us is older than that.",
+        )
     return (
         f"Viimase kahe aasta jooksul olete meilt saanud vaid {f.invoices_24m} "
         + ("arve." if f.invoices_24m == 1 else "arvet."),

@@ -141,6 +141,21 @@ def test_the_invoice_unpaid_now_is_not_cited_again_after_the_late_payment_histor
     assert given == ["R02_LATE_PAYMENT_HISTORY", "R04_OUTSTANDING_BALANCE"]
 
 
+def test_a_former_customer_without_invoices_in_two_years_is_not_told_of_only_0():
+    former = reason_facts(invoices_24m=0, invoices_due_12m=0, settled_due_12m=0,
+                          pay_margin_mean_12m=None, avg_invoice_eur_12m=None)  # fmt: skip
+    (reason,) = model_reasons({"invoice_count_24m": 0.4}, {}, former)
+    assert reason.code == "R05_SHORT_HISTORY"
+    assert reason.text_en == (
+        "You have had no invoices from us in the past two years: your payment history with us "
+        "is older than that."
+    )
+    assert reason.text_et == (
+        "Viimase kahe aasta jooksul ei ole te meilt arveid saanud: teie maksete ajalugu meie "
+        "juures on vanem."
+    )
+
+
 def test_the_bureau_rating_names_the_class_and_what_it_means():
     contributions = {"bureau_score": 0.4}
     (reason,) = model_reasons(
