@@ -88,7 +88,10 @@ def _show(change: ChangeRecord, *, gates: list[dict[str, Any]] | None = None,
         typer.echo(f"  gate {gate['gate']}: {'passed' if gate['passed'] else 'FAILED'} "
                    f"({gate['detail']})")  # fmt: skip
     for name, where in (attachments or {}).items():
-        typer.echo(f"  attached {name}: {where}")
+        if name == "previous_approval":  # a rollback's target: the change that approved it
+            typer.echo(f"  previously approved in change {where}")
+        else:
+            typer.echo(f"  attached {name}: {where}")
     if change.decided_at is not None:
         by = change.decided_by_name or "the system"
         typer.echo(

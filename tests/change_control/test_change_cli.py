@@ -86,6 +86,7 @@ def test_rollback_is_one_command_and_not_blocked_by_the_auc_gate(cli, registry):
     rollback = cli("rollback", "--reason", "version 2 misbehaves", user="anna.analyst")
     assert rollback.exit_code == 0, rollback.output
     assert "rollback of the champion to model version 1 [proposed]" in rollback.output
+    assert "previously approved in change 1" in rollback.output
     approved = cli("change", "approve", "3", user="peeter.approver")
     assert approved.exit_code == 0, approved.output
     assert registry.aliases["champion"] == "1"
