@@ -73,13 +73,16 @@ def amount_grid(
     Without a floor the grid reaches down to a tenth of the request. A request already below
     the floor is searched as it is (another term may still be approved) and never smaller.
     """
-    top = math.floor(min(requested, cap) / 10) * 10
-    if top <= 0:
+    # The request itself comes first, to the cent: a new term for exactly what was asked is
+    # the smallest change, and "up to 3,460 EUR" for a request of 3,463 EUR is none.
+    first = min(requested, cap)
+    if first <= 0:
         return []
-    if top < floor:
-        return [top]
+    if first < floor:
+        return [first]
+    top = math.floor(first / 10) * 10
     bottom = max(math.ceil(floor / 10) * 10, 10) if floor > 0 else top * 0.1
-    amounts = {top}
+    amounts = {first}
     for k in range(1, points):
         amounts.add(math.floor(round(top - k * (top - bottom) / (points - 1), 6) / 10) * 10)
     return sorted((a for a in amounts if a > 0 and a >= floor), reverse=True)

@@ -321,9 +321,29 @@ def test_age_is_never_changed(policy):
     )  # fmt: skip
 
 
+def test_an_amount_in_cents_is_kept_and_only_the_term_changes(policy):
+    application = facts(amount_eur=1234.5, term_months=12)  # PD 0.123 at 12 months
+    declined = decide(
+        application=application, features=CLEAN, assessment=assessment(0.123), policy=policy
+    )
+    found = find_counterfactual(
+        application=application, outcome=declined, policy=policy, score=instalment_scorer
+    )
+    assert found.change == "term"
+    assert (found.suggested.amount_eur, found.suggested.term_months) == (1234.5, 36)
+    assert found.text_en == "The application would have been approved with a term of 36 months."
+
+
 def test_amount_candidates_never_exceed_the_product_limit():
     grid = amount_grid(9000, 4000)
     assert grid[0] == 4000 and min(grid) >= 400 and grid == sorted(grid, reverse=True)
+
+
+def test_the_amount_asked_for_is_the_first_candidate_to_the_cent():
+    grid = amount_grid(3463.5, 8000, 300)
+    assert grid[0] == 3463.5 and grid[1] < 3460 and min(grid) >= 300
+    # Below the product's minimum the request is searched as it is, never smaller.
+    assert amount_grid(3463.5, 8000, 4000) == [3463.5]
 
 
 @pytest.mark.parametrize(

@@ -134,8 +134,10 @@ def test_the_invoice_unpaid_now_is_cited_once_with_its_amount_not_again_as_a_lat
 
 def test_the_invoice_unpaid_now_is_not_cited_again_after_the_late_payment_history():
     # Mart in the demo: many late invoices (R02 first), then the balance and the unpaid one.
-    late_and_unpaid = reason_facts(late_12m=6, late_24m=7, max_dpd_12m=41, max_dpd_24m=41,
-                                   current_dpd=30, max_dpd_6m=30, overdue_balance_eur=25.10)  # fmt: skip
+    late_and_unpaid = reason_facts(
+        late_12m=6, late_24m=7, max_dpd_12m=41, max_dpd_24m=41,
+        current_dpd=30, max_dpd_6m=30, overdue_balance_eur=25.10,
+    )  # fmt: skip
     contributions = {"late_payments_12m": 0.5, "current_balance_eur": 0.29, "current_dpd": 0.24}
     given = codes(model_reasons(contributions, {}, late_and_unpaid))
     assert given == ["R02_LATE_PAYMENT_HISTORY", "R04_OUTSTANDING_BALANCE"]

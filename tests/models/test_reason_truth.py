@@ -215,5 +215,9 @@ def test_every_counterfactual_is_approved_when_re_scored_with_the_same_model_and
             policy=policy, evidence=None,
         )  # fmt: skip
         assert again.outcome is Outcome.APPROVE, (i, counterfactual)
-        assert terms.amount_eur >= policy.product_minimum(facts.product_category)
+        # Never above the request; never below the product's minimum unless the request was.
+        assert terms.amount_eur <= facts.amount_eur
+        assert terms.amount_eur >= min(
+            policy.product_minimum(facts.product_category), facts.amount_eur
+        )
     assert found >= 25
