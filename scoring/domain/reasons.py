@@ -302,9 +302,11 @@ def _close_to_due_on_time(f: ReasonFacts) -> Texts:
         "enne maksetähtaega."
         if f.paid_on_time > 1
         else f"Ainsa tähtajaks tasutud meie arve tasusite vaid {et_n} päeva enne maksetähtaega.",
-        f"The {_invoices_en(f.paid_on_time)} from us you paid on time "
-        f"{'were' if f.paid_on_time > 1 else 'was'} paid on average only {en_n} days before "
-        "the due date.",
+        f"The {f.paid_on_time} invoices from us you paid on time were paid on average only "
+        f"{en_n} days before the due date."
+        if f.paid_on_time > 1
+        else f"The only invoice from us you paid on time was paid only {en_n} days before the "
+        "due date.",
     )
 
 

@@ -74,8 +74,7 @@ def test_paying_close_to_the_due_date_over_the_whole_history_says_so_in_both_lan
                        early_days_mean=0.0)  # fmt: skip
     (reason,) = model_reasons(contributions, features, one)
     assert reason.text_en == (
-        "The 1 invoice from us you paid on time was paid on average only 0.0 days before the "
-        "due date."
+        "The only invoice from us you paid on time was paid only 0.0 days before the due date."
     )
     assert (
         reason.text_et
