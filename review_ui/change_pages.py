@@ -37,7 +37,12 @@ def changes(
             for change in change_control.list_changes(uow=uow)
         ]
         champions = change_control.approved_champions(uow=uow)
-    return render(request, "changes.html", {"rows": rows, "champions": champions, "notice": notice})
+        stale = change_control.stale_changes(uow=uow)
+    return render(
+        request,
+        "changes.html",
+        {"rows": rows, "champions": champions, "stale": stale, "notice": notice},
+    )
 
 
 @router.post("/changes/{change_id}/approve", name="approve_change")

@@ -76,8 +76,10 @@ def now_utc() -> datetime:
 
 
 def _show(change: ChangeRecord, *, gates: list[dict[str, Any]] | None = None,
-          attachments: dict[str, Any] | None = None) -> None:  # fmt: skip
+          attachments: dict[str, Any] | None = None, stale: str | None = None) -> None:  # fmt: skip
     typer.echo(f"change {change.id}: {change.subject} [{change.status.value}]")
+    if stale is not None:
+        typer.echo(f"  can no longer be approved: {stale}; refuse it and propose it again")
     typer.echo(
         f"  proposed by {change.proposed_by_name or 'the system'} at "
         f"{change.proposed_at:%Y-%m-%d %H:%M} UTC: {change.reason}"
@@ -286,6 +288,7 @@ def list_changes(
         with migrated_unit_of_work(database_url) as uow:
             changes = change_control.list_changes(uow=uow, model=model)
             champions = change_control.approved_champions(uow=uow, model=model)
+            stale = change_control.stale_changes(uow=uow)
     except _errors() as error:
         raise fail(str(error)) from None
     if model in (None, PRODUCT_MODEL) and not any(c.model == PRODUCT_MODEL for c in champions):
@@ -305,7 +308,7 @@ def list_changes(
     if not changes:
         typer.echo("no change requests" + (f" of model {model}" if model else ""))
     for change in changes:
-        _show(change)
+        _show(change, stale=stale.get(change.id))
 
 
 @change_app.command("show")
@@ -314,12 +317,15 @@ def show(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """One change request with its gate results and attachments."""
+    from scoring.service import change_control
+
     try:
         with migrated_unit_of_work(database_url) as uow:
             change, gate_rows, attachments = _details(uow, change_id)
+            stale = change_control.stale_changes(uow=uow).get(change.id)
     except _errors() as error:
         raise fail(str(error)) from None
-    _show(change, gates=gate_rows, attachments=attachments)
+    _show(change, gates=gate_rows, attachments=attachments, stale=stale)
 
 
 @change_app.command("approve")

@@ -185,29 +185,35 @@ def check_approver_role(actor: Actor) -> None:
         )
 
 
-def check_still_replaces(change: ChangeRecord, changes: Iterable[ChangeRecord]) -> None:
-    """Refuse a model change whose champion moved after it was proposed.
+def stale_reason(change: ChangeRecord, changes: Iterable[ChangeRecord]) -> str | None:
+    """Why a proposed model change can no longer be approved (its champion moved), or None.
 
     Its gates compared against the champion of that time, and a rollback names what it
     undoes: approving it over another champion would act on a state nobody reviewed.
     """
     model = change.model
-    if change.kind not in MODEL_KINDS or model is None:
-        return
+    if change.status is not ChangeStatus.PROPOSED or change.kind not in MODEL_KINDS:
+        return None
+    if model is None:
+        return None
     current = served_champion(changes, model)
     now_serving = current.model_version if current else None
     if now_serving == change.replaces_version:
-        return
+        return None
     then = (
         f"had version {change.replaces_version} as champion"
         if change.replaces_version
         else "had no champion"
     )
     since = f"version {now_serving} (change {current.id})" if current else "none"
-    raise ChangeNotPending(
-        f"change {change.id} was proposed when model {model} {then}; its champion is "
-        f"{since} now, so propose it again against today's champion"
-    )
+    return f"change {change.id} was proposed when model {model} {then}; its champion is {since} now"
+
+
+def check_still_replaces(change: ChangeRecord, changes: Iterable[ChangeRecord]) -> None:
+    """Refuse a model change whose champion moved after it was proposed (:func:`stale_reason`)."""
+    reason = stale_reason(change, changes)
+    if reason is not None:
+        raise ChangeNotPending(f"{reason}, so propose it again against today's champion")
 
 
 def check_may_decide(actor: Actor, change: ChangeRecord) -> None:

@@ -156,6 +156,13 @@ def list_changes(*, uow: UnitOfWork, model: str | None = None) -> list[ChangeRec
     return [c for c in changes if model is None or c.model == model]
 
 
+def stale_changes(*, uow: UnitOfWork) -> dict[int, str]:
+    """Proposed model changes whose champion moved since, by id, with why."""
+    changes = uow.change_requests.of_kinds(list(rules.MODEL_KINDS))
+    stale = {c.id: rules.stale_reason(c, changes) for c in changes}
+    return {change_id: reason for change_id, reason in stale.items() if reason is not None}
+
+
 def change_details(
     *, uow: UnitOfWork, change_id: int
 ) -> tuple[ChangeRecord, list[dict[str, Any]], dict[str, Any]]:

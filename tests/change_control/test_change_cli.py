@@ -105,7 +105,14 @@ def test_a_change_proposed_against_another_champion_is_refused_and_nothing_moves
         "is version 1 (change 1) now"
     ) in " ".join(stale.output.split())
     assert registry.aliases["champion"] == "1"
-    assert "change 2: model version 2 as champion [proposed]" in cli("change", "list").output
+    listing = " ".join(cli("change", "list").output.split())
+    assert "change 2: model version 2 as champion [proposed]" in listing
+    assert (
+        "can no longer be approved: change 2 was proposed when model installment-pd had no "
+        "champion; its champion is version 1 (change 1) now; refuse it and propose it again"
+    ) in listing
+    assert "can no longer be approved" in cli("change", "show", "2").output
+    assert "can no longer be approved" not in cli("change", "show", "1").output
 
 
 @pytest.mark.parametrize(

@@ -177,3 +177,27 @@ def test_a_users_models_rollback_names_the_model_and_the_served_champion_stays(
     assert "Approved champion: <strong>model version 3</strong>" in page
     assert "Approved champion of german-credit-pd: <strong>version 2</strong>" in page
     assert "No approved champion" not in page
+
+
+def test_a_change_whose_champion_moved_says_so_and_offers_only_refusal(web, uow_factory, registry):
+    anna = _actor(uow_factory, "anna")
+    with uow_factory() as uow:
+        first = cc.propose_champion(uow=uow, registry=registry, actor=anna, version="1",
+                                    reason="the booster ranks better", now=NOW)  # fmt: skip
+        stale = cc.propose_champion(uow=uow, registry=registry, actor=anna, version="2",
+                                    reason="the scorecard explains better", now=NOW)  # fmt: skip
+    with uow_factory() as uow:
+        cc.approve_change(uow=uow, registry=registry, actor=_actor(uow_factory, "peeter"),
+                          change_id=first.id, note="read the card", now=NOW)  # fmt: skip
+
+    page = web("peeter").get("/review/changes").text
+
+    card = page.split(f'data-testid="change-{stale.id}"')[1].split("</section>")[0]
+    assert 'data-testid="stale"' in card
+    assert (
+        f"change {stale.id} was proposed when model installment-pd had no champion; its "
+        f"champion is version 1 (change {first.id}) now"
+    ) in card
+    assert 'data-testid="approve-form"' not in card and 'data-testid="refuse-form"' in card
+    approved = page.split(f'data-testid="change-{first.id}"')[1].split("</section>")[0]
+    assert 'data-testid="stale"' not in approved
