@@ -191,10 +191,8 @@ def stale_reason(change: ChangeRecord, changes: Iterable[ChangeRecord]) -> str |
     Its gates compared against the champion of that time, and a rollback names what it
     undoes: approving it over another champion would act on a state nobody reviewed.
     """
-    model = change.model
-    if change.status is not ChangeStatus.PROPOSED or change.kind not in MODEL_KINDS:
-        return None
-    if model is None:
+    model = change.model  # None only for a policy change
+    if change.status is not ChangeStatus.PROPOSED or model is None:
         return None
     current = served_champion(changes, model)
     now_serving = current.model_version if current else None

@@ -139,14 +139,19 @@ def audit_change(uow: UnitOfWork, *, now: datetime, actor: str, action: str, cha
     )
 
 
+def _model_changes(uow: UnitOfWork) -> list[ChangeRecord]:
+    """Every champion and rollback change of every model, as recorded."""
+    return uow.change_requests.of_kinds(list(rules.MODEL_KINDS))
+
+
 def served_champion(*, uow: UnitOfWork) -> ChangeRecord | None:
     """The champion change in force in the product's record, or None."""
-    return rules.served_champion(uow.change_requests.of_kinds(list(rules.MODEL_KINDS)))
+    return rules.served_champion(_model_changes(uow))
 
 
 def approved_champions(*, uow: UnitOfWork, model: str | None = None) -> list[ChangeRecord]:
     """The champion change in force of every model (or of ``model``), the product's first."""
-    champions = rules.champions_in_force(uow.change_requests.of_kinds(list(rules.MODEL_KINDS)))
+    champions = rules.champions_in_force(_model_changes(uow))
     return [c for c in champions if model is None or c.model == model]
 
 
@@ -158,7 +163,7 @@ def list_changes(*, uow: UnitOfWork, model: str | None = None) -> list[ChangeRec
 
 def stale_changes(*, uow: UnitOfWork) -> dict[int, str]:
     """Proposed model changes whose champion moved since, by id, with why."""
-    changes = uow.change_requests.of_kinds(list(rules.MODEL_KINDS))
+    changes = _model_changes(uow)
     stale = {c.id: rules.stale_reason(c, changes) for c in changes}
     return {change_id: reason for change_id, reason in stale.items() if reason is not None}
 
@@ -200,19 +205,14 @@ def propose_champion(
     reason = _reason(reason)
     version = str(version).strip()
     tags = _known_version(registry, version, settings, model_name)
-    current = rules.served_champion(
-        uow.change_requests.of_kinds(list(rules.MODEL_KINDS)), model_name
-    )
+    current = rules.served_champion(_model_changes(uow), model_name)
     if current is not None and current.model_version == version:
         raise InvalidChange(f"model {model_name} version {version} is the champion already")
     champion = current.model_version if current else None
-    results = [
-        _signed_off(uow, model_name, version, result)
-        for result in registry.check_gates(
-            version, champion=champion, gates_file=gates_file, settings=settings,
-            model_name=model_name, contract_file=contract_file,
-        )
-    ]  # fmt: skip
+    results = _judged_gates(
+        uow, registry, version, champion=champion, gates_file=gates_file, settings=settings,
+        model_name=model_name, contract_file=contract_file,
+    )  # fmt: skip
     failed = [r for r in results if not r.passed]
     if failed:
         raise ChangeGatesFailed(
@@ -220,8 +220,7 @@ def propose_champion(
             + "; ".join(f"gate {r.gate} failed ({r.detail})" for r in failed)
         )
     files = {"model_card": tags["model_card"]} if tags.get("model_card") else {}
-    if contract_file is not None:
-        files["contract"] = str(Path(contract_file).resolve())
+    files.update(_contract_attachment(contract_file))
     change = uow.change_requests.add(
         kind=ChangeKind.CHAMPION,
         status=ChangeStatus.PROPOSED,
@@ -276,6 +275,32 @@ class _SignedOffGate:
     passed: bool
     detail: str
     unjudged: tuple[str, ...] = ()
+
+
+def _judged_gates(
+    uow: UnitOfWork,
+    registry: ChangeRegistry,
+    version: str,
+    *,
+    champion: str | None,
+    model_name: str,
+    gates_file: Path | None,
+    contract_file: Path | None,
+    settings: Settings | None,
+    compare_with_champion: bool = True,
+) -> list[Any]:
+    """The version's gate results, a fairness gate a person signed off counted as passed."""
+    results = registry.check_gates(
+        version, champion=champion, gates_file=gates_file, settings=settings,
+        model_name=model_name, contract_file=contract_file,
+        compare_with_champion=compare_with_champion,
+    )  # fmt: skip
+    return [_signed_off(uow, model_name, version, result) for result in results]
+
+
+def _contract_attachment(contract_file: Path | None) -> dict[str, str]:
+    """The user's contract a model change was judged against, as an attachment."""
+    return {} if contract_file is None else {"contract": str(Path(contract_file).resolve())}
 
 
 def _signed_off(uow: UnitOfWork, model_name: str, version: str, result: GateOutcome) -> Any:
@@ -368,7 +393,7 @@ def propose_rollback(
     """
     rules.check_may_propose(actor)
     reason = _reason(reason)
-    changes = uow.change_requests.of_kinds(list(rules.MODEL_KINDS))
+    changes = _model_changes(uow)
     current = rules.served_champion(changes, model_name)
     previous = rules.previous_champion(changes, model_name)
     if current is None or previous is None or previous.model_version is None:
@@ -378,17 +403,12 @@ def propose_rollback(
     version = previous.model_version
     _known_version(registry, version, settings, model_name)
     # Recorded for the approver to see; a rollback is never blocked by them.
-    results = [
-        _signed_off(uow, model_name, version, result)
-        for result in registry.check_gates(
-            version, champion=current.model_version, gates_file=gates_file,
-            compare_with_champion=False, settings=settings, model_name=model_name,
-            contract_file=contract_file,
-        )
-    ]  # fmt: skip
-    files: dict[str, Any] = {"previous_approval": previous.id}
-    if contract_file is not None:
-        files["contract"] = str(Path(contract_file).resolve())
+    results = _judged_gates(
+        uow, registry, version, champion=current.model_version, gates_file=gates_file,
+        settings=settings, model_name=model_name, contract_file=contract_file,
+        compare_with_champion=False,
+    )  # fmt: skip
+    files = {"previous_approval": previous.id, **_contract_attachment(contract_file)}
     change = uow.change_requests.add(
         kind=ChangeKind.ROLLBACK,
         status=ChangeStatus.PROPOSED,
@@ -468,7 +488,8 @@ def approve_change(
                 f"{change.effective_from:%Y-%m-%d %H:%M} UTC, which has passed; "
                 "propose it again with a new date"
             )
-    rules.check_still_replaces(change, uow.change_requests.of_kinds(list(rules.MODEL_KINDS)))
+    if change.kind in rules.MODEL_KINDS:
+        rules.check_still_replaces(change, _model_changes(uow))
     decided = uow.change_requests.decide(
         change.id, status=ChangeStatus.APPROVED, decided_by=actor.user_id, decided_at=now,
         note=note.strip(),
