@@ -259,25 +259,19 @@ def _late_history(f: ReasonFacts) -> Texts:
     )
 
 
+def _close_in_the_past_year(f: ReasonFacts) -> bool:
+    return f.pay_margin_mean_12m is not None and f.pay_margin_mean_12m < EARLY_PAYMENT_DAYS
+
+
 def _pays_close_to_due(f: ReasonFacts) -> bool:
     """No late invoice in two years, and paid close to the due date: in the past year, or
     over every invoice paid on time."""
-    if f.late_24m:
-        return False
-    past_year = f.settled_due_12m >= 1 and (f.pay_margin_mean_12m or 0.0) < EARLY_PAYMENT_DAYS
-    return past_year or (
-        f.paid_on_time >= 1
-        and f.early_days_mean is not None
-        and f.early_days_mean < EARLY_PAYMENT_DAYS
-    )
+    over_history = f.early_days_mean is not None and f.early_days_mean < EARLY_PAYMENT_DAYS
+    return not f.late_24m and (_close_in_the_past_year(f) or over_history)
 
 
 def _close_to_due(f: ReasonFacts) -> Texts:
-    if not (
-        f.settled_due_12m >= 1
-        and f.pay_margin_mean_12m is not None
-        and f.pay_margin_mean_12m < EARLY_PAYMENT_DAYS
-    ):
+    if f.pay_margin_mean_12m is None or not _close_in_the_past_year(f):
         return _close_to_due_on_time(f)
     margin = f.pay_margin_mean_12m
     et_n = number_text(margin, "et", decimals=1)
