@@ -44,9 +44,7 @@ def _approve_champion(uow_factory, registry, people, version):
 
 
 def _provider(uow_factory, registry, *, adopt=True) -> RegistryModelProvider:
-    record = RecordedChampion(
-        unit_of_work=uow_factory, clock=lambda: NOW, adopt_unrecorded=adopt
-    )
+    record = RecordedChampion(unit_of_work=uow_factory, clock=lambda: NOW, adopt_unrecorded=adopt)
     return RegistryModelProvider(registry=registry, record=record)
 
 

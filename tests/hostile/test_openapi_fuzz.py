@@ -72,8 +72,6 @@ def test_operation_answers_documented_statuses_and_stores_nothing_when_refused(
             # Refused data-subject requests still count against the client's and the person's
             # hourly and daily limits (request_counters): that is how guessing is slowed.
             stored = RowCounts.of(migrated_engine).changed_since(before, ignore=THROTTLE_COUNTS)
-            assert stored == {}, (
-                f"{label} answered {response.status_code} but stored rows"
-            )
+            assert stored == {}, f"{label} answered {response.status_code} but stored rows"
 
     exchange()
